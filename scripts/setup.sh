@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Sets up Transfer Lab on a fresh Debian-like machine: Debian packages (where apt is
+# available), a virtual environment in .venv, and the Python requirements.
+#   scripts/setup.sh        what the app needs
+#   scripts/setup.sh --dev  plus what the tests need
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debian_packages=(dataset-fashion-mnist python3-venv)
+requirements=requirements.txt
+if [[ "${1:-}" == "--dev" ]]; then
+  requirements=requirements-dev.txt
+fi
+
+install_debian_packages() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: no apt-get here; install ${debian_packages[*]} yourself for offline Fashion-MNIST." >&2
+    return 0
+  fi
+  local missing=() sudo=""
+  for package in "$@"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  [[ "$(id -u)" -ne 0 ]] && sudo="sudo"
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -q || echo "setup: apt-get update failed; trying the install anyway" >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+}
+
+install_debian_packages "${debian_packages[@]}"
+[[ -x .venv/bin/python ]] || python3 -m venv .venv
+.venv/bin/python -m pip install -q -r "$requirements"

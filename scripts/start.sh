@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Sets up Transfer Lab and starts it on the built-in offline defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+exec .venv/bin/streamlit run app.py "$@"
