@@ -1,0 +1,31 @@
+import pytest
+
+from transfer_core.config import TrainConfig
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own data, runs and torch cache folders, and no network."""
+    monkeypatch.setenv("TRANSFER_LAB_HOME", str(tmp_path / "lab"))
+    monkeypatch.delenv("TRANSFER_LAB_DATA", raising=False)
+    monkeypatch.delenv("TRANSFER_LAB_RUNS", raising=False)
+    monkeypatch.setenv("TRANSFER_LAB_OFFLINE", "1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    return tmp_path
+
+
+@pytest.fixture
+def tiny_config() -> TrainConfig:
+    """A run that takes about a second: digits at 32 px on the small CNN."""
+    return TrainConfig(
+        backbone="small_cnn",
+        weights="random",
+        dataset="digits",
+        train_per_class=20,
+        val_per_class=10,
+        strategy="copy",
+        frozen_stages=0,
+        epochs=2,
+        batch_size=32,
+        image_size=32,
+    )
