@@ -1,0 +1,76 @@
+import pytest
+
+from transfer_core.config import TrainConfig
+from transfer_core.errors import ConfigError
+
+
+def test_defaults_describe_the_offline_linear_probe():
+    config = TrainConfig()
+    assert (config.backbone, config.dataset, config.strategy) == ("efficientnet_lite0", "fashion_mnist", "copy")
+    assert config.is_linear_probe
+    assert config.train_per_class * 10 == 2000 and config.image_size == 64
+
+
+def test_json_round_trip_keeps_every_field():
+    config = TrainConfig(strategy="fusion", fusion_mode="gate", lr=0.01, augment=True, seed=7, frozen_stages=3)
+    assert TrainConfig.from_json(config.to_json()) == config
+
+
+def test_query_round_trip_keeps_every_field():
+    config = TrainConfig(backbone="resnet18", dataset="folder:/tmp/my pics", stage_lr_decay=0.5, augment=True)
+    query = config.to_query()
+    assert "augment=true" in query
+    assert TrainConfig.from_query(query) == config
+    assert TrainConfig.from_query("?" + query) == config
+
+
+def test_query_fills_missing_fields_with_defaults_and_ignores_other_parameters():
+    config = TrainConfig.from_query("epochs=3&lang=en")
+    assert config == TrainConfig(epochs=3)
+
+
+def test_config_is_frozen():
+    with pytest.raises(AttributeError):
+        TrainConfig().epochs = 3
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"backbone": "vgg99"}, "backbone"),
+        ({"dataset": "imagenet21k"}, "dataset"),
+        ({"strategy": "magic"}, "strategy"),
+        ({"fusion_mode": "product"}, "fusion_mode"),
+        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"device": "tpu"}, "device"),
+        ({"epochs": 0}, "epochs"),
+        ({"lr": -1.0}, "lr"),
+        ({"batch_size": "many"}, "batch_size"),
+        ({"augment": "maybe"}, "augment"),
+        ({"frozen_stages": 10}, "frozen_stages"),
+        ({"frozen_stages": -2}, "frozen_stages"),
+        ({"image_size": 8}, "image_size"),
+        ({"epochs": True}, "epochs"),
+        ({"colour": "red"}, "colour"),
+        ({"backbone": "small_cnn", "weights": "imagenet"}, "weights"),
+    ],
+)
+def test_bad_values_raise_an_error_naming_the_field(changes, field):
+    with pytest.raises(ConfigError) as caught:
+        TrainConfig.from_dict(changes)
+    assert caught.value.field == field
+    assert str(caught.value).startswith(f"{field}:")
+
+
+def test_strings_are_parsed_by_field_type():
+    config = TrainConfig.from_dict({"epochs": "4", "lr": "0.5", "augment": "false", "frozen_stages": "2"})
+    assert (config.epochs, config.lr, config.augment, config.frozen_stages) == (4, 0.5, False, 2)
+
+
+def test_integer_learning_rate_becomes_float():
+    assert TrainConfig(lr=1).lr == 1.0 and isinstance(TrainConfig(lr=1).lr, float)
+
+
+def test_bad_json_is_a_config_error():
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        TrainConfig.from_json("{epochs: 3")

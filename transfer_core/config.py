@@ -1,0 +1,165 @@
+"""TrainConfig: one frozen dataclass that fully describes a run.
+
+It round-trips through JSON (the run store) and a URL query string (shareable
+links, lesson presets). Every value is checked on construction; a bad one raises
+ConfigError naming the field.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from functools import cache
+from typing import Any, get_type_hints
+from urllib.parse import parse_qsl, urlencode
+
+from .errors import ConfigError
+
+STRATEGIES = ("scratch", "copy", "fusion")
+FUSION_MODES = ("concat", "sum", "gate")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+WEIGHTS = ("imagenet", "random")
+DEVICES = ("auto", "cpu", "cuda")
+ALL_STAGES = -1  # frozen_stages value meaning "every stage": a linear probe
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    backbone: str = "efficientnet_lite0"
+    weights: str = "imagenet"  # imagenet | random; scratch always starts random
+    dataset: str = "fashion_mnist"  # a registry name, or "folder:/path/to/class/folders"
+    train_per_class: int = 200
+    val_per_class: int = 100
+    strategy: str = "copy"  # scratch | copy (feature copy) | fusion (feature fusion)
+    frozen_stages: int = ALL_STAGES  # first k stages frozen; -1 = all (linear probe), 0 = full fine-tune
+    fusion_mode: str = "concat"  # concat | sum | gate
+    optimizer: str = "adam"
+    lr: float = 3e-3
+    stage_lr_decay: float = 1.0  # each stage further from the head trains at this times the next one's rate
+    weight_decay: float = 0.0
+    epochs: int = 5
+    batch_size: int = 64
+    image_size: int = 64
+    augment: bool = False
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+
+    def __post_init__(self):
+        for name, kind in _field_types().items():
+            value = getattr(self, name)
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, name, float(value))
+            elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ConfigError(name, f"expected {kind.__name__}, got {value!r}.")
+        _check_choices(self)
+        _check_ranges(self)
+
+    # --- round trips ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError("config", f"not valid JSON ({err}).") from err
+        if not isinstance(data, dict):
+            raise ConfigError("config", "a config in JSON must be an object of field: value pairs.")
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+        """Build from plain values or strings (query strings, command-line options)."""
+        types_by_name = _field_types()
+        values = {}
+        for name, raw in data.items():
+            if name not in types_by_name:
+                raise ConfigError(name, f"unknown field; known fields are {', '.join(types_by_name)}.")
+            values[name] = _parse(name, raw, types_by_name[name])
+        return cls(**values)
+
+    def to_query(self) -> str:
+        return urlencode({k: _format(v) for k, v in self.to_dict().items()})
+
+    @classmethod
+    def from_query(cls, query: str | Mapping[str, str]) -> "TrainConfig":
+        pairs = dict(parse_qsl(query.lstrip("?"), keep_blank_values=True)) if isinstance(query, str) else query
+        return cls.from_dict({k: v for k, v in pairs.items() if k in _field_types()})
+
+    def replace(self, **changes) -> "TrainConfig":
+        return TrainConfig.from_dict({**self.to_dict(), **changes})
+
+    @property
+    def is_linear_probe(self) -> bool:
+        return self.strategy == "copy" and self.frozen_stages == ALL_STAGES
+
+
+@cache
+def _field_types() -> dict[str, type]:
+    hints = get_type_hints(TrainConfig)
+    return {f.name: hints[f.name] for f in fields(TrainConfig)}
+
+
+def _format(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _parse(name: str, raw: Any, kind: type) -> Any:
+    if not isinstance(raw, str) or kind is str:
+        return raw
+    text = raw.strip()
+    try:
+        if kind is bool:
+            if text.lower() in ("true", "1", "yes", "on"):
+                return True
+            if text.lower() in ("false", "0", "no", "off"):
+                return False
+            raise ValueError(text)
+        return kind(text)
+    except ValueError:
+        raise ConfigError(name, f"expected {kind.__name__}, got {raw!r}.") from None
+
+
+def _check_choices(config: TrainConfig) -> None:
+    from .backbones import BACKBONES  # late: backbones imports torch, config stays light
+    from .data import check_dataset_name
+
+    choices = {
+        "backbone": tuple(BACKBONES),
+        "weights": WEIGHTS,
+        "strategy": STRATEGIES,
+        "fusion_mode": FUSION_MODES,
+        "optimizer": OPTIMIZERS,
+        "device": DEVICES,
+    }
+    for name, allowed in choices.items():
+        if getattr(config, name) not in allowed:
+            raise ConfigError(name, f"{getattr(config, name)!r} is not one of {', '.join(allowed)}.")
+    check_dataset_name(config.dataset)
+    if config.weights == "imagenet" and config.strategy != "scratch" and not BACKBONES[config.backbone].has_pretrained:
+        raise ConfigError("weights", f"{config.backbone} has no ImageNet weights; choose weights=random.")
+    stages = BACKBONES[config.backbone].num_stages
+    if not ALL_STAGES <= config.frozen_stages <= stages:
+        raise ConfigError("frozen_stages", f"must be -1 (all) or 0..{stages} for {config.backbone}.")
+
+
+RANGES = {
+    "train_per_class": (1, 6000),
+    "val_per_class": (1, 6000),
+    "lr": (1e-7, 10.0),
+    "stage_lr_decay": (1e-3, 1.0),
+    "weight_decay": (0.0, 1.0),
+    "epochs": (1, 500),
+    "batch_size": (1, 4096),
+    "image_size": (16, 512),
+    "seed": (0, 2**31 - 1),
+}
+
+
+def _check_ranges(config: TrainConfig) -> None:
+    for name, (low, high) in RANGES.items():
+        if not low <= getattr(config, name) <= high:
+            raise ConfigError(name, f"must be between {low:g} and {high:g}, got {getattr(config, name)!r}.")

@@ -1,0 +1,279 @@
+"""Datasets: a registry of sources, deterministic per-class splits, and tensors
+ready for a backbone (3 channels, its input size, its normalisation).
+
+Images stay uint8 in memory until a batch is drawn, four times smaller than floats.
+"""
+
+import gzip
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision.transforms.v2 as T
+from PIL import Image, UnidentifiedImageError
+
+from . import paths
+from .backbones import Preprocessing
+from .errors import ConfigError, DatasetUnavailable
+from .weights import downloads_allowed
+
+FOLDER_PREFIX = "folder:"
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
+FASHION_CLASSES += ["Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+@dataclass(frozen=True)
+class RawDataset:
+    images: np.ndarray | list[np.ndarray]  # uint8 (N, H, W) grey or (N, H, W, 3) colour; a list if sizes differ
+    labels: np.ndarray  # int64 (N,)
+    classes: list[str]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    title: str
+    source: str
+    load: Callable[[bool], RawDataset]  # argument: whether downloading is allowed
+    available: Callable[[], tuple[bool, str]]
+
+
+# --- Fashion-MNIST ------------------------------------------------------------------------------
+
+
+def _read_idx(path: Path, offset: int) -> np.ndarray:
+    with gzip.open(path, "rb") as f:
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+
+
+def _fashion_available() -> tuple[bool, str]:
+    if (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").exists():
+        return True, f"Debian package dataset-fashion-mnist ({DEBIAN_FASHION_MNIST})"
+    if (paths.data_dir() / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").exists():
+        return True, f"downloaded earlier into {paths.data_dir()}"
+    return False, _fashion_advice()
+
+
+def _fashion_advice() -> str:
+    return (
+        "Fashion-MNIST is not on this machine. Install Debian's package "
+        "(`sudo apt install dataset-fashion-mnist`) or connect to the internet once so torchvision "
+        f"can download it into {paths.data_dir()}; scikit-learn digits works offline meanwhile."
+    )
+
+
+def _load_fashion(allow_download: bool) -> RawDataset:
+    if (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").exists():
+        images = _read_idx(DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
+        labels = _read_idx(DEBIAN_FASHION_MNIST / "train-labels-idx1-ubyte.gz", 8).astype(np.int64)
+        return RawDataset(images, labels, FASHION_CLASSES)
+    from torchvision.datasets import FashionMNIST
+
+    dataset = _torchvision_dataset(FashionMNIST, allow_download, _fashion_advice())
+    return RawDataset(dataset.data.numpy(), dataset.targets.numpy().astype(np.int64), FASHION_CLASSES)
+
+
+# --- CIFAR-10 -----------------------------------------------------------------------------------
+
+
+def _cifar_available() -> tuple[bool, str]:
+    if (paths.data_dir() / "cifar-10-batches-py").exists():
+        return True, f"downloaded earlier into {paths.data_dir()}"
+    return False, _cifar_advice()
+
+
+def _cifar_advice() -> str:
+    return (
+        "CIFAR-10 is not downloaded yet. Connect to the internet once and it downloads "
+        f"(170 MB) into {paths.data_dir()}; offline, use Fashion-MNIST or digits."
+    )
+
+
+def _load_cifar(allow_download: bool) -> RawDataset:
+    from torchvision.datasets import CIFAR10
+
+    dataset = _torchvision_dataset(CIFAR10, allow_download, _cifar_advice())
+    return RawDataset(dataset.data, np.asarray(dataset.targets, dtype=np.int64), list(dataset.classes))
+
+
+def _torchvision_dataset(cls, allow_download: bool, advice: str):
+    root = paths.data_dir()
+    try:
+        return cls(root=str(root), train=True, download=False)
+    except RuntimeError:
+        if not allow_download:
+            raise DatasetUnavailable(advice) from None
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        return cls(root=str(root), train=True, download=True)
+    except (OSError, RuntimeError) as err:  # URLError is an OSError
+        raise DatasetUnavailable(f"{advice} (The download failed: {err}.)") from err
+
+
+# --- scikit-learn digits (always offline) --------------------------------------------------------
+
+
+def _load_digits(allow_download: bool) -> RawDataset:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = np.round(digits.images * (255 / 16)).astype(np.uint8)  # values are 0..16
+    return RawDataset(images, digits.target.astype(np.int64), [str(d) for d in range(10)])
+
+
+# --- any folder of class sub-folders -----------------------------------------------------------
+
+
+def _load_folder(root: Path) -> RawDataset:
+    if not root.is_dir():
+        raise DatasetUnavailable(f"{root} is not a folder; give a folder with one sub-folder of images per class.")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        for file in sorted((root / name).iterdir()):
+            if file.suffix.lower() in IMAGE_SUFFIXES:
+                images.append(_read_image(file))
+                labels.append(label)
+    if len(classes) < 2 or not images:
+        raise DatasetUnavailable(f"{root} needs at least two sub-folders of images, one per class.")
+    return RawDataset(images, np.asarray(labels, dtype=np.int64), classes)
+
+
+def _read_image(file: Path) -> np.ndarray:
+    try:
+        with Image.open(file) as image:
+            return np.array(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as err:
+        raise DatasetUnavailable(f"{file} is not a readable image ({err}); remove it or replace it.") from err
+
+
+# --- registry -----------------------------------------------------------------------------------
+
+DATASETS: dict[str, DatasetInfo] = {
+    "fashion_mnist": DatasetInfo(
+        "fashion_mnist",
+        "Fashion-MNIST",
+        "Debian dataset-fashion-mnist, else torchvision download",
+        _load_fashion,
+        _fashion_available,
+    ),
+    "digits": DatasetInfo(
+        "digits", "scikit-learn digits", "ships inside scikit-learn", _load_digits, lambda: (True, "bundled")
+    ),
+    "cifar10": DatasetInfo("cifar10", "CIFAR-10", "torchvision download", _load_cifar, _cifar_available),
+}
+
+
+def check_dataset_name(name: str) -> None:
+    if name in DATASETS or (name.startswith(FOLDER_PREFIX) and len(name) > len(FOLDER_PREFIX)):
+        return
+    raise ConfigError("dataset", f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or folder:PATH.")
+
+
+def dataset_available(name: str) -> tuple[bool, str]:
+    """Whether `name` loads without the network right now, and why (never downloads)."""
+    if name.startswith(FOLDER_PREFIX):
+        folder = Path(name.removeprefix(FOLDER_PREFIX))
+        return folder.is_dir(), str(folder) if folder.is_dir() else f"{folder} is not a folder"
+    check_dataset_name(name)
+    return DATASETS[name].available()
+
+
+@lru_cache(maxsize=4)
+def load_raw(name: str, allow_download: bool | None = None) -> RawDataset:
+    """The whole dataset in memory, or DatasetUnavailable saying how to get it."""
+    check_dataset_name(name)
+    if name.startswith(FOLDER_PREFIX):
+        return _load_folder(Path(name.removeprefix(FOLDER_PREFIX)))
+    allow = downloads_allowed() if allow_download is None else allow_download
+    return DATASETS[name].load(allow)
+
+
+# --- splits and tensors -------------------------------------------------------------------------
+
+
+def split_indices(
+    labels: np.ndarray, train_per_class: int, val_per_class: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, a seeded shuffle: the first images train, the next ones validate. Never overlapping."""
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        if len(members) < train_per_class + val_per_class:
+            raise ConfigError(
+                "train_per_class",
+                f"class {label} has only {len(members)} images; train_per_class + val_per_class "
+                f"must be at most {len(members)}.",
+            )
+        members = rng.permutation(members)
+        train.append(members[:train_per_class])
+        val.append(members[train_per_class : train_per_class + val_per_class])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def to_image_tensor(images: np.ndarray | list[np.ndarray], size: int, chunk: int = 512) -> torch.Tensor:
+    """uint8 (N, 3, size, size): grey repeated to three channels, resized with antialiasing."""
+    if isinstance(images, list):
+        return torch.cat([to_image_tensor(image[None], size) for image in images]) if images else _empty(size)
+    out = []
+    for start in range(0, len(images), chunk):
+        batch = torch.from_numpy(np.ascontiguousarray(images[start : start + chunk]))
+        batch = batch.unsqueeze(1).expand(-1, 3, -1, -1) if batch.ndim == 3 else batch.permute(0, 3, 1, 2)
+        if batch.shape[-2:] != (size, size):
+            batch = F.interpolate(batch.float(), size=(size, size), mode="bilinear", antialias=True)
+            batch = batch.round().clamp(0, 255).to(torch.uint8)
+        out.append(batch.contiguous())
+    return torch.cat(out) if out else _empty(size)
+
+
+def _empty(size: int) -> torch.Tensor:
+    return torch.empty((0, 3, size, size), dtype=torch.uint8)
+
+
+def normalize(batch: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
+    """uint8 (B, 3, H, W) -> float, scaled to [0, 1] and normalised the way the weights expect."""
+    mean = torch.tensor(prep.mean, device=batch.device).view(1, 3, 1, 1)
+    std = torch.tensor(prep.std, device=batch.device).view(1, 3, 1, 1)
+    return (batch.float() / 255 - mean) / std
+
+
+def augmenter(size: int) -> T.Compose:
+    """Mild augmentation that suits small photos and clothes: crop-and-resize and a horizontal flip."""
+    return T.Compose([T.RandomResizedCrop(size, scale=(0.7, 1.0), antialias=True), T.RandomHorizontalFlip()])
+
+
+def augment_batch(batch: torch.Tensor, transform: T.Compose) -> torch.Tensor:
+    # torchvision draws one set of random parameters per call, so each image gets its own call.
+    return torch.stack([transform(image) for image in batch])
+
+
+def _take(images: np.ndarray | list[np.ndarray], idx: np.ndarray):
+    return [images[i] for i in idx] if isinstance(images, list) else images[idx]
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    train_x: torch.Tensor  # uint8 (N, 3, S, S)
+    train_y: torch.Tensor  # int64 (N,)
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    classes: list[str]
+
+
+def prepare_data(dataset: str, train_per_class: int, val_per_class: int, image_size: int, seed: int) -> PreparedData:
+    raw = load_raw(dataset)
+    train_idx, val_idx = split_indices(raw.labels, train_per_class, val_per_class, seed)
+    return PreparedData(
+        train_x=to_image_tensor(_take(raw.images, train_idx), image_size),
+        train_y=torch.from_numpy(raw.labels[train_idx]),
+        val_x=to_image_tensor(_take(raw.images, val_idx), image_size),
+        val_y=torch.from_numpy(raw.labels[val_idx]),
+        classes=raw.classes,
+    )
