@@ -1,0 +1,107 @@
+import pytest
+import torch
+
+from transfer_core.config import TrainConfig
+from transfer_core.train import BatchProgress, Cancelled, Done, EpochMetrics, Failed, Started, train
+
+
+def run(config: TrainConfig, **kwargs) -> list:
+    return list(train(config, **kwargs))
+
+
+def epoch_metrics(events: list) -> list[EpochMetrics]:
+    return [e for e in events if isinstance(e, EpochMetrics)]
+
+
+def test_events_come_in_order_with_metrics_for_every_epoch(tiny_config):
+    events = run(tiny_config)
+    assert isinstance(events[0], Started) and isinstance(events[-1], Done)
+    epochs = epoch_metrics(events)
+    assert [e.epoch for e in epochs] == [1, 2]
+    batches = [e for e in events if isinstance(e, BatchProgress)]
+    assert len(batches) == 2 * 7  # 200 images in batches of 32
+    assert batches[0].batches == 7 and batches[-1].batch == 7
+    for m in epochs:
+        assert 0 <= m.val_acc <= 1 and m.train_loss > 0 and m.images_per_second > 0
+    assert events[-1].metrics == epochs[-1]
+
+
+def test_training_is_reproducible_on_cpu_for_a_fixed_seed(tiny_config):
+    first = [e for e in run(tiny_config) if isinstance(e, (EpochMetrics, Done))]
+    second = [e for e in run(tiny_config) if isinstance(e, (EpochMetrics, Done))]
+    for a, b in zip(first[:-1], second[:-1]):
+        assert (a.train_loss, a.val_loss, a.val_acc) == (b.train_loss, b.val_loss, b.val_acc)
+    for (name, p), q in zip(first[-1].model.state_dict().items(), second[-1].model.state_dict().values()):
+        assert torch.equal(p, q), name
+    other = epoch_metrics(run(tiny_config.replace(seed=1)))
+    assert other[-1].train_loss != first[-2].train_loss
+
+
+def test_cancel_stops_within_one_batch(tiny_config):
+    seen = []
+
+    def stop_after_three_batches() -> bool:
+        return len(seen) >= 3
+
+    for event in train(tiny_config, should_stop=stop_after_three_batches):
+        seen.extend([event] if isinstance(event, BatchProgress) else [])
+        last = event
+    assert len(seen) == 3
+    assert last == Cancelled(epoch=1, batch=4)
+
+
+def test_cached_prefix_trains_exactly_like_running_the_frozen_stages_every_batch():
+    """The cache is an optimisation only: the reference is the same run without it."""
+    config = TrainConfig(
+        dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=2, frozen_stages=7
+    )
+    cached, reference = run(config), run(config, cache_prefix=False)
+    assert cached[0].cached_prefix and not reference[0].cached_prefix
+    pairs = list(zip(epoch_metrics(cached), epoch_metrics(reference)))
+    assert len(pairs) == 2
+    for x, y in pairs:
+        assert x.train_loss == pytest.approx(y.train_loss, rel=1e-4)
+        assert x.val_acc == pytest.approx(y.val_acc)
+
+
+@pytest.mark.parametrize("mode", ["concat", "sum", "gate"])
+def test_fusion_trains_with_each_mode(mode):
+    config = TrainConfig(
+        dataset="digits",
+        train_per_class=20,
+        val_per_class=10,
+        image_size=32,
+        epochs=1,
+        strategy="fusion",
+        fusion_mode=mode,
+    )
+    events = run(config)
+    assert events[0].cached_prefix  # the frozen source is computed once, the branch reads images
+    assert isinstance(events[-1], Done)
+
+
+def test_augmentation_turns_the_cache_off(tiny_config):
+    events = run(
+        tiny_config.replace(backbone="efficientnet_lite0", weights="imagenet", frozen_stages=-1, augment=True, epochs=1)
+    )
+    assert not events[0].cached_prefix and isinstance(events[-1], Done)
+
+
+def test_expected_problems_end_in_failed_with_advice(tiny_config):
+    events = run(tiny_config.replace(dataset="cifar10"))
+    assert len(events) == 1 and isinstance(events[0], Failed) and "CIFAR-10" in events[0].message
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown on machines without CUDA")
+def test_cuda_requested_without_cuda_fails_with_a_clear_message(tiny_config):
+    (event,) = run(tiny_config.replace(device="cuda"))
+    assert isinstance(event, Failed) and "no usable CUDA" in event.message
+
+
+def test_default_linear_probe_beats_from_scratch_on_the_same_budget():
+    """The acceptance check: offline defaults reach 0.80; from scratch stays clearly below."""
+    probe = run(TrainConfig())[-1]
+    scratch = run(TrainConfig(strategy="scratch"))[-1]
+    assert isinstance(probe, Done) and isinstance(scratch, Done)
+    assert probe.metrics.val_acc >= 0.80
+    assert scratch.metrics.val_acc <= probe.metrics.val_acc - 0.05

@@ -1,0 +1,131 @@
+"""Build the target model of a run: from scratch, feature copy, or feature fusion.
+
+Every target model is split into a *prefix* (the frozen stages; their output can
+be computed once and cached) and a *suffix* (everything that trains).
+"""
+
+import torch
+from torch import nn
+
+from .backbones import StagedBackbone, build_backbone, pool_features, small_cnn
+from .config import ALL_STAGES, TrainConfig
+
+FUSION_BRANCH_WIDTHS = (16, 32, 64)
+FUSION_HIDDEN = 128
+
+
+class FusionHead(nn.Module):
+    """Combines frozen source features with a small trainable target branch's features."""
+
+    def __init__(self, source_dim: int, num_classes: int, mode: str):
+        super().__init__()
+        self.mode = mode
+        self.branch = small_cnn(FUSION_BRANCH_WIDTHS)
+        target_dim = self.branch.feature_dim
+        if mode == "concat":
+            self.classifier = nn.Linear(source_dim + target_dim, num_classes)
+            return
+        self.source_proj = nn.Linear(source_dim, FUSION_HIDDEN)
+        self.target_proj = nn.Linear(target_dim, FUSION_HIDDEN)
+        if mode == "gate":
+            self.gate = nn.Linear(source_dim + target_dim, FUSION_HIDDEN)
+        self.classifier = nn.Linear(FUSION_HIDDEN, num_classes)
+
+    def forward(self, source: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        target = self.branch.forward_features(x)  # (B, target_dim)
+        if self.mode == "concat":
+            return self.classifier(torch.cat([source, target], dim=1))
+        s, t = self.source_proj(source), self.target_proj(target)  # (B, hidden) each
+        if self.mode == "sum":
+            return self.classifier(torch.relu(s + t))
+        g = torch.sigmoid(self.gate(torch.cat([source, target], dim=1)))  # per-feature mix, (B, hidden)
+        return self.classifier(torch.relu(g * s + (1 - g) * t))
+
+
+class TransferModel(nn.Module):
+    """stages (first `frozen` of them frozen) -> pool -> linear head, or -> fusion head."""
+
+    def __init__(self, backbone: StagedBackbone, num_classes: int, frozen: int, fusion_mode: str | None = None):
+        super().__init__()
+        self.stages = backbone.stages
+        self.frozen = frozen
+        self.fusion = FusionHead(backbone.feature_dim, num_classes, fusion_mode) if fusion_mode else None
+        self.head = None if fusion_mode else nn.Linear(backbone.feature_dim, num_classes)
+        freeze_stages(self, frozen)
+        self.train()  # puts the frozen stages in eval mode from the start
+
+    @property
+    def stage_names(self) -> list[str]:
+        return list(self.stages.keys())
+
+    @property
+    def suffix_needs_input(self) -> bool:
+        """The fusion branch reads the image itself, so cached prefix outputs are not enough."""
+        return self.fusion is not None
+
+    def prefix(self, x: torch.Tensor) -> torch.Tensor:
+        for stage in list(self.stages.values())[: self.frozen]:
+            x = stage(x)
+        return pool_features(x) if self.frozen == len(self.stages) else x
+
+    def suffix(self, h: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+        if self.frozen < len(self.stages):
+            for stage in list(self.stages.values())[self.frozen :]:
+                h = stage(h)
+            h = pool_features(h)  # (B, feature_dim)
+        return self.fusion(h, x) if self.fusion is not None else self.head(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.suffix(self.prefix(x), x)
+
+    def train(self, mode: bool = True) -> "TransferModel":
+        super().train(mode)
+        for stage in list(self.stages.values())[: self.frozen]:
+            stage.eval()  # frozen stages keep their pretrained BatchNorm statistics
+        return self
+
+
+TRAINABLE_BN_MOMENTUM = 0.1
+
+
+def freeze_stages(model: TransferModel, k: int) -> None:
+    for i, stage in enumerate(model.stages.values()):
+        stage.requires_grad_(i >= k)
+        if i >= k:
+            follow_new_data(stage)
+
+
+def follow_new_data(stage: nn.Module) -> None:
+    """Trainable BatchNorm statistics must catch up with the new data within a short run;
+    the Lite weights' TF-style momentum of 0.01 would keep them near ImageNet's for hundreds of steps."""
+    for module in stage.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.momentum = TRAINABLE_BN_MOMENTUM
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def build_model(config: TrainConfig, num_classes: int) -> TransferModel:
+    """The target model the config describes; weights load from the registry."""
+    pretrained = config.strategy != "scratch" and config.weights == "imagenet"
+    backbone = build_backbone(config.backbone, pretrained=pretrained)
+    if config.strategy == "scratch":
+        return TransferModel(backbone, num_classes, frozen=0)
+    frozen = len(backbone.stages) if config.frozen_stages == ALL_STAGES else config.frozen_stages
+    fusion_mode = config.fusion_mode if config.strategy == "fusion" else None
+    return TransferModel(backbone, num_classes, frozen, fusion_mode)
+
+
+def param_groups(model: TransferModel, lr: float, stage_lr_decay: float) -> list[dict]:
+    """Discriminative learning rates: the stage i places before the head trains at lr * decay**i."""
+    groups = []
+    stages = list(model.stages.values())
+    for i, stage in enumerate(stages):
+        params = [p for p in stage.parameters() if p.requires_grad]
+        if params:
+            groups.append({"params": params, "lr": lr * stage_lr_decay ** (len(stages) - i)})
+    head = model.fusion if model.fusion is not None else model.head
+    groups.append({"params": list(head.parameters()), "lr": lr})
+    return groups

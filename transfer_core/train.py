@@ -1,0 +1,221 @@
+"""The training loop, as a generator of small events.
+
+`train(config)` yields BatchProgress after every batch, EpochMetrics after every
+epoch, then Done (with the trained model), Cancelled or Failed. The caller owns
+the loop: it can record events, draw them, or stop asking.
+"""
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .backbones import get_spec
+from .config import TrainConfig
+from .data import PreparedData, augment_batch, augmenter, normalize, prepare_data
+from .errors import ConfigError, TransferLabError
+from .strategies import TransferModel, build_model, count_parameters, param_groups
+
+CACHE_LIMIT_BYTES = 2 * 1024**3  # above this, frozen-prefix outputs are recomputed every batch
+EVAL_BATCH = 256
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    epoch: int  # 1-based
+    epochs: int
+    batch: int  # 1-based
+    batches: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    seconds: float  # the whole epoch, validation included
+    images_per_second: float  # training images per second of training
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Started:
+    classes: list[str]
+    trainable_parameters: int
+    total_parameters: int
+    device: str
+    cached_prefix: bool
+
+
+@dataclass(frozen=True)
+class Done:
+    metrics: EpochMetrics
+    model: TransferModel
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    epoch: int
+    batch: int
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+
+
+Event = Started | BatchProgress | EpochMetrics | Done | Cancelled | Failed
+
+
+def resolve_device(requested: str) -> torch.device:
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device", "CUDA was requested but this machine has no usable CUDA GPU; choose cpu or auto.")
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def make_optimizer(config: TrainConfig, model: TransferModel) -> torch.optim.Optimizer:
+    groups = param_groups(model, config.lr, config.stage_lr_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    optimizer_class = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    return optimizer_class(groups, lr=config.lr, weight_decay=config.weight_decay)
+
+
+class Inputs:
+    """What the trainable suffix reads: images, or the frozen prefix's outputs.
+
+    Without augmentation a frozen prefix maps each image to the same output every
+    epoch, so each output is computed the first time it is needed and kept.
+    """
+
+    def __init__(
+        self, model: TransferModel, data: PreparedData, config: TrainConfig, device: torch.device, cache_prefix: bool
+    ):
+        self.model = model
+        self.prep = get_spec(config.backbone).preprocessing
+        self.augment = augmenter(config.image_size) if config.augment else None
+        self.x = {"train": data.train_x.to(device), "val": data.val_x.to(device)}
+        self.cache: dict[str, torch.Tensor] = {}
+        self.filled: dict[str, torch.Tensor] = {}
+        if cache_prefix and model.frozen > 0 and not config.augment:
+            self._allocate_cache()
+
+    @property
+    def cached(self) -> bool:
+        return bool(self.cache)
+
+    def images(self, x_uint8: torch.Tensor, training: bool) -> torch.Tensor:
+        if training and self.augment is not None:
+            x_uint8 = augment_batch(x_uint8, self.augment)
+        return normalize(x_uint8, self.prep)
+
+    def logits(self, idx: torch.Tensor, split: str, training: bool) -> torch.Tensor:
+        if not self.cached:
+            return self.model(self.images(self.x[split][idx], training))
+        x = self.images(self.x[split][idx], training) if self.model.suffix_needs_input else None
+        return self.model.suffix(self.prefix_outputs(idx, split), x)
+
+    def prefix_outputs(self, idx: torch.Tensor, split: str) -> torch.Tensor:
+        cache, filled = self.cache[split], self.filled[split]
+        missing = idx[~filled[idx]]
+        if len(missing):
+            with torch.no_grad():  # frozen stages always run in eval mode
+                cache[missing] = self.model.prefix(self.images(self.x[split][missing], False))
+            filled[missing] = True
+        return cache[idx]
+
+    @torch.no_grad()
+    def _allocate_cache(self) -> None:
+        one = self.model.prefix(self.images(self.x["train"][:1], False))
+        total = sum(len(x) for x in self.x.values())
+        if one.numel() * one.element_size() * total > CACHE_LIMIT_BYTES:
+            return
+        for split, x in self.x.items():
+            self.cache[split] = torch.empty((len(x), *one.shape[1:]), dtype=one.dtype, device=one.device)
+            self.filled[split] = torch.zeros(len(x), dtype=torch.bool, device=one.device)
+
+
+def train(
+    config: TrainConfig, should_stop: Callable[[], bool] = lambda: False, cache_prefix: bool = True
+) -> Iterator[Event]:
+    """Train the model `config` describes; expected problems end in Failed with advice.
+
+    `should_stop` is asked before every batch; `cache_prefix=False` recomputes frozen stages every batch
+    (the reference the cache is measured and tested against)."""
+    try:
+        device = resolve_device(config.device)
+        torch.manual_seed(config.seed)
+        data = prepare_data(
+            config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed
+        )
+        model = build_model(config, len(data.classes)).to(device)
+        inputs = Inputs(model, data, config, device, cache_prefix)
+    except TransferLabError as err:
+        yield Failed(str(err))
+        return
+    optimizer = make_optimizer(config, model)
+    yield Started(data.classes, count_parameters(model, True), count_parameters(model), str(device), inputs.cached)
+    shuffle = torch.Generator().manual_seed(config.seed)
+    train_y, val_y = data.train_y.to(device), data.val_y.to(device)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    started = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        epoch_start = time.perf_counter()
+        order = torch.randperm(len(train_y), generator=shuffle).to(device)
+        loop = train_one_epoch(inputs, optimizer, train_y, order, config, epoch, autocast, should_stop)
+        train_loss, train_acc = yield from loop
+        if train_loss is None:
+            return
+        train_seconds = time.perf_counter() - epoch_start
+        val_loss, val_acc = evaluate(inputs, val_y, autocast)
+        seconds = time.perf_counter() - epoch_start
+        metrics = EpochMetrics(epoch, train_loss, train_acc, val_loss, val_acc, seconds, len(train_y) / train_seconds)
+        yield metrics
+    yield Done(metrics, model.cpu().eval(), time.perf_counter() - started)
+
+
+def train_one_epoch(inputs, optimizer, train_y, order, config, epoch, autocast, should_stop):
+    """Yields BatchProgress (or Cancelled); returns (mean loss, accuracy), or (None, None) if cancelled."""
+    inputs.model.train()
+    loss_sum = torch.zeros((), device=train_y.device)
+    correct = torch.zeros((), device=train_y.device)
+    batches = -(-len(order) // config.batch_size)
+    for batch in range(1, batches + 1):
+        if should_stop():
+            yield Cancelled(epoch, batch)
+            return None, None
+        idx = order[(batch - 1) * config.batch_size : batch * config.batch_size]
+        with autocast:
+            logits = inputs.logits(idx, "train", training=True)
+            loss = F.cross_entropy(logits, train_y[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach() * len(idx)
+        correct += (logits.argmax(1) == train_y[idx]).sum()
+        yield BatchProgress(epoch, config.epochs, batch, batches, loss.item())
+    return float(loss_sum) / len(order), float(correct) / len(order)
+
+
+@torch.no_grad()
+def evaluate(inputs: Inputs, val_y: torch.Tensor, autocast) -> tuple[float, float]:
+    inputs.model.eval()
+    loss_sum, correct = 0.0, 0
+    for start in range(0, len(val_y), EVAL_BATCH):
+        idx = torch.arange(start, min(start + EVAL_BATCH, len(val_y)), device=val_y.device)
+        with autocast:
+            logits = inputs.logits(idx, "val", training=False)
+        loss_sum += float(F.cross_entropy(logits.float(), val_y[idx], reduction="sum"))
+        correct += int((logits.argmax(1) == val_y[idx]).sum())
+    return loss_sum / len(val_y), correct / len(val_y)
