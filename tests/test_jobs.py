@@ -1,0 +1,149 @@
+import threading
+import time
+
+import pytest
+
+from transfer_core.config import TrainConfig
+from transfer_core.errors import QueueFull, RunNotFound
+from transfer_core.jobs import Runner
+from transfer_core.runs import RunStore
+from transfer_core.train import BatchProgress, Cancelled, EpochMetrics, Failed
+
+
+class FakeTraining:
+    """A train function that runs until released, so tests control timing exactly."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.active = 0
+        self.max_active = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, config, should_stop):
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            for batch in range(1, 10_000):
+                if should_stop():
+                    yield Cancelled(1, batch)
+                    return
+                yield BatchProgress(1, 1, batch, 10_000, 1.0)
+                if self.release.wait(0.01):
+                    break
+            yield EpochMetrics(1, 1.0, 0.5, 1.0, 0.5, 1.0, 100.0)
+            yield Failed("fake training has no model") if config.seed == 13 else Cancelled(1, 1)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+def wait_for(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path / "runs")
+
+
+def test_runner_never_runs_more_jobs_than_slots_and_reports_queue_positions(store):
+    fake = FakeTraining()
+    runner = Runner(store, slots=2, max_queue=5, train_fn=fake)
+    ids = [runner.submit(TrainConfig(seed=i), "alice") for i in range(4)]
+    wait_for(lambda: runner.snapshot(ids[1]).status == "running")
+    assert [runner.snapshot(i).queue_position for i in ids] == [None, None, 1, 2]
+    assert runner.snapshot(ids[2]).status == "queued"
+    time.sleep(0.2)
+    assert fake.max_active == 2
+    fake.release.set()
+    wait_for(lambda: all(runner.snapshot(i).finished for i in ids))
+    assert fake.max_active == 2
+    runner.close()
+
+
+def test_queue_is_bounded(store):
+    fake = FakeTraining()
+    runner = Runner(store, slots=1, max_queue=2, train_fn=fake)
+    first = runner.submit(TrainConfig(), "alice")
+    wait_for(lambda: runner.snapshot(first).status == "running")
+    runner.submit(TrainConfig(), "alice")
+    runner.submit(TrainConfig(), "bob")
+    with pytest.raises(QueueFull, match="2 runs are already waiting"):
+        runner.submit(TrainConfig(), "carol")
+    runner.close()
+
+
+def test_cancel_a_running_and_a_queued_run(store):
+    fake = FakeTraining()
+    runner = Runner(store, slots=1, train_fn=fake)
+    running = runner.submit(TrainConfig(), "alice")
+    queued = runner.submit(TrainConfig(), "alice")
+    wait_for(lambda: runner.snapshot(running).progress is not None)
+    assert runner.cancel(queued) and runner.cancel(running)
+    wait_for(lambda: runner.snapshot(running).status == "cancelled")
+    assert store.load(running).status == "cancelled" and store.load(queued).status == "cancelled"
+    assert "before it started" in runner.snapshot(queued).message
+    assert not runner.cancel(running)  # already finished
+    runner.close()
+
+
+def test_a_failing_job_is_marked_failed_and_the_runner_goes_on(store):
+    def exploding(config, should_stop):
+        yield BatchProgress(1, 1, 1, 1, 1.0)
+        raise RuntimeError("boom")
+
+    fake = FakeTraining()
+    fake.release.set()
+    calls = iter([exploding, fake, fake])
+    runner = Runner(store, slots=1, train_fn=lambda config, stop: next(calls)(config, stop))
+    broken = runner.submit(TrainConfig(), "alice")
+    reported = runner.submit(TrainConfig(seed=13), "alice")
+    fine = runner.submit(TrainConfig(), "alice")
+    wait_for(lambda: runner.snapshot(fine).finished)
+    assert runner.snapshot(broken).status == "failed" and "boom" in runner.snapshot(broken).message
+    assert runner.snapshot(reported).status == "failed" and "no model" in store.load(reported).message
+    assert runner.snapshot(fine).status == "cancelled"
+    assert runner.snapshot(fine).metrics[0]["val_acc"] == 0.5
+    runner.close()
+
+
+def test_owners_see_and_control_only_their_own_runs(store):
+    fake = FakeTraining()
+    runner = Runner(store, slots=1, train_fn=fake)
+    alice = runner.submit(TrainConfig(), "alice")
+    bob = runner.submit(TrainConfig(), "bob")
+    assert [s.run_id for s in runner.list("alice")] == [alice]
+    assert [s.run_id for s in runner.list("bob")] == [bob]
+    with pytest.raises(RunNotFound):
+        runner.snapshot(alice, owner="bob")
+    with pytest.raises(RunNotFound):
+        runner.cancel(alice, owner="bob")
+    assert runner.snapshot(alice, owner="alice").owner == "alice"
+    runner.close()
+
+
+def test_a_real_training_job_stores_metrics_and_weights(store, tiny_config):
+    runner = Runner(store, slots=1)
+    run_id = runner.submit(tiny_config, "alice")
+    wait_for(lambda: runner.snapshot(run_id).finished, timeout=60)
+    snapshot = runner.snapshot(run_id)
+    assert snapshot.status == "done", snapshot.message
+    assert len(snapshot.metrics) == tiny_config.epochs
+    assert snapshot.classes == [str(d) for d in range(10)]
+    assert "head.weight" in store.load_weights(run_id)
+    runner.close()
+
+
+def test_a_new_runner_marks_runs_of_a_dead_process_interrupted(store, monkeypatch):
+    run_id = store.create(TrainConfig(), "alice")
+    monkeypatch.setattr("transfer_core.runs._process_alive", lambda meta: False)
+    runner = Runner(store, slots=1, train_fn=FakeTraining())
+    assert runner.interrupted == [run_id]
+    assert runner.snapshot(run_id).status == "interrupted"
+    runner.close()

@@ -1,0 +1,70 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from transfer_core.config import TrainConfig
+from transfer_core.errors import RunNotFound
+from transfer_core.runs import RunStore
+
+
+def test_a_run_keeps_config_status_metrics_weights_and_owner(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    config = TrainConfig(epochs=3, seed=5)
+    run_id = store.create(config, owner="alice")
+    store.update(run_id, status="running", classes=["a", "b"])
+    store.append_metrics(run_id, {"epoch": 1, "val_acc": 0.5})
+    store.append_metrics(run_id, {"epoch": 2, "val_acc": 0.6})
+    store.save_weights(run_id, {"head.weight": torch.ones(2, 3)})
+    store.update(run_id, status="done")
+
+    record = RunStore(tmp_path / "runs").load(run_id)  # a new store object reads it back from disk
+    assert (record.owner, record.status, record.config) == ("alice", "done", config)
+    assert [m["val_acc"] for m in record.metrics] == [0.5, 0.6]
+    assert record.classes == ["a", "b"] and record.finished is not None
+    assert torch.equal(store.load_weights(run_id)["head.weight"], torch.ones(2, 3))
+
+
+def test_list_filters_by_owner_newest_first(tmp_path):
+    store = RunStore(tmp_path)
+    first = store.create(TrainConfig(), "alice")
+    store.create(TrainConfig(), "bob")
+    second = store.create(TrainConfig(), "alice")
+    assert [r.run_id for r in store.list("alice")] == [second, first]
+    assert len(store.list()) == 3
+
+
+@pytest.mark.parametrize("bad_id", ["../etc", "nope", "0123456789ab"])
+def test_unknown_or_malicious_run_ids_are_not_found(tmp_path, bad_id):
+    with pytest.raises(RunNotFound):
+        RunStore(tmp_path).load(bad_id)
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_run_whose_process_died_is_found_as_interrupted(tmp_path):
+    store = RunStore(tmp_path)
+    running, queued, finished = (store.create(TrainConfig(), "alice") for _ in range(3))
+    store.update(running, status="running")
+    store.update(finished, status="done")
+    for run_id in (running, queued, finished):  # as if another process, now gone, had written them
+        meta_path = tmp_path / run_id / "meta.json"
+        meta = json.loads(meta_path.read_text())
+        meta_path.write_text(json.dumps(meta | {"pid": dead_pid()}))
+
+    assert sorted(RunStore(tmp_path).recover_interrupted()) == sorted([running, queued])
+    assert store.load(running).status == "interrupted" and "stopped" in store.load(running).message
+    assert store.load(finished).status == "done"
+
+
+def test_runs_of_this_live_process_are_not_interrupted(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = store.create(TrainConfig(), "alice")
+    store.update(run_id, status="running")
+    assert store.recover_interrupted() == []

@@ -1,0 +1,183 @@
+"""The runner: a fixed number of training slots, a bounded queue, cancel, snapshots, owners.
+
+Jobs run in worker threads and only record events into `Job` objects under a
+lock; nothing here knows about the UI. Pages submit, poll `snapshot`, and cancel.
+"""
+
+from __future__ import annotations  # the classes define a method named list
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from .config import TrainConfig
+from .errors import QueueFull, RunNotFound
+from .runs import RunStore
+from .train import BatchProgress, Cancelled, Done, EpochMetrics, Event, Failed, Started, train
+
+TrainFn = Callable[[TrainConfig, Callable[[], bool]], Iterator[Event]]
+
+
+@dataclass
+class Job:
+    run_id: str
+    owner: str
+    config: TrainConfig
+    status: str = "queued"
+    progress: BatchProgress | None = None
+    metrics: list[dict] = field(default_factory=list)
+    message: str = ""
+    classes: list[str] = field(default_factory=list)
+    trainable_parameters: int | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    run_id: str
+    owner: str
+    status: str
+    config: TrainConfig
+    queue_position: int | None  # 1 = next to start; None once it has left the queue
+    progress: BatchProgress | None
+    metrics: list[dict]
+    message: str
+    classes: list[str]
+    trainable_parameters: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in ("queued", "running")
+
+
+class Runner:
+    def __init__(self, store: RunStore, slots: int = 1, max_queue: int = 16, train_fn: TrainFn = train):
+        self.store, self.slots, self.max_queue, self.train_fn = store, slots, max_queue, train_fn
+        self.interrupted = store.recover_interrupted()
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        self._waiting: deque[str] = deque()
+        self._jobs: dict[str, Job] = {}
+        self._closing = False
+        self._workers = [
+            threading.Thread(target=self._work_loop, daemon=True, name=f"runner-slot-{i}") for i in range(slots)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    # --- the API pages use --------------------------------------------------------------------
+    def submit(self, config: TrainConfig, owner: str) -> str:
+        with self._lock:
+            if len(self._waiting) >= self.max_queue:
+                raise QueueFull(f"{len(self._waiting)} runs are already waiting; try again when one has started.")
+            run_id = self.store.create(config, owner)
+            self._jobs[run_id] = Job(run_id, owner, config)
+            self._waiting.append(run_id)
+            self._work.notify()
+        return run_id
+
+    def snapshot(self, run_id: str, owner: str | None = None) -> RunSnapshot:
+        with self._lock:
+            job = self._jobs.get(run_id)
+            if job is not None:
+                self._check_owner(job.owner, owner, run_id)
+                return self._snapshot(job)
+        record = self.store.load(run_id)  # a run from earlier, or from another process
+        self._check_owner(record.owner, owner, run_id)
+        return RunSnapshot(
+            record.run_id, record.owner, record.status, record.config, None, None,
+            record.metrics, record.message, record.classes,
+        )  # fmt: skip
+
+    def cancel(self, run_id: str, owner: str | None = None) -> bool:
+        """Cancel a queued or running run; False when it had already finished."""
+        with self._lock:
+            job = self._jobs.get(run_id)
+            if job is None:
+                self._check_owner(self.store.load(run_id).owner, owner, run_id)
+                return False
+            self._check_owner(job.owner, owner, run_id)
+            if run_id in self._waiting:
+                self._waiting.remove(run_id)
+                self._finish(job, "cancelled", "cancelled before it started")
+                return True
+            job.cancel.set()  # the training loop checks it before every batch
+            return job.status == "running"
+
+    def list(self, owner: str) -> list[RunSnapshot]:
+        return [self.snapshot(record.run_id) for record in self.store.list(owner)]
+
+    def close(self) -> None:
+        """Cancel everything and stop the workers (tests, shutdown)."""
+        with self._lock:
+            self._closing = True
+            while self._waiting:
+                self._finish(self._jobs[self._waiting.popleft()], "cancelled", "the runner was shut down")
+            for job in self._jobs.values():
+                job.cancel.set()
+            self._work.notify_all()
+        for worker in self._workers:
+            worker.join(timeout=30)
+
+    # --- workers ------------------------------------------------------------------------------
+    def _work_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._waiting and not self._closing:
+                    self._work.wait()
+                if self._closing:
+                    return
+                job = self._jobs[self._waiting.popleft()]
+                job.status = "running"
+            self.store.update(job.run_id, status="running")
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        try:
+            for event in self.train_fn(job.config, job.cancel.is_set):
+                self._record(job, event)
+            with self._lock:
+                if job.status == "running":  # the generator ended without a final event
+                    self._finish(job, "failed", "training stopped without finishing")
+        except Exception as err:  # a failing job must not take the runner down
+            with self._lock:
+                self._finish(job, "failed", f"{type(err).__name__}: {err}")
+
+    def _record(self, job: Job, event: Event) -> None:
+        if isinstance(event, EpochMetrics):
+            self.store.append_metrics(job.run_id, event.to_dict())
+        elif isinstance(event, Done):
+            self.store.save_weights(job.run_id, event.model.state_dict())
+        elif isinstance(event, Started):
+            self.store.update(job.run_id, classes=event.classes)
+        with self._lock:
+            if isinstance(event, BatchProgress):
+                job.progress = event
+            elif isinstance(event, EpochMetrics):
+                job.metrics.append(event.to_dict())
+            elif isinstance(event, Started):
+                job.classes, job.trainable_parameters = event.classes, event.trainable_parameters
+            elif isinstance(event, Done):
+                self._finish(job, "done", "")
+            elif isinstance(event, Cancelled):
+                self._finish(job, "cancelled", f"cancelled in epoch {event.epoch}, batch {event.batch}")
+            elif isinstance(event, Failed):
+                self._finish(job, "failed", event.message)
+
+    def _finish(self, job: Job, status: str, message: str) -> None:
+        """Record a final status; call with the lock held."""
+        job.status, job.message = status, message
+        self.store.update(job.run_id, status=status, message=message)
+
+    def _snapshot(self, job: Job) -> RunSnapshot:
+        position = self._waiting.index(job.run_id) + 1 if job.run_id in self._waiting else None
+        return RunSnapshot(
+            job.run_id, job.owner, job.status, job.config, position, job.progress,
+            list(job.metrics), job.message, list(job.classes), job.trainable_parameters,
+        )  # fmt: skip
+
+    @staticmethod
+    def _check_owner(actual: str, expected: str | None, run_id: str) -> None:
+        if expected is not None and actual != expected:
+            raise RunNotFound(f"no run {run_id!r}")  # the same answer as for a missing run

@@ -1,0 +1,169 @@
+"""The run store: one folder per run under `paths.runs_dir()`.
+
+    <run_id>/config.json        the TrainConfig
+    <run_id>/meta.json          owner, status, times, message, the process that runs it
+    <run_id>/metrics.jsonl      one EpochMetrics per line, appended as epochs end
+    <run_id>/weights.safetensors
+
+Files are replaced atomically, so a reader never sees half a file. A run left
+queued or running by a process that no longer exists is marked interrupted.
+"""
+
+from __future__ import annotations  # the classes define a method named list
+
+import json
+import os
+import re
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .config import TrainConfig
+from .errors import RunNotFound
+
+STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
+LIVE_STATUSES = ("queued", "running")
+RUN_ID = re.compile(r"^[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    owner: str
+    status: str
+    config: TrainConfig
+    metrics: list[dict] = field(default_factory=list)
+    message: str = ""
+    created: float = 0.0
+    finished: float | None = None
+    classes: list[str] = field(default_factory=list)
+
+
+class RunStore:
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # --- writing ------------------------------------------------------------------------------
+    def create(self, config: TrainConfig, owner: str) -> str:
+        run_id = uuid.uuid4().hex[:12]
+        folder = self.root / run_id
+        folder.mkdir()
+        _write_atomic(folder / "config.json", config.to_json())
+        meta = {"owner": owner, "status": "queued", "created": time.time(), "message": ""}
+        self._write_meta(run_id, meta | _this_process())
+        return run_id
+
+    def update(self, run_id: str, **changes) -> None:
+        """Change meta fields (status, message, classes); finished runs get a finish time."""
+        if changes.get("status") not in (None, *STATUSES):
+            raise ValueError(f"unknown status {changes['status']!r}")
+        meta = self._read_meta(run_id) | changes
+        if changes.get("status") == "running":
+            meta |= _this_process()
+        if changes.get("status") not in (None, *LIVE_STATUSES):
+            meta["finished"] = time.time()
+        self._write_meta(run_id, meta)
+
+    def append_metrics(self, run_id: str, metrics: dict) -> None:
+        with open(self._folder(run_id) / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(metrics) + "\n")
+
+    def save_weights(self, run_id: str, state_dict: dict[str, torch.Tensor]) -> Path:
+        path = self._folder(run_id) / "weights.safetensors"
+        tmp = path.with_suffix(".tmp")
+        save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, str(tmp))
+        os.replace(tmp, path)
+        return path
+
+    # --- reading ------------------------------------------------------------------------------
+    def load(self, run_id: str) -> RunRecord:
+        folder = self._folder(run_id)
+        meta = self._read_meta(run_id)
+        config = TrainConfig.from_json((folder / "config.json").read_text())
+        return RunRecord(
+            run_id=run_id,
+            owner=meta["owner"],
+            status=meta["status"],
+            config=config,
+            metrics=self.metrics(run_id),
+            message=meta.get("message", ""),
+            created=meta["created"],
+            finished=meta.get("finished"),
+            classes=meta.get("classes", []),
+        )
+
+    def metrics(self, run_id: str) -> list[dict]:
+        path = self._folder(run_id) / "metrics.jsonl"
+        if not path.exists():
+            return []
+        lines = path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def load_weights(self, run_id: str) -> dict[str, torch.Tensor]:
+        return load_file(str(self.weights_path(run_id)))
+
+    def weights_path(self, run_id: str) -> Path:
+        return self._folder(run_id) / "weights.safetensors"
+
+    def list(self, owner: str | None = None) -> list[RunRecord]:
+        """Runs, newest first; only `owner`'s when given."""
+        records = [
+            self.load(p.name) for p in self.root.iterdir() if RUN_ID.match(p.name) and (p / "meta.json").exists()
+        ]
+        records = [r for r in records if owner is None or r.owner == owner]
+        return sorted(records, key=lambda r: r.created, reverse=True)
+
+    def recover_interrupted(self) -> list[str]:
+        """Mark runs whose process died while they were queued or running; returns their ids."""
+        found = []
+        for record in self.list():
+            meta = self._read_meta(record.run_id)
+            if meta["status"] in LIVE_STATUSES and not _process_alive(meta):
+                self.update(record.run_id, status="interrupted", message="the server stopped during this run")
+                found.append(record.run_id)
+        return found
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _folder(self, run_id: str) -> Path:
+        if not RUN_ID.match(run_id) or not (self.root / run_id).is_dir():
+            raise RunNotFound(f"no run {run_id!r}")
+        return self.root / run_id
+
+    def _read_meta(self, run_id: str) -> dict:
+        return json.loads((self._folder(run_id) / "meta.json").read_text())
+
+    def _write_meta(self, run_id: str, meta: dict) -> None:
+        _write_atomic(self._folder(run_id) / "meta.json", json.dumps(meta, indent=2))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+PROCESS_TOKEN = uuid.uuid4().hex  # tells this process from an earlier one that had the same pid
+
+
+def _this_process() -> dict:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "process": PROCESS_TOKEN}
+
+
+def _process_alive(meta: dict) -> bool:
+    if meta.get("host") != socket.gethostname():
+        return True  # another machine's run: not ours to judge
+    if meta.get("pid") == os.getpid():
+        return meta.get("process") == PROCESS_TOKEN
+    try:
+        os.kill(meta["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
