@@ -1,0 +1,67 @@
+import json
+import os
+import subprocess
+import sys
+
+import skimage.data
+from PIL import Image
+
+from transfer_core.__main__ import main
+
+
+def test_backbones_lists_stages_and_offline_weights(capsys):
+    assert main(["backbones"]) == 0
+    out = capsys.readouterr().out
+    assert "efficientnet_lite0" in out and "stem, mbconv1" in out
+    assert "pretrained available offline now: yes" in out
+    assert "resnet18" in out and "torch cache" in out
+
+
+def test_datasets_say_what_is_available_offline(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "digits  (scikit-learn digits): available" in out
+    assert "cifar10  (CIFAR-10): not available" in out
+
+
+def test_train_json_prints_one_json_object_with_the_final_metrics(capsys):
+    args = ["train", "--dataset", "digits", "--train-per-class", "20", "--val-per-class", "10"]
+    args += ["--image-size", "32", "--epochs", "2", "--json"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["epoch"] == 2 and 0 <= result["val_acc"] <= 1
+    assert result["config"]["dataset"] == "digits"
+    assert "epoch 2: train acc" in captured.err  # live progress goes to stderr
+
+
+def test_train_with_a_bad_value_prints_the_field_and_exits_2(capsys):
+    assert main(["train", "--lr", "fast"]) == 2
+    assert "error: lr: expected float" in capsys.readouterr().err
+
+
+def test_train_with_an_unavailable_dataset_prints_advice(capsys):
+    assert main(["train", "--dataset", "cifar10"]) == 2
+    assert "CIFAR-10 is not downloaded yet" in capsys.readouterr().err
+
+
+def test_predict_prints_the_top5_imagenet_classes(tmp_path, capsys):
+    photo = tmp_path / "cat.jpg"
+    Image.fromarray(skimage.data.chelsea()).save(photo)
+    assert main(["predict", str(photo)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5 and "cat" in lines[0]
+
+
+def test_predict_refuses_a_file_that_is_not_an_image(tmp_path, capsys):
+    text = tmp_path / "notes.jpg"
+    text.write_text("hello")
+    assert main(["predict", str(text)]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_module_runs_as_a_program():
+    result = subprocess.run(
+        [sys.executable, "-m", "transfer_core", "datasets"], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert result.returncode == 0 and "fashion_mnist" in result.stdout

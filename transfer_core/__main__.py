@@ -1,0 +1,122 @@
+"""The command line: the same core, without a browser.
+
+python -m transfer_core backbones
+python -m transfer_core datasets
+python -m transfer_core train [--backbone NAME --epochs N ...] [--json]
+python -m transfer_core predict IMAGE [--backbone NAME]
+"""
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+
+from PIL import Image, UnidentifiedImageError
+
+from .backbones import BACKBONES, build_backbone, get_spec
+from .config import TrainConfig
+from .data import DATASETS, dataset_available
+from .errors import TransferLabError
+from .imagenet import predict_topk
+from .train import BatchProgress, Done, EpochMetrics, Failed, Started, train
+from .weights import weights_available
+
+
+def cmd_backbones(args) -> int:
+    for spec in BACKBONES.values():
+        available, why = weights_available(spec.name) if spec.has_pretrained else (False, spec.weights_source)
+        print(f"{spec.name}  ({spec.title})")
+        print(f"  stages ({spec.num_stages}): {', '.join(spec.stage_names)}")
+        print(f"  features: {spec.feature_dim}   input: {spec.preprocessing.input_size} px")
+        print(f"  weights: {spec.weights_source}")
+        print(
+            f"  pretrained available offline now: {'yes' if available else 'no'}" + ("" if available else f" - {why}")
+        )
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    for info in DATASETS.values():
+        available, why = dataset_available(info.name)
+        print(f"{info.name}  ({info.title}): {'available' if available else 'not available'} - {why}")
+    print("folder:PATH  any folder with one sub-folder of images per class")
+    return 0
+
+
+def cmd_train(args) -> int:
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    config = TrainConfig.from_dict(given)
+    final = None
+    for event in train(config):
+        if isinstance(event, Started):
+            cache = ", frozen prefix cached" if event.cached_prefix else ""
+            print(f"training on {event.device}: {event.trainable_parameters:,} of {event.total_parameters:,} "
+                  f"parameters trainable{cache}", file=sys.stderr)  # fmt: skip
+        elif isinstance(event, BatchProgress) and sys.stderr.isatty():
+            print(f"\repoch {event.epoch}/{event.epochs} batch {event.batch}/{event.batches} "
+                  f"loss {event.loss:.3f}", end="", file=sys.stderr, flush=True)  # fmt: skip
+        elif isinstance(event, EpochMetrics):
+            print(f"\repoch {event.epoch}: train acc {event.train_acc:.3f}  val acc {event.val_acc:.3f}  "
+                  f"val loss {event.val_loss:.3f}  {event.seconds:.1f} s", file=sys.stderr)  # fmt: skip
+        elif isinstance(event, Done):
+            final = event.metrics.to_dict() | {"total_seconds": event.seconds}
+        elif isinstance(event, Failed):
+            raise TransferLabError(event.message)
+    if args.json:
+        print(json.dumps(final | {"config": config.to_dict()}))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    try:
+        image = Image.open(args.image)
+        image.load()
+    except (OSError, UnidentifiedImageError) as err:
+        raise TransferLabError(f"cannot read {args.image} as an image ({err}).") from err
+    model = build_backbone(args.backbone, pretrained=True)
+    for p in predict_topk(model, image, get_spec(args.backbone).preprocessing, k=args.top):
+        print(f"{p.probability:6.1%}  {p.label}")
+    return 0
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        parser.add_argument(flag, dest=f.name, metavar=type(getattr(defaults, f.name)).__name__.upper(),
+                            help=f"default: {getattr(defaults, f.name)}")  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m transfer_core", description="Transfer Lab's engine.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("backbones", help="list backbones, their stages and weights").set_defaults(run=cmd_backbones)
+    commands.add_parser("datasets", help="list datasets and what is available offline").set_defaults(run=cmd_datasets)
+    train_parser = commands.add_parser("train", help="train one run and show live progress")
+    add_config_options(train_parser)
+    train_parser.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
+    train_parser.set_defaults(run=cmd_train)
+    predict = commands.add_parser("predict", help="top ImageNet classes of an image file")
+    predict.add_argument("image")
+    predict.add_argument(
+        "--backbone", default="efficientnet_lite0", choices=[n for n, s in BACKBONES.items() if s.has_pretrained]
+    )
+    predict.add_argument("--top", type=int, default=5)
+    predict.set_defaults(run=cmd_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except TransferLabError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
