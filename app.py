@@ -1,19 +1,28 @@
-"""Transfer Lab: the entry page. (The full lab pages arrive with the next release.)"""
+"""Transfer Lab: the entry point. Builds the navigation and the shared sidebar, then runs the chosen page."""
 
-import pandas as pd
 import streamlit as st
 
-from transfer_core.catalog import backbone_rows, dataset_rows, device_summary
+from ui.config_state import current_config, write_url
+from ui.session import mount_tab_identity
+from ui.sidebar import sidebar_ui
 
-st.set_page_config(page_title="Transfer Lab", layout="wide")
-st.title("Transfer Lab")
-st.write(
-    "A trained network is a mapping from images to features. Transfer learning re-uses that mapping "
-    "for a new task: copy it, combine it with a new one, then adjust it."
-)
-st.sidebar.markdown(f"**Device:** {device_summary()}")
+st.set_page_config(page_title="Transfer Lab", page_icon=":material/swap_horiz:", layout="wide")
 
-st.subheader("Backbones")
-st.dataframe(pd.DataFrame(backbone_rows()), hide_index=True)
-st.subheader("Datasets")
-st.dataframe(pd.DataFrame(dataset_rows()), hide_index=True)
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/backbone.py", title="Backbone", icon=":material/hub:"),
+    st.Page("pages/data.py", title="Data", icon=":material/photo_library:"),
+    st.Page("pages/transfer.py", title="Transfer", icon=":material/swap_horiz:"),
+    st.Page("pages/train.py", title="Train", icon=":material/monitoring:"),
+    st.Page("pages/results.py", title="Results", icon=":material/analytics:"),
+]
+
+page = st.navigation(PAGES)
+current_config()  # a new session reads its setup from the URL before anything draws
+with st.sidebar:
+    mount_tab_identity()
+sidebar_ui()
+if problem := st.session_state.pop("url_problem", None):
+    st.error(problem)
+page.run()
+write_url(current_config())  # after the page: it may have changed the config, and page switches clear the URL

@@ -28,7 +28,7 @@ class FakeTraining:
                 if should_stop():
                     yield Cancelled(1, batch)
                     return
-                yield BatchProgress(1, 1, batch, 10_000, 1.0)
+                yield BatchProgress(1, 1, batch, 10_000, 1.0, 0.5)
                 if self.release.wait(0.01):
                     break
             yield EpochMetrics(1, 1.0, 0.5, 1.0, 0.5, 1.0, 100.0)
@@ -95,7 +95,7 @@ def test_cancel_a_running_and_a_queued_run(store):
 
 def test_a_failing_job_is_marked_failed_and_the_runner_goes_on(store):
     def exploding(config, should_stop):
-        yield BatchProgress(1, 1, 1, 1, 1.0)
+        yield BatchProgress(1, 1, 1, 1, 1.0, 0.5)
         raise RuntimeError("boom")
 
     fake = FakeTraining()

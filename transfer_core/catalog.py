@@ -1,10 +1,20 @@
-"""Plain tables of what this machine offers: device, backbones, datasets. Never touches the network."""
+"""What this machine offers (device, backbones, datasets) and what a model costs, as plain rows.
+Nothing here touches the network."""
 
+from functools import lru_cache
+
+import numpy as np
 import torch
 
-from .backbones import BACKBONES
+from .backbones import BACKBONES, get_spec
+from .config import ALL_STAGES, TrainConfig
 from .data import DATASETS, dataset_available
+from .strategies import build_model
 from .weights import weights_available
+
+
+def cuda_available() -> bool:
+    return torch.cuda.is_available()
 
 
 def device_summary() -> str:
@@ -37,3 +47,59 @@ def dataset_rows() -> list[dict]:
         available, why = dataset_available(info.name)
         rows.append({"dataset": info.name, "title": info.title, "available": available, "source": why})
     return rows
+
+
+@lru_cache(maxsize=16)
+def stage_table(backbone: str, image_size: int) -> tuple[dict, ...]:
+    """Per stage: its output shape for one image of `image_size` and its parameter count."""
+    staged = get_spec(backbone).to_staged(get_spec(backbone).build_raw()).eval()
+    x = torch.zeros(1, 3, image_size, image_size)
+    rows = []
+    with torch.no_grad():
+        for name, stage in staged.stages.items():
+            x = stage(x)
+            shape = " x ".join(str(d) for d in x.shape[1:])
+            rows.append({"stage": name, "output (C x H x W)": shape, "parameters": _count(stage)})
+    return tuple(rows)
+
+
+@lru_cache(maxsize=32)
+def parameter_budget(backbone: str, strategy: str, fusion_mode: str, num_classes: int) -> tuple[tuple[int, ...], int]:
+    """Parameters per backbone stage, and of everything after the stages (head, fusion branch)."""
+    config = TrainConfig(backbone=backbone, weights="random", strategy=strategy, fusion_mode=fusion_mode)
+    model = build_model(config, num_classes)
+    after = model.fusion if model.fusion is not None else model.head
+    return tuple(_count(stage) for stage in model.stages.values()), _count(after)
+
+
+def trainable_parameters(config: TrainConfig, num_classes: int) -> tuple[int, int]:
+    """(trainable, total) for the model `config` describes, without building it again."""
+    per_stage, after = parameter_budget(config.backbone, config.strategy, config.fusion_mode, num_classes)
+    frozen = frozen_stage_count(config)
+    return sum(per_stage[frozen:]) + after, sum(per_stage) + after
+
+
+def frozen_stage_count(config: TrainConfig) -> int:
+    if config.strategy == "scratch":
+        return 0
+    stages = get_spec(config.backbone).num_stages
+    return stages if config.frozen_stages == ALL_STAGES else config.frozen_stages
+
+
+def sample_photos() -> dict[str, np.ndarray]:
+    """Ordinary photos that ship with scikit-learn and scikit-image, with their real subjects."""
+    import skimage.data
+    from sklearn.datasets import load_sample_images
+
+    china, flower = load_sample_images().images
+    return {
+        "cat (scikit-image)": skimage.data.chelsea(),
+        "coffee (scikit-image)": skimage.data.coffee(),
+        "palace (scikit-learn)": china,
+        "flower (scikit-learn)": flower,
+        "rocket (scikit-image)": skimage.data.rocket(),
+    }
+
+
+def _count(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

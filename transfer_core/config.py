@@ -81,8 +81,11 @@ class TrainConfig:
             values[name] = _parse(name, raw, types_by_name[name])
         return cls(**values)
 
+    def to_query_dict(self) -> dict[str, str]:
+        return {k: _format(v) for k, v in self.to_dict().items()}
+
     def to_query(self) -> str:
-        return urlencode({k: _format(v) for k, v in self.to_dict().items()})
+        return urlencode(self.to_query_dict())
 
     @classmethod
     def from_query(cls, query: str | Mapping[str, str]) -> "TrainConfig":

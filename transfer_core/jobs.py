@@ -26,6 +26,7 @@ class Job:
     config: TrainConfig
     status: str = "queued"
     progress: BatchProgress | None = None
+    batches: list[dict] = field(default_factory=list)  # one small row per batch, for live curves
     metrics: list[dict] = field(default_factory=list)
     message: str = ""
     classes: list[str] = field(default_factory=list)
@@ -45,10 +46,17 @@ class RunSnapshot:
     message: str
     classes: list[str]
     trainable_parameters: int | None = None
+    batches: list[dict] = field(default_factory=list)  # live batch rows while this process runs it
 
     @property
     def finished(self) -> bool:
         return self.status not in ("queued", "running")
+
+
+def batch_row(event: BatchProgress) -> dict:
+    """Position in epochs (1.5 = halfway through epoch 2) with the batch's loss and accuracy."""
+    step = event.epoch - 1 + event.batch / event.batches
+    return {"epoch": step, "loss": event.loss, "accuracy": event.accuracy}
 
 
 class Runner:
@@ -154,6 +162,7 @@ class Runner:
         with self._lock:
             if isinstance(event, BatchProgress):
                 job.progress = event
+                job.batches.append(batch_row(event))
             elif isinstance(event, EpochMetrics):
                 job.metrics.append(event.to_dict())
             elif isinstance(event, Started):
@@ -174,7 +183,7 @@ class Runner:
         position = self._waiting.index(job.run_id) + 1 if job.run_id in self._waiting else None
         return RunSnapshot(
             job.run_id, job.owner, job.status, job.config, position, job.progress,
-            list(job.metrics), job.message, list(job.classes), job.trainable_parameters,
+            list(job.metrics), job.message, list(job.classes), job.trainable_parameters, list(job.batches),
         )  # fmt: skip
 
     @staticmethod

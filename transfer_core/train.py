@@ -30,6 +30,7 @@ class BatchProgress:
     batch: int  # 1-based
     batches: int
     loss: float
+    accuracy: float  # on this batch, in training mode
 
 
 @dataclass(frozen=True)
@@ -202,9 +203,10 @@ def train_one_epoch(inputs, optimizer, train_y, order, config, epoch, autocast, 
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        batch_correct = (logits.argmax(1) == train_y[idx]).sum()
         loss_sum += loss.detach() * len(idx)
-        correct += (logits.argmax(1) == train_y[idx]).sum()
-        yield BatchProgress(epoch, config.epochs, batch, batches, loss.item())
+        correct += batch_correct
+        yield BatchProgress(epoch, config.epochs, batch, batches, loss.item(), batch_correct.item() / len(idx))
     return float(loss_sum) / len(order), float(correct) / len(order)
 
 

@@ -1,0 +1,85 @@
+"""Data: choose the target dataset and its size; see samples per class and what is available."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from transfer_core.catalog import dataset_rows
+from transfer_core.data import DATASETS, FOLDER_PREFIX, dataset_available, prepare_data
+from transfer_core.errors import TransferLabError
+from transfer_core.plots import class_counts_bars
+from ui.config_state import current_config, update_config
+from ui.widgets import bind
+
+SAMPLES_PER_CLASS = 8
+
+
+@st.cache_data(max_entries=8, show_spinner="Loading images…")
+def prepared(dataset: str, train_per_class: int, val_per_class: int, image_size: int, seed: int):
+    data = prepare_data(dataset, train_per_class, val_per_class, image_size, seed)
+    return data.train_x.permute(0, 2, 3, 1).numpy(), data.train_y.numpy(), data.val_y.numpy(), data.classes
+
+
+def dataset_choice_ui() -> str:
+    config = current_config()
+    options = [*DATASETS, "folder"]
+    current = "folder" if config.dataset.startswith(FOLDER_PREFIX) else config.dataset
+    labels = {**{n: info.title for n, info in DATASETS.items()}, "folder": "A folder of class sub-folders"}
+    choice = st.selectbox("Dataset", options, index=options.index(current), format_func=labels.get)
+    if choice == "folder":
+        default = config.dataset.removeprefix(FOLDER_PREFIX) if current == "folder" else ""
+        path = st.text_input("Folder path on the server", value=default, placeholder="/path/to/my_images")
+        if not path:
+            st.info("Give a folder with one sub-folder of images per class.")
+            return config.dataset
+        choice = FOLDER_PREFIX + path
+    if choice != config.dataset:
+        update_config(dataset=choice)
+    return choice
+
+
+def size_ui() -> None:
+    left, right = st.columns(2)
+    with left:
+        bind(st.number_input, "Training images per class", "train_per_class", 1, 6000, step=10, decode=int)
+    with right:
+        bind(st.number_input, "Validation images per class", "val_per_class", 1, 6000, step=10, decode=int)
+
+
+def samples_ui(images: np.ndarray, labels: np.ndarray, classes: list[str]) -> None:
+    for label, name in enumerate(classes):
+        members = np.flatnonzero(labels == label)[:SAMPLES_PER_CLASS]
+        name_column, images_column = st.columns([1, 5], vertical_alignment="center")
+        name_column.markdown(f"**{name}**")
+        images_column.image([images[i] for i in members], width=64)
+
+
+st.title("Data")
+st.write("The target task: a few labelled images of classes the source network was never trained on.")
+dataset = dataset_choice_ui()
+available, why = dataset_available(dataset)
+if not available:
+    st.error(why)
+    st.info("Way out: choose Fashion-MNIST or scikit-learn digits, which work offline.")
+else:
+    st.caption(f"Source: {why}")
+    size_ui()
+    config = current_config()
+    try:
+        images, train_y, val_y, classes = prepared(
+            config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed
+        )
+    except TransferLabError as err:
+        st.error(str(err))
+    else:
+        counts = pd.DataFrame(
+            {"class": classes, "train": np.bincount(train_y, minlength=len(classes)),
+             "validation": np.bincount(val_y, minlength=len(classes))}
+        )  # fmt: skip
+        st.subheader(f"{len(classes)} classes, {len(train_y)} training and {len(val_y)} validation images")
+        st.plotly_chart(class_counts_bars(counts), width="stretch")
+        st.subheader("Samples per class")
+        samples_ui(images, train_y, classes)
+
+st.subheader("What is available offline")
+st.dataframe(pd.DataFrame(dataset_rows()), hide_index=True, width="stretch")

@@ -1,0 +1,99 @@
+"""Train: launch the run, watch it live, stop it."""
+
+import pandas as pd
+import streamlit as st
+
+from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
+from transfer_core.jobs import RunSnapshot
+from transfer_core.plots import learning_curves
+from ui.config_state import current_config
+from ui.session import active_run, get_runner, owner, set_active_run
+
+POLL_SECONDS = 1.0
+
+
+def launch_ui(live: bool) -> None:
+    config = current_config()
+    kind = "linear probe" if config.is_linear_probe else config.strategy
+    st.markdown(
+        f"**Setup:** {config.backbone} ({config.weights}), {kind}, {config.dataset}, "
+        f"{config.train_per_class} images per class, {config.epochs} epochs, lr {config.lr:g}, {config.image_size} px."
+    )
+    if st.button("Launch", type="primary", disabled=live, help="One run at a time per tab." if live else None):
+        try:
+            set_active_run(get_runner().submit(config, owner()))
+        except QueueFull as err:
+            st.error(f"{err} The server is busy with other students' runs.")
+        except TransferLabError as err:
+            st.error(str(err))
+        else:
+            st.rerun()
+
+
+def progress_ui(snapshot: RunSnapshot) -> None:
+    if snapshot.status == "queued":
+        st.info(f"Waiting in the queue: place {snapshot.queue_position}. It starts when a slot frees up.")
+        return
+    progress = snapshot.progress
+    if progress is None:
+        st.progress(0.0, text="Preparing data and model…")
+        return
+    epoch_fraction = (progress.epoch - 1 + progress.batch / progress.batches) / progress.epochs
+    st.progress(epoch_fraction, text=f"Epoch {progress.epoch} of {progress.epochs}")
+    st.progress(
+        progress.batch / progress.batches,
+        text=f"Batch {progress.batch} of {progress.batches}, loss {progress.loss:.3f}",
+    )
+
+
+def curves_ui(snapshot: RunSnapshot) -> None:
+    epochs = pd.DataFrame(snapshot.metrics)
+    batches = pd.DataFrame(snapshot.batches)
+    if epochs.empty and batches.empty:
+        return
+    st.plotly_chart(learning_curves(epochs, batches), width="stretch", key="live_curves")
+
+
+def final_ui(snapshot: RunSnapshot) -> None:
+    if snapshot.status == "done" and snapshot.metrics:
+        last = snapshot.metrics[-1]
+        a, b, c = st.columns(3)
+        a.metric("Validation accuracy", f"{last['val_acc']:.3f}")
+        b.metric("Training accuracy", f"{last['train_acc']:.3f}")
+        c.metric("Seconds (all epochs)", f"{sum(m['seconds'] for m in snapshot.metrics):.1f}")
+        st.success("Done. See the confusion matrix and predictions on Results.")
+        st.page_link("pages/results.py", label="Open Results", icon=":material/analytics:")
+    elif snapshot.status == "cancelled":
+        st.warning(f"Cancelled: {snapshot.message}.")
+    elif snapshot.status in ("failed", "interrupted"):
+        st.error(f"The run {snapshot.status}: {snapshot.message}")
+
+
+def live_run_ui(run_id: str, live: bool) -> None:
+    @st.fragment(run_every=POLL_SECONDS if live else None)
+    def panel() -> None:
+        try:
+            snapshot = get_runner().snapshot(run_id, owner=owner())
+        except RunNotFound:
+            st.error("That run is not in this tab's runs any more.")
+            return
+        st.markdown(f"**Run `{run_id}`: {snapshot.status}**")
+        if not snapshot.finished and st.button("Stop", key="stop"):
+            get_runner().cancel(run_id, owner=owner())
+        progress_ui(snapshot)
+        curves_ui(snapshot)
+        final_ui(snapshot)
+        if live and snapshot.finished:
+            st.rerun()  # once, so the page redraws without polling
+
+    panel()
+
+
+st.title("Train")
+snapshot = active_run()
+live = snapshot is not None and not snapshot.finished
+launch_ui(live)
+if snapshot is not None:
+    live_run_ui(snapshot.run_id, live)
+else:
+    st.caption("No run yet. Launch one, or use **Start the default lab** on the Home page.")

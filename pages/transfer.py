@@ -1,0 +1,108 @@
+"""Transfer: how the source's knowledge is carried over, and how training runs."""
+
+import streamlit as st
+
+from transfer_core.backbones import get_spec
+from transfer_core.catalog import cuda_available, frozen_stage_count, parameter_budget, trainable_parameters
+from transfer_core.config import ALL_STAGES, FUSION_MODES, OPTIMIZERS
+from transfer_core.plots import stage_diagram
+from ui.config_state import current_config
+from ui.widgets import bind
+
+STRATEGY_LABELS = {
+    "copy": "Feature copy: re-use the pretrained stages",
+    "fusion": "Feature fusion: frozen source + a small new branch",
+    "scratch": "From scratch: same network, random weights (baseline)",
+}
+FUSION_LABELS = {"concat": "concatenate", "sum": "sum", "gate": "learned gate"}
+WEIGHT_LABELS = {"imagenet": "ImageNet weights", "random": "random weights"}
+IMAGE_SIZES = [32, 48, 64, 96, 128, 160, 224]
+NUM_CLASSES_FOR_COUNTS = 10  # the head's size barely matters next to the backbone's
+
+
+def strategy_ui() -> None:
+    spec = get_spec(current_config().backbone)
+    options = list(STRATEGY_LABELS) if spec.has_pretrained else ["scratch"]
+    strategy = bind(st.radio, "Strategy", "strategy", options, format_func=STRATEGY_LABELS.get)
+    if strategy != "scratch" and spec.has_pretrained:
+        bind(st.radio, "Start from", "weights", list(WEIGHT_LABELS), format_func=WEIGHT_LABELS.get, horizontal=True)
+
+
+def freeze_ui() -> None:
+    config = current_config()
+    stages = get_spec(config.backbone).num_stages
+    if config.strategy == "scratch":
+        st.caption("From scratch trains every stage: nothing to freeze.")
+        return
+    bind(
+        st.slider,
+        "Frozen stages (from the input side)",
+        "frozen_stages",
+        0,
+        stages,
+        encode=lambda k: stages if k == ALL_STAGES else k,
+        decode=lambda k: ALL_STAGES if k == stages else k,
+        help=f"{stages} = all frozen (a linear probe); 0 = everything fine-tuned.",
+    )
+    if config.strategy == "fusion":
+        bind(st.radio, "Fusion", "fusion_mode", FUSION_MODES, format_func=FUSION_LABELS.get, horizontal=True)
+
+
+def diagram_ui() -> None:
+    config = current_config()
+    spec = get_spec(config.backbone)
+    per_stage, after = parameter_budget(config.backbone, config.strategy, config.fusion_mode, NUM_CLASSES_FOR_COUNTS)
+    frozen = frozen_stage_count(config)
+    head = "fusion + head" if config.strategy == "fusion" else "new head"
+    st.plotly_chart(stage_diagram(list(spec.stage_names), list(per_stage), frozen, head, after), width="stretch")
+    trainable, total = trainable_parameters(config, NUM_CLASSES_FOR_COUNTS)
+    left, right = st.columns(2)
+    left.metric("Trainable parameters", f"{trainable:,}")
+    right.metric("Share of the network that trains", f"{trainable / total:.1%}")
+    kind = (
+        "a linear probe" if frozen == spec.num_stages else "full fine-tuning" if frozen == 0 else "partial fine-tuning"
+    )
+    st.caption(f"Grey stages are frozen, orange ones train, blue is new: this is {kind}.")
+
+
+def with_value(options: list, value) -> list:
+    """A linked config may hold a value the widget does not usually offer: offer it too."""
+    return options if value in options else sorted({*options, value}) if isinstance(value, int) else [*options, value]
+
+
+def training_ui() -> None:
+    config = current_config()
+    a, b, c = st.columns(3)
+    with a:
+        bind(st.number_input, "Learning rate", "lr", 1e-7, 10.0, format="%.5f", step=1e-4, decode=float)
+    with b:
+        bind(st.slider, "Per-stage learning-rate multiplier", "stage_lr_decay", 0.1, 1.0, step=0.05,
+             help="Each stage further from the head trains at this times the next stage's rate.")  # fmt: skip
+    with c:
+        bind(st.selectbox, "Optimizer", "optimizer", OPTIMIZERS)
+    d, e, f = st.columns(3)
+    with d:
+        bind(st.slider, "Epochs", "epochs", 1, max(50, config.epochs))
+    with e:
+        bind(st.select_slider, "Batch size", "batch_size", with_value([16, 32, 64, 128, 256], config.batch_size))
+    with f:
+        bind(st.select_slider, "Image size (px)", "image_size", with_value(IMAGE_SIZES, config.image_size))
+    g, h, i = st.columns(3)
+    with g:
+        bind(st.toggle, "Augmentation (crop and flip)", "augment")
+    with h:
+        bind(st.number_input, "Seed", "seed", 0, 2**31 - 1, decode=int)
+    with i:
+        devices = ["auto", "cpu", "cuda"] if cuda_available() else ["auto", "cpu"]
+        bind(st.radio, "Device", "device", with_value(devices, config.device), horizontal=True,
+             help="CUDA is offered only when this server has a GPU.")  # fmt: skip
+
+
+st.title("Transfer")
+st.write("Decide what the new model keeps from the source network, and what it learns anew.")
+strategy_ui()
+freeze_ui()
+diagram_ui()
+st.subheader("Training")
+training_ui()
+st.page_link("pages/train.py", label="Go to Train to launch this run", icon=":material/rocket_launch:")

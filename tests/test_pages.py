@@ -1,0 +1,198 @@
+"""Every page through Streamlit's AppTest: renders, shows its widgets, and the widgets drive the config."""
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from transfer_core.config import TrainConfig
+
+APP = str(Path(__file__).parents[1] / "app.py")
+TINY = TrainConfig(
+    backbone="small_cnn", weights="random", strategy="scratch", dataset="digits",
+    train_per_class=20, val_per_class=10, image_size=32, epochs=2, batch_size=32,
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def fresh_runner():
+    """Each test gets a runner on its own run folder (the runner is a process-wide resource)."""
+    from ui.session import get_runner
+
+    get_runner.clear()
+    yield
+    get_runner().close()
+    get_runner.clear()
+
+
+def open_app(page: str | None = None, config: TrainConfig | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in (config.to_query_dict() if config else {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def config_of(at: AppTest) -> TrainConfig:
+    return TrainConfig.from_query({k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()})
+
+
+def wait_until_finished(at: AppTest, timeout: float = 90) -> None:
+    """AppTest never fires the polling fragment's timer: advance time ourselves and rerun."""
+    from ui.session import get_runner
+
+    deadline = time.monotonic() + timeout
+    run_id = at.session_state["active_run"]
+    while not get_runner().snapshot(run_id).finished:
+        assert time.monotonic() < deadline, "run did not finish"
+        time.sleep(0.2)
+    at.run()
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown) + "\n".join(m.value for m in at.sidebar.markdown)
+
+
+def test_home_explains_the_mapping_and_offers_the_default_lab():
+    at = open_app()
+    assert "mapping" in markdown_text(at)
+    assert any(b.label == "Start the default lab" for b in at.button)
+    assert "Device:" in at.sidebar.markdown[0].value
+    assert config_of(at) == TrainConfig()  # the URL carries the whole setup
+
+
+def test_backbone_page_lists_stages_weights_and_top5_predictions():
+    at = open_app("pages/backbone.py")
+    assert at.selectbox[0].value == "efficientnet_lite0"
+    stages = at.dataframe[0].value
+    assert stages["stage"].tolist()[0] == "stem" and len(stages) == 9
+    predictions = at.dataframe[1].value
+    assert len(predictions) == 5 and predictions["ImageNet class"].iloc[0] in {"tabby", "tiger cat", "Egyptian cat"}
+    assert any("Pretrained weights available" in s.value for s in at.success)
+
+
+def test_choosing_a_backbone_without_weights_explains_the_way_out():
+    at = open_app("pages/backbone.py")
+    at.selectbox[0].set_value("resnet18").run()
+    assert config_of(at).backbone == "resnet18"
+    assert any("torch cache" in w.value for w in at.warning)
+    assert any("EfficientNet-Lite" in i.value for i in at.info)
+
+
+def test_data_page_shows_samples_counts_and_changes_the_size():
+    at = open_app("pages/data.py")
+    assert at.selectbox[0].value == "fashion_mnist"
+    assert any("2000 training and 1000 validation" in h.value for h in at.subheader)
+    at.number_input[0].set_value(50).run()
+    assert config_of(at).train_per_class == 50
+    assert any("500 training" in h.value for h in at.subheader)
+
+
+def test_data_page_says_why_a_dataset_is_unavailable():
+    at = open_app("pages/data.py")
+    at.selectbox[0].set_value("cifar10").run()
+    assert any("CIFAR-10 is not downloaded yet" in e.value for e in at.error)
+    assert any("work offline" in i.value for i in at.info)
+
+
+def test_freeze_slider_changes_the_trainable_parameter_count():
+    at = open_app("pages/transfer.py")
+    slider = at.slider[0]
+    assert slider.value == 9 and at.metric[0].value == "12,810"  # all frozen: only the new head trains
+    slider.set_value(8).run()
+    assert config_of(at).frozen_stages == 8
+    assert at.metric[0].value == f"{12_810 + 412_160:,}"  # the backbone's head stage now trains too
+    at.slider[0].set_value(0).run()
+    assert config_of(at).frozen_stages == 0 and at.metric[1].value == "100.0%"
+
+
+def test_transfer_page_offers_fusion_modes_and_never_cuda_without_a_gpu():
+    at = open_app("pages/transfer.py")
+    at.radio[0].set_value("fusion").run()
+    assert config_of(at).strategy == "fusion"
+    fusion = next(r for r in at.radio if r.label == "Fusion")
+    fusion.set_value("gate").run()
+    assert config_of(at).fusion_mode == "gate"
+    device = next(r for r in at.radio if r.label == "Device")
+    assert "cuda" not in device.options
+
+
+def test_a_link_reproduces_the_setup_in_a_new_session():
+    shared = TrainConfig(strategy="fusion", fusion_mode="sum", epochs=7, lr=0.01, seed=3)
+    at = open_app("pages/transfer.py", config=shared)
+    assert config_of(at) == shared
+    assert at.radio[0].value == "fusion"
+
+
+def test_a_broken_link_shows_what_was_wrong_and_loads_the_defaults():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["epochs"] = "lots"
+    at.run()
+    assert not at.exception
+    assert any("epochs" in e.value and "defaults" in e.value for e in at.error)
+    assert config_of(at) == TrainConfig()
+
+
+def test_train_page_launches_shows_progress_and_final_metrics():
+    at = open_app("pages/train.py", config=TINY)
+    at.button[0].click().run()  # Launch
+    assert at.session_state["active_run"]
+    wait_until_finished(at)
+    assert any(m.label == "Validation accuracy" for m in at.metric)
+    assert any("Done" in s.value for s in at.success)
+    assert "done" in markdown_text(at)
+
+
+def test_stop_cancels_the_running_run():
+    slow = TINY.replace(epochs=200, train_per_class=100, val_per_class=50)
+    at = open_app("pages/train.py", config=slow)
+    at.button[0].click().run()
+    from ui.session import get_runner
+
+    run_id = at.session_state["active_run"]
+    deadline = time.monotonic() + 30
+    while get_runner().snapshot(run_id).progress is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    at.run()
+    next(b for b in at.button if b.label == "Stop").click().run()
+    wait_until_finished(at, timeout=30)
+    assert get_runner().snapshot(run_id).status == "cancelled"
+    assert any("Cancelled" in w.value for w in at.warning)
+
+
+def test_a_run_that_cannot_start_shows_the_cores_advice():
+    at = open_app("pages/train.py", config=TINY.replace(dataset="cifar10"))
+    at.button[0].click().run()
+    wait_until_finished(at)
+    assert any("CIFAR-10 is not downloaded yet" in e.value for e in at.error)
+
+
+def test_results_page_shows_confusion_matrix_per_class_accuracy_and_downloads():
+    at = open_app("pages/train.py", config=TINY)
+    at.button[0].click().run()
+    wait_until_finished(at)
+    at.switch_page("pages/results.py").run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.subheader][:3] == [
+        "Confusion matrix", "Accuracy per class", "Validation images: prediction (confidence) and truth"
+    ]  # fmt: skip
+    assert len(at.get("plotly_chart")) == 2
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels == ["Download weights (safetensors)", "Download metrics (CSV)"]
+
+
+def test_each_session_sees_only_its_own_runs():
+    alice = open_app("pages/train.py", config=TINY)
+    alice.button[0].click().run()
+    wait_until_finished(alice)
+    bob = open_app()  # a second tab: a new session with its own identity
+    assert "No run yet in this tab." in [c.value for c in bob.caption]
+    bob.switch_page("pages/results.py").run()
+    assert any("No finished run in this tab" in i.value for i in bob.info)
+    alice.switch_page("pages/results.py").run()
+    assert any(s.value == "Confusion matrix" for s in alice.subheader)

@@ -1,0 +1,67 @@
+"""A finished run, evaluated again: its model back from the run store, and its
+predictions on the validation split it was trained with."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import confusion_matrix
+
+from .backbones import get_spec
+from .config import TrainConfig
+from .data import normalize, prepare_data
+from .strategies import TransferModel, build_model
+
+EVAL_BATCH = 256
+
+
+def load_trained_model(config: TrainConfig, num_classes: int, state_dict: dict[str, torch.Tensor]) -> TransferModel:
+    """The run's architecture (random start, so nothing downloads) with its trained weights."""
+    model = build_model(config.replace(weights="random"), num_classes)
+    model.load_state_dict(state_dict, strict=True)
+    return model.eval()
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    classes: list[str]
+    y_true: np.ndarray  # (N,)
+    y_pred: np.ndarray  # (N,)
+    confidence: np.ndarray  # (N,) softmax probability of the predicted class
+    images: np.ndarray  # uint8 (N, H, W, 3), as the model saw them before normalisation
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.y_true == self.y_pred).mean())
+
+    def confusion(self) -> np.ndarray:
+        """Rows: true class; columns: predicted class."""
+        return confusion_matrix(self.y_true, self.y_pred, labels=range(len(self.classes)))
+
+    def per_class(self) -> pd.DataFrame:
+        matrix = self.confusion()
+        counts = matrix.sum(axis=1)
+        accuracy = np.divide(matrix.diagonal(), counts, out=np.zeros(len(counts)), where=counts > 0)
+        return pd.DataFrame({"class": self.classes, "accuracy": accuracy, "images": counts})
+
+
+@torch.no_grad()
+def validation_report(config: TrainConfig, classes: list[str], state_dict: dict[str, torch.Tensor]) -> ValidationReport:
+    data = prepare_data(config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed)
+    model = load_trained_model(config, len(classes), state_dict)
+    prep = get_spec(config.backbone).preprocessing
+    probs = torch.cat(
+        [
+            torch.softmax(model(normalize(data.val_x[i : i + EVAL_BATCH], prep)), 1)
+            for i in range(0, len(data.val_x), EVAL_BATCH)
+        ]
+    )
+    confidence, predicted = probs.max(1)
+    return ValidationReport(
+        classes=classes,
+        y_true=data.val_y.numpy(),
+        y_pred=predicted.numpy(),
+        confidence=confidence.numpy(),
+        images=data.val_x.permute(0, 2, 3, 1).numpy(),
+    )

@@ -1,0 +1,52 @@
+"""The tab's TrainConfig: kept in session state, mirrored into the URL query string.
+
+The URL is read once when a session starts (so a copied link reproduces the setup)
+and rewritten on every run (page switches clear it).
+"""
+
+import streamlit as st
+
+from transfer_core.config import TrainConfig
+from transfer_core.errors import ConfigError
+
+CONFIG_KEY = "config"
+
+
+def current_config() -> TrainConfig:
+    if CONFIG_KEY not in st.session_state:
+        st.session_state[CONFIG_KEY] = _config_from_url()
+    return st.session_state[CONFIG_KEY]
+
+
+def set_config(config: TrainConfig) -> None:
+    st.session_state[CONFIG_KEY] = config
+    write_url(config)
+
+
+def update_config(**changes) -> TrainConfig | None:
+    """Apply widget changes; a value the config refuses is shown, and the old config kept."""
+    config = current_config()
+    try:
+        updated = config.replace(**changes)
+    except ConfigError as err:
+        st.error(f"{err} The previous setting is kept.")
+        return None
+    if updated != config:
+        set_config(updated)
+    return updated
+
+
+def write_url(config: TrainConfig) -> None:
+    wanted = config.to_query_dict()
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def _config_from_url() -> TrainConfig:
+    try:
+        return TrainConfig.from_query(st.query_params.to_dict())
+    except ConfigError as err:
+        st.session_state["url_problem"] = (
+            f"The link's setup could not be used ({err}); the defaults are loaded instead."
+        )
+        return TrainConfig()

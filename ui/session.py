@@ -1,0 +1,68 @@
+"""Who this browser tab is, the process-wide runner, and the tab's active run.
+
+A tab's identity lives in the browser's sessionStorage: it survives a page reload
+(so a reload reconnects to the tab's runs) and a second tab gets its own. It never
+appears in the URL, so a copied link shares the configuration, never the runs.
+"""
+
+import os
+import uuid
+
+import streamlit as st
+
+from transfer_core.jobs import Runner, RunSnapshot
+from transfer_core.paths import runs_dir
+from transfer_core.runs import RunStore
+
+TAB_IDENTITY_JS = """
+export default function (component) {
+  const { data, setStateValue } = component;
+  const storageKey = "transfer-lab-tab";
+  let token = window.sessionStorage.getItem(storageKey);
+  if (!token) {
+    token = data.proposal;
+    window.sessionStorage.setItem(storageKey, token);
+  }
+  setStateValue("owner", token);
+}
+"""
+
+_tab_identity = st.components.v2.component("transfer_lab_tab_identity", js=TAB_IDENTITY_JS)
+
+
+@st.cache_resource
+def get_runner() -> Runner:
+    """One runner for the whole server: every session shares its slots and queue."""
+    slots = int(os.environ.get("TRANSFER_LAB_SLOTS", "1"))
+    max_queue = int(os.environ.get("TRANSFER_LAB_MAX_QUEUE", "16"))
+    return Runner(RunStore(runs_dir()), slots=slots, max_queue=max_queue)
+
+
+def mount_tab_identity() -> None:
+    """Ask the browser for the tab's identity (once per script run, from app.py)."""
+    proposal = st.session_state.setdefault("owner_proposal", uuid.uuid4().hex)
+    result = _tab_identity(key="tab_identity", data={"proposal": proposal}, on_owner_change=lambda: None)
+    st.session_state["owner"] = getattr(result, "owner", None) or proposal
+
+
+def owner() -> str:
+    """This tab's identity; until the browser has answered, the one it is about to adopt."""
+    return st.session_state.get("owner") or st.session_state.setdefault("owner_proposal", uuid.uuid4().hex)
+
+
+def active_run() -> RunSnapshot | None:
+    """The tab's current run: the one it launched, or after a reload its newest live (else newest) run."""
+    runner, me = get_runner(), owner()
+    run_id = st.session_state.get("active_run")
+    if run_id is None:
+        runs = runner.list(me)
+        live = [s for s in runs if not s.finished]
+        run_id = (live or runs)[0].run_id if runs else None
+    if run_id is None:
+        return None
+    st.session_state["active_run"] = run_id
+    return runner.snapshot(run_id, owner=me)
+
+
+def set_active_run(run_id: str) -> None:
+    st.session_state["active_run"] = run_id

@@ -1,0 +1,35 @@
+"""Widgets bound to one TrainConfig field each.
+
+The config is the source of truth; each widget's session key is set from it before
+the widget is drawn, and the widget's on_change writes back into it. So widgets stay
+in step when the config changes elsewhere (a link, another page, a preset).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from .config_state import current_config, update_config
+
+
+def bind(
+    widget: Callable,
+    label: str,
+    field: str,
+    *args,
+    encode: Callable[[Any], Any] = lambda v: v,
+    decode: Callable[[Any], Any] = lambda v: v,
+    **kwargs,
+) -> Any:
+    """Draw `widget(label, *args, **kwargs)` showing config.<field>; return the config's value."""
+    key = f"config_{field}"
+    wanted = encode(getattr(current_config(), field))
+    if st.session_state.get(key) != wanted:
+        st.session_state[key] = wanted
+    widget(label, *args, key=key, on_change=_write_back, args=(field, key, decode), **kwargs)
+    return getattr(current_config(), field)
+
+
+def _write_back(field: str, key: str, decode: Callable[[Any], Any]) -> None:
+    update_config(**{field: decode(st.session_state[key])})
