@@ -39,7 +39,9 @@ def backbone_choice_ui() -> str:
 
 
 def predictions_ui(name: str, photos: dict[str, np.ndarray]) -> None:
-    columns = st.columns(len(photos))
+    if not photos:
+        return
+    columns = st.columns(max(len(photos), 3))
     for column, (label, photo) in zip(columns, photos.items()):
         with column:
             st.image(photo, caption=label, width="stretch")
@@ -89,8 +91,8 @@ st.subheader("What does the pretrained network see?")
 if not available:
     st.info("Predictions need pretrained weights. EfficientNet-Lite0, Lite1 and Lite2 have them offline.")
 else:
-    photos = sample_photos() | uploaded_photo_ui()
     try:
-        predictions_ui(name, photos)
+        predictions_ui(name, sample_photos())
+        predictions_ui(name, uploaded_photo_ui())
     except TransferLabError as err:
         st.error(str(err))

@@ -53,7 +53,7 @@ def image_grid_ui(report: ValidationReport) -> None:
 
 def downloads_ui(record: RunRecord) -> None:
     store = get_runner().store
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     left.download_button(
         "Download weights (safetensors)",
         store.weights_path(record.run_id).read_bytes(),
@@ -61,13 +61,21 @@ def downloads_ui(record: RunRecord) -> None:
         mime="application/octet-stream",
     )
     metrics = pd.DataFrame(record.metrics)
-    right.download_button(
+    middle.download_button(
         "Download metrics (CSV)",
         metrics.to_csv(index=False),
         file_name=f"transfer-lab-{record.run_id}.csv",
         mime="text/csv",
     )
-    st.caption("The weights load into the same architecture; the run's config is on the Train page's link.")
+    right.download_button(
+        "Download config (JSON)",
+        record.config.to_json(),
+        file_name=f"transfer-lab-{record.run_id}.json",
+        mime="application/json",
+    )
+    st.caption(
+        "The weights load into the architecture the config describes (`transfer_core.evaluate.load_trained_model`)."
+    )
 
 
 st.title("Results")

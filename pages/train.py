@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from transfer_core.catalog import describe
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.jobs import RunSnapshot
 from transfer_core.plots import learning_curves
@@ -14,11 +15,7 @@ POLL_SECONDS = 1.0
 
 def launch_ui(live: bool) -> None:
     config = current_config()
-    kind = "linear probe" if config.is_linear_probe else config.strategy
-    st.markdown(
-        f"**Setup:** {config.backbone} ({config.weights}), {kind}, {config.dataset}, "
-        f"{config.train_per_class} images per class, {config.epochs} epochs, lr {config.lr:g}, {config.image_size} px."
-    )
+    st.markdown(f"**Setup:** {describe(config)}.")
     if st.button("Launch", type="primary", disabled=live, help="One run at a time per tab." if live else None):
         try:
             set_active_run(get_runner().submit(config, owner()))
@@ -64,9 +61,10 @@ def final_ui(snapshot: RunSnapshot) -> None:
         st.success("Done. See the confusion matrix and predictions on Results.")
         st.page_link("pages/results.py", label="Open Results", icon=":material/analytics:")
     elif snapshot.status == "cancelled":
-        st.warning(f"Cancelled: {snapshot.message}.")
+        st.warning(f"Stopped: {snapshot.message}.")
     elif snapshot.status in ("failed", "interrupted"):
         st.error(f"The run {snapshot.status}: {snapshot.message}")
+        st.page_link("pages/transfer.py", label="Change the setup, then launch again", icon=":material/tune:")
 
 
 def live_run_ui(run_id: str, live: bool) -> None:

@@ -6,7 +6,7 @@ from transfer_core.backbones import get_spec
 from transfer_core.catalog import cuda_available, frozen_stage_count, parameter_budget, trainable_parameters
 from transfer_core.config import ALL_STAGES, FUSION_MODES, OPTIMIZERS
 from transfer_core.plots import stage_diagram
-from ui.config_state import current_config
+from ui.config_state import current_config, update_config
 from ui.widgets import bind
 
 STRATEGY_LABELS = {
@@ -70,6 +70,15 @@ def with_value(options: list, value) -> list:
     return options if value in options else sorted({*options, value}) if isinstance(value, int) else [*options, value]
 
 
+def device_options() -> list[str]:
+    if cuda_available():
+        return ["auto", "cpu", "cuda"]
+    if current_config().device == "cuda":
+        st.error("The link asks for CUDA, but this server has no CUDA GPU. Switched to auto (the CPU here).")
+        update_config(device="auto")
+    return ["auto", "cpu"]
+
+
 def training_ui() -> None:
     config = current_config()
     a, b, c = st.columns(3)
@@ -93,8 +102,7 @@ def training_ui() -> None:
     with h:
         bind(st.number_input, "Seed", "seed", 0, 2**31 - 1, decode=int)
     with i:
-        devices = ["auto", "cpu", "cuda"] if cuda_available() else ["auto", "cpu"]
-        bind(st.radio, "Device", "device", with_value(devices, config.device), horizontal=True,
+        bind(st.radio, "Device", "device", device_options(), horizontal=True,
              help="CUDA is offered only when this server has a GPU.")  # fmt: skip
 
 

@@ -10,6 +10,7 @@ debian_packages=(dataset-fashion-mnist python3-venv)
 requirements=requirements.txt
 if [[ "${1:-}" == "--dev" ]]; then
   requirements=requirements-dev.txt
+  debian_packages+=(chromium)  # the browser tests drive Debian's build; Playwright cannot download one here
 fi
 
 install_debian_packages() {

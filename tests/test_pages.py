@@ -110,7 +110,8 @@ def test_freeze_slider_changes_the_trainable_parameter_count():
     assert config_of(at).frozen_stages == 0 and at.metric[1].value == "100.0%"
 
 
-def test_transfer_page_offers_fusion_modes_and_never_cuda_without_a_gpu():
+def test_transfer_page_offers_fusion_modes_and_never_cuda_without_a_gpu(monkeypatch):
+    monkeypatch.setattr("transfer_core.catalog.cuda_available", lambda: False)
     at = open_app("pages/transfer.py")
     at.radio[0].set_value("fusion").run()
     assert config_of(at).strategy == "fusion"
@@ -119,6 +120,13 @@ def test_transfer_page_offers_fusion_modes_and_never_cuda_without_a_gpu():
     assert config_of(at).fusion_mode == "gate"
     device = next(r for r in at.radio if r.label == "Device")
     assert "cuda" not in device.options
+
+
+def test_a_link_asking_for_cuda_on_a_cpu_server_says_so_and_falls_back(monkeypatch):
+    monkeypatch.setattr("transfer_core.catalog.cuda_available", lambda: False)
+    at = open_app("pages/transfer.py", config=TrainConfig(device="cuda"))
+    assert any("no CUDA GPU" in e.value for e in at.error)
+    assert config_of(at).device == "auto"
 
 
 def test_a_link_reproduces_the_setup_in_a_new_session():
@@ -162,7 +170,7 @@ def test_stop_cancels_the_running_run():
     next(b for b in at.button if b.label == "Stop").click().run()
     wait_until_finished(at, timeout=30)
     assert get_runner().snapshot(run_id).status == "cancelled"
-    assert any("Cancelled" in w.value for w in at.warning)
+    assert any("Stopped: cancelled in epoch" in w.value for w in at.warning)
 
 
 def test_a_run_that_cannot_start_shows_the_cores_advice():
@@ -183,7 +191,7 @@ def test_results_page_shows_confusion_matrix_per_class_accuracy_and_downloads():
     ]  # fmt: skip
     assert len(at.get("plotly_chart")) == 2
     labels = [d.proto.label for d in at.get("download_button")]
-    assert labels == ["Download weights (safetensors)", "Download metrics (CSV)"]
+    assert labels == ["Download weights (safetensors)", "Download metrics (CSV)", "Download config (JSON)"]
 
 
 def test_each_session_sees_only_its_own_runs():

@@ -86,6 +86,29 @@ def frozen_stage_count(config: TrainConfig) -> int:
     return stages if config.frozen_stages == ALL_STAGES else config.frozen_stages
 
 
+def describe(config: TrainConfig) -> str:
+    """One sentence a learner can read: what transfers, from where, to what."""
+    spec = get_spec(config.backbone)
+    source = "random weights" if config.strategy == "scratch" or config.weights == "random" else "ImageNet weights"
+    frozen = frozen_stage_count(config)
+    if config.strategy == "scratch":
+        how = "from scratch, every stage trains"
+    else:
+        kind = (
+            "a linear probe"
+            if frozen == spec.num_stages
+            else "full fine-tuning"
+            if frozen == 0
+            else "partial fine-tuning"
+        )
+        method = f"feature fusion ({config.fusion_mode})" if config.strategy == "fusion" else "feature copy"
+        how = f"{method}, {frozen} of {spec.num_stages} stages frozen ({kind})"
+    return (
+        f"{spec.title} with {source} → {config.dataset}, {how}; {config.train_per_class} images per class, "
+        f"{config.epochs} epochs, lr {config.lr:g}, {config.image_size} px"
+    )
+
+
 def sample_photos() -> dict[str, np.ndarray]:
     """Ordinary photos that ship with scikit-learn and scikit-image, with their real subjects."""
     import skimage.data

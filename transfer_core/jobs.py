@@ -170,7 +170,7 @@ class Runner:
             elif isinstance(event, Done):
                 self._finish(job, "done", "")
             elif isinstance(event, Cancelled):
-                self._finish(job, "cancelled", f"cancelled in epoch {event.epoch}, batch {event.batch}")
+                self._finish(job, "cancelled", f"cancelled in epoch {event.epoch} before batch {event.batch}")
             elif isinstance(event, Failed):
                 self._finish(job, "failed", event.message)
 

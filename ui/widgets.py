@@ -1,7 +1,7 @@
 """Widgets bound to one TrainConfig field each.
 
 The config is the source of truth; each widget's session key is set from it before
-the widget is drawn, and the widget's on_change writes back into it. So widgets stay
+the widget is drawn (on every run), and the widget's on_change writes back into it. So widgets stay
 in step when the config changes elsewhere (a link, another page, a preset).
 """
 
@@ -24,9 +24,9 @@ def bind(
 ) -> Any:
     """Draw `widget(label, *args, **kwargs)` showing config.<field>; return the config's value."""
     key = f"config_{field}"
-    wanted = encode(getattr(current_config(), field))
-    if st.session_state.get(key) != wanted:
-        st.session_state[key] = wanted
+    # Set on every run, not only when it differs: a rerun that interrupts the first one (the tab-identity
+    # answer does) can leave the browser without the value, and only a set value is always sent along.
+    st.session_state[key] = encode(getattr(current_config(), field))
     widget(label, *args, key=key, on_change=_write_back, args=(field, key, decode), **kwargs)
     return getattr(current_config(), field)
 

@@ -1,0 +1,197 @@
+"""End to end: a real `streamlit run` server driven by Playwright in Debian's Chromium.
+
+Screenshots of every page land in test-output/screenshots/ to be looked at.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from transfer_core.config import TrainConfig
+
+ROOT = Path(__file__).parents[1]
+SHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+SLOW = TrainConfig(frozen_stages=0, epochs=50, lr=3e-4)  # full fine-tuning: minutes, long enough to stop
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    home = tmp_path_factory.mktemp("lab-home")
+    env = os.environ | {"TRANSFER_LAB_HOME": str(home), "TRANSFER_LAB_OFFLINE": "1", "TORCH_HOME": str(home / "torch")}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.fileWatcherType", "none"]  # fmt: skip
+    log_path = home / "server.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(url, process, log_path)
+        yield url
+        process.terminate()
+        process.wait(timeout=20)
+    assert "Traceback" not in log_path.read_text(), log_path.read_text()
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline and process.poll() is None, log_path.read_text()
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: run scripts/setup.sh --dev (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    # Streamlit scrolls inside the page, so full-page screenshots need a tall window to show it all.
+    context = browser.new_context(viewport={"width": 1400, "height": 2000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def settle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until the script run has finished and nothing is loading."""
+    expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")).to_be_attached(timeout=timeout)
+    expect(page.locator("[data-testid='stSkeleton']")).to_have_count(0, timeout=timeout)
+
+
+def shoot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def live_points(page: Page) -> int:
+    """Points drawn so far in the live accuracy chart (all traces)."""
+    return page.evaluate(
+        "() => { const p = document.querySelector('.js-plotly-plot');"
+        " return p && p.data ? p.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0; }"
+    )
+
+
+def launch(page: Page, url: str, config: TrainConfig) -> str:
+    page.goto(f"{url}/train?{config.to_query()}")
+    settle(page)
+    page.get_by_role("button", name="Launch").click()
+    expect(page.get_by_role("button", name="Stop")).to_be_visible(timeout=30_000)
+    return page.get_by_text("Run ").first.inner_text()
+
+
+def test_default_lab_trains_live_and_shows_results(server, page):
+    page.goto(server)
+    settle(page)
+    expect(page.get_by_text("Transfer learning re-uses that mapping")).to_be_visible()
+    shoot(page, "01-home")
+
+    clicked = time.monotonic()
+    page.get_by_role("button", name="Start the default lab").click()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+    first_point = time.monotonic() - clicked
+    shoot(page, "02-train-live")
+    before = live_points(page)
+    deadline = time.monotonic() + 30
+    while live_points(page) <= before:
+        assert time.monotonic() < deadline, "the live curve gained no points"
+        time.sleep(0.5)
+
+    expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=180_000)
+    finished = time.monotonic() - clicked
+    accuracy = float(page.locator("[data-testid='stMetricValue']").first.inner_text())
+    settle(page)
+    shoot(page, "03-train-done")
+    timing = f"click to first live point: {first_point:.1f} s\nclick to finished: {finished:.1f} s\n"
+    (SHOTS.parent / "default-lab-timing.txt").write_text(timing + f"val acc: {accuracy:.3f}\n")
+    assert first_point < 10
+    assert accuracy >= 0.80
+
+    page.get_by_text("Open Results").click()
+    expect(page.get_by_text("Confusion matrix")).to_be_visible(timeout=60_000)
+    settle(page)
+    expect(page.get_by_role("button", name="Download weights (safetensors)")).to_be_visible()
+    expect(page.get_by_role("button", name="Download metrics (CSV)")).to_be_visible()
+    shoot(page, "04-results")
+
+
+def test_stop_cancels_a_run(server, page):
+    launch(page, server, SLOW)
+    expect(page.get_by_text("Batch ")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Stopped: cancelled in epoch")).to_be_visible(timeout=30_000)
+    settle(page)
+    shoot(page, "05-train-cancelled")
+
+
+def test_reload_reconnects_and_a_second_tab_is_another_session(server, page):
+    run_line = launch(page, server, SLOW)
+    page.reload()
+    expect(page.get_by_text(run_line.strip())).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+
+    second_tab = page.context.new_page()
+    second_tab.goto(server)
+    settle(second_tab)
+    expect(second_tab.get_by_text("No run yet in this tab.")).to_be_visible()
+    second_tab.close()
+
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Stopped: cancelled in epoch")).to_be_visible(timeout=30_000)
+
+
+@pytest.mark.parametrize(
+    "path, expected, name",
+    [
+        ("backbone", "What does the pretrained network see?", "06-backbone"),
+        ("data", "Samples per class", "07-data"),
+        ("transfer", "Trainable parameters", "08-transfer"),
+    ],
+)
+def test_pages_render_in_the_browser(server, page, path, expected, name):
+    page.goto(f"{server}/{path}")
+    expect(page.get_by_text(expected)).to_be_visible(timeout=60_000)
+    settle(page)
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+    shoot(page, name)
+
+
+def test_widgets_show_the_config_and_the_freeze_slider_drives_the_count(server, page):
+    page.goto(f"{server}/data?train_per_class=150")
+    expect(page.get_by_label("Training images per class")).to_have_value("150", timeout=60_000)
+    page.goto(f"{server}/transfer")
+    expect(page.get_by_text("12,810")).to_be_visible(timeout=60_000)
+    settle(page)
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("ArrowLeft")  # unfreeze the backbone's last stage
+    expect(page.get_by_text("424,970")).to_be_visible(timeout=30_000)
+    expect(page).to_have_url(re.compile("frozen_stages=8"))

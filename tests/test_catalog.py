@@ -1,0 +1,41 @@
+import pytest
+
+from transfer_core.catalog import describe, stage_table, trainable_parameters
+from transfer_core.config import TrainConfig
+from transfer_core.strategies import build_model, count_parameters
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainConfig(),
+        TrainConfig(frozen_stages=0),
+        TrainConfig(frozen_stages=4),
+        TrainConfig(strategy="scratch"),
+        TrainConfig(strategy="fusion", fusion_mode="gate", frozen_stages=7),
+        TrainConfig(backbone="resnet18", weights="random", frozen_stages=2),
+    ],
+)
+def test_parameter_counts_match_the_built_model(config):
+    model = build_model(config.replace(weights="random"), 10)
+    expected = (count_parameters(model, trainable_only=True), count_parameters(model))
+    assert trainable_parameters(config, 10) == expected
+
+
+def test_stage_table_follows_the_image_through_the_network():
+    rows = stage_table("resnet18", 64)
+    assert [r["stage"] for r in rows] == ["stem", "layer1", "layer2", "layer3", "layer4"]
+    assert rows[0]["output (C x H x W)"] == "64 x 16 x 16" and rows[-1]["output (C x H x W)"] == "512 x 2 x 2"
+
+
+@pytest.mark.parametrize(
+    "config, words",
+    [
+        (TrainConfig(), "9 of 9 stages frozen (a linear probe)"),
+        (TrainConfig(frozen_stages=0), "0 of 9 stages frozen (full fine-tuning)"),
+        (TrainConfig(strategy="fusion", frozen_stages=3), "feature fusion (concat), 3 of 9 stages frozen"),
+        (TrainConfig(strategy="scratch"), "random weights → fashion_mnist, from scratch"),
+    ],
+)
+def test_describe_says_what_transfers(config, words):
+    assert words in describe(config)
