@@ -6,15 +6,16 @@ from ui.config_state import current_config, write_url
 from ui.session import mount_tab_identity
 from ui.sidebar import sidebar_ui
 
-st.set_page_config(page_title="Transfer Lab", page_icon=":material/swap_horiz:", layout="wide")
+st.set_page_config(page_title="Transfer Lab", page_icon="🔁", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/backbone.py", title="Backbone", icon=":material/hub:"),
-    st.Page("pages/data.py", title="Data", icon=":material/photo_library:"),
-    st.Page("pages/transfer.py", title="Transfer", icon=":material/swap_horiz:"),
-    st.Page("pages/train.py", title="Train", icon=":material/monitoring:"),
-    st.Page("pages/results.py", title="Results", icon=":material/analytics:"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/backbone.py", title="Backbone", icon=":material/hub:"),
+    st.Page("app_pages/data.py", title="Data", icon=":material/photo_library:"),
+    st.Page("app_pages/transfer.py", title="Transfer", icon=":material/swap_horiz:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/monitoring:"),
+    st.Page("app_pages/results.py", title="Results", icon=":material/analytics:"),
+    st.Page("app_pages/features.py", title="Features", icon=":material/visibility:"),
 ]
 
 page = st.navigation(PAGES)

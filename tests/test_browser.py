@@ -109,6 +109,14 @@ def launch(page: Page, url: str, config: TrainConfig) -> str:
     return page.get_by_text("Run ").first.inner_text()
 
 
+def test_a_deep_link_to_a_fresh_server_opens_the_whole_app(server, page):
+    """Runs first in this module: the server has not yet run the entry script for anyone."""
+    page.goto(f"{server}/transfer?epochs=7")
+    expect(page.get_by_text("Trainable parameters")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Device:")).to_be_visible()  # the shared sidebar: app.py ran around the page
+    expect(page.get_by_role("link", name="Features")).to_be_visible()
+
+
 def test_default_lab_trains_live_and_shows_results(server, page):
     page.goto(server)
     settle(page)
@@ -142,6 +150,34 @@ def test_default_lab_trains_live_and_shows_results(server, page):
     expect(page.get_by_role("button", name="Download weights (safetensors)")).to_be_visible()
     expect(page.get_by_role("button", name="Download metrics (CSV)")).to_be_visible()
     shoot(page, "04-results")
+    features_views(page)
+
+
+FEATURE_TABS = {
+    "Embedding map": "Over the epochs",
+    "Activations": "strongest channels of each stage",
+    "Grad-CAM": "where the evidence for it lies",
+    "Confusion → images": "Click a cell",
+    "Weight drift": "frozen stages stay at zero",
+    "Similarity (CKA)": "CKA compares",
+}
+
+
+def features_views(page: Page) -> None:
+    """Every view of the Features page for the finished run, and a click on a confusion cell."""
+    page.get_by_role("link", name="Features").click()
+    for number, (tab, text) in enumerate(FEATURE_TABS.items(), start=9):
+        page.get_by_role("tab", name=tab).click()
+        expect(page.get_by_text(text).first).to_be_visible(timeout=60_000)
+        settle(page)
+        expect(page.locator("[data-testid='stException']")).to_have_count(0)
+        if tab == "Confusion → images":
+            cells = page.locator("[role='tabpanel']:visible .js-plotly-plot .scatterlayer path.point")
+            expect(cells).to_have_count(100)
+            cells.nth(6 * 10 + 0).click(force=True)  # true Shirt, predicted T-shirt/top: a common mix-up
+            expect(page.get_by_text("True Shirt, predicted T-shirt/top")).to_be_visible(timeout=60_000)
+            settle(page)
+        shoot(page, f"{number:02d}-features-{tab.split()[0].lower()}")
 
 
 def test_stop_cancels_a_run(server, page):

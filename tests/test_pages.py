@@ -66,7 +66,7 @@ def test_home_explains_the_mapping_and_offers_the_default_lab():
 
 
 def test_backbone_page_lists_stages_weights_and_top5_predictions():
-    at = open_app("pages/backbone.py")
+    at = open_app("app_pages/backbone.py")
     assert at.selectbox[0].value == "efficientnet_lite0"
     stages = at.dataframe[0].value
     assert stages["stage"].tolist()[0] == "stem" and len(stages) == 9
@@ -76,7 +76,7 @@ def test_backbone_page_lists_stages_weights_and_top5_predictions():
 
 
 def test_choosing_a_backbone_without_weights_explains_the_way_out():
-    at = open_app("pages/backbone.py")
+    at = open_app("app_pages/backbone.py")
     at.selectbox[0].set_value("resnet18").run()
     assert config_of(at).backbone == "resnet18"
     assert any("torch cache" in w.value for w in at.warning)
@@ -84,7 +84,7 @@ def test_choosing_a_backbone_without_weights_explains_the_way_out():
 
 
 def test_data_page_shows_samples_counts_and_changes_the_size():
-    at = open_app("pages/data.py")
+    at = open_app("app_pages/data.py")
     assert at.selectbox[0].value == "fashion_mnist"
     assert any("2000 training and 1000 validation" in h.value for h in at.subheader)
     at.number_input[0].set_value(50).run()
@@ -93,14 +93,14 @@ def test_data_page_shows_samples_counts_and_changes_the_size():
 
 
 def test_data_page_says_why_a_dataset_is_unavailable():
-    at = open_app("pages/data.py")
+    at = open_app("app_pages/data.py")
     at.selectbox[0].set_value("cifar10").run()
     assert any("CIFAR-10 is not downloaded yet" in e.value for e in at.error)
     assert any("work offline" in i.value for i in at.info)
 
 
 def test_freeze_slider_changes_the_trainable_parameter_count():
-    at = open_app("pages/transfer.py")
+    at = open_app("app_pages/transfer.py")
     slider = at.slider[0]
     assert slider.value == 9 and at.metric[0].value == "12,810"  # all frozen: only the new head trains
     slider.set_value(8).run()
@@ -112,7 +112,7 @@ def test_freeze_slider_changes_the_trainable_parameter_count():
 
 def test_transfer_page_offers_fusion_modes_and_never_cuda_without_a_gpu(monkeypatch):
     monkeypatch.setattr("transfer_core.catalog.cuda_available", lambda: False)
-    at = open_app("pages/transfer.py")
+    at = open_app("app_pages/transfer.py")
     at.radio[0].set_value("fusion").run()
     assert config_of(at).strategy == "fusion"
     fusion = next(r for r in at.radio if r.label == "Fusion")
@@ -124,14 +124,14 @@ def test_transfer_page_offers_fusion_modes_and_never_cuda_without_a_gpu(monkeypa
 
 def test_a_link_asking_for_cuda_on_a_cpu_server_says_so_and_falls_back(monkeypatch):
     monkeypatch.setattr("transfer_core.catalog.cuda_available", lambda: False)
-    at = open_app("pages/transfer.py", config=TrainConfig(device="cuda"))
+    at = open_app("app_pages/transfer.py", config=TrainConfig(device="cuda"))
     assert any("no CUDA GPU" in e.value for e in at.error)
     assert config_of(at).device == "auto"
 
 
 def test_a_link_reproduces_the_setup_in_a_new_session():
     shared = TrainConfig(strategy="fusion", fusion_mode="sum", epochs=7, lr=0.01, seed=3)
-    at = open_app("pages/transfer.py", config=shared)
+    at = open_app("app_pages/transfer.py", config=shared)
     assert config_of(at) == shared
     assert at.radio[0].value == "fusion"
 
@@ -146,7 +146,7 @@ def test_a_broken_link_shows_what_was_wrong_and_loads_the_defaults():
 
 
 def test_train_page_launches_shows_progress_and_final_metrics():
-    at = open_app("pages/train.py", config=TINY)
+    at = open_app("app_pages/train.py", config=TINY)
     at.button[0].click().run()  # Launch
     assert at.session_state["active_run"]
     wait_until_finished(at)
@@ -157,7 +157,7 @@ def test_train_page_launches_shows_progress_and_final_metrics():
 
 def test_stop_cancels_the_running_run():
     slow = TINY.replace(epochs=200, train_per_class=100, val_per_class=50)
-    at = open_app("pages/train.py", config=slow)
+    at = open_app("app_pages/train.py", config=slow)
     at.button[0].click().run()
     from ui.session import get_runner
 
@@ -174,17 +174,17 @@ def test_stop_cancels_the_running_run():
 
 
 def test_a_run_that_cannot_start_shows_the_cores_advice():
-    at = open_app("pages/train.py", config=TINY.replace(dataset="cifar10"))
+    at = open_app("app_pages/train.py", config=TINY.replace(dataset="cifar10"))
     at.button[0].click().run()
     wait_until_finished(at)
     assert any("CIFAR-10 is not downloaded yet" in e.value for e in at.error)
 
 
 def test_results_page_shows_confusion_matrix_per_class_accuracy_and_downloads():
-    at = open_app("pages/train.py", config=TINY)
+    at = open_app("app_pages/train.py", config=TINY)
     at.button[0].click().run()
     wait_until_finished(at)
-    at.switch_page("pages/results.py").run()
+    at.switch_page("app_pages/results.py").run()
     assert not at.exception, at.exception
     assert [s.value for s in at.subheader][:3] == [
         "Confusion matrix", "Accuracy per class", "Validation images: prediction (confidence) and truth"
@@ -195,12 +195,37 @@ def test_results_page_shows_confusion_matrix_per_class_accuracy_and_downloads():
 
 
 def test_each_session_sees_only_its_own_runs():
-    alice = open_app("pages/train.py", config=TINY)
+    alice = open_app("app_pages/train.py", config=TINY)
     alice.button[0].click().run()
     wait_until_finished(alice)
     bob = open_app()  # a second tab: a new session with its own identity
     assert "No run yet in this tab." in [c.value for c in bob.caption]
-    bob.switch_page("pages/results.py").run()
+    bob.switch_page("app_pages/results.py").run()
     assert any("No finished run in this tab" in i.value for i in bob.info)
-    alice.switch_page("pages/results.py").run()
+    alice.switch_page("app_pages/results.py").run()
     assert any(s.value == "Confusion matrix" for s in alice.subheader)
+
+
+def test_features_page_shows_every_view_for_a_finished_run():
+    lite = TINY.replace(backbone="efficientnet_lite0", weights="imagenet", strategy="copy", frozen_stages=6)
+    at = open_app("app_pages/train.py", config=lite)
+    at.button[0].click().run()
+    wait_until_finished(at)
+    assert any("Weight drift" in m.value for m in at.markdown)  # the live drift panel on Train
+    at.switch_page("app_pages/features.py").run()
+    assert not at.exception, at.exception
+    assert [t.label for t in at.tabs] == [
+        "Embedding map", "Activations", "Grad-CAM", "Confusion → images", "Weight drift", "Similarity (CKA)"
+    ]  # fmt: skip
+    assert len(at.get("plotly_chart")) == 5  # two embedding maps, confusion cells, drift, CKA
+    captions = [c for image in at.tabs[2].get("image") for c in image.captions]
+    assert sum(c.startswith("pretrained: ") for c in captions) == 8  # Grad-CAM of the ImageNet network
+    assert sum(c.startswith("fine-tuned: ") for c in captions) == 8
+    assert any("CKA compares" in c.value for c in at.caption)
+    at.radio[0].set_value("tsne").run()
+    assert not at.exception
+
+
+def test_features_page_without_runs_says_what_to_do():
+    at = open_app("app_pages/features.py")
+    assert any("No finished run in this tab" in i.value for i in at.info)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .config import TrainConfig
 from .errors import QueueFull, RunNotFound
 from .runs import RunStore
-from .train import BatchProgress, Cancelled, Done, EpochMetrics, Event, Failed, Started, train
+from .train import BatchProgress, Cancelled, Done, EpochMetrics, EpochRecord, Event, Failed, Started, train
 
 TrainFn = Callable[[TrainConfig, Callable[[], bool]], Iterator[Event]]
 
@@ -27,6 +27,7 @@ class Job:
     status: str = "queued"
     progress: BatchProgress | None = None
     batches: list[dict] = field(default_factory=list)  # one small row per batch, for live curves
+    drift: list[dict] = field(default_factory=list)  # per epoch, per stage weight drift
     metrics: list[dict] = field(default_factory=list)
     message: str = ""
     classes: list[str] = field(default_factory=list)
@@ -47,6 +48,7 @@ class RunSnapshot:
     classes: list[str]
     trainable_parameters: int | None = None
     batches: list[dict] = field(default_factory=list)  # live batch rows while this process runs it
+    drift: list[dict] = field(default_factory=list)  # per epoch: {"epoch": n, stage: relative change}
 
     @property
     def finished(self) -> bool:
@@ -95,7 +97,7 @@ class Runner:
         self._check_owner(record.owner, owner, run_id)
         return RunSnapshot(
             record.run_id, record.owner, record.status, record.config, None, None,
-            record.metrics, record.message, record.classes,
+            record.metrics, record.message, record.classes, drift=self.store.drift(run_id),
         )  # fmt: skip
 
     def cancel(self, run_id: str, owner: str | None = None) -> bool:
@@ -159,6 +161,8 @@ class Runner:
             self.store.save_weights(job.run_id, event.model.state_dict())
         elif isinstance(event, Started):
             self.store.update(job.run_id, classes=event.classes)
+        elif isinstance(event, EpochRecord):
+            self.store.save_record(job.run_id, event.epoch, event.sample, event.embedding, event.drift)
         with self._lock:
             if isinstance(event, BatchProgress):
                 job.progress = event
@@ -167,6 +171,8 @@ class Runner:
                 job.metrics.append(event.to_dict())
             elif isinstance(event, Started):
                 job.classes, job.trainable_parameters = event.classes, event.trainable_parameters
+            elif isinstance(event, EpochRecord):
+                job.drift.append({"epoch": event.epoch, **event.drift})
             elif isinstance(event, Done):
                 self._finish(job, "done", "")
             elif isinstance(event, Cancelled):
@@ -184,6 +190,7 @@ class Runner:
         return RunSnapshot(
             job.run_id, job.owner, job.status, job.config, position, job.progress,
             list(job.metrics), job.message, list(job.classes), job.trainable_parameters, list(job.batches),
+            list(job.drift),
         )  # fmt: skip
 
     @staticmethod

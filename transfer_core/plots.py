@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -95,3 +96,105 @@ def class_counts_bars(frame: pd.DataFrame) -> go.Figure:
 
 def _short(count: int) -> str:
     return f"{count / 1e6:.1f}M" if count >= 1e6 else f"{count / 1e3:.0f}k" if count >= 1e3 else str(count)
+
+
+def embedding_scatter(frame: pd.DataFrame, classes: list[str]) -> go.Figure:
+    """Side-by-side 2-D maps of penultimate features, one point per validation image, coloured by class."""
+    figure = px.scatter(frame, x="x", y="y", color="class", facet_col="model", opacity=0.75, height=440,
+                        category_orders={"class": classes})  # fmt: skip
+    figure.update_xaxes(matches=None, showticklabels=False, title_text="")
+    figure.update_yaxes(matches=None, showticklabels=False, title_text="")
+    figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    figure.update_layout(margin={"t": 30, "b": 10, "l": 10, "r": 10})
+    return figure
+
+
+def embedding_animation(frame: pd.DataFrame, classes: list[str]) -> go.Figure:
+    """The same map after every epoch, on fixed axes, so the classes can be seen pulling apart."""
+    pad_x = (frame["x"].max() - frame["x"].min()) * 0.05
+    pad_y = (frame["y"].max() - frame["y"].min()) * 0.05
+    figure = px.scatter(
+        frame, x="x", y="y", color="class", animation_frame="epoch", opacity=0.75, height=480,
+        category_orders={"class": classes},
+        range_x=[frame["x"].min() - pad_x, frame["x"].max() + pad_x],
+        range_y=[frame["y"].min() - pad_y, frame["y"].max() + pad_y],
+    )  # fmt: skip
+    figure.update_xaxes(showticklabels=False, title_text="principal component 1")
+    figure.update_yaxes(showticklabels=False, title_text="principal component 2")
+    figure.update_layout(margin={"t": 10, "b": 10, "l": 10, "r": 10})
+    return figure
+
+
+def drift_diagram(frame: pd.DataFrame, stages: list[str], frozen: int) -> go.Figure:
+    """Weight drift per stage, in the freeze diagram's colours (grey frozen, orange trainable).
+
+    frame: long format (epoch, stage, drift). Opens on the last epoch; the slider steps through the others."""
+    epochs = sorted(frame["epoch"].unique())
+    colours = [FROZEN if i < frozen else TRAINABLE for i in range(len(stages))]
+
+    def bars(epoch) -> go.Bar:
+        drift = frame[frame["epoch"] == epoch].set_index("stage")["drift"]
+        values = [float(drift.get(stage, 0.0)) for stage in stages]
+        return go.Bar(x=stages, y=values, marker={"color": colours}, text=[f"{v:.3f}" for v in values],
+                      textposition="outside", hovertemplate="%{x}: %{y:.4f}<extra></extra>")  # fmt: skip
+
+    steps = [
+        {"label": str(e), "method": "animate",
+         "args": [[str(e)], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}]}
+        for e in epochs
+    ]  # fmt: skip
+    figure = go.Figure(data=[bars(epochs[-1])], frames=[go.Frame(data=[bars(e)], name=str(e)) for e in epochs])
+    figure.update_layout(
+        height=360, margin={"t": 10, "b": 10, "l": 10, "r": 10}, bargap=0.05, showlegend=False,
+        yaxis={"range": [0, max(frame["drift"].max() * 1.25, 1e-3)], "title": "‖w − w₀‖ / ‖w₀‖"},
+        sliders=[{"active": len(epochs) - 1, "steps": steps, "currentvalue": {"prefix": "after epoch "}}],
+    )  # fmt: skip
+    return figure
+
+
+def cka_bars(frame: pd.DataFrame) -> go.Figure:
+    figure = go.Figure(go.Bar(x=frame["stage"], y=frame["cka"], marker={"color": HEAD}, text=frame["cka"].round(2)))
+    figure.update_layout(
+        height=320, margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        yaxis={"range": [0, 1.05], "title": "linear CKA, before vs after"},
+    )  # fmt: skip
+    return figure
+
+
+def confusion_cells(matrix: np.ndarray, classes: list[str]) -> go.Figure:
+    """A confusion matrix drawn as square markers, so a click selects a cell (true, predicted)."""
+    true, predicted = np.meshgrid(np.arange(len(classes)), np.arange(len(classes)), indexing="ij")
+    counts = matrix.flatten()
+    figure = go.Figure(
+        go.Scatter(
+            x=[classes[i] for i in predicted.flatten()],
+            y=[classes[i] for i in true.flatten()],
+            mode="markers+text",
+            text=counts,
+            marker={"symbol": "square", "size": 34, "color": counts, "colorscale": "Blues", "showscale": False,
+                    "line": {"color": "white", "width": 1}},
+            textfont={"color": ["white" if c > counts.max() / 2 else "black" for c in counts]},
+            hovertemplate="true %{y}<br>predicted %{x}<br>%{text} images<extra></extra>",
+        )
+    )  # fmt: skip
+    figure.update_layout(
+        height=460, margin={"t": 10, "b": 10, "l": 10, "r": 10}, clickmode="event+select",
+        xaxis={"title": "predicted", "categoryorder": "array", "categoryarray": classes},
+        yaxis={"title": "true", "categoryorder": "array", "categoryarray": classes, "autorange": "reversed"},
+    )  # fmt: skip
+    return figure
+
+
+def overlay_heatmap(image: np.ndarray, cam: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """An image (H, W, 3) uint8 with a [0, 1] heat map (H, W) blended over it, as uint8 RGB."""
+    from matplotlib import colormaps
+
+    heat = colormaps["jet"](cam)[..., :3]
+    blended = (1 - alpha) * image.astype(np.float32) / 255 + alpha * heat
+    return (blended.clip(0, 1) * 255).astype(np.uint8)
+
+
+def upscale(image: np.ndarray, size: int) -> np.ndarray:
+    """Nearest-neighbour enlargement so tiny maps and filters stay crisp on screen."""
+    factor = max(1, size // max(image.shape[:2]))
+    return np.kron(image, np.ones((factor, factor) + (1,) * (image.ndim - 2))).astype(image.dtype)

@@ -4,6 +4,8 @@
     <run_id>/meta.json          owner, status, times, message, the process that runs it
     <run_id>/metrics.jsonl      one EpochMetrics per line, appended as epochs end
     <run_id>/weights.safetensors
+    <run_id>/records/epoch_NNN.npz  a fixed validation sample's penultimate features after each epoch
+    <run_id>/drift.jsonl         per epoch, how far each stage's weights moved from the start
 
 Files are replaced atomically, so a reader never sees half a file. A run left
 queued or running by a process that no longer exists is marked interrupted.
@@ -20,6 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -74,6 +77,26 @@ class RunStore:
         with open(self._folder(run_id) / "metrics.jsonl", "a") as f:
             f.write(json.dumps(metrics) + "\n")
 
+    def save_record(self, run_id: str, epoch: int, sample: np.ndarray, embedding: np.ndarray, drift: dict) -> None:
+        """One epoch's recorded features (records/epoch_NNN.npz) and weight drift (drift.jsonl)."""
+        folder = self._folder(run_id) / "records"
+        folder.mkdir(exist_ok=True)
+        np.savez(folder / f"epoch_{epoch:03d}.npz", sample=sample, embedding=embedding)
+        with open(self._folder(run_id) / "drift.jsonl", "a") as f:
+            f.write(json.dumps({"epoch": epoch, **drift}) + "\n")
+
+    def records(self, run_id: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """(epoch, sample indices, embedding) for every recorded epoch, in order."""
+        folder = self._folder(run_id) / "records"
+        out = []
+        for path in sorted(folder.glob("epoch_*.npz")) if folder.exists() else []:
+            with np.load(path) as data:
+                out.append((int(path.stem.removeprefix("epoch_")), data["sample"], data["embedding"]))
+        return out
+
+    def drift(self, run_id: str) -> list[dict]:
+        return _read_jsonl(self._folder(run_id) / "drift.jsonl")
+
     def save_weights(self, run_id: str, state_dict: dict[str, torch.Tensor]) -> Path:
         path = self._folder(run_id) / "weights.safetensors"
         tmp = path.with_suffix(".tmp")
@@ -99,11 +122,7 @@ class RunStore:
         )
 
     def metrics(self, run_id: str) -> list[dict]:
-        path = self._folder(run_id) / "metrics.jsonl"
-        if not path.exists():
-            return []
-        lines = path.read_text().splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        return _read_jsonl(self._folder(run_id) / "metrics.jsonl")
 
     def load_weights(self, run_id: str) -> dict[str, torch.Tensor]:
         return load_file(str(self.weights_path(run_id)))
@@ -140,6 +159,12 @@ class RunStore:
 
     def _write_meta(self, run_id: str, meta: dict) -> None:
         _write_atomic(self._folder(run_id) / "meta.json", json.dumps(meta, indent=2))
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -31,15 +31,19 @@ class FusionHead(nn.Module):
             self.gate = nn.Linear(source_dim + target_dim, FUSION_HIDDEN)
         self.classifier = nn.Linear(FUSION_HIDDEN, num_classes)
 
-    def forward(self, source: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def features(self, source: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The fused vector the classifier reads."""
         target = self.branch.forward_features(x)  # (B, target_dim)
         if self.mode == "concat":
-            return self.classifier(torch.cat([source, target], dim=1))
+            return torch.cat([source, target], dim=1)
         s, t = self.source_proj(source), self.target_proj(target)  # (B, hidden) each
         if self.mode == "sum":
-            return self.classifier(torch.relu(s + t))
+            return torch.relu(s + t)
         g = torch.sigmoid(self.gate(torch.cat([source, target], dim=1)))  # per-feature mix, (B, hidden)
-        return self.classifier(torch.relu(g * s + (1 - g) * t))
+        return torch.relu(g * s + (1 - g) * t)
+
+    def forward(self, source: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(source, x))
 
 
 class TransferModel(nn.Module):
@@ -68,15 +72,27 @@ class TransferModel(nn.Module):
             x = stage(x)
         return pool_features(x) if self.frozen == len(self.stages) else x
 
-    def suffix(self, h: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+    def suffix_features(self, h: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+        """From the prefix's output to the penultimate features (what the last linear layer reads)."""
         if self.frozen < len(self.stages):
             for stage in list(self.stages.values())[self.frozen :]:
                 h = stage(h)
             h = pool_features(h)  # (B, feature_dim)
-        return self.fusion(h, x) if self.fusion is not None else self.head(h)
+        return self.fusion.features(h, x) if self.fusion is not None else h
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """The last linear layer: penultimate features -> class scores."""
+        return self.fusion.classifier(features) if self.fusion is not None else self.head(features)
+
+    def suffix(self, h: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+        return self.classify(self.suffix_features(h, x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.suffix(self.prefix(x), x)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate features of images: the mapping the new head reads from."""
+        return self.suffix_features(self.prefix(x), x)
 
     def train(self, mode: bool = True) -> "TransferModel":
         super().train(mode)
@@ -105,6 +121,12 @@ def follow_new_data(stage: nn.Module) -> None:
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def initial_model(config: TrainConfig, num_classes: int) -> TransferModel:
+    """The model a run starts from, exactly: same seed, same weights, same new head."""
+    torch.manual_seed(config.seed)
+    return build_model(config, num_classes)
 
 
 def build_model(config: TrainConfig, num_classes: int) -> TransferModel:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -17,9 +18,11 @@ from .backbones import get_spec
 from .config import TrainConfig
 from .data import PreparedData, augment_batch, augmenter, normalize, prepare_data
 from .errors import ConfigError, TransferLabError
-from .strategies import TransferModel, build_model, count_parameters, param_groups
+from .inspect import parameter_snapshot, weight_drift
+from .strategies import TransferModel, count_parameters, initial_model, param_groups
 
 CACHE_LIMIT_BYTES = 2 * 1024**3  # above this, frozen-prefix outputs are recomputed every batch
+RECORD_SAMPLE = 256  # validation images whose features are recorded every epoch
 EVAL_BATCH = 256
 
 
@@ -57,6 +60,16 @@ class Started:
 
 
 @dataclass(frozen=True)
+class EpochRecord:
+    """What the features and weights look like after an epoch (epoch 0: before training)."""
+
+    epoch: int
+    sample: np.ndarray  # indices into the validation split, the same every epoch
+    embedding: np.ndarray  # float16 (len(sample), D): penultimate features of those images
+    drift: dict[str, float]  # per stage: relative L2 distance of its weights from the start
+
+
+@dataclass(frozen=True)
 class Done:
     metrics: EpochMetrics
     model: TransferModel
@@ -74,7 +87,7 @@ class Failed:
     message: str
 
 
-Event = Started | BatchProgress | EpochMetrics | Done | Cancelled | Failed
+Event = Started | BatchProgress | EpochMetrics | EpochRecord | Done | Cancelled | Failed
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -91,6 +104,24 @@ def make_optimizer(config: TrainConfig, model: TransferModel) -> torch.optim.Opt
         return torch.optim.SGD(groups, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
     optimizer_class = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
     return optimizer_class(groups, lr=config.lr, weight_decay=config.weight_decay)
+
+
+class FeatureRecorder:
+    """Records a fixed sample's penultimate features and every stage's weight drift, once per epoch."""
+
+    def __init__(self, inputs: "Inputs", val_count: int, seed: int):
+        self.inputs = inputs
+        generator = torch.Generator().manual_seed(seed)
+        sample = torch.randperm(val_count, generator=generator)[:RECORD_SAMPLE].sort().values
+        self.sample = sample.to(inputs.x["val"].device)
+        self.start = parameter_snapshot(inputs.model)
+
+    def record(self, epoch: int, val_features: torch.Tensor | None = None) -> EpochRecord:
+        """`val_features`: every validation image's features from this epoch's evaluation, when at hand."""
+        sample = val_features[self.sample] if val_features is not None else self.inputs.features(self.sample, "val")
+        embedding = sample.float().cpu().numpy().astype(np.float16)
+        drift = weight_drift(self.start, self.inputs.model)
+        return EpochRecord(epoch, self.sample.cpu().numpy(), embedding, drift)
 
 
 class Inputs:
@@ -127,6 +158,15 @@ class Inputs:
         x = self.images(self.x[split][idx], training) if self.model.suffix_needs_input else None
         return self.model.suffix(self.prefix_outputs(idx, split), x)
 
+    @torch.no_grad()
+    def features(self, idx: torch.Tensor, split: str) -> torch.Tensor:
+        """Penultimate features, in eval mode, reusing cached prefix outputs when there are any."""
+        self.model.eval()
+        if not self.cached:
+            return self.model.embed(self.images(self.x[split][idx], False))
+        x = self.images(self.x[split][idx], False) if self.model.suffix_needs_input else None
+        return self.model.suffix_features(self.prefix_outputs(idx, split), x)
+
     def prefix_outputs(self, idx: torch.Tensor, split: str) -> torch.Tensor:
         cache, filled = self.cache[split], self.filled[split]
         missing = idx[~filled[idx]]
@@ -148,19 +188,21 @@ class Inputs:
 
 
 def train(
-    config: TrainConfig, should_stop: Callable[[], bool] = lambda: False, cache_prefix: bool = True
+    config: TrainConfig,
+    should_stop: Callable[[], bool] = lambda: False,
+    cache_prefix: bool = True,
+    record: bool = True,
 ) -> Iterator[Event]:
     """Train the model `config` describes; expected problems end in Failed with advice.
 
     `should_stop` is asked before every batch; `cache_prefix=False` recomputes frozen stages every batch
-    (the reference the cache is measured and tested against)."""
+    (the reference the cache is measured and tested against); `record=False` skips the EpochRecords."""
     try:
         device = resolve_device(config.device)
-        torch.manual_seed(config.seed)
         data = prepare_data(
             config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed
         )
-        model = build_model(config, len(data.classes)).to(device)
+        model = initial_model(config, len(data.classes)).to(device)
         inputs = Inputs(model, data, config, device, cache_prefix)
     except TransferLabError as err:
         yield Failed(str(err))
@@ -170,6 +212,9 @@ def train(
     shuffle = torch.Generator().manual_seed(config.seed)
     train_y, val_y = data.train_y.to(device), data.val_y.to(device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    recorder = FeatureRecorder(inputs, len(val_y), config.seed) if record else None
+    if recorder:
+        yield recorder.record(0)
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
@@ -179,10 +224,12 @@ def train(
         if train_loss is None:
             return
         train_seconds = time.perf_counter() - epoch_start
-        val_loss, val_acc = evaluate(inputs, val_y, autocast)
+        val_loss, val_acc, val_features = evaluate(inputs, val_y, autocast)
         seconds = time.perf_counter() - epoch_start
         metrics = EpochMetrics(epoch, train_loss, train_acc, val_loss, val_acc, seconds, len(train_y) / train_seconds)
         yield metrics
+        if recorder:
+            yield recorder.record(epoch, val_features)
     yield Done(metrics, model.cpu().eval(), time.perf_counter() - started)
 
 
@@ -211,13 +258,16 @@ def train_one_epoch(inputs, optimizer, train_y, order, config, epoch, autocast, 
 
 
 @torch.no_grad()
-def evaluate(inputs: Inputs, val_y: torch.Tensor, autocast) -> tuple[float, float]:
-    inputs.model.eval()
-    loss_sum, correct = 0.0, 0
+def evaluate(inputs: Inputs, val_y: torch.Tensor, autocast) -> tuple[float, float, torch.Tensor]:
+    """Validation loss and accuracy, and every validation image's penultimate features (free to keep:
+    the head reads them anyway, and the feature recorder takes its sample from them)."""
+    loss_sum, correct, features = 0.0, 0, []
     for start in range(0, len(val_y), EVAL_BATCH):
         idx = torch.arange(start, min(start + EVAL_BATCH, len(val_y)), device=val_y.device)
         with autocast:
-            logits = inputs.logits(idx, "val", training=False)
+            batch_features = inputs.features(idx, "val")
+            logits = inputs.model.classify(batch_features)
         loss_sum += float(F.cross_entropy(logits.float(), val_y[idx], reduction="sum"))
         correct += int((logits.argmax(1) == val_y[idx]).sum())
-    return loss_sum / len(val_y), correct / len(val_y)
+        features.append(batch_features)
+    return loss_sum / len(val_y), correct / len(val_y), torch.cat(features)

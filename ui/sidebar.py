@@ -36,4 +36,4 @@ def sidebar_ui() -> None:
         if snapshot.metrics:
             line += f" · val acc {snapshot.metrics[-1]['val_acc']:.3f}"
         st.markdown(line)
-        st.page_link("pages/train.py", label="Go to the run", icon=":material/monitoring:")
+        st.page_link("app_pages/train.py", label="Go to the run", icon=":material/monitoring:")

@@ -40,6 +40,6 @@ if st.button("Start the default lab", type="primary"):
     except TransferLabError as err:
         st.error(str(err))
     else:
-        st.switch_page("pages/train.py", query_params=config.to_query_dict())
+        st.switch_page("app_pages/train.py", query_params=config.to_query_dict())
 
 st.caption("Or set it up yourself: **Backbone** → **Data** → **Transfer** → **Train** → **Results**, in the sidebar.")

@@ -3,10 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from transfer_core.catalog import describe
+from transfer_core.backbones import get_spec
+from transfer_core.catalog import describe, frozen_stage_count
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.jobs import RunSnapshot
-from transfer_core.plots import learning_curves
+from transfer_core.plots import drift_diagram, learning_curves
+from transfer_core.views import drift_frame
 from ui.config_state import current_config
 from ui.session import active_run, get_runner, owner, set_active_run
 
@@ -51,6 +53,19 @@ def curves_ui(snapshot: RunSnapshot) -> None:
     st.plotly_chart(learning_curves(epochs, batches), width="stretch", key="live_curves")
 
 
+def drift_ui(snapshot: RunSnapshot) -> None:
+    if len(snapshot.drift) < 2:  # epoch 0 alone is all zeros
+        return
+    config = snapshot.config
+    stages = list(get_spec(config.backbone).stage_names)
+    st.markdown("**Weight drift:** how far each stage's weights have moved from where they started")
+    st.plotly_chart(
+        drift_diagram(drift_frame(snapshot.drift), stages, frozen_stage_count(config)),
+        width="stretch",
+        key="live_drift",
+    )
+
+
 def final_ui(snapshot: RunSnapshot) -> None:
     if snapshot.status == "done" and snapshot.metrics:
         last = snapshot.metrics[-1]
@@ -59,12 +74,12 @@ def final_ui(snapshot: RunSnapshot) -> None:
         b.metric("Training accuracy", f"{last['train_acc']:.3f}")
         c.metric("Seconds (all epochs)", f"{sum(m['seconds'] for m in snapshot.metrics):.1f}")
         st.success("Done. See the confusion matrix and predictions on Results.")
-        st.page_link("pages/results.py", label="Open Results", icon=":material/analytics:")
+        st.page_link("app_pages/results.py", label="Open Results", icon=":material/analytics:")
     elif snapshot.status == "cancelled":
         st.warning(f"Stopped: {snapshot.message}.")
     elif snapshot.status in ("failed", "interrupted"):
         st.error(f"The run {snapshot.status}: {snapshot.message}")
-        st.page_link("pages/transfer.py", label="Change the setup, then launch again", icon=":material/tune:")
+        st.page_link("app_pages/transfer.py", label="Change the setup, then launch again", icon=":material/tune:")
 
 
 def live_run_ui(run_id: str, live: bool) -> None:
@@ -80,6 +95,7 @@ def live_run_ui(run_id: str, live: bool) -> None:
             get_runner().cancel(run_id, owner=owner())
         progress_ui(snapshot)
         curves_ui(snapshot)
+        drift_ui(snapshot)
         final_ui(snapshot)
         if live and snapshot.finished:
             st.rerun()  # once, so the page redraws without polling
