@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image, UnidentifiedImageError
 
 from transfer_core import views
 from transfer_core.catalog import describe, frozen_stage_count
@@ -40,9 +41,9 @@ def embedding_over_epochs(run_id: str, classes: list[str]) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing activations…")
-def activations(run_id: str, val_index: int) -> dict:
-    models = run_models(run_id)
-    return views.activation_maps(models, models.data.val_x[val_index])
+def activations(run_id: str, image: np.ndarray) -> dict:
+    """image: uint8 (H, W, 3) at the run's image size."""
+    return views.activation_maps(run_models(run_id), image)
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing Grad-CAM…")
@@ -93,12 +94,26 @@ def embedding_ui(record: RunRecord) -> None:
         st.info("A linear probe freezes every stage, so the features cannot move: only the head learned.")
 
 
+def picked_image_ui(models: views.RunModels) -> tuple[np.ndarray, str]:
+    """A validation image chosen by number, or the user's own photo, at the run's image size."""
+    upload = st.file_uploader("Or upload an image", type=["png", "jpg", "jpeg", "webp", "bmp"], key="activation_upload")
+    if upload is not None:
+        try:
+            with Image.open(upload) as photo:
+                pixels = np.array(photo.convert("RGB"))
+            return views.image_at_run_size(models, pixels), upload.name
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+            st.error(f"{upload.name} could not be read as an image; showing a validation image instead.")
+    index = st.slider("Validation image", 0, len(models.data.val_y) - 1, 0)
+    label = f"validation image {index}, true class: {models.classes[models.data.val_y[index]]}"
+    return views.validation_image(models, index), label
+
+
 def activations_ui(record: RunRecord) -> None:
     models = run_models(record.run_id)
-    index = st.slider("Validation image", 0, len(models.data.val_y) - 1, 0)
-    image = models.data.val_x[index].permute(1, 2, 0).numpy()
-    st.image(upscale(image, SHOW_PX * 2), caption=f"true class: {models.classes[models.data.val_y[index]]}")
-    maps = activations(record.run_id, index)
+    image, label = picked_image_ui(models)
+    st.image(upscale(image, SHOW_PX * 2), caption=label)
+    maps = activations(record.run_id, image)
     for which, label in (("before", models.before_label), ("after", "fine-tuned")):
         st.markdown(f"**{label.capitalize()} network: the 8 strongest channels of each stage**")
         for stage, channels in maps[which].items():

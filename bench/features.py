@@ -70,7 +70,7 @@ def view_costs() -> None:
     timed("embedding map (PCA, before/after)", lambda: views.embedding_frame(store, run_id, classes, "pca"))
     timed("embedding map (t-SNE, before/after)", lambda: views.embedding_frame(store, run_id, classes, "tsne"))
     timed("embedding animation (all epochs)", lambda: views.embedding_animation_frame(store, run_id, classes))
-    timed("activation maps (one image)", lambda: views.activation_maps(models, models.data.val_x[0]))
+    timed("activation maps (one image)", lambda: views.activation_maps(models, views.validation_image(models, 0)))
     timed("first-layer filters", lambda: views.filters_before_after(models))
     timed("Grad-CAM, 8 images, both networks", lambda: views.cam_view(models, list(range(8))))
     timed("weight drift", lambda: views.drift_frame(store.drift(run_id)))

@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -112,3 +114,30 @@ def test_grad_cam_highlights_where_the_class_evidence_is():
 def test_cam_stage_skips_stages_that_are_too_coarse():
     model = build_model(TrainConfig(image_size=64), 10)
     assert cam_stage(model, 64) == "mbconv5"  # 4 x 4 at 64 px; mbconv6 onwards are 2 x 2
+
+
+def test_activation_maps_of_an_uploaded_photo_cover_every_stage_before_and_after(tmp_path):
+    import skimage.data
+
+    from transfer_core import views
+    from transfer_core.jobs import Runner
+    from transfer_core.runs import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    runner = Runner(store)
+    config = TrainConfig(
+        dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=1, frozen_stages=7
+    )
+    run_id = runner.submit(config, "me")
+    while not runner.snapshot(run_id).finished:
+        time.sleep(0.1)
+    runner.close()
+    models = views.load_run_models(store, run_id)
+    photo = views.image_at_run_size(models, skimage.data.chelsea())
+    assert photo.shape == (32, 32, 3) and photo.dtype == np.uint8
+    maps = views.activation_maps(models, photo)
+    assert set(maps) == {"before", "after"} and list(maps["after"]) == models.final.stage_names
+    for before, after in zip(maps["before"].values(), maps["after"].values(), strict=True):
+        assert before.shape == after.shape and before.shape[0] == 8
+    frozen_stage = models.final.stage_names[0]
+    np.testing.assert_allclose(maps["before"][frozen_stage], maps["after"][frozen_stage])  # frozen: unchanged

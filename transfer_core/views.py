@@ -12,7 +12,7 @@ import torch
 
 from .backbones import build_backbone, get_spec
 from .config import TrainConfig
-from .data import PreparedData, normalize, prepare_data
+from .data import PreparedData, normalize, prepare_data, to_image_tensor
 from .evaluate import load_trained_model
 from .imagenet import imagenet_categories
 from .inspect import (
@@ -104,14 +104,23 @@ def _val_labels(store: RunStore, run_id: str) -> np.ndarray:
 # --- activations and filters ---------------------------------------------------------------------
 
 
-def activation_maps(models: RunModels, image_uint8: torch.Tensor, k: int = 8) -> dict[str, dict[str, np.ndarray]]:
-    """For one image (3, H, W) uint8: per model ("before", "after"), per stage, the k strongest channels."""
-    x = models.normalised(image_uint8.unsqueeze(0))
+def activation_maps(models: RunModels, image: np.ndarray, k: int = 8) -> dict[str, dict[str, np.ndarray]]:
+    """For one image (H, W, 3) uint8: per model ("before", "after"), per stage, the k strongest channels."""
+    x = models.normalised(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0))
     maps = {}
     for which, model in (("before", models.initial), ("after", models.final)):
         outputs = stage_outputs(model, x)
         maps[which] = {name: strongest_channels(out[0], k)[1] for name, out in outputs.items()}
     return maps
+
+
+def image_at_run_size(models: RunModels, pixels: np.ndarray) -> np.ndarray:
+    """Any RGB or grey image as the run saw its data: uint8 (S, S, 3) at the run's image size."""
+    return to_image_tensor([pixels], models.config.image_size)[0].permute(1, 2, 0).numpy()
+
+
+def validation_image(models: RunModels, index: int) -> np.ndarray:
+    return models.data.val_x[index].permute(1, 2, 0).numpy()
 
 
 def filters_before_after(models: RunModels) -> tuple[np.ndarray, np.ndarray]:
