@@ -6,8 +6,7 @@ import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
 from transfer_core import views
-from transfer_core.catalog import describe, frozen_stage_count
-from transfer_core.evaluate import ValidationReport, validation_report
+from transfer_core.catalog import frozen_stage_count
 from transfer_core.plots import (
     cka_bars,
     confusion_cells,
@@ -18,7 +17,8 @@ from transfer_core.plots import (
     upscale,
 )
 from transfer_core.runs import RunRecord
-from ui.session import get_runner, owner
+from ui.run_picker import finished_run_ui, run_report
+from ui.session import get_runner
 
 CAM_IMAGES = 8
 CELL_IMAGES = 12
@@ -54,28 +54,6 @@ def cams(run_id: str, val_indices: tuple[int, ...]) -> views.CamView:
 @st.cache_data(max_entries=8, show_spinner="Comparing representations…")
 def cka(run_id: str) -> pd.DataFrame:
     return views.cka_frame(run_models(run_id))
-
-
-@st.cache_data(max_entries=8, show_spinner="Evaluating on the validation images…")
-def report(run_id: str) -> ValidationReport:
-    store = get_runner().store
-    record = store.load(run_id)
-    return validation_report(record.config, record.classes, store.load_weights(run_id))
-
-
-def run_label(record: RunRecord) -> str:
-    return f"{record.run_id} · {describe(record.config)} · val acc {record.metrics[-1]['val_acc']:.3f}"
-
-
-def run_choice_ui() -> RunRecord | None:
-    store = get_runner().store
-    runs = [r for r in store.list(owner()) if r.status == "done" and store.records(r.run_id)]
-    if not runs:
-        st.info("No finished run in this tab yet. Train one (the default lab takes under a minute), then come back.")
-        return None
-    ids = [r.run_id for r in runs]
-    active = st.session_state.get("active_run")
-    return st.selectbox("Run", runs, index=ids.index(active) if active in ids else 0, format_func=run_label)
 
 
 def embedding_ui(record: RunRecord) -> None:
@@ -149,7 +127,7 @@ def cam_ui(record: RunRecord) -> None:
 
 
 def confusion_ui(record: RunRecord) -> None:
-    result = report(record.run_id)
+    result = run_report(record.run_id)
     st.caption("Click a cell to see its validation images and where the fine-tuned network looked.")
     event = st.plotly_chart(
         confusion_cells(result.confusion(), result.classes), on_select="rerun", selection_mode="points", key="cells"
@@ -186,7 +164,7 @@ st.title("Features")
 st.write(
     "A network is a mapping from images to features. Here is what that mapping looks like, before and after training."
 )
-record = run_choice_ui()
+record = finished_run_ui(with_feature_records=True)
 if record is not None:
     tabs = st.tabs(
         ["Embedding map", "Activations", "Grad-CAM", "Confusion → images", "Weight drift", "Similarity (CKA)"]

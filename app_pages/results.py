@@ -1,43 +1,17 @@
 """Results: how a finished run does on its validation images, and its weights to take away."""
 
-import time
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from transfer_core.errors import TransferLabError
-from transfer_core.evaluate import ValidationReport, validation_report
+from transfer_core.evaluate import ValidationReport
 from transfer_core.plots import confusion_heatmap, per_class_bars
 from transfer_core.runs import RunRecord
-from ui.session import get_runner, owner
+from ui.run_picker import finished_run_ui, run_report
+from ui.session import get_runner
 
 GRID_IMAGES = 24
-
-
-@st.cache_data(max_entries=8, show_spinner="Evaluating the trained model on its validation images…")
-def report_for(run_id: str) -> ValidationReport:
-    store = get_runner().store
-    record = store.load(run_id)
-    return validation_report(record.config, record.classes, store.load_weights(run_id))
-
-
-def run_label(record: RunRecord) -> str:
-    when = time.strftime("%H:%M:%S", time.localtime(record.created))
-    acc = f", val acc {record.metrics[-1]['val_acc']:.3f}" if record.metrics else ""
-    kind = "linear probe" if record.config.is_linear_probe else record.config.strategy
-    return f"{when} · {record.config.backbone} · {kind} · {record.config.dataset}{acc}"
-
-
-def run_choice_ui() -> RunRecord | None:
-    finished = [r for r in get_runner().store.list(owner()) if r.status == "done"]
-    if not finished:
-        st.info("No finished run in this tab yet. Launch one on the Train page.")
-        return None
-    ids = [r.run_id for r in finished]
-    active = st.session_state.get("active_run")
-    index = ids.index(active) if active in ids else 0
-    return st.selectbox("Run", finished, index=index, format_func=run_label)
 
 
 def image_grid_ui(report: ValidationReport) -> None:
@@ -79,10 +53,10 @@ def downloads_ui(record: RunRecord) -> None:
 
 
 st.title("Results")
-record = run_choice_ui()
+record = finished_run_ui()
 if record is not None:
     try:
-        report = report_for(record.run_id)
+        report = run_report(record.run_id)
     except TransferLabError as err:
         st.error(f"{err} The run's metrics are still below.")
         report = None

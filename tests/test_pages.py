@@ -229,3 +229,15 @@ def test_features_page_shows_every_view_for_a_finished_run():
 def test_features_page_without_runs_says_what_to_do():
     at = open_app("app_pages/features.py")
     assert any("No finished run in this tab" in i.value for i in at.info)
+
+
+def test_a_waiting_run_shows_its_place_in_the_queue():
+    from ui.session import get_runner
+
+    busy = get_runner().submit(TINY.replace(epochs=200, train_per_class=100, val_per_class=50), "another-student")
+    at = open_app("app_pages/train.py", config=TINY)
+    at.button[0].click().run()
+    assert any("Waiting in the queue: place 1" in i.value for i in at.info)
+    get_runner().cancel(busy)
+    wait_until_finished(at)
+    assert any(m.label == "Validation accuracy" for m in at.metric)
