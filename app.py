@@ -16,6 +16,7 @@ PAGES = [
     st.Page("app_pages/train.py", title="Train", icon=":material/monitoring:"),
     st.Page("app_pages/results.py", title="Results", icon=":material/analytics:"),
     st.Page("app_pages/features.py", title="Features", icon=":material/visibility:"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/leaderboard:"),
 ]
 
 page = st.navigation(PAGES)

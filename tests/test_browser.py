@@ -231,3 +231,15 @@ def test_widgets_show_the_config_and_the_freeze_slider_drives_the_count(server, 
     page.keyboard.press("ArrowLeft")  # unfreeze the backbone's last stage
     expect(page.get_by_text("424,970")).to_be_visible(timeout=30_000)
     expect(page).to_have_url(re.compile("frozen_stages=8"))
+
+
+def test_the_strategy_race_overlays_every_strategy(server, page):
+    task = TrainConfig(
+        dataset="digits", train_per_class=30, val_per_class=15, image_size=32, epochs=3, val_shift="blur"
+    )
+    page.goto(f"{server}/compare?{task.to_query()}")
+    page.get_by_role("button", name="Start the race (6 runs, one after another)").click()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("6 of 6 runs finished")).to_be_visible(timeout=180_000)
+    settle(page)
+    shoot(page, "15-compare-race")

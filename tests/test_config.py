@@ -74,3 +74,15 @@ def test_integer_learning_rate_becomes_float():
 def test_bad_json_is_a_config_error():
     with pytest.raises(ConfigError, match="not valid JSON"):
         TrainConfig.from_json("{epochs: 3")
+
+
+def test_lpft_needs_epochs_left_after_probing():
+    with pytest.raises(ConfigError) as caught:
+        TrainConfig(strategy="lpft", epochs=2, probe_epochs=2)
+    assert caught.value.field == "probe_epochs"
+
+
+def test_unknown_shift_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        TrainConfig(val_shift="fog")
+    assert caught.value.field == "val_shift"

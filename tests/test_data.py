@@ -116,3 +116,21 @@ def test_a_missing_folder_is_unavailable(tmp_path):
     assert not dataset_available(f"folder:{tmp_path / 'nope'}")[0]
     with pytest.raises(DatasetUnavailable, match="sub-folder"):
         load_raw(f"folder:{tmp_path / 'nope'}")
+
+
+@pytest.mark.parametrize("kind", ["contrast", "blur", "rotation", "noise"])
+def test_shifts_change_images_deterministically_and_keep_their_form(kind):
+    from transfer_core.data import shift_images
+
+    images = prepare_data("fashion_mnist", 2, 1, 32, seed=0).val_x
+    shifted = shift_images(images, kind, seed=3)
+    assert shifted.shape == images.shape and shifted.dtype == torch.uint8
+    assert not torch.equal(shifted, images)
+    assert torch.equal(shifted, shift_images(images, kind, seed=3))
+
+
+def test_no_shift_leaves_images_alone():
+    from transfer_core.data import shift_images
+
+    images = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
+    assert shift_images(images, "none") is images

@@ -241,3 +241,26 @@ def test_a_waiting_run_shows_its_place_in_the_queue():
     get_runner().cancel(busy)
     wait_until_finished(at)
     assert any(m.label == "Validation accuracy" for m in at.metric)
+
+
+def test_compare_races_every_strategy_on_the_same_task_with_a_shifted_copy():
+    from ui.session import get_runner
+
+    base = TrainConfig(dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=2)
+    at = open_app("app_pages/compare.py", config=base)
+    shift = next(r for r in at.radio if r.label == "Shifted validation copy")
+    shift.set_value("noise").run()
+    next(b for b in at.button if b.label.startswith("Start the race")).click().run()
+    race = at.session_state["race"]
+    assert len(race) == 6
+    deadline = time.monotonic() + 120
+    while not all(get_runner().snapshot(run_id).finished for run_id in race.values()):
+        assert time.monotonic() < deadline, "the race did not finish"
+        time.sleep(0.5)
+    at.run()
+    summary = at.dataframe[0].value
+    assert summary["strategy"].tolist() == list(race)
+    assert (summary["status"] == "done").all()
+    assert summary["val acc"].between(0, 1).all() and summary["shifted acc"].between(0, 1).all()
+    configs = [get_runner().snapshot(run_id).config for run_id in race.values()]
+    assert {(c.dataset, c.seed, c.train_per_class, c.val_shift) for c in configs} == {("digits", 0, 20, "noise")}

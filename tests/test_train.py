@@ -105,3 +105,36 @@ def test_default_linear_probe_beats_from_scratch_on_the_same_budget():
     assert isinstance(probe, Done) and isinstance(scratch, Done)
     assert probe.metrics.val_acc >= 0.80
     assert scratch.metrics.val_acc <= probe.metrics.val_acc - 0.05
+
+
+def test_lpft_fine_tunes_from_the_probes_head(monkeypatch):
+    """Phase two must start from the head the probe learned, not a new one, with every stage unfrozen."""
+    from transfer_core import train as train_module
+
+    at_switch = {}
+    original = train_module.start_fine_tuning
+
+    def spy(model, inputs, config):
+        at_switch["head"] = model.head.weight.detach().clone()
+        optimizer = original(model, inputs, config)
+        at_switch["trainable"] = all(p.requires_grad for p in model.parameters())
+        at_switch["lrs"] = sorted({group["lr"] for group in optimizer.param_groups})
+        return optimizer
+
+    monkeypatch.setattr(train_module, "start_fine_tuning", spy)
+    base = TrainConfig(dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=3)
+    lpft = run(base.replace(strategy="lpft", probe_epochs=2, finetune_lr_scale=0.1))
+    probe = run(base.replace(epochs=2))  # the same first two epochs, as a plain linear probe
+    assert torch.equal(at_switch["head"], probe[-1].model.head.weight)
+    assert at_switch["trainable"] and at_switch["lrs"] == [pytest.approx(base.lr * 0.1)]
+    stem = "stages.stem.0.weight"
+    assert not torch.equal(lpft[-1].model.state_dict()[stem], probe[-1].model.state_dict()[stem])
+
+
+def test_a_shifted_validation_copy_is_scored_every_epoch():
+    config = TrainConfig(dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=2)
+    shifted = epoch_metrics(run(config.replace(val_shift="noise")))
+    plain = epoch_metrics(run(config))
+    assert all(m.shift_acc is not None and 0 <= m.shift_acc <= 1 for m in shifted)
+    assert all(m.shift_acc is None for m in plain)
+    assert [m.val_acc for m in shifted] == [m.val_acc for m in plain]  # the ordinary split is untouched

@@ -80,10 +80,11 @@ def trainable_parameters(config: TrainConfig, num_classes: int) -> tuple[int, in
 
 
 def frozen_stage_count(config: TrainConfig) -> int:
+    """Stages frozen at the start (LP-FT unfreezes them all after its probing epochs)."""
     if config.strategy == "scratch":
         return 0
     stages = get_spec(config.backbone).num_stages
-    return stages if config.frozen_stages == ALL_STAGES else config.frozen_stages
+    return stages if config.frozen_stages == ALL_STAGES or config.strategy == "lpft" else config.frozen_stages
 
 
 def describe(config: TrainConfig) -> str:
@@ -93,6 +94,11 @@ def describe(config: TrainConfig) -> str:
     frozen = frozen_stage_count(config)
     if config.strategy == "scratch":
         how = "from scratch, every stage trains"
+    elif config.strategy == "lpft":
+        how = (
+            f"LP-FT: a linear probe for {config.probe_epochs} epochs, then every stage fine-tuned "
+            f"at {config.finetune_lr_scale:g} x the learning rate"
+        )
     else:
         kind = (
             "a linear probe"

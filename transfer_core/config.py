@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from .errors import ConfigError
 
-STRATEGIES = ("scratch", "copy", "fusion")
+STRATEGIES = ("scratch", "copy", "fusion", "lpft")
+SHIFTS = ("none", "contrast", "blur", "rotation", "noise")
 FUSION_MODES = ("concat", "sum", "gate")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 WEIGHTS = ("imagenet", "random")
@@ -29,11 +30,13 @@ class TrainConfig:
     dataset: str = "fashion_mnist"  # a registry name, or "folder:/path/to/class/folders"
     train_per_class: int = 200
     val_per_class: int = 100
-    strategy: str = "copy"  # scratch | copy (feature copy) | fusion (feature fusion)
+    strategy: str = "copy"  # scratch | copy (feature copy) | fusion (feature fusion) | lpft (probe, then fine-tune)
     frozen_stages: int = ALL_STAGES  # first k stages frozen; -1 = all (linear probe), 0 = full fine-tune
     fusion_mode: str = "concat"  # concat | sum | gate
     optimizer: str = "adam"
     lr: float = 3e-3
+    probe_epochs: int = 2  # lpft: epochs of linear probing before every stage is unfrozen
+    finetune_lr_scale: float = 0.1  # lpft: the fine-tuning phase trains at lr times this
     stage_lr_decay: float = 1.0  # each stage further from the head trains at this times the next one's rate
     weight_decay: float = 0.0
     epochs: int = 5
@@ -41,6 +44,7 @@ class TrainConfig:
     image_size: int = 64
     augment: bool = False
     seed: int = 0
+    val_shift: str = "none"  # also report accuracy on the validation images changed this way
     device: str = "auto"  # auto | cpu | cuda
 
     def __post_init__(self):
@@ -137,6 +141,7 @@ def _check_choices(config: TrainConfig) -> None:
         "fusion_mode": FUSION_MODES,
         "optimizer": OPTIMIZERS,
         "device": DEVICES,
+        "val_shift": SHIFTS,
     }
     for name, allowed in choices.items():
         if getattr(config, name) not in allowed:
@@ -144,6 +149,10 @@ def _check_choices(config: TrainConfig) -> None:
     check_dataset_name(config.dataset)
     if config.weights == "imagenet" and config.strategy != "scratch" and not BACKBONES[config.backbone].has_pretrained:
         raise ConfigError("weights", f"{config.backbone} has no ImageNet weights; choose weights=random.")
+    if config.strategy == "lpft" and config.probe_epochs >= config.epochs:
+        raise ConfigError(
+            "probe_epochs", f"LP-FT needs epochs left to fine-tune: make it less than epochs ({config.epochs})."
+        )
     stages = BACKBONES[config.backbone].num_stages
     if not ALL_STAGES <= config.frozen_stages <= stages:
         raise ConfigError("frozen_stages", f"must be -1 (all) or 0..{stages} for {config.backbone}.")
@@ -159,6 +168,8 @@ RANGES = {
     "batch_size": (1, 4096),
     "image_size": (16, 512),
     "seed": (0, 2**31 - 1),
+    "probe_epochs": (1, 499),
+    "finetune_lr_scale": (1e-4, 1.0),
 }
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision.transforms.v2 as T
+import torchvision.transforms.v2.functional as TF
 from PIL import Image, UnidentifiedImageError
 
 from . import paths
@@ -242,6 +243,32 @@ def normalize(batch: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
     mean = torch.tensor(prep.mean, device=batch.device).view(1, 3, 1, 1)
     std = torch.tensor(prep.std, device=batch.device).view(1, 3, 1, 1)
     return (batch.float() / 255 - mean) / std
+
+
+SHIFT_DESCRIPTIONS = {
+    "none": "no shifted copy",
+    "contrast": "contrast cut to a third: faded, washed-out images",
+    "blur": "Gaussian blur (5 px kernel, sigma 1.5): out-of-focus images",
+    "rotation": "rotated by 35 degrees: objects at an angle never seen in training",
+    "noise": "Gaussian pixel noise (sigma 40 of 255): grainy images",
+}
+
+
+def shift_images(images: torch.Tensor, kind: str, seed: int = 0) -> torch.Tensor:
+    """The validation images changed in one way the training images never are: a distribution shift.
+    uint8 (N, 3, H, W) in and out; deterministic for a seed."""
+    if kind == "none":
+        return images
+    if kind == "contrast":
+        return TF.adjust_contrast(images, 1 / 3)
+    if kind == "blur":
+        return TF.gaussian_blur(images, kernel_size=5, sigma=1.5)
+    if kind == "rotation":
+        return TF.rotate(images, 35.0)
+    if kind == "noise":
+        noise = torch.randn(images.shape, generator=torch.Generator().manual_seed(seed)) * 40
+        return (images.float() + noise).round().clamp(0, 255).to(torch.uint8)
+    raise ConfigError("val_shift", f"unknown shift {kind!r}; choose one of {', '.join(SHIFT_DESCRIPTIONS)}.")
 
 
 def augmenter(size: int) -> T.Compose:

@@ -13,12 +13,8 @@ from torch import nn
 
 
 def parameter_snapshot(model: nn.Module) -> dict[str, list[torch.Tensor]]:
-    """A copy of every trainable stage's parameters, to measure drift against later."""
-    return {
-        name: [p.detach().clone() for p in stage.parameters()]
-        for name, stage in model.stages.items()
-        if any(p.requires_grad for p in stage.parameters())
-    }
+    """A copy of every stage's parameters, to measure drift against later (stages may be unfrozen later)."""
+    return {name: [p.detach().clone() for p in stage.parameters()] for name, stage in model.stages.items()}
 
 
 @torch.no_grad()

@@ -198,3 +198,25 @@ def upscale(image: np.ndarray, size: int) -> np.ndarray:
     """Nearest-neighbour enlargement so tiny maps and filters stay crisp on screen."""
     factor = max(1, size // max(image.shape[:2]))
     return np.kron(image, np.ones((factor, factor) + (1,) * (image.ndim - 2))).astype(image.dtype)
+
+
+def race_curves(frame: pd.DataFrame) -> go.Figure:
+    """Validation accuracy per epoch for each strategy; dashed: the same on the shifted copy.
+
+    frame: strategy, epoch, val_acc, shift_acc (may be missing)."""
+    figure = go.Figure()
+    palette = px.colors.qualitative.D3
+    for i, (strategy, rows) in enumerate(frame.groupby("strategy", sort=False)):
+        colour = palette[i % len(palette)]
+        figure.add_trace(go.Scatter(x=rows["epoch"], y=rows["val_acc"], name=strategy, mode="lines+markers",
+                                    line={"color": colour}, legendgroup=strategy))  # fmt: skip
+        if "shift_acc" in rows and rows["shift_acc"].notna().any():
+            figure.add_trace(go.Scatter(x=rows["epoch"], y=rows["shift_acc"], name=f"{strategy} (shifted)",
+                                        mode="lines+markers", line={"color": colour, "dash": "dash"},
+                                        legendgroup=strategy, showlegend=False))  # fmt: skip
+    figure.update_layout(
+        height=380, margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        xaxis={"title": "epoch", "dtick": 1},
+        yaxis={"title": "validation accuracy (dashed: shifted)", "range": [0, 1.02]},
+    )  # fmt: skip
+    return figure

@@ -105,6 +105,8 @@ TRAINABLE_BN_MOMENTUM = 0.1
 
 
 def freeze_stages(model: TransferModel, k: int) -> None:
+    """Freeze the first k stages (and keep their BatchNorm statistics); the rest train."""
+    model.frozen = k
     for i, stage in enumerate(model.stages.values()):
         stage.requires_grad_(i >= k)
         if i >= k:
@@ -135,7 +137,8 @@ def build_model(config: TrainConfig, num_classes: int) -> TransferModel:
     backbone = build_backbone(config.backbone, pretrained=pretrained)
     if config.strategy == "scratch":
         return TransferModel(backbone, num_classes, frozen=0)
-    frozen = len(backbone.stages) if config.frozen_stages == ALL_STAGES else config.frozen_stages
+    probing = config.strategy == "lpft" or config.frozen_stages == ALL_STAGES  # LP-FT starts as a linear probe
+    frozen = len(backbone.stages) if probing else config.frozen_stages
     fusion_mode = config.fusion_mode if config.strategy == "fusion" else None
     return TransferModel(backbone, num_classes, frozen, fusion_mode)
 

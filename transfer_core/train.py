@@ -16,10 +16,10 @@ import torch.nn.functional as F
 
 from .backbones import get_spec
 from .config import TrainConfig
-from .data import PreparedData, augment_batch, augmenter, normalize, prepare_data
+from .data import PreparedData, augment_batch, augmenter, normalize, prepare_data, shift_images
 from .errors import ConfigError, TransferLabError
 from .inspect import parameter_snapshot, weight_drift
-from .strategies import TransferModel, count_parameters, initial_model, param_groups
+from .strategies import TransferModel, count_parameters, freeze_stages, initial_model, param_groups
 
 CACHE_LIMIT_BYTES = 2 * 1024**3  # above this, frozen-prefix outputs are recomputed every batch
 RECORD_SAMPLE = 256  # validation images whose features are recorded every epoch
@@ -45,6 +45,7 @@ class EpochMetrics:
     val_acc: float
     seconds: float  # the whole epoch, validation included
     images_per_second: float  # training images per second of training
+    shift_acc: float | None = None  # accuracy on the shifted validation copy, when the config asks for one
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -138,6 +139,8 @@ class Inputs:
         self.prep = get_spec(config.backbone).preprocessing
         self.augment = augmenter(config.image_size) if config.augment else None
         self.x = {"train": data.train_x.to(device), "val": data.val_x.to(device)}
+        if config.val_shift != "none":
+            self.x["shift"] = shift_images(data.val_x, config.val_shift, config.seed).to(device)
         self.cache: dict[str, torch.Tensor] = {}
         self.filled: dict[str, torch.Tensor] = {}
         if cache_prefix and model.frozen > 0 and not config.augment:
@@ -146,6 +149,11 @@ class Inputs:
     @property
     def cached(self) -> bool:
         return bool(self.cache)
+
+    def drop_cache(self) -> None:
+        """Once a frozen stage is unfrozen, its cached outputs no longer hold."""
+        self.cache.clear()
+        self.filled.clear()
 
     def images(self, x_uint8: torch.Tensor, training: bool) -> torch.Tensor:
         if training and self.augment is not None:
@@ -217,6 +225,8 @@ def train(
         yield recorder.record(0)
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
+        if config.strategy == "lpft" and epoch == config.probe_epochs + 1:
+            optimizer = start_fine_tuning(model, inputs, config)
         epoch_start = time.perf_counter()
         order = torch.randperm(len(train_y), generator=shuffle).to(device)
         loop = train_one_epoch(inputs, optimizer, train_y, order, config, epoch, autocast, should_stop)
@@ -225,12 +235,22 @@ def train(
             return
         train_seconds = time.perf_counter() - epoch_start
         val_loss, val_acc, val_features = evaluate(inputs, val_y, autocast)
+        shift_acc = evaluate(inputs, val_y, autocast, "shift")[1] if "shift" in inputs.x else None
         seconds = time.perf_counter() - epoch_start
-        metrics = EpochMetrics(epoch, train_loss, train_acc, val_loss, val_acc, seconds, len(train_y) / train_seconds)
+        metrics = EpochMetrics(
+            epoch, train_loss, train_acc, val_loss, val_acc, seconds, len(train_y) / train_seconds, shift_acc
+        )
         yield metrics
         if recorder:
             yield recorder.record(epoch, val_features)
     yield Done(metrics, model.cpu().eval(), time.perf_counter() - started)
+
+
+def start_fine_tuning(model: TransferModel, inputs: Inputs, config: TrainConfig) -> torch.optim.Optimizer:
+    """LP-FT's second phase: every stage unfrozen, the probe's head kept, a smaller learning rate."""
+    freeze_stages(model, 0)
+    inputs.drop_cache()
+    return make_optimizer(config.replace(lr=config.lr * config.finetune_lr_scale), model)
 
 
 def train_one_epoch(inputs, optimizer, train_y, order, config, epoch, autocast, should_stop):
@@ -258,14 +278,14 @@ def train_one_epoch(inputs, optimizer, train_y, order, config, epoch, autocast, 
 
 
 @torch.no_grad()
-def evaluate(inputs: Inputs, val_y: torch.Tensor, autocast) -> tuple[float, float, torch.Tensor]:
+def evaluate(inputs: Inputs, val_y: torch.Tensor, autocast, split: str = "val") -> tuple[float, float, torch.Tensor]:
     """Validation loss and accuracy, and every validation image's penultimate features (free to keep:
     the head reads them anyway, and the feature recorder takes its sample from them)."""
     loss_sum, correct, features = 0.0, 0, []
     for start in range(0, len(val_y), EVAL_BATCH):
         idx = torch.arange(start, min(start + EVAL_BATCH, len(val_y)), device=val_y.device)
         with autocast:
-            batch_features = inputs.features(idx, "val")
+            batch_features = inputs.features(idx, split)
             logits = inputs.model.classify(batch_features)
         loss_sum += float(F.cross_entropy(logits.float(), val_y[idx], reduction="sum"))
         correct += int((logits.argmax(1) == val_y[idx]).sum())
