@@ -17,6 +17,7 @@ PAGES = [
     st.Page("app_pages/results.py", title="Results", icon=":material/analytics:"),
     st.Page("app_pages/features.py", title="Features", icon=":material/visibility:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/leaderboard:"),
+    st.Page("app_pages/layers.py", title="Layers", icon=":material/layers:"),
 ]
 
 page = st.navigation(PAGES)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from transfer_core.backbones import get_spec
 from transfer_core.config import TrainConfig
-from transfer_core.data import normalize, prepare_data
+from transfer_core.data import normalize, prepare_for
 from transfer_core.strategies import build_model
 from transfer_core.train import Done, EpochMetrics, make_optimizer, train
 
@@ -24,7 +24,7 @@ from transfer_core.train import Done, EpochMetrics, make_optimizer, train
 def plain_loop_images_per_second(config: TrainConfig) -> list[float]:
     """The reference: the loop one would write by hand, training images per second per epoch."""
     torch.manual_seed(config.seed)
-    data = prepare_data(config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed)
+    data = prepare_for(config)
     model = build_model(config, len(data.classes))
     optimizer = make_optimizer(config, model)
     prep = get_spec(config.backbone).preprocessing

@@ -264,3 +264,22 @@ def test_compare_races_every_strategy_on_the_same_task_with_a_shifted_copy():
     assert summary["val acc"].between(0, 1).all() and summary["shifted acc"].between(0, 1).all()
     configs = [get_runner().snapshot(run_id).config for run_id in race.values()]
     assert {(c.dataset, c.seed, c.train_per_class, c.val_shift) for c in configs} == {("digits", 0, 20, "noise")}
+
+
+def test_layers_page_explains_the_experiment_and_draws_a_finished_lab():
+    at = open_app("app_pages/layers.py")
+    assert any("Task **A**" in m.value and "18 trainings" in m.value for m in at.markdown)
+    at.number_input[0].set_value(20).run()  # a small lab: 20 images per class, one epoch
+    at.number_input[1].set_value(1).run()
+    next(b for b in at.button if b.label == "Run the layer lab").click().run()
+    from transfer_core.layer_lab import saved_labs
+    from ui.session import get_runner
+
+    deadline = time.monotonic() + 180
+    while saved_labs(get_runner(), at.session_state["owner"])[0]["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("18 of 18 trainings done · done" in p.proto.text for p in at.get("progress"))
+    assert len(at.get("plotly_chart")) == 1

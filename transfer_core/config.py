@@ -6,6 +6,7 @@ ConfigError naming the field.
 """
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from functools import cache
@@ -45,6 +46,9 @@ class TrainConfig:
     augment: bool = False
     seed: int = 0
     val_shift: str = "none"  # also report accuracy on the validation images changed this way
+    class_subset: str = ""  # e.g. "0,1,2,3,4": train on these classes only (relabelled in this order)
+    init_from: str = ""  # a finished run whose first init_stages stages start this model
+    init_stages: int = 0
     device: str = "auto"  # auto | cpu | cuda
 
     def __post_init__(self):
@@ -100,6 +104,10 @@ class TrainConfig:
         return TrainConfig.from_dict({**self.to_dict(), **changes})
 
     @property
+    def class_indices(self) -> tuple[int, ...]:
+        return tuple(int(i) for i in self.class_subset.split(",")) if self.class_subset else ()
+
+    @property
     def is_linear_probe(self) -> bool:
         return self.strategy == "copy" and self.frozen_stages == ALL_STAGES
 
@@ -149,6 +157,14 @@ def _check_choices(config: TrainConfig) -> None:
     check_dataset_name(config.dataset)
     if config.weights == "imagenet" and config.strategy != "scratch" and not BACKBONES[config.backbone].has_pretrained:
         raise ConfigError("weights", f"{config.backbone} has no ImageNet weights; choose weights=random.")
+    if config.class_subset and not re.fullmatch(r"\d+(,\d+)+", config.class_subset):
+        raise ConfigError("class_subset", "give two or more class numbers separated by commas, like 0,1,2.")
+    if config.init_from and not re.fullmatch(r"[0-9a-f]{12}", config.init_from):
+        raise ConfigError("init_from", "must be the 12-character id of a finished run.")
+    if (config.init_stages > 0) != bool(config.init_from):
+        raise ConfigError(
+            "init_stages", "init_from and init_stages go together: a run to copy from, and how many stages."
+        )
     if config.strategy == "lpft" and config.probe_epochs >= config.epochs:
         raise ConfigError(
             "probe_epochs", f"LP-FT needs epochs left to fine-tune: make it less than epochs ({config.epochs})."
@@ -156,6 +172,8 @@ def _check_choices(config: TrainConfig) -> None:
     stages = BACKBONES[config.backbone].num_stages
     if not ALL_STAGES <= config.frozen_stages <= stages:
         raise ConfigError("frozen_stages", f"must be -1 (all) or 0..{stages} for {config.backbone}.")
+    if config.init_stages > stages:
+        raise ConfigError("init_stages", f"{config.backbone} has only {stages} stages.")
 
 
 RANGES = {

@@ -205,7 +205,7 @@ def split_indices(
     """Per class, a seeded shuffle: the first images train, the next ones validate. Never overlapping."""
     rng = np.random.default_rng(seed)
     train, val = [], []
-    for label in np.unique(labels):
+    for label in np.unique(labels[labels >= 0]):  # -1: a class left out of the task
         members = np.flatnonzero(labels == label)
         if len(members) < train_per_class + val_per_class:
             raise ConfigError(
@@ -294,13 +294,45 @@ class PreparedData:
     classes: list[str]
 
 
-def prepare_data(dataset: str, train_per_class: int, val_per_class: int, image_size: int, seed: int) -> PreparedData:
+def prepare_data(
+    dataset: str,
+    train_per_class: int,
+    val_per_class: int,
+    image_size: int,
+    seed: int,
+    class_subset: tuple[int, ...] = (),
+) -> PreparedData:
+    """The run's images, split per class from the seed. With `class_subset`, only those classes,
+    relabelled 0..k-1 in the order given (a task made of half a dataset's classes, say)."""
     raw = load_raw(dataset)
-    train_idx, val_idx = split_indices(raw.labels, train_per_class, val_per_class, seed)
+    labels = raw.labels
+    classes = raw.classes
+    if class_subset:
+        check_class_subset(class_subset, len(raw.classes))
+        relabel = np.full(len(raw.classes), -1)
+        relabel[list(class_subset)] = np.arange(len(class_subset))
+        labels = relabel[raw.labels]
+        classes = [raw.classes[i] for i in class_subset]
+    train_idx, val_idx = split_indices(labels, train_per_class, val_per_class, seed)
     return PreparedData(
         train_x=to_image_tensor(_take(raw.images, train_idx), image_size),
-        train_y=torch.from_numpy(raw.labels[train_idx]),
+        train_y=torch.from_numpy(labels[train_idx]),
         val_x=to_image_tensor(_take(raw.images, val_idx), image_size),
-        val_y=torch.from_numpy(raw.labels[val_idx]),
-        classes=raw.classes,
+        val_y=torch.from_numpy(labels[val_idx]),
+        classes=classes,
     )
+
+
+def prepare_for(config) -> PreparedData:
+    """The data a TrainConfig describes."""
+    return prepare_data(
+        config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed,
+        config.class_indices,
+    )  # fmt: skip
+
+
+def check_class_subset(subset: tuple[int, ...], num_classes: int) -> None:
+    if len(set(subset)) != len(subset) or len(subset) < 2 or not all(0 <= i < num_classes for i in subset):
+        raise ConfigError(
+            "class_subset", f"needs two or more different class numbers between 0 and {num_classes - 1}, got {subset}."
+        )

@@ -10,7 +10,7 @@ from sklearn.metrics import confusion_matrix
 
 from .backbones import get_spec
 from .config import TrainConfig
-from .data import normalize, prepare_data
+from .data import normalize, prepare_for
 from .strategies import TransferModel, build_model
 
 EVAL_BATCH = 256
@@ -48,7 +48,7 @@ class ValidationReport:
 
 @torch.no_grad()
 def validation_report(config: TrainConfig, classes: list[str], state_dict: dict[str, torch.Tensor]) -> ValidationReport:
-    data = prepare_data(config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed)
+    data = prepare_for(config)
     model = load_trained_model(config, len(classes), state_dict)
     prep = get_spec(config.backbone).preprocessing
     probs = torch.cat(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .config import TrainConfig
 from .errors import QueueFull, RunNotFound
-from .runs import RunStore
+from .runs import RunRecord, RunStore
 from .train import BatchProgress, Cancelled, Done, EpochMetrics, EpochRecord, Event, Failed, Started, train
 
 TrainFn = Callable[[TrainConfig, Callable[[], bool]], Iterator[Event]]
@@ -95,10 +95,7 @@ class Runner:
                 return self._snapshot(job)
         record = self.store.load(run_id)  # a run from earlier, or from another process
         self._check_owner(record.owner, owner, run_id)
-        return RunSnapshot(
-            record.run_id, record.owner, record.status, record.config, None, None,
-            record.metrics, record.message, record.classes, drift=self.store.drift(run_id),
-        )  # fmt: skip
+        return self._snapshot_of_record(record)
 
     def cancel(self, run_id: str, owner: str | None = None) -> bool:
         """Cancel a queued or running run; False when it had already finished."""
@@ -116,7 +113,8 @@ class Runner:
             return job.status == "running"
 
     def list(self, owner: str) -> list[RunSnapshot]:
-        return [self.snapshot(record.run_id) for record in self.store.list(owner)]
+        """The owner's runs, newest first: live ones from memory, the rest from the store."""
+        return [self._live_or_stored(record) for record in self.store.list(owner)]
 
     def close(self) -> None:
         """Cancel everything and stop the workers (tests, shutdown)."""
@@ -191,6 +189,19 @@ class Runner:
             job.run_id, job.owner, job.status, job.config, position, job.progress,
             list(job.metrics), job.message, list(job.classes), job.trainable_parameters, list(job.batches),
             list(job.drift),
+        )  # fmt: skip
+
+    def _live_or_stored(self, record: RunRecord) -> RunSnapshot:
+        with self._lock:
+            job = self._jobs.get(record.run_id)
+            if job is not None:
+                return self._snapshot(job)
+        return self._snapshot_of_record(record)
+
+    def _snapshot_of_record(self, record: RunRecord) -> RunSnapshot:
+        return RunSnapshot(
+            record.run_id, record.owner, record.status, record.config, None, None,
+            record.metrics, record.message, record.classes, drift=self.store.drift(record.run_id),
         )  # fmt: skip
 
     @staticmethod

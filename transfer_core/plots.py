@@ -220,3 +220,30 @@ def race_curves(frame: pd.DataFrame) -> go.Figure:
         yaxis={"title": "validation accuracy (dashed: shifted)", "range": [0, 1.02]},
     )  # fmt: skip
     return figure
+
+
+LAB_STYLES = {
+    "AnB": {"color": "#e15759", "dash": "solid"},
+    "AnB+": {"color": "#e15759", "dash": "dot"},
+    "BnB": {"color": "#4e79a7", "dash": "solid"},
+    "BnB+": {"color": "#4e79a7", "dash": "dot"},
+}
+
+
+def layer_lab_figure(points: pd.DataFrame, base_b: float | None, stages: int) -> go.Figure:
+    """Accuracy on task B against n, the number of stages copied; baseB as the reference line.
+
+    points: n, kind, val_acc."""
+    figure = go.Figure()
+    for kind, style in LAB_STYLES.items():
+        rows = points[points["kind"] == kind].sort_values("n") if len(points) else points
+        figure.add_trace(go.Scatter(x=rows["n"] if len(rows) else [], y=rows["val_acc"] if len(rows) else [],
+                                    name=kind, mode="lines+markers", line=style))  # fmt: skip
+    if base_b is not None:
+        figure.add_hline(y=base_b, line={"color": "#555", "dash": "dash"}, annotation_text="baseB")
+    figure.update_layout(
+        height=400, margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        xaxis={"title": "n: stages copied from the base network", "range": [0.5, stages + 0.5], "dtick": 1},
+        yaxis={"title": "accuracy on task B (validation)"},
+    )  # fmt: skip
+    return figure

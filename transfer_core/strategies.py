@@ -126,9 +126,25 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
 
 def initial_model(config: TrainConfig, num_classes: int) -> TransferModel:
-    """The model a run starts from, exactly: same seed, same weights, same new head."""
+    """The model a run starts from, exactly: same seed, same weights, same new head, and the stages
+    it copies from an earlier run (`init_from`)."""
     torch.manual_seed(config.seed)
-    return build_model(config, num_classes)
+    model = build_model(config, num_classes)
+    if config.init_from:
+        from .paths import runs_dir  # late: only runs built on other runs read the store
+        from .runs import RunStore
+
+        copy_stages(model, RunStore(runs_dir()).load_weights(config.init_from), config.init_stages)
+    return model
+
+
+def copy_stages(model: TransferModel, source: dict[str, torch.Tensor], n: int) -> None:
+    """Start the first n stages from another trained model's weights (strictly: same architecture)."""
+    for name in model.stage_names[:n]:
+        prefix = f"stages.{name}."
+        model.stages[name].load_state_dict(
+            {k.removeprefix(prefix): v for k, v in source.items() if k.startswith(prefix)}
+        )
 
 
 def build_model(config: TrainConfig, num_classes: int) -> TransferModel:

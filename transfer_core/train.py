@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from .backbones import get_spec
 from .config import TrainConfig
-from .data import PreparedData, augment_batch, augmenter, normalize, prepare_data, shift_images
+from .data import PreparedData, augment_batch, augmenter, normalize, prepare_for, shift_images
 from .errors import ConfigError, TransferLabError
 from .inspect import parameter_snapshot, weight_drift
 from .strategies import TransferModel, count_parameters, freeze_stages, initial_model, param_groups
@@ -207,9 +207,7 @@ def train(
     (the reference the cache is measured and tested against); `record=False` skips the EpochRecords."""
     try:
         device = resolve_device(config.device)
-        data = prepare_data(
-            config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed
-        )
+        data = prepare_for(config)
         model = initial_model(config, len(data.classes)).to(device)
         inputs = Inputs(model, data, config, device, cache_prefix)
     except TransferLabError as err:

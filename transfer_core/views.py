@@ -12,7 +12,7 @@ import torch
 
 from .backbones import build_backbone, get_spec
 from .config import TrainConfig
-from .data import PreparedData, normalize, prepare_data, to_image_tensor
+from .data import PreparedData, normalize, prepare_for, to_image_tensor
 from .evaluate import load_trained_model
 from .imagenet import imagenet_categories
 from .inspect import (
@@ -57,7 +57,7 @@ class RunModels:
 def load_run_models(store: RunStore, run_id: str) -> RunModels:
     record = store.load(run_id)
     config = record.config
-    data = prepare_data(config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed)
+    data = prepare_for(config)
     initial = initial_model(config, len(record.classes)).eval()
     final = load_trained_model(config, len(record.classes), store.load_weights(run_id))
     return RunModels(config, record.classes, initial, final, data)
@@ -96,9 +96,7 @@ def embedding_animation_frame(store: RunStore, run_id: str, classes: list[str]) 
 
 def _val_labels(store: RunStore, run_id: str) -> np.ndarray:
     config = store.load(run_id).config
-    return prepare_data(
-        config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed
-    ).val_y.numpy()
+    return prepare_for(config).val_y.numpy()
 
 
 # --- activations and filters ---------------------------------------------------------------------

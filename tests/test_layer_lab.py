@@ -1,0 +1,73 @@
+import time
+
+import pytest
+import torch
+
+from transfer_core.jobs import Runner
+from transfer_core.layer_lab import KINDS, LabSettings, LayerLab, class_halves, lab_points, transfer_config
+from transfer_core.paths import runs_dir
+from transfer_core.runs import RunStore
+from transfer_core.strategies import initial_model
+
+TINY = LabSettings(dataset="digits", train_per_class=20, val_per_class=10, image_size=16, epochs=1)
+
+
+def run_lab(settings: LabSettings) -> tuple[Runner, dict]:
+    runner = Runner(RunStore(runs_dir()))
+    lab = LayerLab(runner, "teacher", settings)
+    deadline = time.monotonic() + 180
+    while lab.state["status"] == "running":
+        assert time.monotonic() < deadline, "the lab did not finish"
+        time.sleep(0.2)
+    return runner, lab.state
+
+
+@pytest.fixture(scope="module")
+def finished_lab(tmp_path_factory):
+    home = tmp_path_factory.mktemp("lab")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRANSFER_LAB_RUNS", str(home / "runs"))
+        patch.setenv("TRANSFER_LAB_OFFLINE", "1")
+        runner, state = run_lab(TINY)
+        yield runner, state
+        runner.close()
+
+
+def test_classes_split_into_two_disjoint_halves():
+    assert class_halves(10) == ((0, 1, 2, 3, 4), (5, 6, 7, 8, 9))
+
+
+def test_the_lab_trains_both_bases_and_every_point(finished_lab):
+    runner, state = finished_lab
+    assert state["status"] == "done", state["message"]
+    points, bases = lab_points(runner, state)
+    assert set(bases) == {"baseA", "baseB"}
+    assert sorted((p["n"], p["kind"]) for p in points) == sorted((n, k) for n in range(1, 5) for k in KINDS)
+    base_a = runner.store.load(state["bases"]["baseA"]).config
+    assert base_a.class_subset == "0,1,2,3,4" and base_a.strategy == "scratch"
+
+
+def test_transfer_networks_copy_the_bases_stages_and_freeze_them_as_named(finished_lab, monkeypatch):
+    runner, state = finished_lab
+    monkeypatch.setenv("TRANSFER_LAB_RUNS", str(runner.store.root))
+    base_a = runner.store.load_weights(state["bases"]["baseA"])
+    for kind, frozen in (("AnB", True), ("AnB+", False)):
+        config = transfer_config(TINY, 10, kind, 2, state["bases"]["baseA"])
+        assert config.class_subset == "5,6,7,8,9"
+        model = initial_model(config, 5)
+        for name in ("conv1", "conv2"):  # copied: equal to base A's weights
+            torch.testing.assert_close(model.stages[name][0].weight, base_a[f"stages.{name}.0.weight"])
+            assert all(p.requires_grad is not frozen for p in model.stages[name].parameters())
+        assert not torch.equal(model.stages["conv3"][0].weight, base_a["stages.conv3.0.weight"])  # not copied
+
+
+def test_frozen_copied_stages_stay_equal_to_the_base_after_training(finished_lab):
+    runner, state = finished_lab
+    base_a = runner.store.load_weights(state["bases"]["baseA"])
+    anb3 = next(p for p in state["points"] if p["kind"] == "AnB" and p["n"] == 3)
+    anb3_plus = next(p for p in state["points"] if p["kind"] == "AnB+" and p["n"] == 3)
+    trained, fine_tuned = runner.store.load_weights(anb3["run_id"]), runner.store.load_weights(anb3_plus["run_id"])
+    for name in ("conv1", "conv2", "conv3"):
+        key = f"stages.{name}.0.weight"
+        assert torch.equal(trained[key], base_a[key])
+        assert not torch.equal(fine_tuned[key], base_a[key])

@@ -1,0 +1,158 @@
+"""The transfer-by-layer lab, after Yosinski et al. (2014), "How transferable are features in deep
+neural networks?".
+
+A dataset's classes are split into halves A and B. Base networks are trained from scratch on each
+half. Then, for every n, the first n stages of base A (or base B) start a network trained on B:
+frozen (AnB, BnB) or fine-tuned (AnB+, BnB+). Every training is an ordinary run in the run store;
+the lab itself is a small JSON file beside them listing which run is which point.
+"""
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass
+
+from .backbones import get_spec
+from .config import TrainConfig
+from .data import load_raw
+from .jobs import Runner
+
+KINDS = ("AnB", "AnB+", "BnB", "BnB+")
+POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    dataset: str = "fashion_mnist"
+    backbone: str = "small_cnn"
+    train_per_class: int = 200
+    val_per_class: int = 100
+    image_size: int = 32
+    epochs: int = 4
+    lr: float = 3e-3
+    seed: int = 0
+
+
+def class_halves(num_classes: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    half = num_classes // 2
+    return tuple(range(half)), tuple(range(half, 2 * half))
+
+
+def _task(settings: LabSettings, classes: tuple[int, ...]) -> TrainConfig:
+    return TrainConfig(
+        backbone=settings.backbone, weights="random", dataset=settings.dataset,
+        train_per_class=settings.train_per_class, val_per_class=settings.val_per_class,
+        image_size=settings.image_size, epochs=settings.epochs, lr=settings.lr, seed=settings.seed,
+        class_subset=",".join(map(str, classes)),
+    )  # fmt: skip
+
+
+def base_configs(settings: LabSettings, num_classes: int) -> dict[str, TrainConfig]:
+    """baseA and baseB: the same network trained from scratch on each half of the classes."""
+    a, b = class_halves(num_classes)
+    return {
+        "baseA": _task(settings, a).replace(strategy="scratch"),
+        "baseB": _task(settings, b).replace(strategy="scratch"),
+    }
+
+
+def transfer_config(settings: LabSettings, num_classes: int, kind: str, n: int, base_id: str) -> TrainConfig:
+    """A network for task B whose first n stages start from a base (A for AnB, B for BnB);
+    frozen, or fine-tuned with the rest when the kind ends in '+'."""
+    _, b = class_halves(num_classes)
+    frozen = 0 if kind.endswith("+") else n
+    return _task(settings, b).replace(strategy="copy", init_from=base_id, init_stages=n, frozen_stages=frozen)
+
+
+class LayerLab:
+    """Runs the whole lab in the background through the shared runner, one training at a time,
+    so each point appears as soon as it is trained. Its state is saved after every step."""
+
+    def __init__(self, runner: Runner, owner: str, settings: LabSettings):
+        self.runner, self.owner, self.settings = runner, owner, settings
+        self.num_classes = len(load_raw(settings.dataset).classes)
+        self.stages = get_spec(settings.backbone).num_stages
+        self.state = {
+            "lab_id": uuid.uuid4().hex[:12], "owner": owner, "settings": asdict(settings), "status": "running",
+            "created": time.time(), "bases": {}, "points": [], "message": "",
+        }  # fmt: skip
+        self._stop = threading.Event()
+        self._save()
+        threading.Thread(target=self._run, daemon=True, name=f"layer-lab-{self.lab_id}").start()
+
+    @property
+    def lab_id(self) -> str:
+        return self.state["lab_id"]
+
+    @property
+    def total_runs(self) -> int:
+        return 2 + len(KINDS) * self.stages
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        try:
+            for name, config in base_configs(self.settings, self.num_classes).items():
+                self.state["bases"][name] = self.runner.submit(config, self.owner)
+                self._save()
+                self._wait(self.state["bases"][name])
+            for n in range(1, self.stages + 1):
+                for kind in KINDS:
+                    base = self.state["bases"]["baseA" if kind.startswith("A") else "baseB"]
+                    config = transfer_config(self.settings, self.num_classes, kind, n, base)
+                    self.state["points"].append(
+                        {"n": n, "kind": kind, "run_id": self.runner.submit(config, self.owner)}
+                    )
+                    self._save()
+                    self._wait(self.state["points"][-1]["run_id"])
+            self.state["status"] = "done"
+        except LabStopped as stopped:
+            self.state["status"], self.state["message"] = "stopped", str(stopped)
+        except Exception as err:  # the lab thread must end with a status, never silently
+            self.state["status"], self.state["message"] = "failed", f"{type(err).__name__}: {err}"
+        self._save()
+
+    def _wait(self, run_id: str) -> None:
+        while not (snapshot := self.runner.snapshot(run_id)).finished:
+            if self._stop.is_set():
+                self.runner.cancel(run_id)
+                raise LabStopped("stopped by the user")
+            time.sleep(POLL_SECONDS)
+        if snapshot.status != "done":
+            raise LabStopped(f"run {run_id} {snapshot.status}: {snapshot.message}")
+
+    def _save(self) -> None:
+        folder = self.runner.store.root / "labs"
+        folder.mkdir(exist_ok=True)
+        tmp = folder / f"{self.lab_id}.json.tmp"
+        tmp.write_text(json.dumps(self.state, indent=2))
+        tmp.replace(folder / f"{self.lab_id}.json")
+
+
+class LabStopped(Exception):
+    """The lab ended early: stopped, or one of its runs did not finish."""
+
+
+def saved_labs(runner: Runner, owner: str) -> list[dict]:
+    """This owner's labs, newest first, as saved (so a lab run before class can be shown later)."""
+    folder = runner.store.root / "labs"
+    labs = [json.loads(p.read_text()) for p in folder.glob("*.json")] if folder.exists() else []
+    return sorted((lab for lab in labs if lab["owner"] == owner), key=lambda lab: lab["created"], reverse=True)
+
+
+def saved_lab(runner: Runner, lab_id: str) -> dict:
+    return json.loads((runner.store.root / "labs" / f"{lab_id}.json").read_text())
+
+
+def lab_points(runner: Runner, lab: dict) -> tuple[list[dict], dict[str, float]]:
+    """Finished points (n, kind, val_acc) and the bases' accuracies, read from the runs."""
+
+    def accuracy(run_id: str) -> float | None:
+        snapshot = runner.snapshot(run_id)
+        return snapshot.metrics[-1]["val_acc"] if snapshot.status == "done" and snapshot.metrics else None
+
+    points = [p | {"val_acc": accuracy(p["run_id"])} for p in lab["points"]]
+    bases = {name: accuracy(run_id) for name, run_id in lab["bases"].items()}
+    return [p for p in points if p["val_acc"] is not None], {k: v for k, v in bases.items() if v is not None}
