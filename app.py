@@ -18,6 +18,7 @@ PAGES = [
     st.Page("app_pages/features.py", title="Features", icon=":material/visibility:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/leaderboard:"),
     st.Page("app_pages/layers.py", title="Layers", icon=":material/layers:"),
+    st.Page("app_pages/ledger.py", title="Ledger", icon=":material/list_alt:"),
 ]
 
 page = st.navigation(PAGES)

@@ -151,6 +151,18 @@ def test_default_lab_trains_live_and_shows_results(server, page):
     expect(page.get_by_role("button", name="Download metrics (CSV)")).to_be_visible()
     shoot(page, "04-results")
     features_views(page)
+    ledger_view(page)
+
+
+def ledger_view(page: Page) -> None:
+    page.get_by_role("link", name="Ledger").click()
+    expect(page.get_by_text("Select runs to compare, export or delete")).to_be_visible(timeout=60_000)
+    page.locator("[data-testid='stMultiSelect']").filter(has_text="Select runs").click()
+    page.get_by_role("option").first.click()
+    page.keyboard.press("Escape")
+    expect(page.get_by_text("Load it again in Python:")).to_be_visible(timeout=60_000)
+    settle(page)
+    shoot(page, "16-ledger")
 
 
 FEATURE_TABS = {
@@ -211,6 +223,7 @@ def test_reload_reconnects_and_a_second_tab_is_another_session(server, page):
         ("backbone", "What does the pretrained network see?", "06-backbone"),
         ("data", "Samples per class", "07-data"),
         ("transfer", "Trainable parameters", "08-transfer"),
+        ("layers", "Run the layer lab", "17-layers"),
     ],
 )
 def test_pages_render_in_the_browser(server, page, path, expected, name):

@@ -283,3 +283,39 @@ def test_layers_page_explains_the_experiment_and_draws_a_finished_lab():
     assert not at.exception, at.exception
     assert any("18 of 18 trainings done · done" in p.proto.text for p in at.get("progress"))
     assert len(at.get("plotly_chart")) == 1
+
+
+def test_ledger_lists_compares_exports_and_deletes_this_tabs_runs(monkeypatch):
+    from ui.session import get_runner
+
+    monkeypatch.setenv("TRANSFER_LAB_SHARING", "1")
+    at = open_app("app_pages/train.py", config=TINY)
+    at.button[0].click().run()
+    wait_until_finished(at)
+    first = at.session_state["active_run"]
+    at.query_params["seed"] = "5"
+    at.session_state["config"] = TINY.replace(seed=5)
+    at.run()
+    at.button[0].click().run()
+    wait_until_finished(at)
+    second = at.session_state["active_run"]
+    someone_else = get_runner().submit(TINY, "another-student")
+
+    at.switch_page("app_pages/ledger.py").run()
+    assert set(at.dataframe[0].value["run"]) == {first, second}  # not another student's run
+    picker = next(m for m in at.multiselect if m.label.startswith("Select runs"))
+    picker.set_value([first, second]).run()
+    differences = at.dataframe[1].value
+    assert list(differences.index) == ["seed"]
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels == ["Download metrics of the selection (CSV)", "Download the selection (JSON)"]
+
+    next(m for m in at.multiselect if m.label.startswith("Select runs")).set_value([first]).run()
+    assert "Download the model: weights (safetensors) + config" in [d.proto.label for d in at.get("download_button")]
+    assert "load_exported" in at.code[0].value
+    next(b for b in at.button if b.label == "Share with the class").click().run()
+    assert get_runner().store.load(first).shared
+    at.checkbox[0].check().run()
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert [r.run_id for r in get_runner().store.list(at.session_state["owner"])] == [second]
+    get_runner().cancel(someone_else)

@@ -68,3 +68,46 @@ def test_runs_of_this_live_process_are_not_interrupted(tmp_path):
     run_id = store.create(TrainConfig(), "alice")
     store.update(run_id, status="running")
     assert store.recover_interrupted() == []
+
+
+def test_delete_removes_a_finished_run_and_refuses_a_live_one(tmp_path):
+    from transfer_core.errors import RunStillLive
+
+    store = RunStore(tmp_path)
+    done, live = store.create(TrainConfig(), "alice"), store.create(TrainConfig(), "alice")
+    store.update(done, status="done")
+    store.delete(done)
+    with pytest.raises(RunNotFound):
+        store.load(done)
+    with pytest.raises(RunStillLive, match="stop it before deleting"):
+        store.delete(live)
+    assert [r.run_id for r in store.list()] == [live]
+
+
+def test_only_shared_runs_are_listed_for_the_class(tmp_path):
+    store = RunStore(tmp_path)
+    private, public = store.create(TrainConfig(), "alice"), store.create(TrainConfig(), "bob")
+    store.update(public, shared=True)
+    assert [r.run_id for r in store.shared()] == [public]
+    assert not store.load(private).shared
+
+
+def test_an_exported_model_reloads_with_identical_predictions(tmp_path, tiny_config):
+    from transfer_core.backbones import get_spec
+    from transfer_core.data import normalize, prepare_for
+    from transfer_core.evaluate import load_exported
+    from transfer_core.train import Done, train
+
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create(tiny_config, "alice")
+    done = [e for e in train(tiny_config) if isinstance(e, Done)][0]
+    store.save_weights(run_id, done.model.state_dict())
+    store.update(run_id, status="done", classes=[str(d) for d in range(10)])
+    archive = tmp_path / "model.zip"
+    archive.write_bytes(store.export_zip(run_id))
+
+    config, classes, model = load_exported(archive)
+    assert config == tiny_config and classes == [str(d) for d in range(10)]
+    images = normalize(prepare_for(tiny_config).val_x[:32], get_spec(tiny_config.backbone).preprocessing)
+    with torch.no_grad():
+        torch.testing.assert_close(model(images), done.model(images), rtol=0, atol=0)

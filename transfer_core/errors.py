@@ -30,3 +30,7 @@ class RunNotFound(TransferLabError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else "run not found"
+
+
+class RunStillLive(TransferLabError):
+    """A queued or running run cannot be deleted."""

@@ -23,6 +23,20 @@ def load_trained_model(config: TrainConfig, num_classes: int, state_dict: dict[s
     return model.eval()
 
 
+def load_exported(zip_path) -> tuple[TrainConfig, list[str], TransferModel]:
+    """A model exported from the run ledger, back in PyTorch: (config, class names, model in eval mode)."""
+    import json
+    import zipfile
+
+    from safetensors.torch import load
+
+    with zipfile.ZipFile(zip_path) as archive:
+        config = TrainConfig.from_json(archive.read("config.json").decode())
+        classes = json.loads(archive.read("classes.json"))
+        state = load(archive.read("weights.safetensors"))
+    return config, classes, load_trained_model(config, len(classes), state)
+
+
 @dataclass(frozen=True)
 class ValidationReport:
     classes: list[str]

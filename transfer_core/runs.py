@@ -13,12 +13,16 @@ queued or running by a process that no longer exists is marked interrupted.
 
 from __future__ import annotations  # the classes define a method named list
 
+import csv
+import io
 import json
 import os
 import re
+import shutil
 import socket
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +31,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .config import TrainConfig
-from .errors import RunNotFound
+from .errors import RunNotFound, RunStillLive
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 LIVE_STATUSES = ("queued", "running")
@@ -45,6 +49,7 @@ class RunRecord:
     created: float = 0.0
     finished: float | None = None
     classes: list[str] = field(default_factory=list)
+    shared: bool = False  # visible, read-only, to the whole class when the server allows sharing
 
 
 class RunStore:
@@ -119,6 +124,7 @@ class RunStore:
             created=meta["created"],
             finished=meta.get("finished"),
             classes=meta.get("classes", []),
+            shared=meta.get("shared", False),
         )
 
     def metrics(self, run_id: str) -> list[dict]:
@@ -137,6 +143,27 @@ class RunStore:
         ]
         records = [r for r in records if owner is None or r.owner == owner]
         return sorted(records, key=lambda r: r.created, reverse=True)
+
+    def shared(self) -> list[RunRecord]:
+        """Runs their owners shared with the class, newest first."""
+        return [record for record in self.list() if record.shared]
+
+    def delete(self, run_id: str) -> None:
+        """Remove a finished run and everything it stored."""
+        if self.load(run_id).status in LIVE_STATUSES:
+            raise RunStillLive(f"run {run_id} is still {self.load(run_id).status}; stop it before deleting it.")
+        shutil.rmtree(self._folder(run_id))
+
+    def export_zip(self, run_id: str) -> bytes:
+        """The run's weights (safetensors), config (JSON) and metrics (CSV) in one zip file."""
+        record = self.load(run_id)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(self.weights_path(run_id), "weights.safetensors")
+            archive.writestr("config.json", record.config.to_json())
+            archive.writestr("classes.json", json.dumps(record.classes))
+            archive.writestr("metrics.csv", metrics_csv(record.metrics))
+        return buffer.getvalue()
 
     def recover_interrupted(self) -> list[str]:
         """Mark runs whose process died while they were queued or running; returns their ids."""
@@ -159,6 +186,21 @@ class RunStore:
 
     def _write_meta(self, run_id: str, meta: dict) -> None:
         _write_atomic(self._folder(run_id) / "meta.json", json.dumps(meta, indent=2))
+
+
+def sharing_allowed() -> bool:
+    """The teacher's switch: TRANSFER_LAB_SHARING=1 lets students share runs with the class."""
+    return os.environ.get("TRANSFER_LAB_SHARING", "") in ("1", "true", "yes")
+
+
+def metrics_csv(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 def _read_jsonl(path: Path) -> list[dict]:
