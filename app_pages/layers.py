@@ -7,6 +7,7 @@ from transfer_core.backbones import get_spec
 from transfer_core.data import load_raw
 from transfer_core.layer_lab import KINDS, LabSettings, LayerLab, class_halves, lab_points, saved_lab, saved_labs
 from transfer_core.plots import layer_lab_figure
+from transfer_core.runs import sharing_allowed
 from ui.session import get_runner, owner
 
 POLL_SECONDS = 1.0
@@ -66,6 +67,10 @@ if st.button("Run the layer lab", type="primary"):
     LayerLab(get_runner(), owner(), settings)  # runs in its own thread and saves its state as it goes
     st.rerun()
 labs = saved_labs(get_runner(), owner())
+if not labs and sharing_allowed():  # e.g. the lab the teacher ran before class, in another tab
+    labs = saved_labs(get_runner(), None)
+    if labs:
+        st.info("Showing the newest layer lab run on this server.")
 if labs:
     lab_ui(labs[0])
 st.caption(

@@ -71,3 +71,12 @@ def test_frozen_copied_stages_stay_equal_to_the_base_after_training(finished_lab
         key = f"stages.{name}.0.weight"
         assert torch.equal(trained[key], base_a[key])
         assert not torch.equal(fine_tuned[key], base_a[key])
+
+
+def test_saved_labs_are_per_owner_unless_every_lab_is_asked_for(finished_lab):
+    from transfer_core.layer_lab import saved_labs
+
+    runner, state = finished_lab
+    assert [lab["lab_id"] for lab in saved_labs(runner, "teacher")] == [state["lab_id"]]
+    assert saved_labs(runner, "a-student") == []
+    assert [lab["lab_id"] for lab in saved_labs(runner, None)] == [state["lab_id"]]

@@ -135,11 +135,13 @@ class LabStopped(Exception):
     """The lab ended early: stopped, or one of its runs did not finish."""
 
 
-def saved_labs(runner: Runner, owner: str) -> list[dict]:
-    """This owner's labs, newest first, as saved (so a lab run before class can be shown later)."""
+def saved_labs(runner: Runner, owner: str | None) -> list[dict]:
+    """Labs as saved, newest first: one owner's, or with owner None every lab on this server
+    (a teacher's lab run before class, shown when the server allows sharing)."""
     folder = runner.store.root / "labs"
     labs = [json.loads(p.read_text()) for p in folder.glob("*.json")] if folder.exists() else []
-    return sorted((lab for lab in labs if lab["owner"] == owner), key=lambda lab: lab["created"], reverse=True)
+    labs = [lab for lab in labs if owner is None or lab["owner"] == owner]
+    return sorted(labs, key=lambda lab: lab["created"], reverse=True)
 
 
 def saved_lab(runner: Runner, lab_id: str) -> dict:
