@@ -1,8 +1,9 @@
 """The training loop, as a generator of small events.
 
-`train(config)` yields BatchProgress after every batch, EpochMetrics after every
-epoch, then Done (with the trained model), Cancelled or Failed. The caller owns
-the loop: it can record events, draw them, or stop asking.
+`train(config)` yields Started, BatchProgress after every batch, EpochMetrics and
+EpochRecord (features and weight drift) after every epoch, then Done (with the
+trained model), Cancelled or Failed. The caller owns the loop: it can record
+events, draw them, or stop asking.
 """
 
 import time
