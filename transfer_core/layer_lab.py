@@ -30,7 +30,7 @@ class LabSettings:
     val_per_class: int = 100
     image_size: int = 32
     epochs: int = 4
-    lr: float = 3e-3
+    lr: float = 1e-3  # at 3e-3 the small CNN's validation accuracy swung by 0.2 from epoch to epoch
     seed: int = 0
 
 
