@@ -31,13 +31,13 @@ def run_models(run_id: str) -> views.RunModels:
 
 
 @st.cache_data(max_entries=8, show_spinner="Projecting features…")
-def embedding(run_id: str, classes: list[str], method: str) -> pd.DataFrame:
-    return views.embedding_frame(get_runner().store, run_id, classes, method)
+def embedding(run_id: str, method: str) -> pd.DataFrame:
+    return views.embedding_frame(get_runner().store, run_id, run_models(run_id), method)
 
 
 @st.cache_data(max_entries=8)
-def embedding_over_epochs(run_id: str, classes: list[str]) -> pd.DataFrame:
-    return views.embedding_animation_frame(get_runner().store, run_id, classes)
+def embedding_over_epochs(run_id: str) -> pd.DataFrame:
+    return views.embedding_animation_frame(get_runner().store, run_id, run_models(run_id))
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing activations…")
@@ -61,13 +61,9 @@ def embedding_ui(record: RunRecord) -> None:
     method = st.radio(
         "Projection", ["pca", "tsne"], horizontal=True, format_func={"pca": "PCA", "tsne": "t-SNE (slower)"}.get
     )
-    st.plotly_chart(
-        embedding_scatter(embedding(record.run_id, record.classes, method), record.classes), width="stretch"
-    )
+    st.plotly_chart(embedding_scatter(embedding(record.run_id, method), record.classes), width="stretch")
     st.markdown("**Over the epochs** (press play): features recorded after every epoch, on one shared PCA.")
-    st.plotly_chart(
-        embedding_animation(embedding_over_epochs(record.run_id, record.classes), record.classes), width="stretch"
-    )
+    st.plotly_chart(embedding_animation(embedding_over_epochs(record.run_id), record.classes), width="stretch")
     if record.config.is_linear_probe:
         st.info("A linear probe freezes every stage, so the features cannot move: only the head learned.")
 

@@ -65,11 +65,10 @@ def view_costs() -> None:
     while not runner.snapshot(run_id).finished:
         time.sleep(0.2)
     runner.close()
-    classes = store.load(run_id).classes
     models = timed("load the run's models and data", lambda: views.load_run_models(store, run_id))
-    timed("embedding map (PCA, before/after)", lambda: views.embedding_frame(store, run_id, classes, "pca"))
-    timed("embedding map (t-SNE, before/after)", lambda: views.embedding_frame(store, run_id, classes, "tsne"))
-    timed("embedding animation (all epochs)", lambda: views.embedding_animation_frame(store, run_id, classes))
+    timed("embedding map (PCA, before/after)", lambda: views.embedding_frame(store, run_id, models, "pca"))
+    timed("embedding map (t-SNE, before/after)", lambda: views.embedding_frame(store, run_id, models, "tsne"))
+    timed("embedding animation (all epochs)", lambda: views.embedding_animation_frame(store, run_id, models))
     timed("activation maps (one image)", lambda: views.activation_maps(models, views.validation_image(models, 0)))
     timed("first-layer filters", lambda: views.filters_before_after(models))
     timed("Grad-CAM, 8 images, both networks", lambda: views.cam_view(models, list(range(8))))

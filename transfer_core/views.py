@@ -66,11 +66,11 @@ def load_run_models(store: RunStore, run_id: str) -> RunModels:
 # --- embedding map ------------------------------------------------------------------------------
 
 
-def embedding_frame(store: RunStore, run_id: str, classes: list[str], method: str = "pca") -> pd.DataFrame:
+def embedding_frame(store: RunStore, run_id: str, models: RunModels, method: str = "pca") -> pd.DataFrame:
     """Before and after training, side by side: x, y, class, model. Uses the features recorded in training."""
     records = store.records(run_id)
     (_, sample, before), (_, _, after) = records[0], records[-1]
-    labels = _val_labels(store, run_id)[sample]
+    classes, labels = models.classes, models.data.val_y.numpy()[sample]
     frames = []
     for label, embedding in (("before training", before), ("after training", after)):
         xy = project_2d(embedding, method)
@@ -80,10 +80,10 @@ def embedding_frame(store: RunStore, run_id: str, classes: list[str], method: st
     return pd.concat(frames, ignore_index=True)
 
 
-def embedding_animation_frame(store: RunStore, run_id: str, classes: list[str]) -> pd.DataFrame:
+def embedding_animation_frame(store: RunStore, run_id: str, models: RunModels) -> pd.DataFrame:
     """Every recorded epoch projected with one shared PCA: epoch, x, y, class."""
     records = store.records(run_id)
-    labels = _val_labels(store, run_id)[records[0][1]]
+    classes, labels = models.classes, models.data.val_y.numpy()[records[0][1]]
     projected = project_epochs_2d([embedding for _, _, embedding in records])
     return pd.concat(
         [
@@ -92,11 +92,6 @@ def embedding_animation_frame(store: RunStore, run_id: str, classes: list[str]) 
         ],
         ignore_index=True,
     )
-
-
-def _val_labels(store: RunStore, run_id: str) -> np.ndarray:
-    config = store.load(run_id).config
-    return prepare_for(config).val_y.numpy()
 
 
 # --- activations and filters ---------------------------------------------------------------------
