@@ -15,8 +15,8 @@ SAMPLES_PER_CLASS = 8
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading images…")
-def prepared(dataset: str, train_per_class: int, val_per_class: int, image_size: int, seed: int):
-    data = prepare_data(dataset, train_per_class, val_per_class, image_size, seed)
+def prepared(dataset: str, train_per_class: int, val_per_class: int, image_size: int, seed: int, classes: tuple):
+    data = prepare_data(dataset, train_per_class, val_per_class, image_size, seed, classes)
     return data.train_x.permute(0, 2, 3, 1).numpy(), data.train_y.numpy(), data.val_y.numpy(), data.classes
 
 
@@ -67,8 +67,9 @@ else:
     config = current_config()
     try:
         images, train_y, val_y, classes = prepared(
-            config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed
-        )
+            config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed,
+            config.class_indices,
+        )  # fmt: skip
     except TransferLabError as err:
         st.error(str(err))
     else:
