@@ -65,3 +65,31 @@ def test_module_runs_as_a_program():
         [sys.executable, "-m", "transfer_core", "datasets"], capture_output=True, text=True, env=os.environ.copy()
     )
     assert result.returncode == 0 and "fashion_mnist" in result.stdout
+
+
+def test_import_dataset_prints_what_was_accepted_and_refused_and_saves_a_folder(tmp_path, capsys):
+    from tests.archives import class_images, make_zip
+
+    members = class_images({"cat": (200, 100, 50), "dog": (50, 100, 200)}, 5) | {"../../evil.png": b"x"}
+    archive = tmp_path / "pets.zip"
+    archive.write_bytes(make_zip(members))
+    assert main(["import-dataset", str(archive), "--save", "pets"]) == 0
+    out = capsys.readouterr().out
+    assert "accepted  cat: 5 images" in out and "accepted  dog: 5 images" in out
+    assert "refused   ../../evil.png: a path with '..'" in out
+    folder = out.split("--dataset folder:")[1].strip()
+    assert main(["train", "--dataset", f"folder:{folder}", "--backbone", "small_cnn", "--weights", "random",
+                 "--train-per-class", "3", "--val-per-class", "2", "--image-size", "32", "--epochs", "1",
+                 "--json"]) == 0  # fmt: skip
+    final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert final["config"]["dataset"] == f"folder:{folder}" and 0 <= final["val_acc"] <= 1
+
+
+def test_import_dataset_rejects_a_bad_zip_with_a_message_not_a_traceback(tmp_path, capsys):
+    archive = tmp_path / "broken.zip"
+    archive.write_bytes(b"not a zip at all")
+    assert main(["import-dataset", str(archive)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: this is not a readable zip") and "Traceback" not in err
+    assert main(["import-dataset", str(tmp_path / "missing.zip")]) == 2
+    assert "cannot read" in capsys.readouterr().err

@@ -4,21 +4,27 @@ python -m transfer_core backbones
 python -m transfer_core datasets
 python -m transfer_core train [--backbone NAME --epochs N ...] [--json]
 python -m transfer_core predict IMAGE [--backbone NAME]
+python -m transfer_core import-dataset FILE.zip [--save NAME]
 """
 
 import argparse
 import json
 import sys
 from dataclasses import fields
+from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from . import paths
 from .backbones import BACKBONES, build_backbone, get_spec
 from .config import TrainConfig
-from .data import DATASETS, dataset_available
+from .data import DATASETS, FOLDER_PREFIX, dataset_available
 from .errors import TransferLabError
 from .imagenet import predict_topk
+from .limits import upload_limits
 from .train import BatchProgress, Done, EpochMetrics, Failed, Started, train
+from .uploads import import_zip
+from .user_data import check_name, write_folder
 from .weights import weights_available
 
 
@@ -40,6 +46,26 @@ def cmd_datasets(args) -> int:
         available, why = dataset_available(info.name)
         print(f"{info.name}  ({info.title}): {'available' if available else 'not available'} - {why}")
     print("folder:PATH  any folder with one sub-folder of images per class")
+    return 0
+
+
+def cmd_import_dataset(args) -> int:
+    """Check a zip exactly as the app does; with --save, keep the accepted images as a folder dataset."""
+    limits = upload_limits()
+    try:
+        data = Path(args.zip).read_bytes()
+    except OSError as err:
+        print(f"error: cannot read {args.zip} ({err.strerror})", file=sys.stderr)
+        return 2
+    result = import_zip(data, limits)
+    for name, count in result.counts.items():
+        print(f"accepted  {name}: {count} images")
+    for refusal in result.refused:
+        print(f"refused   {refusal.name}: {refusal.reason}")
+    print(result.summary())
+    if args.save:
+        folder = write_folder(result.dataset, paths.data_dir() / "imports" / check_name(args.save))
+        print(f"saved to {folder}; train on it with --dataset {FOLDER_PREFIX}{folder}")
     return 0
 
 
@@ -103,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--top", type=int, default=5)
     predict.set_defaults(run=cmd_predict)
+    importer = commands.add_parser("import-dataset", help="check a zip of class folders of images, as the app does")
+    importer.add_argument("zip")
+    importer.add_argument("--save", metavar="NAME", help="keep the accepted images in the data folder as NAME")
+    importer.set_defaults(run=cmd_import_dataset)
     return parser
 
 

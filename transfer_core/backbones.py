@@ -215,11 +215,15 @@ def get_spec(name: str) -> BackboneSpec:
     return BACKBONES[name]
 
 
-def build_backbone(name: str, pretrained: bool = True, allow_download: bool | None = None) -> StagedBackbone:
-    """A staged backbone, with ImageNet weights loaded strictly when `pretrained`."""
+def build_backbone(
+    name: str, pretrained: bool = True, allow_download: bool | None = None, state: dict | None = None
+) -> StagedBackbone:
+    """A staged backbone, with ImageNet weights loaded strictly when `pretrained`, or with `state`:
+    weights a user brought, checked by `weight_upload.check_weights` to cover every backbone tensor."""
     spec = get_spec(name)
     raw = spec.build_raw()
-    if pretrained:
-        state = weight_sources.pretrained_state_dict(name, allow_download)
-        raw.load_state_dict(state, strict=True)
+    if state is not None:
+        raw.load_state_dict({**raw.state_dict(), **state}, strict=True)
+    elif pretrained:
+        raw.load_state_dict(weight_sources.pretrained_state_dict(name, allow_download), strict=True)
     return spec.to_staged(raw)

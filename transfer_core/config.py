@@ -27,8 +27,8 @@ ALL_STAGES = -1  # frozen_stages value meaning "every stage": a linear probe
 @dataclass(frozen=True)
 class TrainConfig:
     backbone: str = "efficientnet_lite0"
-    weights: str = "imagenet"  # imagenet | random; scratch always starts random
-    dataset: str = "fashion_mnist"  # a registry name, or "folder:/path/to/class/folders"
+    weights: str = "imagenet"  # imagenet | random | mine:NAME (uploaded); scratch always starts random
+    dataset: str = "fashion_mnist"  # a registry name, "folder:/path/to/class/folders" or "mine:NAME"
     train_per_class: int = 200
     val_per_class: int = 100
     strategy: str = "copy"  # scratch | copy (feature copy) | fusion (feature fusion) | lpft (probe, then fine-tune)
@@ -152,6 +152,8 @@ def _check_choices(config: TrainConfig) -> None:
         "val_shift": SHIFTS,
     }
     for name, allowed in choices.items():
+        if name == "weights" and config.weights.startswith("mine:") and len(config.weights) > 5:
+            continue
         if getattr(config, name) not in allowed:
             raise ConfigError(name, f"{getattr(config, name)!r} is not one of {', '.join(allowed)}.")
     check_dataset_name(config.dataset)

@@ -23,6 +23,7 @@ from .errors import ConfigError, DatasetUnavailable
 from .weights import downloads_allowed
 
 FOLDER_PREFIX = "folder:"
+MINE_PREFIX = "mine:"  # a dataset of the session's own (see user_data)
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
@@ -131,7 +132,7 @@ def _load_digits(allow_download: bool) -> RawDataset:
 # --- any folder of class sub-folders -----------------------------------------------------------
 
 
-def _load_folder(root: Path) -> RawDataset:
+def load_folder(root: Path) -> RawDataset:
     if not root.is_dir():
         raise DatasetUnavailable(f"{root} is not a folder; give a folder with one sub-folder of images per class.")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -172,13 +173,20 @@ DATASETS: dict[str, DatasetInfo] = {
 
 
 def check_dataset_name(name: str) -> None:
-    if name in DATASETS or (name.startswith(FOLDER_PREFIX) and len(name) > len(FOLDER_PREFIX)):
+    if name in DATASETS or any(name.startswith(p) and len(name) > len(p) for p in (FOLDER_PREFIX, MINE_PREFIX)):
         return
-    raise ConfigError("dataset", f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or folder:PATH.")
+    raise ConfigError(
+        "dataset", f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}, folder:PATH or mine:NAME."
+    )
 
 
-def dataset_available(name: str) -> tuple[bool, str]:
+def dataset_available(name: str, owner: str | None = None) -> tuple[bool, str]:
     """Whether `name` loads without the network right now, and why (never downloads)."""
+    if name.startswith(MINE_PREFIX):
+        from .user_data import dataset_names  # late: user_data builds on this module
+
+        found = owner is not None and name.removeprefix(MINE_PREFIX) in dataset_names(owner)
+        return found, "your own dataset" if found else f"this session has no dataset {name!r}"
     if name.startswith(FOLDER_PREFIX):
         folder = Path(name.removeprefix(FOLDER_PREFIX))
         return folder.is_dir(), str(folder) if folder.is_dir() else f"{folder} is not a folder"
@@ -186,12 +194,21 @@ def dataset_available(name: str) -> tuple[bool, str]:
     return DATASETS[name].available()
 
 
-@lru_cache(maxsize=4)
-def load_raw(name: str, allow_download: bool | None = None) -> RawDataset:
-    """The whole dataset in memory, or DatasetUnavailable saying how to get it."""
+def load_raw(name: str, allow_download: bool | None = None, owner: str | None = None) -> RawDataset:
+    """The whole dataset in memory, or DatasetUnavailable saying how to get it.
+    `mine:NAME` datasets belong to a session and resolve only for its `owner`."""
     check_dataset_name(name)
+    if name.startswith(MINE_PREFIX):
+        from .user_data import load_dataset  # late: user_data builds on this module
+
+        return load_dataset(owner, name.removeprefix(MINE_PREFIX))
+    return _load_shared(name, allow_download)
+
+
+@lru_cache(maxsize=4)
+def _load_shared(name: str, allow_download: bool | None) -> RawDataset:
     if name.startswith(FOLDER_PREFIX):
-        return _load_folder(Path(name.removeprefix(FOLDER_PREFIX)))
+        return load_folder(Path(name.removeprefix(FOLDER_PREFIX)))
     allow = downloads_allowed() if allow_download is None else allow_download
     return DATASETS[name].load(allow)
 
@@ -301,10 +318,11 @@ def prepare_data(
     image_size: int,
     seed: int,
     class_subset: tuple[int, ...] = (),
+    owner: str | None = None,
 ) -> PreparedData:
     """The run's images, split per class from the seed. With `class_subset`, only those classes,
     relabelled 0..k-1 in the order given (a task made of half a dataset's classes, say)."""
-    raw = load_raw(dataset)
+    raw = load_raw(dataset, owner=owner)
     labels = raw.labels
     classes = raw.classes
     if class_subset:
@@ -323,11 +341,11 @@ def prepare_data(
     )
 
 
-def prepare_for(config) -> PreparedData:
-    """The data a TrainConfig describes."""
+def prepare_for(config, owner: str | None = None) -> PreparedData:
+    """The data a TrainConfig describes (a `mine:` dataset as `owner`'s)."""
     return prepare_data(
         config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed,
-        config.class_indices,
+        config.class_indices, owner,
     )  # fmt: skip
 
 

@@ -61,8 +61,10 @@ class ValidationReport:
 
 
 @torch.no_grad()
-def validation_report(config: TrainConfig, classes: list[str], state_dict: dict[str, torch.Tensor]) -> ValidationReport:
-    data = prepare_for(config)
+def validation_report(
+    config: TrainConfig, classes: list[str], state_dict: dict[str, torch.Tensor], owner: str | None = None
+) -> ValidationReport:
+    data = prepare_for(config, owner)
     model = load_trained_model(config, len(classes), state_dict)
     prep = get_spec(config.backbone).preprocessing
     probs = torch.cat(

@@ -16,7 +16,7 @@ from .errors import QueueFull, RunNotFound
 from .runs import RunRecord, RunStore
 from .train import BatchProgress, Cancelled, Done, EpochMetrics, EpochRecord, Event, Failed, Started, train
 
-TrainFn = Callable[[TrainConfig, Callable[[], bool]], Iterator[Event]]
+TrainFn = Callable[[TrainConfig, Callable[[], bool], str], Iterator[Event]]  # config, should_stop, owner
 
 
 @dataclass
@@ -143,7 +143,7 @@ class Runner:
 
     def _run(self, job: Job) -> None:
         try:
-            for event in self.train_fn(job.config, job.cancel.is_set):
+            for event in self.train_fn(job.config, job.cancel.is_set, owner=job.owner):
                 self._record(job, event)
             with self._lock:
                 if job.status == "running":  # the generator ended without a final event

@@ -201,15 +201,17 @@ def train(
     should_stop: Callable[[], bool] = lambda: False,
     cache_prefix: bool = True,
     record: bool = True,
+    owner: str | None = None,
 ) -> Iterator[Event]:
     """Train the model `config` describes; expected problems end in Failed with advice.
 
     `should_stop` is asked before every batch; `cache_prefix=False` recomputes frozen stages every batch
-    (the reference the cache is measured and tested against); `record=False` skips the EpochRecords."""
+    (the reference the cache is measured and tested against); `record=False` skips the EpochRecords;
+    `owner` resolves the session's own (`mine:`) dataset and weights."""
     try:
         device = resolve_device(config.device)
-        data = prepare_for(config)
-        model = initial_model(config, len(data.classes)).to(device)
+        data = prepare_for(config, owner)
+        model = initial_model(config, len(data.classes), owner).to(device)
         inputs = Inputs(model, data, config, device, cache_prefix)
     except TransferLabError as err:
         yield Failed(str(err))

@@ -57,8 +57,8 @@ class RunModels:
 def load_run_models(store: RunStore, run_id: str) -> RunModels:
     record = store.load(run_id)
     config = record.config
-    data = prepare_for(config)
-    initial = initial_model(config, len(record.classes)).eval()
+    data = prepare_for(config, record.owner)
+    initial = initial_model(config, len(record.classes), record.owner).eval()
     final = load_trained_model(config, len(record.classes), store.load_weights(run_id))
     return RunModels(config, record.classes, initial, final, data)
 

@@ -15,7 +15,7 @@ from .session import get_runner, owner
 def run_report(run_id: str) -> ValidationReport:
     store = get_runner().store
     record = store.load(run_id)
-    return validation_report(record.config, record.classes, store.load_weights(run_id))
+    return validation_report(record.config, record.classes, store.load_weights(run_id), record.owner)
 
 
 def run_label(record: RunRecord) -> str:

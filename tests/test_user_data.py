@@ -1,0 +1,173 @@
+"""A session's own datasets and weights: kept per owner, trainable like built-in ones, bounded."""
+
+import io
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save as save_safetensors
+
+from tests.archives import RunsCode, class_images, make_zip
+from transfer_core import paths, user_data
+from transfer_core.backbones import get_spec
+from transfer_core.data import dataset_available, load_raw
+from transfer_core.errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
+from transfer_core.limits import UploadLimits
+from transfer_core.strategies import build_model
+from transfer_core.train import Done, Failed, train
+from transfer_core.uploads import import_zip
+from transfer_core.weight_upload import WeightsRefused, check_weights, read_weights_file
+
+LIMITS = UploadLimits(min_per_class=3)
+COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220)}
+
+
+@pytest.fixture(autouse=True)
+def empty_memory():
+    yield
+    user_data.MEMORY.datasets.clear()
+    user_data.MEMORY.webcam.clear()
+
+
+@pytest.fixture
+def colours():
+    return import_zip(make_zip(class_images(COLOURS, 12)), LIMITS).dataset
+
+
+def test_a_kept_dataset_is_the_owners_alone(colours):
+    user_data.keep_dataset("alice", "colours", colours, LIMITS)
+    assert load_raw("mine:colours", owner="alice").classes == ["blue", "red"]
+    assert dataset_available("mine:colours", "alice")[0]
+    assert not dataset_available("mine:colours", "bob")[0]
+    with pytest.raises(DatasetUnavailable, match="no dataset named 'colours'"):
+        load_raw("mine:colours", owner="bob")
+    with pytest.raises(DatasetUnavailable, match="belongs to a session"):
+        load_raw("mine:colours")
+
+
+def test_a_saved_dataset_outlives_the_session_and_stays_in_the_owners_folder(colours, isolated_home):
+    user_data.keep_dataset("alice", "colours", colours, LIMITS)
+    folder = user_data.save_dataset("alice", "colours", LIMITS)
+    assert folder == paths.data_dir() / "users" / "alice" / "datasets" / "colours"
+    assert sorted(p.name for p in folder.iterdir()) == ["blue", "red"]
+    user_data.MEMORY.datasets.clear()  # a server restart
+    again = load_raw("mine:colours", owner="alice")
+    assert again.classes == ["blue", "red"] and len(again.images) == 24
+    assert (again.images[0] == colours.images[0]).all(), "PNG keeps every pixel"
+    assert user_data.dataset_names("bob") == []
+    user_data.delete_dataset("alice", "colours")
+    assert user_data.dataset_names("alice") == [] and not folder.exists()
+
+
+@pytest.mark.parametrize("owner", ["../bob", "a/b", "", "x" * 65])
+def test_an_owner_id_cannot_climb_out_of_the_data_folder(owner):
+    with pytest.raises(TransferLabError, match="not a valid session id"):
+        user_data.owner_dir(owner)
+
+
+@pytest.mark.parametrize("name", ["../up", ".hidden", "a/b", "", " padded"])
+def test_dataset_names_are_plain(name, colours):
+    with pytest.raises(TransferLabError, match="use 1 to 40 letters"):
+        user_data.keep_dataset("alice", name, colours, LIMITS)
+
+
+def test_names_in_any_script_are_plain_enough(colours):
+    user_data.keep_dataset("alice", "我的数据", colours, LIMITS)
+    assert user_data.dataset_names("alice") == ["我的数据"]
+
+
+def test_session_storage_is_bounded(colours):
+    tiny = UploadLimits(session_mb=1)
+    user_data.keep_dataset("alice", "one", colours, tiny)  # 24 images of 24 x 24 x 3: 41 kB
+    image = colours.images[0]
+    with pytest.raises(user_data.StorageFull, match="limit is 1 MB"):
+        for _ in range(1000):
+            user_data.add_webcam_shot("alice", "red", image.repeat(4, 0).repeat(4, 1), tiny)
+    assert user_data.storage_used("alice") <= tiny.session_bytes
+    user_data.add_webcam_shot("bob", "red", image, tiny)  # another session has its own room
+
+
+def test_a_run_trains_on_the_owners_dataset_and_another_owner_cannot(colours, tiny_config):
+    user_data.keep_dataset("alice", "colours", colours, LIMITS)
+    config = tiny_config.replace(dataset="mine:colours", train_per_class=8, val_per_class=4, epochs=3, lr=0.01)
+    events = list(train(config, owner="alice", record=False))
+    assert isinstance(events[-1], Done) and events[-1].metrics.val_acc == 1.0, "red against blue is easy"
+    refused = list(train(config, owner="bob", record=False))
+    assert isinstance(refused[-1], Failed) and "no dataset named 'colours'" in refused[-1].message
+
+
+def test_webcam_shots_are_added_and_removed_per_class(colours):
+    for image in colours.images[:3]:
+        user_data.add_webcam_shot("alice", "cup", image, LIMITS)
+    user_data.add_webcam_class("alice", "pen")
+    user_data.remove_webcam_shot("alice", "cup", 1)
+    shots = user_data.webcam_shots("alice")
+    assert {k: len(v) for k, v in shots.items()} == {"cup": 2, "pen": 0}
+    assert (shots["cup"][1] == colours.images[2]).all()
+    assert user_data.webcam_shots("bob") == {}
+
+
+# --- weights ------------------------------------------------------------------------------------
+
+
+def small_cnn_state() -> dict[str, torch.Tensor]:
+    return get_spec("small_cnn").build_raw().state_dict()
+
+
+def pth_bytes(obj) -> bytes:
+    out = io.BytesIO()
+    torch.save(obj, out)
+    return out.getvalue()
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = pth_bytes({"conv1.0.weight": torch.zeros(1), "payload": RunsCode(str(marker))})
+    with pytest.raises(WeightsRefused, match="would run code"):
+        read_weights_file(evil, "evil.pth", LIMITS)
+    assert not marker.exists()
+
+
+def test_a_safetensors_file_with_wrong_shapes_is_refused_naming_the_tensors():
+    state = small_cnn_state()
+    state["stages.conv2.0.weight"] = torch.zeros(3, 3)
+    del state["stages.conv4.1.bias"]
+    data = save_safetensors({k: v.contiguous() for k, v in state.items()})
+    with pytest.raises(WeightsRefused) as refused:
+        check_weights(read_weights_file(data, "mine.safetensors", LIMITS), "small_cnn")
+    message = str(refused.value)
+    assert "stages.conv2.0.weight: expected (64, 32, 3, 3), got (3, 3)" in message
+    assert "1 missing: stages.conv4.1.bias" in message
+
+
+def test_other_files_are_refused_with_the_formats_to_send():
+    with pytest.raises(WeightsRefused, match=r"\.safetensors file \(preferred\)"):
+        read_weights_file(b"{}", "weights.json", LIMITS)
+    with pytest.raises(WeightsRefused, match="not a readable safetensors"):
+        read_weights_file(b"garbage", "w.safetensors", LIMITS)
+
+
+def test_a_fine_tuned_resnet_with_another_head_fits_and_the_head_is_set_aside():
+    raw = get_spec("resnet18").build_raw()
+    raw.fc = torch.nn.Linear(512, 10)
+    state = {f"module.{k}": v for k, v in raw.state_dict().items()}  # saved from DataParallel
+    checked = check_weights(read_weights_file(pth_bytes({"state_dict": state}), "r.pth", LIMITS), "resnet18")
+    assert checked.ignored == ["fc.bias", "fc.weight"]
+    assert "layer4.1.bn2.weight" in checked.state
+
+
+def test_uploaded_weights_start_the_owners_runs(tiny_config):
+    state = {k: torch.full_like(v, 0.5) if v.is_floating_point() else v for k, v in small_cnn_state().items()}
+    checked = check_weights(state, "small_cnn")
+    user_data.keep_weights("alice", "halves", "small_cnn", checked.state, LIMITS)
+    assert user_data.saved_weights("alice") == {"halves": "small_cnn"}
+    config = tiny_config.replace(weights="mine:halves", frozen_stages=2)
+    model = build_model(config, 10, owner="alice")
+    assert torch.equal(model.stages["conv1"][0].weight, torch.full_like(model.stages["conv1"][0].weight, 0.5))
+    with pytest.raises(WeightsUnavailable, match="no weights named 'halves'"):
+        build_model(config, 10, owner="bob")
+    with pytest.raises(WeightsUnavailable, match="fit small_cnn, not resnet18"):
+        user_data.load_weights("alice", "halves", "resnet18")
+    files = list((paths.data_dir() / "users" / "alice").rglob("*"))
+    assert [p.suffix for p in files if p.is_file()] == [".safetensors"], "no pickle is ever kept"
+    assert all(Path(p).is_relative_to(paths.data_dir()) for p in files)
