@@ -12,6 +12,7 @@ PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/backbone.py", title="Backbone", icon=":material/hub:"),
     st.Page("app_pages/data.py", title="Data", icon=":material/photo_library:"),
+    st.Page("app_pages/my_data.py", title="My data", icon=":material/add_photo_alternate:"),
     st.Page("app_pages/transfer.py", title="Transfer", icon=":material/swap_horiz:"),
     st.Page("app_pages/train.py", title="Train", icon=":material/monitoring:"),
     st.Page("app_pages/results.py", title="Results", icon=":material/analytics:"),

@@ -3,14 +3,17 @@
 import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image, UnidentifiedImageError
 
 from transfer_core.backbones import BACKBONES, build_backbone, get_spec
 from transfer_core.catalog import sample_photos, stage_table
+from transfer_core.data import MINE_PREFIX
 from transfer_core.errors import TransferLabError
 from transfer_core.imagenet import predict_topk
+from transfer_core.limits import upload_limits
+from transfer_core.uploads import FileRefused, read_image
 from transfer_core.weights import weights_available
 from ui.config_state import current_config, update_config
+from ui.own_weights import download_weights_ui, own_weights_ui
 
 
 @st.cache_resource(max_entries=3)
@@ -34,6 +37,8 @@ def backbone_choice_ui() -> str:
         changes = {"backbone": choice, "frozen_stages": -1}  # stage counts differ between backbones
         if not BACKBONES[choice].has_pretrained:
             changes |= {"weights": "random", "strategy": "scratch"}
+        elif config.weights.startswith(MINE_PREFIX):  # uploaded weights fit one backbone only
+            changes |= {"weights": "imagenet"}
         update_config(**changes)
     return choice
 
@@ -57,10 +62,9 @@ def uploaded_photo_ui() -> dict[str, np.ndarray]:
     if upload is None:
         return {}
     try:
-        with Image.open(upload) as image:
-            return {f"yours: {upload.name}": np.array(image.convert("RGB"))}
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        st.error(f"{upload.name} could not be read as an image. Try a PNG or JPEG photo.")
+        return {f"yours: {upload.name}": read_image(upload.getvalue(), upload_limits())}
+    except FileRefused as err:
+        st.error(f"{upload.name} could not be used: {err}. Try a PNG or JPEG photo.")
         return {}
 
 
@@ -84,6 +88,7 @@ with right:
         st.success(f"Pretrained weights available: {spec.weights_source}")
     elif spec.has_pretrained:
         st.warning(why)
+        download_weights_ui(name)
     else:
         st.info("This backbone has no pretrained weights: use it from scratch or as a baseline.")
 
@@ -96,3 +101,5 @@ else:
         predictions_ui(name, uploaded_photo_ui())
     except TransferLabError as err:
         st.error(str(err))
+
+own_weights_ui(name)

@@ -4,28 +4,49 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from transfer_core import user_data
 from transfer_core.catalog import dataset_rows
-from transfer_core.data import DATASETS, FOLDER_PREFIX, dataset_available, prepare_data
+from transfer_core.data import DATASETS, FOLDER_PREFIX, MINE_PREFIX, dataset_available, prepare_data
+from transfer_core.downloads import dataset_files, fetch
 from transfer_core.errors import TransferLabError
 from transfer_core.plots import class_counts_bars
+from transfer_core.weights import downloads_allowed
 from ui.config_state import current_config, update_config
+from ui.session import owner
 from ui.widgets import bind
 
 SAMPLES_PER_CLASS = 8
 
 
+def prepared(config) -> tuple:
+    """The run's training images as arrays, from the cache for shared datasets. A session's own
+    dataset is not cached: it can change, and the cache is shared by every session."""
+    args = (config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed,
+            config.class_indices)  # fmt: skip
+    if config.dataset.startswith(MINE_PREFIX):
+        return arrays(prepare_data(*args, owner=owner()))
+    return prepared_shared(*args)
+
+
 @st.cache_data(max_entries=8, show_spinner="Loading images…")
-def prepared(dataset: str, train_per_class: int, val_per_class: int, image_size: int, seed: int, classes: tuple):
-    data = prepare_data(dataset, train_per_class, val_per_class, image_size, seed, classes)
+def prepared_shared(dataset: str, train_per_class: int, val_per_class: int, image_size: int, seed: int, classes):
+    return arrays(prepare_data(dataset, train_per_class, val_per_class, image_size, seed, classes))
+
+
+def arrays(data) -> tuple:
     return data.train_x.permute(0, 2, 3, 1).numpy(), data.train_y.numpy(), data.val_y.numpy(), data.classes
 
 
 def dataset_choice_ui() -> str:
     config = current_config()
-    options = [*DATASETS, "folder"]
+    mine = [MINE_PREFIX + name for name in user_data.dataset_names(owner())]
+    options = [*DATASETS, *mine, "folder"]
     current = "folder" if config.dataset.startswith(FOLDER_PREFIX) else config.dataset
+    if current not in options:  # a link to another session's dataset, or one since deleted
+        options.insert(0, current)
     labels = {**{n: info.title for n, info in DATASETS.items()}, "folder": "A folder of class sub-folders"}
-    choice = st.selectbox("Dataset", options, index=options.index(current), format_func=labels.get)
+    labels |= {n: f"Mine: {n.removeprefix(MINE_PREFIX)}" for n in mine}
+    choice = st.selectbox("Dataset", options, index=options.index(current), format_func=lambda n: labels.get(n, n))
     if choice == "folder":
         default = config.dataset.removeprefix(FOLDER_PREFIX) if current == "folder" else ""
         path = st.text_input("Folder path on the server", value=default, placeholder="/path/to/my_images")
@@ -36,6 +57,27 @@ def dataset_choice_ui() -> str:
     if choice != config.dataset:
         update_config(dataset=choice)
     return choice
+
+
+def download_ui(dataset: str) -> None:
+    """For a public dataset that is not here yet: a button that downloads it with a progress bar."""
+    if dataset not in DATASETS or not downloads_allowed():
+        return
+    if not st.button(f"Download {DATASETS[dataset].title} now", icon=":material/download:"):
+        return
+    bar = st.progress(0.0, text="Starting the download…")
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        fraction = done / total if total else 0.0
+        size = f" of {total / 1e6:.0f} MB" if total else ""
+        bar.progress(min(fraction, 1.0), text=f"{name}: {done / 1e6:.1f}{size}")
+
+    try:
+        fetch(dataset_files(dataset), progress)
+    except TransferLabError as err:
+        st.error(str(err))
+    else:
+        st.rerun()
 
 
 def size_ui() -> None:
@@ -57,19 +99,18 @@ def samples_ui(images: np.ndarray, labels: np.ndarray, classes: list[str]) -> No
 st.title("Data")
 st.write("The target task: a few labelled images of classes the source network was never trained on.")
 dataset = dataset_choice_ui()
-available, why = dataset_available(dataset)
+st.caption("Your own images — a zip, files per class or webcam shots — come in on the My data page.")
+available, why = dataset_available(dataset, owner())
 if not available:
     st.error(why)
+    download_ui(dataset)
     st.info("Way out: choose Fashion-MNIST or scikit-learn digits, which work offline.")
 else:
     st.caption(f"Source: {why}")
     size_ui()
     config = current_config()
     try:
-        images, train_y, val_y, classes = prepared(
-            config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed,
-            config.class_indices,
-        )  # fmt: skip
+        images, train_y, val_y, classes = prepared(config)
     except TransferLabError as err:
         st.error(str(err))
     else:

@@ -2,11 +2,13 @@
 
 import streamlit as st
 
+from transfer_core import user_data
 from transfer_core.backbones import get_spec
 from transfer_core.catalog import cuda_available, frozen_stage_count, parameter_budget, trainable_parameters
 from transfer_core.config import ALL_STAGES, FUSION_MODES, OPTIMIZERS
 from transfer_core.plots import stage_diagram
 from ui.config_state import current_config, update_config
+from ui.session import owner
 from ui.widgets import bind
 
 STRATEGY_LABELS = {
@@ -21,11 +23,25 @@ NUM_CLASSES_FOR_COUNTS = 10  # the head's size barely matters next to the backbo
 
 
 def strategy_ui() -> None:
-    spec = get_spec(current_config().backbone)
-    options = list(STRATEGY_LABELS) if spec.has_pretrained else ["scratch"]
+    config = current_config()
+    spec = get_spec(config.backbone)
+    starts = weight_choices(config.backbone, spec.has_pretrained)
+    if config.weights not in starts:  # a link naming weights this session does not have
+        starts = {config.weights: config.weights, **starts}
+    options = list(STRATEGY_LABELS) if len(starts) > 1 else ["scratch"]
     strategy = bind(st.radio, "Strategy", "strategy", options, format_func=STRATEGY_LABELS.get)
-    if strategy != "scratch" and spec.has_pretrained:
-        bind(st.radio, "Start from", "weights", list(WEIGHT_LABELS), format_func=WEIGHT_LABELS.get, horizontal=True)
+    if strategy != "scratch":
+        bind(st.radio, "Start from", "weights", list(starts), format_func=starts.get, horizontal=True)
+
+
+def weight_choices(backbone: str, has_pretrained: bool) -> dict[str, str]:
+    """ImageNet's weights when the backbone has them, random ones, and any this session brought for it."""
+    choices = {"imagenet": WEIGHT_LABELS["imagenet"]} if has_pretrained else {}
+    choices["random"] = WEIGHT_LABELS["random"]
+    for name, made_for in user_data.saved_weights(owner()).items():
+        if made_for == backbone:
+            choices[user_data.mine(name)] = f"my weights: {name}"
+    return choices
 
 
 def freeze_ui() -> None:

@@ -1,6 +1,7 @@
 """A session's own datasets and weights: kept per owner, trainable like built-in ones, bounded."""
 
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,22 @@ def test_uploaded_weights_start_the_owners_runs(tiny_config):
     files = list((paths.data_dir() / "users" / "alice").rglob("*"))
     assert [p.suffix for p in files if p.is_file()] == [".safetensors"], "no pickle is ever kept"
     assert all(Path(p).is_relative_to(paths.data_dir()) for p in files)
+
+
+def test_the_runner_trains_each_run_as_its_owner(colours, tiny_config, tmp_path):
+    from transfer_core.jobs import Runner
+    from transfer_core.runs import RunStore
+
+    user_data.keep_dataset("alice", "colours", colours, LIMITS)
+    runner = Runner(RunStore(tmp_path / "runs"))
+    config = tiny_config.replace(dataset="mine:colours", train_per_class=8, val_per_class=4, epochs=1)
+    try:
+        mine, theirs = runner.submit(config, "alice"), runner.submit(config, "bob")
+        for run_id in (mine, theirs):
+            while not runner.snapshot(run_id).finished:
+                time.sleep(0.05)
+        assert runner.snapshot(mine).status == "done" and runner.snapshot(mine).classes == ["blue", "red"]
+        assert runner.snapshot(theirs).status == "failed"
+        assert "no dataset named 'colours'" in runner.snapshot(theirs).message
+    finally:
+        runner.close()

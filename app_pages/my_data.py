@@ -1,0 +1,192 @@
+"""My data: bring your own images — a zip of class folders, image files per class, or webcam shots —
+and keep them as datasets every strategy can train on."""
+
+import pandas as pd
+import streamlit as st
+
+from transfer_core import user_data
+from transfer_core.errors import TransferLabError
+from transfer_core.limits import upload_limits
+from transfer_core.uploads import FileRefused, build_dataset, class_name_problem, import_files, import_zip, read_image
+from ui.own_data import default_name, import_result_ui, keep_ui, kept_notice, limits_caption, use_dataset
+from ui.session import owner
+
+CLASS_SLOTS = 6
+THUMBNAILS_PER_ROW = 8
+
+
+def zip_ui(limits) -> None:
+    st.write(
+        "One folder per class, images inside: `cups/1.jpg`, `cups/2.jpg`, `pens/1.jpg`… "
+        "(the folders may sit inside one top folder)."
+    )
+    upload = st.file_uploader("A zip of class folders", type=["zip"], max_upload_size=limits.upload_mb)
+    if upload is None:
+        return
+    cached = st.session_state.get("zip_import")
+    if cached is None or cached[0] != upload.file_id:
+        try:
+            cached = (upload.file_id, import_zip(upload.getvalue(), limits))
+        except TransferLabError as err:
+            cached = (upload.file_id, err)
+        st.session_state["zip_import"] = cached
+    result = cached[1]
+    if isinstance(result, TransferLabError):
+        st.error(f"{upload.name} was refused: {result}")
+        return
+    import_result_ui(result)
+    keep_ui(result.dataset, default_name(upload.name), "zip", limits)
+
+
+def files_ui(limits) -> None:
+    st.write("Name each class and drop its images in. Two classes at least.")
+    count = st.number_input("Classes", 2, CLASS_SLOTS, 2, key="files_classes")
+    files = {}
+    for slot in range(int(count)):
+        left, right = st.columns([1, 3])
+        name = left.text_input(f"Class {slot + 1}", key=f"files_name_{slot}", placeholder=f"class {slot + 1}")
+        uploads = right.file_uploader(
+            f"Images of class {slot + 1}",
+            type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+            accept_multiple_files=True,
+            key=f"files_upload_{slot}",
+            max_upload_size=limits.upload_mb,
+        )
+        if name and uploads:
+            files[name] = [(u.name, u.getvalue()) for u in uploads]
+    if len(files) < 2:
+        st.info("Give at least two classes a name and images.")
+        return
+    try:
+        result = import_files(files, limits)
+    except TransferLabError as err:
+        st.error(str(err))
+        return
+    import_result_ui(result)
+    keep_ui(result.dataset, "my images", "files", limits)
+
+
+def webcam_ui(limits) -> None:
+    me = owner()
+    st.write("Name a class, choose it, and take shots. A few dozen per class, from different angles, work well.")
+    left, right = st.columns([1, 1])
+    with left:
+        new_class = st.text_input("New class", key="webcam_new_class", placeholder="e.g. cup")
+        if st.button("Add class", icon=":material/add:") and new_class.strip():
+            add_class(me, new_class.strip())
+        shots = user_data.webcam_shots(me)
+        if not shots:
+            st.info("Add two classes to start, for example “cup” and “pen”.")
+            return
+        target = st.radio("Shots go to", list(shots), key="webcam_target", horizontal=True)
+        photo = st.camera_input("Take a shot", key="webcam_photo")
+        if photo is not None and photo.file_id != st.session_state.get("webcam_last_shot"):
+            st.session_state["webcam_last_shot"] = photo.file_id
+            add_shot(me, target, photo.getvalue(), limits)
+    with right:
+        shots_ui(me)
+    shots = user_data.webcam_shots(me)
+    if sum(len(v) for v in shots.values()):
+        st.subheader("Make a dataset of these shots")
+        try:
+            result = build_dataset(shots, limits, [])
+        except TransferLabError as err:
+            st.info(str(err))
+            return
+        keep_ui(result.dataset, "webcam", "webcam", limits)
+
+
+def add_class(me: str, name: str) -> None:
+    if problem := class_name_problem(name):
+        st.error(f"Class name {name!r}: {problem}.")
+    else:
+        user_data.add_webcam_class(me, name)
+
+
+def add_shot(me: str, class_name: str, data: bytes, limits) -> None:
+    try:
+        user_data.add_webcam_shot(me, class_name, read_image(data, limits), limits)
+    except FileRefused as err:
+        st.error(f"That shot could not be used: {err}.")
+    except TransferLabError as err:
+        st.error(str(err))
+
+
+def shots_ui(me: str) -> None:
+    for class_name, images in user_data.webcam_shots(me).items():
+        head, remove_class = st.columns([4, 1], vertical_alignment="center")
+        head.markdown(f"**{class_name}** — {len(images)} shots")
+        remove_class.button(
+            "Remove class", key=f"drop_{class_name}", on_click=user_data.remove_webcam_class, args=(me, class_name)
+        )
+        columns = st.columns(THUMBNAILS_PER_ROW)
+        for index, image in enumerate(images):
+            with columns[index % THUMBNAILS_PER_ROW]:
+                st.image(image, width=64)
+                st.button(
+                    "",
+                    key=f"drop_{class_name}_{index}",
+                    icon=":material/delete:",
+                    help="Remove this shot",
+                    on_click=user_data.remove_webcam_shot,
+                    args=(me, class_name, index),
+                )
+
+
+def mine_ui(limits) -> None:
+    me = owner()
+    rows = user_data.describe(me)
+    if not rows:
+        st.info("No datasets yet: upload a zip, drop in images per class, or take webcam shots.")
+        return
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    for row in rows:
+        name = row["dataset"]
+        label, train, save, delete = st.columns([2, 1, 1, 1], vertical_alignment="center")
+        label.markdown(f"**{name}**")
+        train.button("Train on it", key=f"use_{name}", on_click=use_dataset, args=(name,), icon=":material/school:")
+        if row["kept"] == "memory (not saved)":
+            save.button(
+                "Save", key=f"save_{name}", on_click=save_dataset, args=(me, name, limits), icon=":material/save:",
+                help="Write it into the data folder so it outlives a server restart",
+            )  # fmt: skip
+        delete.button(
+            "Delete", key=f"delete_{name}", on_click=user_data.delete_dataset, args=(me, name), icon=":material/delete:"
+        )
+
+
+def save_dataset(me: str, name: str, limits) -> None:
+    try:
+        folder = user_data.save_dataset(me, name, limits)
+    except TransferLabError as err:
+        st.session_state["save_problem"] = str(err)
+    else:
+        st.session_state["saved_to"] = f"Saved “{name}” to {folder}."
+
+
+st.title("My data")
+st.write(
+    "Teach the model your own objects. Whatever you bring stays in this session: other people on this "
+    "server never see it."
+)
+try:
+    limits = upload_limits()
+except TransferLabError as err:
+    st.error(f"The server's upload settings are wrong: {err}")
+    st.stop()
+if st.session_state.pop("go_to_data", False):
+    st.switch_page("app_pages/data.py")
+limits_caption(limits)
+kept_notice()
+for key, show in (("saved_to", st.success), ("save_problem", st.error)):
+    if message := st.session_state.pop(key, None):
+        show(message)
+tab_zip, tab_files, tab_webcam, tab_mine = st.tabs(["Upload a zip", "Images per class", "Webcam", "My datasets"])
+with tab_zip:
+    zip_ui(limits)
+with tab_files:
+    files_ui(limits)
+with tab_webcam:
+    webcam_ui(limits)
+with tab_mine:
+    mine_ui(limits)

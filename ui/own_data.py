@@ -1,0 +1,84 @@
+"""Pieces the My data page shares between its ways of bringing images in."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from transfer_core import user_data
+from transfer_core.errors import TransferLabError
+from transfer_core.limits import UploadLimits
+from transfer_core.uploads import ImportResult
+
+from .config_state import update_config
+from .session import owner
+
+MAX_VAL_PER_CLASS = 100
+MAX_TRAIN_PER_CLASS = 500
+
+
+def limits_caption(limits: UploadLimits) -> None:
+    used = user_data.storage_used(owner()) / 1e6
+    st.caption(
+        f"Limits on this server: a file up to {limits.upload_mb} MB; a zip of at most {limits.members} entries "
+        f"and {limits.unpacked_mb} MB unpacked; images up to {limits.pixels:,} pixels (kept at most 224 px on "
+        f"a side); each class needs {limits.min_per_class} images or more. This session holds "
+        f"{used:.1f} of {limits.session_mb} MB."
+    )
+
+
+def import_result_ui(result: ImportResult) -> None:
+    """What was accepted, and every refused file with its reason."""
+    if result.refused:
+        st.warning(result.summary() + " The refused files are skipped:")
+        refused = pd.DataFrame([{"file": r.name, "reason": r.reason} for r in result.refused])
+        st.dataframe(refused, hide_index=True, width="stretch")
+    else:
+        st.success(result.summary())
+    st.dataframe(
+        pd.DataFrame({"class": list(result.counts), "images": list(result.counts.values())}),
+        hide_index=True,
+    )
+
+
+def keep_ui(dataset, default_name: str, key: str, limits: UploadLimits) -> None:
+    """A name, and a button that keeps the dataset in this session under it."""
+    name = st.text_input("Name for this dataset", value=default_name, key=f"{key}_name", max_chars=40)
+    if st.button("Keep as my dataset", key=f"{key}_keep", type="primary", icon=":material/add_circle:"):
+        try:
+            user_data.keep_dataset(owner(), name, dataset, limits)
+        except TransferLabError as err:
+            st.error(str(err))
+        else:
+            st.session_state["kept_dataset"] = name
+            st.rerun()
+
+
+def kept_notice() -> None:
+    """After a rerun, say which dataset was just kept and offer to train on it."""
+    name = st.session_state.pop("kept_dataset", None)
+    if name:
+        st.success(f"Kept “{name}” in this session. Train on it, or save it in the data folder to keep it for good.")
+        st.button(
+            f"Train on “{name}”", key="train_on_kept", on_click=use_dataset, args=(name,), icon=":material/school:"
+        )
+
+
+def use_dataset(name: str) -> None:
+    """Make the config train on one of this session's datasets, with per-class sizes that fit it."""
+    raw = user_data.load_dataset(owner(), name)
+    smallest = int(np.bincount(raw.labels).min())
+    val = min(max(1, smallest // 4), MAX_VAL_PER_CLASS)
+    update_config(
+        dataset=user_data.mine(name),
+        train_per_class=min(smallest - val, MAX_TRAIN_PER_CLASS),
+        val_per_class=val,
+        class_subset="",
+    )
+    st.session_state["go_to_data"] = True
+
+
+def default_name(file_name: str) -> str:
+    """A dataset name from an upload's file name: its stem, with anything but plain characters dropped."""
+    stem = file_name.rsplit(".", 1)[0]
+    cleaned = "".join(c if c.isalnum() or c in " -_" else "_" for c in stem).strip(" _-")[:40]
+    return cleaned or "my data"

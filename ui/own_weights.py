@@ -1,0 +1,99 @@
+"""Weights on the Backbone page: download torchvision's, or bring your own."""
+
+import streamlit as st
+
+from transfer_core import user_data
+from transfer_core.backbones import get_spec
+from transfer_core.downloads import fetch, weights_file
+from transfer_core.errors import TransferLabError
+from transfer_core.limits import upload_limits
+from transfer_core.weight_upload import SUFFIXES, check_weights, read_weights_file
+from transfer_core.weights import TORCHVISION_WEIGHTS, downloads_allowed
+
+from .config_state import update_config
+from .session import owner
+
+
+def download_weights_ui(name: str) -> None:
+    """A button that fetches torchvision's ImageNet weights into the torch cache, with a progress bar."""
+    if name not in TORCHVISION_WEIGHTS or not downloads_allowed():
+        return
+    if not st.button("Download the ImageNet weights now", icon=":material/download:"):
+        return
+    bar = st.progress(0.0, text="Starting the download…")
+
+    def progress(file: str, done: int, total: int | None) -> None:
+        size = f" of {total / 1e6:.0f} MB" if total else ""
+        bar.progress(min(done / total, 1.0) if total else 0.0, text=f"{file}: {done / 1e6:.1f}{size}")
+
+    try:
+        fetch([weights_file(name)], progress)
+    except TransferLabError as err:
+        st.error(str(err))
+    else:
+        st.rerun()
+
+
+def own_weights_ui(name: str) -> None:
+    """Upload weights for this backbone; they are checked by name and shape, then kept as safetensors."""
+    st.subheader("Bring your own weights")
+    st.write(
+        f"Weights for {get_spec(name).title} from elsewhere: a `.safetensors` file (preferred), or a `.pth`/`.pt` "
+        "state dict. A `.pth` is read with `torch.load(weights_only=True)`: a file that would run code is refused."
+    )
+    try:
+        limits = upload_limits()
+    except TransferLabError as err:
+        st.error(f"The server's upload settings are wrong: {err}")
+        return
+    upload = st.file_uploader(
+        f"Weights for {name}", type=[s.lstrip(".") for s in SUFFIXES], max_upload_size=limits.upload_mb
+    )
+    if upload is not None:
+        checked_upload_ui(name, upload, limits)
+    kept_weights_ui(name)
+
+
+def checked_upload_ui(name: str, upload, limits) -> None:
+    key = (upload.file_id, name)
+    if st.session_state.get("weights_check", (None,))[0] != key:
+        try:
+            result = check_weights(read_weights_file(upload.getvalue(), upload.name, limits), name)
+        except TransferLabError as err:
+            result = err
+        st.session_state["weights_check"] = (key, result)
+    result = st.session_state["weights_check"][1]
+    if isinstance(result, TransferLabError):
+        st.error(f"{upload.name}: {result}")
+        return
+    st.success(f"{upload.name} fits {name}: {len(result.state)} tensors.")
+    if result.ignored:
+        st.caption(f"Set aside, not part of the backbone: {', '.join(result.ignored[:8])}")
+    stem = upload.name.rsplit(".", 1)[0]
+    weights_name = st.text_input("Name for these weights", value=stem[:40], key="weights_name", max_chars=40)
+    if st.button("Keep these weights", type="primary", icon=":material/add_circle:"):
+        try:
+            user_data.keep_weights(owner(), weights_name, name, result.state, limits)
+        except TransferLabError as err:
+            st.error(str(err))
+        else:
+            st.success(f"Kept as “{weights_name}”. Choose them under “Start from” on the Transfer page.")
+
+
+def kept_weights_ui(name: str) -> None:
+    mine = {n: b for n, b in user_data.saved_weights(owner()).items() if b == name}
+    for weights_name in mine:
+        label, use, delete = st.columns([2, 1, 1], vertical_alignment="center")
+        label.markdown(f"**{weights_name}** (yours)")
+        use.button(
+            "Train from these", key=f"use_weights_{weights_name}", on_click=use_weights, args=(weights_name,),
+            icon=":material/school:",
+        )  # fmt: skip
+        delete.button(
+            "Delete", key=f"delete_weights_{weights_name}", on_click=user_data.delete_weights,
+            args=(owner(), weights_name), icon=":material/delete:",
+        )  # fmt: skip
+
+
+def use_weights(weights_name: str) -> None:
+    update_config(weights=user_data.mine(weights_name), strategy="copy")
