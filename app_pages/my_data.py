@@ -7,7 +7,15 @@ import streamlit as st
 from transfer_core import user_data
 from transfer_core.errors import TransferLabError
 from transfer_core.limits import upload_limits
-from transfer_core.uploads import FileRefused, build_dataset, class_name_problem, import_files, import_zip, read_image
+from transfer_core.uploads import (
+    FileRefused,
+    build_dataset,
+    class_name_problem,
+    count,
+    import_files,
+    import_zip,
+    read_image,
+)  # fmt: skip
 from ui.own_data import default_name, import_result_ui, keep_ui, kept_notice, limits_caption, use_dataset
 from ui.session import owner
 
@@ -71,9 +79,10 @@ def webcam_ui(limits) -> None:
     st.write("Name a class, choose it, and take shots. A few dozen per class, from different angles, work well.")
     left, right = st.columns([1, 1])
     with left:
-        new_class = st.text_input("New class", key="webcam_new_class", placeholder="e.g. cup")
-        if st.button("Add class", icon=":material/add:") and new_class.strip():
-            add_class(me, new_class.strip())
+        st.text_input("New class", key="webcam_new_class", placeholder="e.g. cup")
+        st.button("Add class", icon=":material/add:", on_click=add_class, args=(me,))
+        if problem := st.session_state.pop("webcam_class_problem", None):
+            st.error(problem)
         shots = user_data.webcam_shots(me)
         if not shots:
             st.info("Add two classes to start, for example “cup” and “pen”.")
@@ -86,21 +95,30 @@ def webcam_ui(limits) -> None:
     with right:
         shots_ui(me)
     shots = user_data.webcam_shots(me)
-    if sum(len(v) for v in shots.values()):
-        st.subheader("Make a dataset of these shots")
-        try:
-            result = build_dataset(shots, limits, [])
-        except TransferLabError as err:
-            st.info(str(err))
-            return
-        keep_ui(result.dataset, "webcam", "webcam", limits)
+    if not sum(len(v) for v in shots.values()):
+        return
+    st.subheader("Make a dataset of these shots")
+    short = {name: len(images) for name, images in shots.items() if len(images) < limits.min_per_class}
+    if len(shots) - len(short) < 2:
+        have = ", ".join(f"{name} has {count(n, 'shot')}" for name, n in short.items())
+        st.info(f"Two classes need {limits.min_per_class} shots or more each; so far {have}.")
+        return
+    result = build_dataset(shots, limits, [])  # classes still short are listed as refused
+    if result.refused:
+        st.caption("Left out for now: " + "; ".join(f"{r.name} {r.reason}" for r in result.refused))
+    keep_ui(result.dataset, "webcam", "webcam", limits)
 
 
-def add_class(me: str, name: str) -> None:
+def add_class(me: str) -> None:
+    """Add the typed class and empty the box for the next one."""
+    name = st.session_state.get("webcam_new_class", "").strip()
+    if not name:
+        return
     if problem := class_name_problem(name):
-        st.error(f"Class name {name!r}: {problem}.")
-    else:
-        user_data.add_webcam_class(me, name)
+        st.session_state["webcam_class_problem"] = f"Class name {name!r}: {problem}."
+        return
+    user_data.add_webcam_class(me, name)
+    st.session_state["webcam_new_class"] = ""
 
 
 def add_shot(me: str, class_name: str, data: bytes, limits) -> None:
@@ -114,11 +132,12 @@ def add_shot(me: str, class_name: str, data: bytes, limits) -> None:
 
 def shots_ui(me: str) -> None:
     for class_name, images in user_data.webcam_shots(me).items():
-        head, remove_class = st.columns([4, 1], vertical_alignment="center")
-        head.markdown(f"**{class_name}** — {len(images)} shots")
+        head, remove_class = st.columns([3, 2], vertical_alignment="center")
+        head.markdown(f"**{class_name}** — {count(len(images), 'shot')}")
         remove_class.button(
-            "Remove class", key=f"drop_{class_name}", on_click=user_data.remove_webcam_class, args=(me, class_name)
-        )
+            "Remove class", key=f"drop_{class_name}", on_click=user_data.remove_webcam_class, args=(me, class_name),
+            icon=":material/delete_sweep:",
+        )  # fmt: skip
         columns = st.columns(THUMBNAILS_PER_ROW)
         for index, image in enumerate(images):
             with columns[index % THUMBNAILS_PER_ROW]:

@@ -23,6 +23,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",  # a test pattern as the webcam
 ]  # fmt: skip
 SLOW = TrainConfig(frozen_stages=0, epochs=50, lr=3e-4)  # full fine-tuning: minutes, long enough to stop
 
@@ -256,3 +257,48 @@ def test_the_strategy_race_overlays_every_strategy(server, page):
     expect(page.get_by_text("6 of 6 runs finished")).to_be_visible(timeout=180_000)
     settle(page)
     shoot(page, "15-compare-race")
+
+
+def test_an_uploaded_zip_trains_and_shows_results(server, page, tmp_path):
+    from tests.archives import class_images, make_zip
+
+    archive = tmp_path / "colours.zip"
+    members = class_images({"red": (220, 30, 30), "blue": (30, 30, 220)}, 12) | {"../escape.png": b"x"}
+    archive.write_bytes(make_zip(members))
+    page.goto(f"{server}/my_data")
+    expect(page.get_by_text("Teach the model your own objects")).to_be_visible(timeout=60_000)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(archive))
+    expect(page.get_by_text("24 images in 2 classes accepted; 1 file refused")).to_be_visible(timeout=60_000)
+    settle(page)
+    shoot(page, "18-my-data-zip")
+    page.get_by_role("button", name="Keep as my dataset").click()
+    page.get_by_role("button", name="Train on “colours”").click()
+    expect(page.get_by_text("2 classes, 18 training and 6 validation images")).to_be_visible(timeout=60_000)
+    settle(page)
+    shoot(page, "19-my-data-on-the-data-page")
+    page.get_by_role("link", name="Train").click()
+    page.get_by_role("button", name="Launch").click()
+    expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=180_000)
+    assert float(page.locator("[data-testid='stMetricValue']").first.inner_text()) == 1.0
+    page.get_by_text("Open Results").click()
+    expect(page.get_by_text("Confusion matrix")).to_be_visible(timeout=60_000)
+    settle(page)
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+    shoot(page, "20-my-data-results")
+
+
+def test_webcam_shots_land_in_their_class(server, page):
+    page.goto(f"{server}/my_data")
+    page.get_by_role("tab", name="Webcam").click()
+    for name in ("cup", "pen"):
+        page.get_by_label("New class").fill(name)
+        page.get_by_role("button", name="Add class").click()
+        expect(page.get_by_text(f"{name} — 0 shots")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Take Photo").click()
+    expect(page.get_by_text("cup — 1 shot", exact=True)).to_be_visible(timeout=30_000)
+    settle(page)
+    expect(page.locator("[data-testid='stImage'] img").first).to_be_visible()
+    expect(
+        page.get_by_text("Two classes need 5 shots or more each; so far cup has 1 shot, pen has 0 shots.")
+    ).to_be_visible()
+    shoot(page, "21-my-data-webcam")

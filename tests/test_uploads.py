@@ -82,7 +82,7 @@ def test_an_empty_class_and_a_small_class_are_named_and_dropped():
     result = import_zip(make_zip(members, [folder_member("empty")]), LIMITS)
     why = reasons(result)
     assert result.dataset.classes == ["blue", "red"]
-    assert "only 0 images" in why["empty/"] and "only 1 images" in why["green/"]
+    assert "only 0 images" in why["empty/"] and "only 1 image;" in why["green/"]
 
 
 @pytest.mark.parametrize(

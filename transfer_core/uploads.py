@@ -45,9 +45,12 @@ class ImportResult:
     refused: list[Refusal] = field(default_factory=list)
 
     def summary(self) -> str:
-        kept = sum(self.counts.values())
-        text = f"{kept} images in {len(self.counts)} classes accepted"
-        return text + (f"; {len(self.refused)} files refused." if self.refused else ".")
+        text = f"{count(sum(self.counts.values()), 'image')} in {len(self.counts)} classes accepted"
+        return text + (f"; {count(len(self.refused), 'file')} refused." if self.refused else ".")
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 # --- one image ----------------------------------------------------------------------------------
@@ -214,7 +217,7 @@ def build_dataset(images: dict[str, list[np.ndarray]], limits: UploadLimits, ref
     for class_name, class_images in sorted(images.items()):
         problem = class_name_problem(class_name)
         if problem is None and len(class_images) < limits.min_per_class:
-            problem = f"only {len(class_images)} images; each class needs at least {limits.min_per_class}"
+            problem = f"only {count(len(class_images), 'image')}; each class needs at least {limits.min_per_class}"
         if problem:
             refused.append(Refusal(f"{class_name}/", f"class refused: {problem}"))
         else:
