@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import http.server
 import threading
+from contextlib import contextmanager
 from functools import partial
 
 import pytest
@@ -13,16 +14,25 @@ from transfer_core import downloads
 from transfer_core.downloads import DownloadFailed, Remote, fetch
 
 
+@contextmanager
+def serve(folder):
+    """An HTTP server on localhost serving `folder`; yields its base URL."""
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+
+
 @pytest.fixture
 def server(tmp_path):
     served = tmp_path / "served"
     served.mkdir()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield served, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(served) as url:
+        yield served, url
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from PIL import Image
 from tests.archives import class_images, make_zip, png_bytes, symlink_member
 from tests.test_pages import config_of, fresh_runner, open_app  # noqa: F401  (the fixture is used)
 from transfer_core import user_data
+from transfer_core.config import TrainConfig
+from transfer_core.downloads import Remote
 
 COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220)}
 
@@ -135,3 +137,55 @@ def test_uploaded_weights_are_kept_and_offered_as_a_start_on_the_transfer_page()
     at.switch_page("app_pages/transfer.py").run()
     start = next(r for r in at.radio if r.label == "Start from")
     assert start.value == "mine:digits-net" and "my weights: digits-net" in start.options
+
+
+# --- downloads with progress --------------------------------------------------------------------
+
+
+def test_the_data_page_downloads_a_missing_dataset_into_the_data_folder(monkeypatch, tmp_path):
+    import tarfile
+
+    from tests.test_downloads import serve
+    from transfer_core import downloads, paths
+
+    monkeypatch.delenv("TRANSFER_LAB_OFFLINE")
+    served = tmp_path / "served"
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    (tmp_path / "cifar-10-batches-py" / "batches.meta").write_bytes(b"planted")
+    served.mkdir()
+    with tarfile.open(served / "cifar.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    with serve(served) as url:
+        target = paths.data_dir() / "cifar.tar.gz"
+        monkeypatch.setattr(
+            downloads, "dataset_files", lambda name: [Remote(f"{url}/cifar.tar.gz", target, unpack_to=target.parent)]
+        )
+        at = open_app("app_pages/data.py", config=TrainConfig(dataset="cifar10"))
+        assert any("not downloaded yet" in e.value for e in at.error)
+        button(at, "Download CIFAR-10 now").click().run()
+    assert not at.exception
+    assert (paths.data_dir() / "cifar-10-batches-py" / "batches.meta").read_bytes() == b"planted"
+    assert "Source: downloaded earlier" in "".join(c.value for c in at.caption)  # the page now reads it
+    assert not any(b.label == "Download CIFAR-10 now" for b in at.button)
+
+
+def test_the_backbone_page_downloads_torchvision_weights_and_then_predicts(monkeypatch, tmp_path):
+    import torch
+
+    from tests.test_downloads import serve
+    from transfer_core.backbones import get_spec
+    from transfer_core.weights import torchvision_cache_path
+
+    monkeypatch.delenv("TRANSFER_LAB_OFFLINE")
+    served = tmp_path / "served"
+    served.mkdir()
+    torch.save(get_spec("resnet18").build_raw().state_dict(), served / "resnet18.pth")
+    with serve(served) as url:
+        remote = Remote(f"{url}/resnet18.pth", torchvision_cache_path("resnet18"))
+        monkeypatch.setattr("ui.own_weights.weights_file", lambda name: remote)
+        at = open_app("app_pages/backbone.py", config=TrainConfig(backbone="resnet18"))
+        assert any("torch cache" in w.value for w in at.warning)
+        button(at, "Download the ImageNet weights now").click().run()
+    assert not at.exception
+    assert torchvision_cache_path("resnet18").exists()
+    assert any("Pretrained weights available" in s.value for s in at.success)
