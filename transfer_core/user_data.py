@@ -265,14 +265,16 @@ def describe(owner: str) -> list[dict]:
     rows = []
     for name in dataset_names(owner):
         dataset = held.get(name)
-        counts = np.bincount(dataset.labels).tolist() if dataset is not None else None
+        if name in saved:
+            kept = "memory and disk" if dataset is not None else "disk"
+        else:
+            kept = "memory (not saved)"
         rows.append(
             {
                 "dataset": name,
                 "classes": ", ".join(dataset.classes) if dataset is not None else "",
-                "images": int(sum(counts)) if counts else None,
-                "kept": "memory and disk" if name in saved and dataset is not None else
-                        "disk" if name in saved else "memory (not saved)",
+                "images": len(dataset.images) if dataset is not None else None,
+                "kept": kept,
             }
-        )  # fmt: skip
+        )
     return rows
