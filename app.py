@@ -2,27 +2,34 @@
 
 import streamlit as st
 
-from ui.config_state import current_config, write_url
+from ui import teacher
+from ui.config_state import CONFIG_KEY, current_config, write_url
+from ui.i18n import t
+from ui.lesson_pages import pages as lesson_pages
 from ui.session import mount_tab_identity
 from ui.sidebar import sidebar_ui
 
 st.set_page_config(page_title="Transfer Lab", page_icon="🔁", layout="wide")
 
-PAGES = [
-    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("app_pages/backbone.py", title="Backbone", icon=":material/hub:"),
-    st.Page("app_pages/data.py", title="Data", icon=":material/photo_library:"),
-    st.Page("app_pages/my_data.py", title="My data", icon=":material/add_photo_alternate:"),
-    st.Page("app_pages/transfer.py", title="Transfer", icon=":material/swap_horiz:"),
-    st.Page("app_pages/train.py", title="Train", icon=":material/monitoring:"),
-    st.Page("app_pages/results.py", title="Results", icon=":material/analytics:"),
-    st.Page("app_pages/features.py", title="Features", icon=":material/visibility:"),
-    st.Page("app_pages/compare.py", title="Compare", icon=":material/leaderboard:"),
-    st.Page("app_pages/layers.py", title="Layers", icon=":material/layers:"),
-    st.Page("app_pages/ledger.py", title="Ledger", icon=":material/list_alt:"),
+LAB_PAGES = [
+    ("app_pages/home.py", "nav.home", ":material/home:"),
+    ("app_pages/backbone.py", "nav.backbone", ":material/hub:"),
+    ("app_pages/data.py", "nav.data", ":material/photo_library:"),
+    ("app_pages/my_data.py", "nav.my_data", ":material/add_photo_alternate:"),
+    ("app_pages/transfer.py", "nav.transfer", ":material/swap_horiz:"),
+    ("app_pages/train.py", "nav.train", ":material/monitoring:"),
+    ("app_pages/results.py", "nav.results", ":material/analytics:"),
+    ("app_pages/features.py", "nav.features", ":material/visibility:"),
+    ("app_pages/compare.py", "nav.compare", ":material/leaderboard:"),
+    ("app_pages/layers.py", "nav.layers", ":material/layers:"),
+    ("app_pages/ledger.py", "nav.ledger", ":material/list_alt:"),
+    ("app_pages/board.py", "nav.board", ":material/groups:"),
 ]
 
-page = st.navigation(PAGES)
+lab = [st.Page(path, title=t(key), icon=icon, default=path.endswith("home.py")) for path, key, icon in LAB_PAGES]
+page = st.navigation({t("nav.lab"): lab, t("nav.learn"): lesson_pages()})
+if (preset := teacher.start_session()) is not None:  # a teacher's named preset, on the session's first run
+    st.session_state[CONFIG_KEY] = preset
 current_config()  # a new session reads its setup from the URL before anything draws
 with st.sidebar:
     mount_tab_identity()

@@ -265,10 +265,7 @@ def describe(owner: str) -> list[dict]:
     rows = []
     for name in dataset_names(owner):
         dataset = held.get(name)
-        if name in saved:
-            kept = "memory and disk" if dataset is not None else "disk"
-        else:
-            kept = "memory (not saved)"
+        kept = ("memory and disk" if dataset is not None else "disk") if name in saved else "memory (not saved)"
         rows.append(
             {
                 "dataset": name,

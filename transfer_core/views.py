@@ -175,3 +175,11 @@ def cka_frame(models: RunModels) -> pd.DataFrame:
     x = models.normalised(models.data.val_x[:CKA_IMAGES])
     cka = stagewise_cka(models.initial, models.final, x)
     return pd.DataFrame({"stage": list(cka), "cka": list(cka.values())})
+
+
+def stage_pictures(backbone: str, image: np.ndarray, size: int = 128, k: int = 4) -> dict[str, np.ndarray]:
+    """What each stage of the pretrained backbone makes of one photo (H, W, 3): per stage, the k
+    strongest channels (k, h, w) in [0, 1]."""
+    model = build_backbone(backbone, pretrained=True).eval()
+    x = normalize(to_image_tensor([image], size), get_spec(backbone).preprocessing)
+    return {name: strongest_channels(out[0], k)[1] for name, out in stage_outputs(model, x).items()}

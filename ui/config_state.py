@@ -25,7 +25,10 @@ def set_config(config: TrainConfig) -> None:
 
 def update_config(**changes) -> TrainConfig | None:
     """Apply widget changes; a value the config refuses is shown, and the old config kept."""
+    from .teacher import locked
+
     config = current_config()
+    changes = {field: value for field, value in changes.items() if not locked(field)}  # the exercise fixes these
     try:
         updated = config.replace(**changes)
     except ConfigError as err:
@@ -37,7 +40,10 @@ def update_config(**changes) -> TrainConfig | None:
 
 
 def write_url(config: TrainConfig) -> None:
-    wanted = config.to_query_dict()
+    """The config, and the language and teacher settings that belong with it in a shared link."""
+    from . import i18n, teacher  # late: both read session state this module sets up
+
+    wanted = config.to_query_dict() | i18n.url_params() | teacher.url_params()
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 

@@ -5,6 +5,9 @@ import streamlit as st
 from transfer_core.catalog import device_summary
 from transfer_core.errors import RunNotFound
 
+from . import teacher
+from .i18n import language_picker, t
+from .lesson_view import score
 from .session import active_run
 
 STATUS_ICONS = {
@@ -19,21 +22,30 @@ STATUS_ICONS = {
 
 def sidebar_ui() -> None:
     with st.sidebar:
-        st.markdown(f"**Device:** {device_summary()}")
-        try:
-            snapshot = active_run()
-        except RunNotFound:
-            snapshot = None
-        if snapshot is None:
-            st.caption("No run yet in this tab.")
-            return
-        icon = STATUS_ICONS.get(snapshot.status, "")
-        line = f"**Active run:** {icon} {snapshot.status}"
-        if snapshot.status == "queued" and snapshot.queue_position:
-            line += f" (place {snapshot.queue_position} in the queue)"
-        elif snapshot.progress is not None and snapshot.status == "running":
-            line += f", epoch {snapshot.progress.epoch}/{snapshot.progress.epochs}"
-        if snapshot.metrics:
-            line += f" · val acc {snapshot.metrics[-1]['val_acc']:.3f}"
-        st.markdown(line)
-        st.page_link("app_pages/train.py", label="Go to the run", icon=":material/monitoring:")
+        language_picker()
+        st.markdown(t("sidebar.device", device=device_summary()))
+        if teacher.active():
+            st.caption(t("sidebar.teacher"))
+        right, answered = score()
+        if answered:
+            st.markdown(t("sidebar.score", right=right, answered=answered))
+        active_run_ui()
+
+
+def active_run_ui() -> None:
+    try:
+        snapshot = active_run()
+    except RunNotFound:
+        snapshot = None
+    if snapshot is None:
+        st.caption(t("sidebar.no_run"))
+        return
+    line = t("sidebar.active_run", icon=STATUS_ICONS.get(snapshot.status, ""), status=snapshot.status)
+    if snapshot.status == "queued" and snapshot.queue_position:
+        line += t("sidebar.queue_place", place=snapshot.queue_position)
+    elif snapshot.progress is not None and snapshot.status == "running":
+        line += t("sidebar.epoch", epoch=snapshot.progress.epoch, epochs=snapshot.progress.epochs)
+    if snapshot.metrics:
+        line += t("sidebar.val_acc", acc=snapshot.metrics[-1]["val_acc"])
+    st.markdown(line)
+    st.page_link("app_pages/train.py", label=t("sidebar.go_to_run"), icon=":material/monitoring:")

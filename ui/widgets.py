@@ -23,10 +23,17 @@ def bind(
     **kwargs,
 ) -> Any:
     """Draw `widget(label, *args, **kwargs)` showing config.<field>; return the config's value."""
+    from .teacher import hidden, locked
+
+    if hidden(field):  # a teacher's preset keeps this setting out of sight
+        return getattr(current_config(), field)
     key = f"config_{field}"
     # Set on every run, not only when it differs: a rerun that interrupts the first one (the tab-identity
     # answer does) can leave the browser without the value, and only a set value is always sent along.
     st.session_state[key] = encode(getattr(current_config(), field))
+    if locked(field):
+        kwargs["disabled"] = True
+        label = f"{label} :material/lock:"
     widget(label, *args, key=key, on_change=_write_back, args=(field, key, decode), **kwargs)
     return getattr(current_config(), field)
 

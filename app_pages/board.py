@@ -1,0 +1,55 @@
+"""Class board: every run students shared with the class, on one chart and in one table."""
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from transfer_core.runs import sharing_allowed
+from ui.i18n import t
+from ui.run_picker import run_label
+from ui.session import get_runner, owner
+
+st.title(t("board.title"))
+st.write(t("board.intro"))
+if not sharing_allowed():
+    st.info(t("board.off"))
+    st.stop()
+store, me = get_runner().store, owner()
+shared = [record for record in store.shared() if record.status == "done"]
+if not shared:
+    st.info(t("board.empty"))
+    st.stop()
+
+students: dict[str, str] = {}  # owners become "student 1, 2, ..." in order of first sharing; never their ids
+for record in reversed(shared):
+    if record.owner != me and record.owner not in students:
+        students[record.owner] = t("board.student", n=len(students) + 1)
+
+
+def who(record) -> str:
+    return t("board.you") if record.owner == me else students[record.owner]
+
+
+metrics = {record.run_id: store.metrics(record.run_id) for record in shared}
+curves = pd.DataFrame(
+    [
+        {"run": f"{who(r)} · {r.run_id[:6]}", "epoch": m["epoch"], "val_acc": m["val_acc"]}
+        for r in shared
+        for m in metrics[r.run_id]
+    ]
+)
+figure = px.line(curves, x="epoch", y="val_acc", color="run", markers=True, title=t("board.chart"))
+figure.update_layout(yaxis_range=[0, 1], height=420)
+st.plotly_chart(figure, width="stretch")
+st.subheader(t("board.table"))
+rows = [
+    {
+        t("board.col_who"): who(record),
+        t("board.col_what"): run_label(record),
+        t("board.col_acc"): metrics[record.run_id][-1]["val_acc"] if metrics[record.run_id] else None,
+        t("board.col_shift"): metrics[record.run_id][-1].get("shift_acc") if metrics[record.run_id] else None,
+        t("board.col_seconds"): sum(m["seconds"] for m in metrics[record.run_id]) or None,
+    }
+    for record in shared
+]
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -1,0 +1,126 @@
+"""The lessons' runnable parts: each lesson's preset (its "try it" link) and its predict-then-run
+experiment, whose outcome is measured, never written down in advance. Texts live in the UI's
+string tables; this module holds only what computes.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import TrainConfig
+
+# Small enough to run in seconds on a laptop CPU, large enough for the effect to show.
+SMALL = TrainConfig(train_per_class=50, val_per_class=50, epochs=4)
+PROBE = SMALL
+SCRATCH = SMALL.replace(strategy="scratch", weights="random", frozen_stages=0)
+FULL_FINE_TUNE = SMALL.replace(frozen_stages=0, lr=3e-4)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Runs to launch, and how their results decide which answer was right.
+
+    `decide` gets {run label: result} where a result holds `val_acc`, `shift_acc` and `drift`
+    (the last epoch's {stage: drift}) and returns the right option's key."""
+
+    runs: dict[str, TrainConfig]
+    decide: Callable[[dict[str, dict]], str]
+
+
+@dataclass(frozen=True)
+class Lesson:
+    key: str
+    preset: TrainConfig  # what "try it" opens in the lab
+    options: tuple[str, ...]  # keys of the predict-then-run answers
+    experiment: Experiment | None = None  # None: the lesson's own worked example decides
+    extra_presets: dict[str, TrainConfig] = field(default_factory=dict)
+
+
+def best(metric: str) -> Callable[[dict[str, dict]], str]:
+    """The run with the highest `metric` wins."""
+    return lambda results: max(results, key=lambda label: results[label][metric] or 0.0)
+
+
+def most_changed_part(results: dict[str, dict]) -> str:
+    """Which third of the network (early, middle, late) moved furthest from its start."""
+    drift = next(iter(results.values()))["drift"]
+    stages = list(drift)
+    strongest = stages.index(max(stages, key=drift.get))
+    return ("early", "middle", "late")[min(2, 3 * strongest // len(stages))]
+
+
+def rnn_steps(inputs: list[float], w_hh: float = 0.9, w_xh: float = 0.8, b_h: float = 0.1) -> list[float]:
+    """h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h) for a one-unit RNN, from h_0 = 0: every hidden state."""
+    h, states = 0.0, []
+    for x in inputs:
+        h = float(np.tanh(w_hh * h + w_xh * x + b_h))
+        states.append(h)
+    return states
+
+
+def rnn_answer(inputs: list[float]) -> str:
+    """Whether the hidden state keeps growing or levels off: measured on the worked example."""
+    states = rnn_steps(inputs)
+    return "levels" if abs(states[-1] - states[-2]) < 1e-3 and max(map(abs, states)) < 1 else "grows"
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson("why", PROBE, ("probe", "scratch"), Experiment({"probe": PROBE, "scratch": SCRATCH}, best("val_acc"))),
+    Lesson(
+        "mapping",
+        FULL_FINE_TUNE,
+        ("early", "middle", "late"),
+        Experiment({"fine-tune": FULL_FINE_TUNE}, most_changed_part),
+    ),
+    Lesson("features", PROBE, ("grows", "levels")),
+    Lesson(
+        "methods",
+        PROBE.replace(strategy="fusion"),
+        ("copy", "fusion"),
+        Experiment({"copy": PROBE, "fusion": PROBE.replace(strategy="fusion")}, best("val_acc")),
+        {"copy": PROBE, "fusion": PROBE.replace(strategy="fusion")},
+    ),
+    Lesson(
+        "finetune",
+        FULL_FINE_TUNE,
+        ("probe", "finetune"),
+        Experiment({"probe": PROBE, "finetune": FULL_FINE_TUNE}, best("val_acc")),
+    ),
+    Lesson("project", PROBE, ("works", "typeerror", "indexerror")),
+    Lesson(
+        "uses",
+        PROBE.replace(dataset="digits", train_per_class=30, val_per_class=30),
+        ("probe", "scratch"),
+        Experiment(
+            {
+                "probe": PROBE.replace(dataset="digits", train_per_class=30, val_per_class=30),
+                "scratch": SCRATCH.replace(dataset="digits", train_per_class=30, val_per_class=30),
+            },
+            best("val_acc"),
+        ),
+    ),
+    Lesson(
+        "challenges",
+        PROBE.replace(val_shift="contrast"),
+        ("probe", "finetune"),
+        Experiment(
+            {"probe": PROBE.replace(val_shift="contrast"), "finetune": FULL_FINE_TUNE.replace(val_shift="contrast")},
+            best("shift_acc"),
+        ),
+        {"lite0": PROBE, "lite1": PROBE.replace(backbone="efficientnet_lite1")},
+    ),
+    Lesson(
+        "qa",
+        PROBE.replace(train_per_class=10),
+        ("probe", "scratch"),
+        Experiment(
+            {"probe": PROBE.replace(train_per_class=10), "scratch": SCRATCH.replace(train_per_class=10)},
+            best("val_acc"),
+        ),
+    ),
+)
+
+
+def get_lesson(key: str) -> Lesson:
+    return next(lesson for lesson in LESSONS if lesson.key == key)

@@ -1,0 +1,69 @@
+"""Every word the app shows, in the learner's language.
+
+Each language is one TOML file in assets/i18n/ (`en.toml`, `zh.toml`, ...): a third language is a
+new file, not a search through the code. Keys are dotted paths (`nav.home`, `lessons.why.title`).
+The language is chosen in the sidebar and kept in the URL (`lang=zh`).
+"""
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+FOLDER = Path(__file__).parents[1] / "assets" / "i18n"
+DEFAULT = "en"
+LANG_KEY = "lang"
+
+
+@cache
+def table(language: str) -> dict[str, Any]:
+    """The language's strings, flattened to dotted keys."""
+    with open(FOLDER / f"{language}.toml", "rb") as f:
+        return flatten(tomllib.load(f))
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat |= flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+@cache
+def languages() -> dict[str, str]:
+    """{code: the language's own name} for every file in the folder, English first."""
+    codes = sorted((p.stem for p in FOLDER.glob("*.toml")), key=lambda code: (code != DEFAULT, code))
+    return {code: table(code)["meta.name"] for code in codes}
+
+
+def language() -> str:
+    """This session's language: chosen in the sidebar, first read from the link."""
+    if LANG_KEY not in st.session_state:
+        asked = st.query_params.get(LANG_KEY, DEFAULT)
+        st.session_state[LANG_KEY] = asked if asked in languages() else DEFAULT
+    return st.session_state[LANG_KEY]
+
+
+def t(key: str, **values: Any) -> str:
+    """The text for `key` in this session's language (English when a file lacks it), filled in."""
+    text = table(language()).get(key, table(DEFAULT).get(key, key))
+    return text.format(**values) if values else text
+
+
+def t_list(key: str) -> list[str]:
+    return list(table(language()).get(key, table(DEFAULT).get(key, [])))
+
+
+def url_params() -> dict[str, str]:
+    """What the language adds to the URL: nothing for the default."""
+    return {} if language() == DEFAULT else {LANG_KEY: language()}
+
+
+def language_picker() -> None:
+    names = languages()
+    st.selectbox("Language / 语言", list(names), key=LANG_KEY, format_func=names.get, label_visibility="collapsed")

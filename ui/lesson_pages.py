@@ -1,0 +1,171 @@
+"""The Learn section: one page per lesson (app_pages/learn_<key>.py). Each page is the shared frame
+(text, try it, predict then run) around what that lesson shows of its own."""
+
+import inspect
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from transfer_core import views, worked_project
+from transfer_core.backbones import get_spec
+from transfer_core.catalog import parameter_budget, sample_photos
+from transfer_core.errors import TransferLabError
+from transfer_core.lessons import LESSONS, Lesson, get_lesson, rnn_answer, rnn_steps
+from transfer_core.plots import stage_diagram
+
+from .i18n import t
+from .lesson_view import lesson_text, predict_then_run, try_it_button
+
+MAPPING_FORMULA = r"f(x) = f_{c}^{1} \circ \ldots \circ f_{c}^{n}(x)"
+RNN_FORMULA = r"h_{t} = \sigma(W_{hh} h_{t-1} + W_{xh} x_{t} + b_{h})"
+RNN_EXAMPLE = "1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1"
+MAX_SEQUENCE = 50
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def stage_pictures(photo_name: str) -> dict[str, np.ndarray]:
+    return views.stage_pictures("efficientnet_lite0", sample_photos()[photo_name])
+
+
+def mapping_extra(lesson: Lesson) -> None:
+    st.latex(MAPPING_FORMULA)
+    st.caption(t("learn.formula_caption"))
+    st.subheader(t("learn.stages_title"))
+    photos = sample_photos()
+    name = st.radio("photo", list(photos), horizontal=True, label_visibility="collapsed", key="mapping_photo")
+    try:
+        pictures = stage_pictures(name)
+    except TransferLabError:
+        st.info(t("learn.stages_unavailable"))
+        return
+    st.image(photos[name], width=128)
+    for stage, maps in pictures.items():
+        label, images = st.columns([1, 6], vertical_alignment="center")
+        label.markdown(f"`{stage}`")
+        images.image(list(maps), width=72, clamp=True)
+    st.caption(t("learn.stages_caption"))
+
+
+def features_extra(lesson: Lesson) -> str | None:
+    """The RNN recurrence and a one-unit RNN stepped through a sequence the learner can edit."""
+    st.latex(RNN_FORMULA)
+    st.subheader(t("learn.rnn_title"))
+    st.caption(t("learn.rnn_weights"))
+    text = st.text_input(t("learn.rnn_inputs"), value=RNN_EXAMPLE, key="rnn_inputs")
+    inputs = parse_sequence(text)
+    if inputs is None:
+        st.error(t("learn.rnn_bad_input"))
+        return None
+    states = rnn_steps(inputs)
+    step = st.slider(t("learn.rnn_step"), 1, len(inputs), min(5, len(inputs)), key="rnn_step")
+    frame = pd.DataFrame(
+        {
+            t("learn.rnn_col_t"): range(1, step + 1),
+            t("learn.rnn_col_x"): inputs[:step],
+            t("learn.rnn_col_h"): states[:step],
+        }
+    )
+    st.dataframe(
+        frame, hide_index=True, column_config={t("learn.rnn_col_h"): st.column_config.NumberColumn(format="%.4f")}
+    )
+    st.line_chart(frame.set_index(t("learn.rnn_col_t"))[t("learn.rnn_col_h")], height=200)
+    return None
+
+
+def parse_sequence(text: str) -> list[float] | None:
+    try:
+        values = [float(part) for part in text.replace("，", ",").split(",") if part.strip()]
+    except ValueError:
+        return None
+    return values if 2 <= len(values) <= MAX_SEQUENCE else None
+
+
+def methods_extra(lesson: Lesson) -> None:
+    copy_column, fusion_column = st.columns(2)
+    for column, strategy, title in (
+        (copy_column, "copy", "learn.diagram_copy"),
+        (fusion_column, "fusion", "learn.diagram_fusion"),
+    ):
+        per_stage, after = parameter_budget("efficientnet_lite0", strategy, "concat", 10)
+        stages = list(get_spec("efficientnet_lite0").stage_names)
+        head = "fusion + head" if strategy == "fusion" else "head"
+        column.caption(t(title))
+        column.plotly_chart(stage_diagram(stages, list(per_stage), len(stages), head, after), key=f"diagram_{strategy}")
+    presets_ui(lesson)
+
+
+def presets_ui(lesson: Lesson) -> None:
+    columns = st.columns(len(lesson.extra_presets))
+    for column, (name, config) in zip(columns, lesson.extra_presets.items()):
+        with column:
+            label = (
+                t(f"lessons.{lesson.key}.options.{name}")
+                if name in lesson.options
+                else t(f"lessons.{lesson.key}.preset_{name}")
+            )
+            try_it_button(config, t("learn.open_preset", name=label), key=f"preset_{lesson.key}_{name}")
+
+
+def project_extra(lesson: Lesson) -> None:
+    setting = worked_project.setting()
+    st.subheader(t("learn.project_article"))
+    st.code(worked_project.ARTICLE_CODE, language="python")
+    st.subheader(t("learn.project_bug1"))
+    st.markdown(t("lessons.project.bug1"))
+    st.code(inspect.getsource(worked_project.buggy_feature_extractor), language="python")
+    st.code(worked_project.run_bug_1(setting.backbone), language="text")
+    st.subheader(t("learn.project_bug2"))
+    st.markdown(t("lessons.project.bug2"))
+    shape, message = worked_project.run_bug_2(setting.backbone)
+    st.markdown(t("learn.project_bug2_shape", shape=shape))
+    st.code(inspect.getsource(worked_project.check_scores), language="python")
+    st.code(message, language="text")
+    st.subheader(t("learn.project_fix"))
+    st.markdown(t("lessons.project.fix"))
+    st.code(inspect.getsource(worked_project.corrected), language="python")
+    if setting.substituted:
+        st.info(t("learn.project_substituted", backbone=setting.backbone, dataset=setting.dataset))
+    if st.button(t("learn.project_run_fix"), key="run_fix"):
+        with st.spinner(t("learn.project_setting", backbone=setting.backbone, dataset=setting.dataset)):
+            accuracy = worked_project.corrected(setting.backbone, setting.dataset)
+        st.session_state["project_accuracy"] = (accuracy, setting)
+    if "project_accuracy" in st.session_state:
+        accuracy, used = st.session_state["project_accuracy"]
+        st.success(t("learn.project_accuracy", acc=accuracy, backbone=used.backbone, dataset=used.dataset))
+
+
+def project_answer() -> str:
+    """Run the article's line: the exception it raises is the measured answer."""
+    outcome = worked_project.run_bug_1(worked_project.setting().backbone)
+    return "typeerror" if outcome.startswith("TypeError") else "indexerror" if "IndexError" in outcome else "works"
+
+
+EXTRAS = {
+    "mapping": mapping_extra,
+    "features": features_extra,
+    "methods": methods_extra,
+    "project": project_extra,
+    "challenges": presets_ui,
+}
+LOCAL_ANSWERS = {
+    "features": lambda: rnn_answer(parse_sequence(RNN_EXAMPLE)),
+    "project": project_answer,
+}
+
+
+def lesson_page(key: str) -> None:
+    lesson = get_lesson(key)
+    lesson_text(lesson)
+    if key in EXTRAS:
+        EXTRAS[key](lesson)
+    try_it_button(lesson.preset, t("learn.try_it"), key=f"try_{key}")
+    predict_then_run(lesson, LOCAL_ANSWERS.get(key))
+
+
+def pages() -> list:
+    """One st.Page per lesson, in order."""
+    return [
+        st.Page(f"app_pages/learn_{lesson.key}.py", title=t(f"lessons.{lesson.key}.title"), icon=":material/school:")
+        for lesson in LESSONS
+    ]

@@ -1,0 +1,152 @@
+"""The frame every lesson shares: its text, a "try it" preset, and predict-then-run with a score."""
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from transfer_core.config import TrainConfig
+from transfer_core.errors import QueueFull, RunNotFound
+from transfer_core.lessons import Lesson
+
+from .config_state import set_config
+from .i18n import t, url_params
+from .session import get_runner, owner
+
+POLL_SECONDS = 1.0
+VERDICTS = "lesson_verdicts"  # {lesson key: (predicted option, measured option)}
+
+
+def lesson_text(lesson: Lesson) -> None:
+    st.title(t(f"lessons.{lesson.key}.title"))
+    st.markdown(t(f"lessons.{lesson.key}.body"))
+
+
+def try_it_button(config: TrainConfig, label: str, key: str) -> None:
+    """Open the lab with this setup; the Transfer page's URL then carries it, so it can be handed out."""
+    if st.button(label, key=key, help=t("learn.try_it_help"), icon=":material/science:"):
+        set_config(config)
+        st.switch_page("app_pages/transfer.py", query_params=config.to_query_dict() | url_params())
+
+
+def option_label(lesson: Lesson, option: str) -> str:
+    return t(f"lessons.{lesson.key}.options.{option}")
+
+
+def predict_then_run(lesson: Lesson, run_locally: Callable[[], str] | None = None) -> None:
+    """The learner commits to an answer, then the experiment (or the lesson's own worked example,
+    `run_locally`) measures which answer was right."""
+    st.subheader(t("learn.predict"))
+    st.markdown(t(f"lessons.{lesson.key}.question"))
+    predictions = st.session_state.setdefault("lesson_predictions", {})
+    predicted = predictions.get(lesson.key)
+    if predicted is None:
+        choice = st.radio(
+            t("learn.your_prediction"), lesson.options, format_func=lambda o: option_label(lesson, o),
+            key=f"predict_{lesson.key}", index=None,
+        )  # fmt: skip
+        if st.button(t("learn.lock_in"), key=f"lock_{lesson.key}", disabled=choice is None, type="primary"):
+            predictions[lesson.key] = choice
+            st.rerun()
+        return
+    st.markdown(t("learn.locked", answer=option_label(lesson, predicted)))
+    if run_locally is not None:
+        local_run_ui(lesson, predicted, run_locally)
+    else:
+        experiment_ui(lesson, predicted)
+
+
+def local_run_ui(lesson: Lesson, predicted: str, run_locally: Callable[[], str]) -> None:
+    verdicts = st.session_state.setdefault(VERDICTS, {})
+    if lesson.key not in verdicts and st.button(t("learn.run"), key=f"run_{lesson.key}", type="primary"):
+        verdicts[lesson.key] = (predicted, run_locally())
+    if lesson.key in verdicts:
+        verdict_ui(lesson)
+
+
+def experiment_ui(lesson: Lesson, predicted: str) -> None:
+    runs = st.session_state.setdefault("lesson_runs", {})
+    if lesson.key not in runs:
+        if st.button(t("learn.run"), key=f"run_{lesson.key}", type="primary"):
+            start_experiment(lesson, runs)
+        return
+    live = any(not s.finished for s in snapshots(runs[lesson.key]).values())
+
+    @st.fragment(run_every=POLL_SECONDS if live else None)
+    def progress() -> None:
+        current = snapshots(runs[lesson.key])
+        done = sum(s.finished for s in current.values())
+        if done < len(current):
+            st.progress(done / len(current), text=t("learn.running", done=done, total=len(current)))
+            return
+        if live:  # finished while this fragment polled: redraw the whole lesson once
+            st.rerun()
+        finish_experiment(lesson, predicted, current)
+
+    progress()
+
+
+def start_experiment(lesson: Lesson, runs: dict) -> None:
+    runner, me = get_runner(), owner()
+    try:
+        runs[lesson.key] = {label: runner.submit(config, me) for label, config in lesson.experiment.runs.items()}
+    except QueueFull as err:
+        st.error(t("learn.queue_full", error=err))
+        return
+    st.rerun()
+
+
+def snapshots(run_ids: dict[str, str]) -> dict:
+    runner, me = get_runner(), owner()
+    found = {}
+    for label, run_id in run_ids.items():
+        try:
+            found[label] = runner.snapshot(run_id, owner=me)
+        except RunNotFound:
+            continue
+    return found
+
+
+def finish_experiment(lesson: Lesson, predicted: str, current: dict) -> None:
+    failed = [s for s in current.values() if s.status != "done"]
+    if failed:
+        st.error(t("learn.failed", error=failed[0].message or failed[0].status))
+        return
+    results = {
+        label: {
+            "val_acc": s.metrics[-1]["val_acc"],
+            "shift_acc": s.metrics[-1].get("shift_acc"),
+            "drift": {k: v for k, v in s.drift[-1].items() if k != "epoch"} if s.drift else {},
+        }
+        for label, s in current.items()
+    }
+    st.session_state.setdefault(VERDICTS, {})[lesson.key] = (predicted, lesson.experiment.decide(results))
+    table = pd.DataFrame(
+        [
+            {t("learn.col_run"): option_label(lesson, label) if label in lesson.options else label,
+             t("learn.col_val"): r["val_acc"], t("learn.col_shift"): r["shift_acc"]}
+            for label, r in results.items()
+        ]
+    )  # fmt: skip
+    if table[t("learn.col_shift")].isna().all():
+        table = table.drop(columns=t("learn.col_shift"))
+    st.caption(t("learn.results_table"))
+    st.dataframe(table, hide_index=True)
+    verdict_ui(lesson)
+
+
+def verdict_ui(lesson: Lesson) -> None:
+    predicted, measured = st.session_state[VERDICTS][lesson.key]
+    st.markdown(t("learn.measured", answer=option_label(lesson, measured)))
+    (st.success if predicted == measured else st.info)(t("learn.right" if predicted == measured else "learn.wrong"))
+    st.caption(t(f"lessons.{lesson.key}.explain"))
+    if st.button(t("learn.again"), key=f"again_{lesson.key}"):
+        for store in ("lesson_predictions", "lesson_runs", VERDICTS):
+            st.session_state.get(store, {}).pop(lesson.key, None)
+        st.rerun()
+
+
+def score() -> tuple[int, int]:
+    """(right, answered) over the lessons whose experiment has run in this session."""
+    verdicts = st.session_state.get(VERDICTS, {})
+    return sum(p == m for p, m in verdicts.values()), len(verdicts)

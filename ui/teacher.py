@@ -1,0 +1,90 @@
+"""Teacher mode: a preset fixes some settings and hides others, for one exercise.
+
+Set it through the link (`lock=strategy,frozen_stages&hide=lr,optimizer`, kept in the URL), or name a
+preset from a settings file (`preset=exercise1`; the file is TRANSFER_LAB_PRESETS, TOML):
+
+    [exercise1]
+    config = { strategy = "copy", frozen_stages = 4, epochs = 3 }
+    lock = ["strategy", "frozen_stages"]
+    hide = ["optimizer", "weight_decay"]
+"""
+
+import os
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+
+import streamlit as st
+
+from transfer_core.config import TrainConfig
+from transfer_core.errors import ConfigError
+
+STATE_KEY = "teacher"
+FIELDS = {f.name for f in fields(TrainConfig)}
+
+
+def presets_file() -> Path | None:
+    path = os.environ.get("TRANSFER_LAB_PRESETS", "")
+    return Path(path) if path else None
+
+
+def load_presets() -> dict[str, dict]:
+    path = presets_file()
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError("preset", f"the presets file {path} could not be read ({err}).") from err
+
+
+def start_session() -> TrainConfig | None:
+    """Read the link once per session: the locks, the hidden fields, and a named preset's config."""
+    if STATE_KEY in st.session_state:
+        return None
+    query = st.query_params
+    state = {"lock": _fields(query.get("lock", "")), "hide": _fields(query.get("hide", "")), "preset": ""}
+    config = None
+    name = query.get("preset", "")
+    if name:
+        try:
+            preset = load_presets()[name]
+            config = TrainConfig.from_dict(preset.get("config", {}))
+        except KeyError:
+            st.session_state["url_problem"] = f"There is no preset named {name!r} on this server."
+        except ConfigError as err:
+            st.session_state["url_problem"] = f"The preset {name!r} could not be used: {err}"
+        else:
+            state |= {"preset": name, "lock": state["lock"] | _fields(preset.get("lock", [])),
+                      "hide": state["hide"] | _fields(preset.get("hide", []))}  # fmt: skip
+    st.session_state[STATE_KEY] = state
+    return config
+
+
+def _fields(value: str | list[str]) -> set[str]:
+    names = value.split(",") if isinstance(value, str) else value
+    return {name.strip() for name in names if name.strip() in FIELDS}
+
+
+def state() -> dict:
+    return st.session_state.get(STATE_KEY, {"lock": set(), "hide": set(), "preset": ""})
+
+
+def locked(field: str) -> bool:
+    return field in state()["lock"]
+
+
+def hidden(field: str) -> bool:
+    return field in state()["hide"]
+
+
+def active() -> bool:
+    return bool(state()["lock"] or state()["hide"])
+
+
+def url_params() -> dict[str, str]:
+    """What teacher mode keeps in the URL, so the link stays the exercise's link."""
+    current = state()
+    params = {key: ",".join(sorted(current[key])) for key in ("lock", "hide") if current[key]}
+    return params | ({"preset": current["preset"]} if current["preset"] else {})
