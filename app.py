@@ -7,7 +7,7 @@ from ui.config_state import CONFIG_KEY, current_config, write_url
 from ui.i18n import t
 from ui.lesson_pages import pages as lesson_pages
 from ui.session import mount_tab_identity
-from ui.sidebar import sidebar_ui
+from ui.sidebar import score_ui, sidebar_ui
 
 st.set_page_config(page_title="Transfer Lab", page_icon="🔁", layout="wide")
 
@@ -33,8 +33,9 @@ if (preset := teacher.start_session()) is not None:  # a teacher's named preset,
 current_config()  # a new session reads its setup from the URL before anything draws
 with st.sidebar:
     mount_tab_identity()
-sidebar_ui()
+score_slot = sidebar_ui()
 if problem := st.session_state.pop("url_problem", None):
     st.error(problem)
 page.run()
+score_ui(score_slot)
 write_url(current_config())  # after the page: it may have changed the config, and page switches clear the URL

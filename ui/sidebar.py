@@ -20,16 +20,23 @@ STATUS_ICONS = {
 }
 
 
-def sidebar_ui() -> None:
+def sidebar_ui():
+    """Draw the sidebar; returns the slot for the lesson score, which is filled after the page has run
+    (a page may have just scored a prediction)."""
     with st.sidebar:
         language_picker()
         st.markdown(t("sidebar.device", device=device_summary()))
         if teacher.active():
             st.caption(t("sidebar.teacher"))
-        right, answered = score()
-        if answered:
-            st.markdown(t("sidebar.score", right=right, answered=answered))
+        score_slot = st.empty()
         active_run_ui()
+    return score_slot
+
+
+def score_ui(slot) -> None:
+    right, answered = score()
+    if answered:
+        slot.markdown(t("sidebar.score", right=right, answered=answered))
 
 
 def active_run_ui() -> None:

@@ -1,0 +1,256 @@
+"""Lessons, languages, teacher mode and the class board."""
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.test_pages import APP, config_of, fresh_runner, open_app  # noqa: F401  (the fixture is used)
+from transfer_core import worked_project
+from transfer_core.backbones import get_spec
+from transfer_core.config import TrainConfig
+from transfer_core.lessons import LESSONS, most_changed_part, rnn_answer, rnn_steps
+from ui.i18n import flatten, languages, table
+
+ROOT = Path(__file__).parents[1]
+CODE = [*ROOT.glob("app.py"), *ROOT.glob("app_pages/*.py"), *ROOT.glob("ui/*.py")]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# Values that are the same in every language: names and symbols.
+SAME_EVERYWHERE = {"nav.layers", "learn.rnn_col_t", "learn.rnn_col_x", "learn.rnn_col_h"}
+SAME_EVERYWHERE |= {"lessons.challenges.preset_lite0", "lessons.challenges.preset_lite1"}
+
+
+def placeholders(text) -> set[str]:
+    return set(re.findall(r"\{(\w+)", text)) if isinstance(text, str) else set()
+
+
+# --- the string tables --------------------------------------------------------------------------
+
+
+def test_every_language_has_exactly_the_english_keys_and_placeholders():
+    english = table("en")
+    assert set(languages()) >= {"en", "zh"}
+    for code in languages():
+        other = table(code)
+        assert set(other) == set(english), f"{code}: {set(other) ^ set(english)}"
+        for key, text in english.items():
+            assert placeholders(other[key]) == placeholders(text), f"{code}:{key}"
+
+
+def test_chinese_is_translated_not_copied():
+    english, chinese = table("en"), table("zh")
+    untranslated = [
+        key for key, text in chinese.items()
+        if key not in SAME_EVERYWHERE and (text == english[key] or not CJK.search(str(text)))
+    ]  # fmt: skip
+    assert untranslated == []
+
+
+def test_every_key_the_code_asks_for_exists():
+    keys = set(table("en"))
+    asked = set()
+    for file in CODE:
+        asked |= set(re.findall(r"""\bt(?:_list)?\(\s*["']([\w.]+)["']""", file.read_text()))
+    for lesson in LESSONS:
+        asked |= {f"lessons.{lesson.key}.{part}" for part in ("title", "body", "question", "explain")}
+        asked |= {f"lessons.{lesson.key}.options.{option}" for option in lesson.options}
+        asked |= {f"lessons.{lesson.key}.preset_{n}" for n in lesson.extra_presets if n not in lesson.options}
+    assert len(asked) > 100
+    assert asked - keys == set()
+
+
+def test_flatten_makes_dotted_keys():
+    assert flatten({"a": {"b": "x", "c": {"d": "y"}}}) == {"a.b": "x", "a.c.d": "y"}
+
+
+# --- every lesson renders in both languages -----------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_lesson_renders_in_both_languages(lang):
+    at = open_app()
+    at.query_params["lang"] = lang
+    at.session_state["lang"] = lang
+    for lesson in LESSONS:
+        at.switch_page(f"app_pages/learn_{lesson.key}.py").run()
+        assert not at.exception, (lesson.key, at.exception)
+        assert at.title[0].value == table(lang)[f"lessons.{lesson.key}.title"]
+        shown = "\n".join(m.value for m in at.markdown) + "\n".join(b.label for b in at.button)
+        assert "lessons." not in shown and "learn." not in shown, "a key was shown instead of its text"
+        if lang == "zh":
+            assert CJK.search(at.button[0].label), f"{lesson.key}: button {at.button[0].label!r} is not Chinese"
+    assert config_of(at) == TrainConfig()
+
+
+def test_the_language_is_switched_in_the_sidebar_and_kept_in_the_url():
+    at = open_app()
+    at.sidebar.selectbox[0].set_value("zh").run()
+    assert at.query_params["lang"] == ["zh"] or at.query_params["lang"] == "zh"
+    at.switch_page("app_pages/learn_why.py").run()
+    assert at.title[0].value == "1. 为什么要迁移？"
+    assert "设备" in at.sidebar.markdown[0].value
+
+
+# --- predict, then run --------------------------------------------------------------------------
+
+
+def lesson_app(key: str):
+    at = open_app()
+    at.switch_page(f"app_pages/learn_{key}.py").run()
+    return at
+
+
+def test_a_local_lesson_question_is_decided_by_running_its_worked_example():
+    at = lesson_app("features")
+    at.radio(key="predict_features").set_value("grows").run()
+    next(b for b in at.button if b.key == "lock_features").click().run()
+    next(b for b in at.button if b.key == "run_features").click().run()
+    assert any("levels off" in m.value for m in at.markdown), "measured: it levels off"
+    assert any("Not this time" in i.value for i in at.info)
+    assert "0 of 1 right" in at.sidebar.markdown[1].value
+
+
+def test_an_experiment_lesson_trains_its_runs_and_scores_the_prediction():
+    at = lesson_app("uses")
+    at.radio(key="predict_uses").set_value("probe").run()
+    next(b for b in at.button if b.key == "lock_uses").click().run()
+    next(b for b in at.button if b.key == "run_uses").click().run()
+    from ui.session import get_runner
+
+    deadline = time.monotonic() + 180
+    runs = at.session_state["lesson_runs"]["uses"]
+    while not all(get_runner().snapshot(run_id).finished for run_id in runs.values()):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    at.run()
+    assert not at.exception
+    accuracy = at.dataframe[-1].value
+    assert list(accuracy["run"]) == ["Yes, the ImageNet linear probe wins", "No, training from scratch wins"]
+    probe_wins = accuracy["val acc"].iloc[0] >= accuracy["val acc"].iloc[1]
+    assert bool(any("You were right" in s.value for s in at.success)) == probe_wins
+    assert ("1 of 1 right" if probe_wins else "0 of 1 right") in at.sidebar.markdown[1].value
+
+
+def test_try_it_opens_the_lab_with_the_lessons_preset_in_the_url():
+    at = lesson_app("challenges")
+    next(b for b in at.button if b.key == "try_challenges").click().run()
+    assert config_of(at) == next(lesson for lesson in LESSONS if lesson.key == "challenges").preset
+    assert config_of(at).val_shift == "contrast"
+
+
+def test_the_rnn_example_levels_off_and_the_drift_decider_picks_the_part_that_moved_most():
+    states = rnn_steps([1.0] * 30)
+    assert all(-1 < h < 1 for h in states) and abs(states[-1] - states[-2]) < 1e-3
+    assert rnn_answer([1.0] * 30) == "levels"
+    assert rnn_answer([1.0, 1.0]) == "grows"  # two steps: still climbing
+    drift = {"stem": 0.01, "a": 0.02, "b": 0.03, "c": 0.05, "d": 0.04, "head": 0.2}
+    assert most_changed_part({"run": {"drift": drift}}) == "late"
+    assert most_changed_part({"run": {"drift": drift | {"stem": 0.9}}}) == "early"
+
+
+# --- the worked project -------------------------------------------------------------------------
+
+
+def test_the_articles_two_bugs_raise_what_the_lesson_promises():
+    assert worked_project.run_bug_1("resnet18") == "TypeError: 'generator' object is not subscriptable"
+    with pytest.raises(TypeError, match="not subscriptable"):
+        worked_project.buggy_feature_extractor(get_spec("resnet18").build_raw())
+    shape, message = worked_project.run_bug_2("resnet18")
+    assert shape == (4, 1000)
+    assert message.startswith("ValueError: the model gives scores of shape (4, 1000), but the task has 10 classes")
+
+
+def test_the_corrected_code_runs_on_resnet18_with_planted_weights_offline():
+    from transfer_core.weights import torchvision_cache_path
+
+    path = torchvision_cache_path("resnet18")
+    path.parent.mkdir(parents=True)
+    torch.save(get_spec("resnet18").build_raw().state_dict(), path)  # stands in for ImageNet's file
+    setting = worked_project.setting()
+    assert (setting.backbone, setting.dataset, setting.substituted) == ("resnet18", "fashion_mnist", True)
+    accuracy = worked_project.corrected(setting.backbone, setting.dataset, per_class=5, epochs=1, size=32)
+    assert 0.0 <= accuracy <= 1.0
+
+
+def test_offline_without_resnet_weights_the_lesson_says_what_it_runs_instead():
+    assert worked_project.setting() == worked_project.Setting("efficientnet_lite0", "fashion_mnist", True)
+    at = lesson_app("project")
+    assert any("runs the same code with efficientnet_lite0 on fashion_mnist" in i.value for i in at.info)
+    next(b for b in at.button if b.key == "run_fix").click().run()
+    accuracy = float(re.search(r"\*\*([\d.]+)\*\*", at.success[0].value).group(1))
+    assert accuracy > 0.5, "ImageNet features sort clothes far better than chance (0.1)"
+
+
+# --- teacher mode -------------------------------------------------------------------------------
+
+
+def test_a_link_can_lock_and_hide_settings_and_keeps_them_in_the_url():
+    at = open_app_with({"lock": "strategy,frozen_stages", "hide": "lr,optimizer,bogus"}, "app_pages/transfer.py")
+    strategy = next(r for r in at.radio if r.label.startswith("Strategy"))
+    assert strategy.disabled and ":material/lock:" in strategy.label
+    assert not any(n.label.startswith("Learning rate") for n in at.number_input)
+    assert at.query_params["lock"] in (["frozen_stages,strategy"], "frozen_stages,strategy")
+    assert at.query_params["hide"] in (["lr,optimizer"], "lr,optimizer")
+    assert "Teacher's preset" in "".join(c.value for c in at.sidebar.caption)
+
+
+def open_app_with(params: dict, page: str):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_named_preset_from_the_settings_file_sets_up_the_exercise(tmp_path, monkeypatch):
+    presets = tmp_path / "presets.toml"
+    presets.write_text(
+        '[freeze-half]\nconfig = { strategy = "copy", frozen_stages = 4, epochs = 3 }\nlock = ["frozen_stages"]\n'
+    )
+    monkeypatch.setenv("TRANSFER_LAB_PRESETS", str(presets))
+    at = open_app_with({"preset": "freeze-half"}, "app_pages/transfer.py")
+    assert (config_of(at).frozen_stages, config_of(at).epochs) == (4, 3)
+    assert at.slider[0].disabled
+    from streamlit.testing.v1 import AppTest
+
+    missing = AppTest.from_file(APP, default_timeout=120)
+    missing.query_params["preset"] = "nope"
+    missing.run()
+    assert any("no preset named 'nope'" in e.value for e in missing.error)
+
+
+# --- the class board ----------------------------------------------------------------------------
+
+
+def test_the_class_board_overlays_shared_runs_and_never_shows_who_is_who(monkeypatch):
+    from transfer_core.paths import runs_dir
+    from transfer_core.runs import RunStore
+
+    monkeypatch.setenv("TRANSFER_LAB_SHARING", "1")
+    store = RunStore(runs_dir())
+    for owner, accuracy, shared in (
+        ("alice-secret-id", 0.81, True),
+        ("bob-secret-id", 0.74, True),
+        ("eve", 0.5, False),
+    ):
+        run_id = store.create(TrainConfig(), owner)
+        for epoch in (1, 2):
+            store.append_metrics(run_id, {"epoch": epoch, "val_acc": accuracy - 0.1 / epoch, "seconds": 1.0})
+        store.update(run_id, status="done", shared=shared)
+    at = open_app("app_pages/board.py")
+    table = at.dataframe[0].value
+    assert sorted(table["who"]) == ["student 1", "student 2"]
+    assert sorted(table["val acc"].round(2)) == [0.69, 0.76]
+    page_text = str(at)
+    assert "alice-secret-id" not in page_text and "bob-secret-id" not in page_text
+
+
+def test_the_class_board_explains_how_to_turn_sharing_on():
+    at = open_app("app_pages/board.py")
+    assert any("TRANSFER_LAB_SHARING=1" in i.value for i in at.info)
