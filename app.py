@@ -27,7 +27,7 @@ LAB_PAGES = [
 ]
 
 lab = [st.Page(path, title=t(key), icon=icon, default=path.endswith("home.py")) for path, key, icon in LAB_PAGES]
-page = st.navigation({t("nav.lab"): lab, t("nav.learn"): lesson_pages()})
+page = st.navigation({t("nav.lab"): lab, t("nav.learn"): lesson_pages()}, expanded=True)
 if (preset := teacher.start_session()) is not None:  # a teacher's named preset, on the session's first run
     st.session_state[CONFIG_KEY] = preset
 current_config()  # a new session reads its setup from the URL before anything draws

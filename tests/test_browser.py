@@ -94,6 +94,11 @@ def shoot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def nav_link(page: Page, name: str):
+    """A page's link in the sidebar navigation (pages may link to each other too)."""
+    return page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=name, exact=True)
+
+
 def live_points(page: Page) -> int:
     """Points drawn so far in the live accuracy chart (all traces)."""
     return page.evaluate(
@@ -276,7 +281,7 @@ def test_an_uploaded_zip_trains_and_shows_results(server, page, tmp_path):
     expect(page.get_by_text("2 classes, 18 training and 6 validation images")).to_be_visible(timeout=60_000)
     settle(page)
     shoot(page, "19-my-data-on-the-data-page")
-    page.get_by_role("link", name="Train").click()
+    nav_link(page, "Train").click()
     page.get_by_role("button", name="Launch").click()
     expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=180_000)
     assert float(page.locator("[data-testid='stMetricValue']").first.inner_text()) == 1.0
@@ -302,3 +307,39 @@ def test_webcam_shots_land_in_their_class(server, page):
         page.get_by_text("Two classes need 5 shots or more each; so far cup has 1 shot, pen has 0 shots.")
     ).to_be_visible()
     shoot(page, "21-my-data-webcam")
+
+
+def test_lesson_one_try_it_runs_and_its_question_is_answered(server, page):
+    page.goto(f"{server}/learn_why")
+    expect(page.get_by_role("heading", name="1. Why transfer?")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Try it in the lab").click()
+    expect(page.get_by_text("Trainable parameters")).to_be_visible(timeout=60_000)
+    expect(page).to_have_url(re.compile("batch_size=16"))
+    nav_link(page, "Train").click()
+    page.get_by_role("button", name="Launch").click()
+    expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=180_000)
+
+    nav_link(page, "1. Why transfer?").click()
+    page.get_by_text("The linear probe on ImageNet features").click()
+    page.get_by_role("button", name="Lock in my prediction").click()
+    page.get_by_role("button", name="Run the experiment").click()
+    expect(page.get_by_text("Measured:")).to_be_visible(timeout=240_000)
+    settle(page)
+    expect(page.get_by_text(re.compile("You were right|Not this time"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Predictions: [01] of 1 right"))).to_be_visible()
+    shoot(page, "22-lesson-1-answered")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_lesson_page_in_both_languages(server, page, lang):
+    from transfer_core.lessons import LESSONS
+    from ui.i18n import table
+
+    for number, lesson in enumerate(LESSONS, start=1):
+        page.goto(f"{server}/learn_{lesson.key}?lang={lang}")
+        expect(page.get_by_role("heading", name=table(lang)[f"lessons.{lesson.key}.title"])).to_be_visible(
+            timeout=60_000
+        )
+        settle(page)
+        expect(page.locator("[data-testid='stException']")).to_have_count(0)
+        shoot(page, f"30-lesson-{number}-{lesson.key}-{lang}")
