@@ -10,7 +10,8 @@ debian_packages=(dataset-fashion-mnist python3-venv)
 requirements=requirements.txt
 if [[ "${1:-}" == "--dev" ]]; then
   requirements=requirements-dev.txt
-  debian_packages+=(chromium)  # the browser tests drive Debian's build; Playwright cannot download one here
+  # Debian's browser (Playwright cannot download one here), and a CJK font so Chinese pages render in it.
+  debian_packages+=(chromium fonts-wqy-zenhei)
 fi
 
 install_debian_packages() {
