@@ -13,7 +13,9 @@ from transfer_core.limits import upload_limits
 from transfer_core.uploads import FileRefused, read_image
 from transfer_core.weights import weights_available
 from ui.config_state import current_config, update_config
+from ui.i18n import t
 from ui.own_weights import download_weights_ui, own_weights_ui
+from ui.teacher import locked
 
 
 @st.cache_resource(max_entries=3)
@@ -31,7 +33,11 @@ def backbone_choice_ui() -> str:
     names = list(BACKBONES)
     config = current_config()
     choice = st.selectbox(
-        "Backbone", names, index=names.index(config.backbone), format_func=lambda n: BACKBONES[n].title
+        t("backbone.backbone"),
+        names,
+        index=names.index(config.backbone),
+        format_func=lambda n: BACKBONES[n].title,
+        disabled=locked("backbone"),
     )
     if choice != config.backbone:
         changes = {"backbone": choice, "frozen_stages": -1}  # stage counts differ between backbones
@@ -58,43 +64,43 @@ def predictions_ui(name: str, photos: dict[str, np.ndarray]) -> None:
 
 
 def uploaded_photo_ui() -> dict[str, np.ndarray]:
-    upload = st.file_uploader("Or upload a photo of your own", type=["png", "jpg", "jpeg", "webp", "bmp"])
+    upload = st.file_uploader(t("backbone.upload_photo"), type=["png", "jpg", "jpeg", "webp", "bmp"])
     if upload is None:
         return {}
     try:
         return {f"yours: {upload.name}": read_image(upload.getvalue(), upload_limits())}
     except FileRefused as err:
-        st.error(f"{upload.name} could not be used: {err}. Try a PNG or JPEG photo.")
+        st.error(t("backbone.photo_refused", name=upload.name, error=err))
         return {}
 
 
-st.title("Backbone")
-st.write("The backbone is the source network whose mapping you will re-use. Each row below is one stage.")
+st.title(t("backbone.title"))
+st.write(t("backbone.intro"))
 name = backbone_choice_ui()
 spec = get_spec(name)
 config = current_config()
 
 left, right = st.columns([3, 2])
 with left:
-    st.subheader(f"{spec.title}: {spec.num_stages} stages")
+    st.subheader(t("backbone.stages", title=spec.title, stages=spec.num_stages))
     st.dataframe(pd.DataFrame(stage_table(name, config.image_size)), hide_index=True, width="stretch")
-    st.caption(f"Output shapes for one {config.image_size} px image (the size set on the Transfer page).")
+    st.caption(t("backbone.shapes", size=config.image_size))
 with right:
-    st.subheader("Weights")
+    st.subheader(t("backbone.weights"))
     available, why = weights_available(name) if spec.has_pretrained else (False, spec.weights_source)
-    st.metric("Feature size", spec.feature_dim)
-    st.metric("Native input size", f"{spec.preprocessing.input_size} px")
+    st.metric(t("backbone.feature_size"), spec.feature_dim)
+    st.metric(t("backbone.input_size"), f"{spec.preprocessing.input_size} px")
     if available:
-        st.success(f"Pretrained weights available: {spec.weights_source}")
+        st.success(t("backbone.available", source=spec.weights_source))
     elif spec.has_pretrained:
         st.warning(why)
         download_weights_ui(name)
     else:
-        st.info("This backbone has no pretrained weights: use it from scratch or as a baseline.")
+        st.info(t("backbone.no_weights"))
 
-st.subheader("What does the pretrained network see?")
+st.subheader(t("backbone.sees"))
 if not available:
-    st.info("Predictions need pretrained weights. EfficientNet-Lite0, Lite1 and Lite2 have them offline.")
+    st.info(t("backbone.needs_weights"))
 else:
     try:
         predictions_ui(name, sample_photos())

@@ -12,7 +12,9 @@ from transfer_core.errors import TransferLabError
 from transfer_core.plots import class_counts_bars
 from transfer_core.weights import downloads_allowed
 from ui.config_state import current_config, update_config
+from ui.i18n import t
 from ui.session import owner
+from ui.teacher import locked
 from ui.widgets import bind
 
 SAMPLES_PER_CLASS = 8
@@ -28,7 +30,7 @@ def prepared(config) -> tuple:
     return prepared_shared(*args)
 
 
-@st.cache_data(max_entries=8, show_spinner="Loading images…")
+@st.cache_data(max_entries=8, show_spinner=False)
 def prepared_shared(dataset: str, train_per_class: int, val_per_class: int, image_size: int, seed: int, classes):
     return arrays(prepare_data(dataset, train_per_class, val_per_class, image_size, seed, classes))
 
@@ -44,14 +46,20 @@ def dataset_choice_ui() -> str:
     current = "folder" if config.dataset.startswith(FOLDER_PREFIX) else config.dataset
     if current not in options:  # a link to another session's dataset, or one since deleted
         options.insert(0, current)
-    labels = {**{n: info.title for n, info in DATASETS.items()}, "folder": "A folder of class sub-folders"}
-    labels |= {n: f"Mine: {n.removeprefix(MINE_PREFIX)}" for n in mine}
-    choice = st.selectbox("Dataset", options, index=options.index(current), format_func=lambda n: labels.get(n, n))
+    labels = {**{n: info.title for n, info in DATASETS.items()}, "folder": t("data.folder")}
+    labels |= {n: t("data.mine", name=n.removeprefix(MINE_PREFIX)) for n in mine}
+    choice = st.selectbox(
+        t("data.dataset"),
+        options,
+        disabled=locked("dataset"),
+        index=options.index(current),
+        format_func=lambda n: labels.get(n, n),
+    )
     if choice == "folder":
         default = config.dataset.removeprefix(FOLDER_PREFIX) if current == "folder" else ""
-        path = st.text_input("Folder path on the server", value=default, placeholder="/path/to/my_images")
+        path = st.text_input(t("data.folder_path"), value=default, placeholder="/path/to/my_images")
         if not path:
-            st.info("Give a folder with one sub-folder of images per class.")
+            st.info(t("data.folder_hint"))
             return config.dataset
         choice = FOLDER_PREFIX + path
     if choice != config.dataset:
@@ -63,9 +71,9 @@ def download_ui(dataset: str) -> None:
     """For a public dataset that is not here yet: a button that downloads it with a progress bar."""
     if dataset not in DATASETS or not downloads_allowed():
         return
-    if not st.button(f"Download {DATASETS[dataset].title} now", icon=":material/download:"):
+    if not st.button(t("data.download", name=DATASETS[dataset].title), icon=":material/download:"):
         return
-    bar = st.progress(0.0, text="Starting the download…")
+    bar = st.progress(0.0, text=t("data.download_start"))
 
     def progress(name: str, done: int, total: int | None) -> None:
         fraction = done / total if total else 0.0
@@ -83,9 +91,9 @@ def download_ui(dataset: str) -> None:
 def size_ui() -> None:
     left, right = st.columns(2)
     with left:
-        bind(st.number_input, "Training images per class", "train_per_class", 1, 6000, step=10, decode=int)
+        bind(st.number_input, t("data.train_per_class"), "train_per_class", 1, 6000, step=10, decode=int)
     with right:
-        bind(st.number_input, "Validation images per class", "val_per_class", 1, 6000, step=10, decode=int)
+        bind(st.number_input, t("data.val_per_class"), "val_per_class", 1, 6000, step=10, decode=int)
 
 
 def samples_ui(images: np.ndarray, labels: np.ndarray, classes: list[str]) -> None:
@@ -96,21 +104,22 @@ def samples_ui(images: np.ndarray, labels: np.ndarray, classes: list[str]) -> No
         images_column.image([images[i] for i in members], width=64)
 
 
-st.title("Data")
-st.write("The target task: a few labelled images of classes the source network was never trained on.")
+st.title(t("data.title"))
+st.write(t("data.intro"))
 dataset = dataset_choice_ui()
-st.caption("Your own images — a zip, files per class or webcam shots — come in on the My data page.")
+st.caption(t("data.own"))
 available, why = dataset_available(dataset, owner())
 if not available:
     st.error(why)
     download_ui(dataset)
-    st.info("Way out: choose Fashion-MNIST or scikit-learn digits, which work offline.")
+    st.info(t("data.way_out"))
 else:
-    st.caption(f"Source: {why}")
+    st.caption(t("data.source", why=why))
     size_ui()
     config = current_config()
     try:
-        images, train_y, val_y, classes = prepared(config)
+        with st.spinner(t("data.loading")):
+            images, train_y, val_y, classes = prepared(config)
     except TransferLabError as err:
         st.error(str(err))
     else:
@@ -118,10 +127,10 @@ else:
             {"class": classes, "train": np.bincount(train_y, minlength=len(classes)),
              "validation": np.bincount(val_y, minlength=len(classes))}
         )  # fmt: skip
-        st.subheader(f"{len(classes)} classes, {len(train_y)} training and {len(val_y)} validation images")
+        st.subheader(t("data.summary", classes=len(classes), train=len(train_y), val=len(val_y)))
         st.plotly_chart(class_counts_bars(counts), width="stretch")
-        st.subheader("Samples per class")
+        st.subheader(t("data.samples"))
         samples_ui(images, train_y, classes)
 
-st.subheader("What is available offline")
+st.subheader(t("data.offline"))
 st.dataframe(pd.DataFrame(dataset_rows()), hide_index=True, width="stretch")

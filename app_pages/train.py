@@ -10,6 +10,7 @@ from transfer_core.jobs import RunSnapshot
 from transfer_core.plots import drift_diagram, learning_curves
 from transfer_core.views import drift_frame
 from ui.config_state import current_config
+from ui.i18n import t
 from ui.session import active_run, get_runner, owner, set_active_run
 
 POLL_SECONDS = 1.0
@@ -17,12 +18,12 @@ POLL_SECONDS = 1.0
 
 def launch_ui(live: bool) -> None:
     config = current_config()
-    st.markdown(f"**Setup:** {describe(config)}.")
-    if st.button("Launch", type="primary", disabled=live, help="One run at a time per tab." if live else None):
+    st.markdown(t("train.setup", setup=describe(config)))
+    if st.button(t("train.launch"), type="primary", disabled=live, help=t("train.one_at_a_time") if live else None):
         try:
             set_active_run(get_runner().submit(config, owner()))
         except QueueFull as err:
-            st.error(f"{err} The server is busy with other students' runs.")
+            st.error(t("train.busy", error=err))
         except TransferLabError as err:
             st.error(str(err))
         else:
@@ -31,17 +32,17 @@ def launch_ui(live: bool) -> None:
 
 def progress_ui(snapshot: RunSnapshot) -> None:
     if snapshot.status == "queued":
-        st.info(f"Waiting in the queue: place {snapshot.queue_position}. It starts when a slot frees up.")
+        st.info(t("train.queued", place=snapshot.queue_position))
         return
     progress = snapshot.progress
     if progress is None:
-        st.progress(0.0, text="Preparing data and model…")
+        st.progress(0.0, text=t("train.preparing"))
         return
     epoch_fraction = (progress.epoch - 1 + progress.batch / progress.batches) / progress.epochs
-    st.progress(epoch_fraction, text=f"Epoch {progress.epoch} of {progress.epochs}")
+    st.progress(epoch_fraction, text=t("train.epoch", epoch=progress.epoch, epochs=progress.epochs))
     st.progress(
         progress.batch / progress.batches,
-        text=f"Batch {progress.batch} of {progress.batches}, loss {progress.loss:.3f}",
+        text=t("train.batch", batch=progress.batch, batches=progress.batches, loss=progress.loss),
     )
 
 
@@ -58,7 +59,7 @@ def drift_ui(snapshot: RunSnapshot) -> None:
         return
     config = snapshot.config
     stages = list(get_spec(config.backbone).stage_names)
-    st.markdown("**Weight drift:** how far each stage's weights have moved from where they started")
+    st.markdown(t("train.drift"))
     st.plotly_chart(
         drift_diagram(drift_frame(snapshot.drift), stages, frozen_stage_count(config)),
         width="stretch",
@@ -70,16 +71,16 @@ def final_ui(snapshot: RunSnapshot) -> None:
     if snapshot.status == "done" and snapshot.metrics:
         last = snapshot.metrics[-1]
         a, b, c = st.columns(3)
-        a.metric("Validation accuracy", f"{last['val_acc']:.3f}")
-        b.metric("Training accuracy", f"{last['train_acc']:.3f}")
-        c.metric("Seconds (all epochs)", f"{sum(m['seconds'] for m in snapshot.metrics):.1f}")
-        st.success("Done. See the confusion matrix and predictions on Results.")
-        st.page_link("app_pages/results.py", label="Open Results", icon=":material/analytics:")
+        a.metric(t("train.val_acc"), f"{last['val_acc']:.3f}")
+        b.metric(t("train.train_acc"), f"{last['train_acc']:.3f}")
+        c.metric(t("train.seconds"), f"{sum(m['seconds'] for m in snapshot.metrics):.1f}")
+        st.success(t("train.done"))
+        st.page_link("app_pages/results.py", label=t("train.open_results"), icon=":material/analytics:")
     elif snapshot.status == "cancelled":
-        st.warning(f"Stopped: {snapshot.message}.")
+        st.warning(t("train.stopped", message=snapshot.message))
     elif snapshot.status in ("failed", "interrupted"):
-        st.error(f"The run {snapshot.status}: {snapshot.message}")
-        st.page_link("app_pages/transfer.py", label="Change the setup, then launch again", icon=":material/tune:")
+        st.error(t("train.failed", status=snapshot.status, message=snapshot.message))
+        st.page_link("app_pages/transfer.py", label=t("train.change_setup"), icon=":material/tune:")
 
 
 def live_run_ui(run_id: str, live: bool) -> None:
@@ -88,10 +89,10 @@ def live_run_ui(run_id: str, live: bool) -> None:
         try:
             snapshot = get_runner().snapshot(run_id, owner=owner())
         except RunNotFound:
-            st.error("That run is not in this tab's runs any more.")
+            st.error(t("train.gone"))
             return
-        st.markdown(f"**Run `{run_id}`: {snapshot.status}**")
-        if not snapshot.finished and st.button("Stop", key="stop"):
+        st.markdown(t("train.run_line", run_id=run_id, status=snapshot.status))
+        if not snapshot.finished and st.button(t("train.stop"), key="stop"):
             get_runner().cancel(run_id, owner=owner())
         progress_ui(snapshot)
         curves_ui(snapshot)
@@ -103,11 +104,11 @@ def live_run_ui(run_id: str, live: bool) -> None:
     panel()
 
 
-st.title("Train")
+st.title(t("train.title"))
 snapshot = active_run()
 live = snapshot is not None and not snapshot.finished
 launch_ui(live)
 if snapshot is not None:
     live_run_ui(snapshot.run_id, live)
 else:
-    st.caption("No run yet. Launch one, or use **Start the default lab** on the Home page.")
+    st.caption(t("train.no_run"))

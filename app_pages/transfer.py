@@ -8,16 +8,10 @@ from transfer_core.catalog import cuda_available, frozen_stage_count, parameter_
 from transfer_core.config import ALL_STAGES, FUSION_MODES, OPTIMIZERS
 from transfer_core.plots import stage_diagram
 from ui.config_state import current_config, update_config
+from ui.i18n import t
 from ui.session import owner
 from ui.widgets import bind
 
-STRATEGY_LABELS = {
-    "copy": "Feature copy: re-use the pretrained stages",
-    "fusion": "Feature fusion: frozen source + a small new branch",
-    "scratch": "From scratch: same network, random weights (baseline)",
-}
-FUSION_LABELS = {"concat": "concatenate", "sum": "sum", "gate": "learned gate"}
-WEIGHT_LABELS = {"imagenet": "ImageNet weights", "random": "random weights"}
 IMAGE_SIZES = [32, 48, 64, 96, 128, 160, 224]
 NUM_CLASSES_FOR_COUNTS = 10  # the head's size barely matters next to the backbone's
 
@@ -28,19 +22,21 @@ def strategy_ui() -> None:
     starts = weight_choices(config.backbone, spec.has_pretrained)
     if config.weights not in starts:  # a link naming weights this session does not have
         starts = {config.weights: config.weights, **starts}
-    options = list(STRATEGY_LABELS) if len(starts) > 1 else ["scratch"]
-    strategy = bind(st.radio, "Strategy", "strategy", options, format_func=STRATEGY_LABELS.get)
+    options = ["copy", "fusion", "scratch"] if len(starts) > 1 else ["scratch"]
+    strategy = bind(
+        st.radio, t("transfer.strategy"), "strategy", options, format_func=lambda s: t(f"transfer.strategies.{s}")
+    )
     if strategy != "scratch":
-        bind(st.radio, "Start from", "weights", list(starts), format_func=starts.get, horizontal=True)
+        bind(st.radio, t("transfer.start_from"), "weights", list(starts), format_func=starts.get, horizontal=True)
 
 
 def weight_choices(backbone: str, has_pretrained: bool) -> dict[str, str]:
     """ImageNet's weights when the backbone has them, random ones, and any this session brought for it."""
-    choices = {"imagenet": WEIGHT_LABELS["imagenet"]} if has_pretrained else {}
-    choices["random"] = WEIGHT_LABELS["random"]
+    choices = {"imagenet": t("transfer.weights_imagenet")} if has_pretrained else {}
+    choices["random"] = t("transfer.weights_random")
     for name, made_for in user_data.saved_weights(owner()).items():
         if made_for == backbone:
-            choices[user_data.mine(name)] = f"my weights: {name}"
+            choices[user_data.mine(name)] = t("transfer.weights_mine", name=name)
     return choices
 
 
@@ -48,20 +44,21 @@ def freeze_ui() -> None:
     config = current_config()
     stages = get_spec(config.backbone).num_stages
     if config.strategy == "scratch":
-        st.caption("From scratch trains every stage: nothing to freeze.")
+        st.caption(t("transfer.nothing_to_freeze"))
         return
     bind(
         st.slider,
-        "Frozen stages (from the input side)",
+        t("transfer.frozen_stages"),
         "frozen_stages",
         0,
         stages,
         encode=lambda k: stages if k == ALL_STAGES else k,
         decode=lambda k: ALL_STAGES if k == stages else k,
-        help=f"{stages} = all frozen (a linear probe); 0 = everything fine-tuned.",
+        help=t("transfer.frozen_help", stages=stages),
     )
     if config.strategy == "fusion":
-        bind(st.radio, "Fusion", "fusion_mode", FUSION_MODES, format_func=FUSION_LABELS.get, horizontal=True)
+        bind(st.radio, t("transfer.fusion"), "fusion_mode", FUSION_MODES,
+             format_func=lambda m: t(f"transfer.fusion_modes.{m}"), horizontal=True)  # fmt: skip
 
 
 def diagram_ui() -> None:
@@ -69,16 +66,14 @@ def diagram_ui() -> None:
     spec = get_spec(config.backbone)
     per_stage, after = parameter_budget(config.backbone, config.strategy, config.fusion_mode, NUM_CLASSES_FOR_COUNTS)
     frozen = frozen_stage_count(config)
-    head = "fusion + head" if config.strategy == "fusion" else "new head"
+    head = t("transfer.head_fusion") if config.strategy == "fusion" else t("transfer.head_new")
     st.plotly_chart(stage_diagram(list(spec.stage_names), list(per_stage), frozen, head, after), width="stretch")
     trainable, total = trainable_parameters(config, NUM_CLASSES_FOR_COUNTS)
     left, right = st.columns(2)
-    left.metric("Trainable parameters", f"{trainable:,}")
-    right.metric("Share of the network that trains", f"{trainable / total:.1%}")
-    kind = (
-        "a linear probe" if frozen == spec.num_stages else "full fine-tuning" if frozen == 0 else "partial fine-tuning"
-    )
-    st.caption(f"Grey stages are frozen, orange ones train, blue is new: this is {kind}.")
+    left.metric(t("transfer.trainable"), f"{trainable:,}")
+    right.metric(t("transfer.share"), f"{trainable / total:.1%}")
+    kind = "probe" if frozen == spec.num_stages else "full" if frozen == 0 else "partial"
+    st.caption(t("transfer.diagram_caption", kind=t(f"transfer.kinds.{kind}")))
 
 
 def with_value(options: list, value) -> list:
@@ -90,7 +85,7 @@ def device_options() -> list[str]:
     if cuda_available():
         return ["auto", "cpu", "cuda"]
     if current_config().device == "cuda":
-        st.error("The link asks for CUDA, but this server has no CUDA GPU. Switched to auto (the CPU here).")
+        st.error(t("transfer.no_cuda"))
         update_config(device="auto")
     return ["auto", "cpu"]
 
@@ -99,34 +94,39 @@ def training_ui() -> None:
     config = current_config()
     a, b, c = st.columns(3)
     with a:
-        bind(st.number_input, "Learning rate", "lr", 1e-7, 10.0, format="%.5f", step=1e-4, decode=float)
+        bind(st.number_input, t("transfer.lr"), "lr", 1e-7, 10.0, format="%.5f", step=1e-4, decode=float)
     with b:
-        bind(st.slider, "Per-stage learning-rate multiplier", "stage_lr_decay", 0.1, 1.0, step=0.05,
-             help="Each stage further from the head trains at this times the next stage's rate.")  # fmt: skip
+        bind(st.slider, t("transfer.stage_lr"), "stage_lr_decay", 0.1, 1.0, step=0.05,
+             help=t("transfer.stage_lr_help"))  # fmt: skip
     with c:
-        bind(st.selectbox, "Optimizer", "optimizer", OPTIMIZERS)
+        bind(st.selectbox, t("transfer.optimizer"), "optimizer", OPTIMIZERS)
     d, e, f = st.columns(3)
     with d:
-        bind(st.slider, "Epochs", "epochs", 1, max(50, config.epochs))
+        bind(st.slider, t("transfer.epochs"), "epochs", 1, max(50, config.epochs))
     with e:
-        bind(st.select_slider, "Batch size", "batch_size", with_value([16, 32, 64, 128, 256], config.batch_size))
+        bind(
+            st.select_slider,
+            t("transfer.batch_size"),
+            "batch_size",
+            with_value([16, 32, 64, 128, 256], config.batch_size),
+        )
     with f:
-        bind(st.select_slider, "Image size (px)", "image_size", with_value(IMAGE_SIZES, config.image_size))
+        bind(st.select_slider, t("transfer.image_size"), "image_size", with_value(IMAGE_SIZES, config.image_size))
     g, h, i = st.columns(3)
     with g:
-        bind(st.toggle, "Augmentation (crop and flip)", "augment")
+        bind(st.toggle, t("transfer.augment"), "augment")
     with h:
-        bind(st.number_input, "Seed", "seed", 0, 2**31 - 1, decode=int)
+        bind(st.number_input, t("transfer.seed"), "seed", 0, 2**31 - 1, decode=int)
     with i:
-        bind(st.radio, "Device", "device", device_options(), horizontal=True,
-             help="CUDA is offered only when this server has a GPU.")  # fmt: skip
+        bind(st.radio, t("transfer.device"), "device", device_options(), horizontal=True,
+             help=t("transfer.device_help"))  # fmt: skip
 
 
-st.title("Transfer")
-st.write("Decide what the new model keeps from the source network, and what it learns anew.")
+st.title(t("transfer.title"))
+st.write(t("transfer.intro"))
 strategy_ui()
 freeze_ui()
 diagram_ui()
-st.subheader("Training")
+st.subheader(t("transfer.training"))
 training_ui()
-st.page_link("app_pages/train.py", label="Go to Train to launch this run", icon=":material/rocket_launch:")
+st.page_link("app_pages/train.py", label=t("transfer.go_train"), icon=":material/rocket_launch:")

@@ -11,6 +11,7 @@ from transfer_core.weight_upload import SUFFIXES, check_weights, read_weights_fi
 from transfer_core.weights import TORCHVISION_WEIGHTS, downloads_allowed
 
 from .config_state import update_config
+from .i18n import t
 from .session import owner
 
 
@@ -18,9 +19,9 @@ def download_weights_ui(name: str) -> None:
     """A button that fetches torchvision's ImageNet weights into the torch cache, with a progress bar."""
     if name not in TORCHVISION_WEIGHTS or not downloads_allowed():
         return
-    if not st.button("Download the ImageNet weights now", icon=":material/download:"):
+    if not st.button(t("weights.download"), icon=":material/download:"):
         return
-    bar = st.progress(0.0, text="Starting the download…")
+    bar = st.progress(0.0, text=t("data.download_start"))
 
     def progress(file: str, done: int, total: int | None) -> None:
         size = f" of {total / 1e6:.0f} MB" if total else ""
@@ -36,18 +37,15 @@ def download_weights_ui(name: str) -> None:
 
 def own_weights_ui(name: str) -> None:
     """Upload weights for this backbone; they are checked by name and shape, then kept as safetensors."""
-    st.subheader("Bring your own weights")
-    st.write(
-        f"Weights for {get_spec(name).title} from elsewhere: a `.safetensors` file (preferred), or a `.pth`/`.pt` "
-        "state dict. A `.pth` is read with `torch.load(weights_only=True)`: a file that would run code is refused."
-    )
+    st.subheader(t("weights.title"))
+    st.write(t("weights.intro", title=get_spec(name).title))
     try:
         limits = upload_limits()
     except TransferLabError as err:
-        st.error(f"The server's upload settings are wrong: {err}")
+        st.error(t("weights.bad_settings", error=err))
         return
     upload = st.file_uploader(
-        f"Weights for {name}", type=[s.lstrip(".") for s in SUFFIXES], max_upload_size=limits.upload_mb
+        t("weights.upload", name=name), type=[s.lstrip(".") for s in SUFFIXES], max_upload_size=limits.upload_mb
     )
     if upload is not None:
         checked_upload_ui(name, upload, limits)
@@ -66,31 +64,31 @@ def checked_upload_ui(name: str, upload, limits) -> None:
     if isinstance(result, TransferLabError):
         st.error(f"{upload.name}: {result}")
         return
-    st.success(f"{upload.name} fits {name}: {len(result.state)} tensors.")
+    st.success(t("weights.fits", file=upload.name, name=name, count=len(result.state)))
     if result.ignored:
-        st.caption(f"Set aside, not part of the backbone: {', '.join(result.ignored[:8])}")
+        st.caption(t("weights.ignored", keys=", ".join(result.ignored[:8])))
     stem = upload.name.rsplit(".", 1)[0]
-    weights_name = st.text_input("Name for these weights", value=stem[:40], key="weights_name", max_chars=40)
-    if st.button("Keep these weights", type="primary", icon=":material/add_circle:"):
+    weights_name = st.text_input(t("weights.name"), value=stem[:40], key="weights_name", max_chars=40)
+    if st.button(t("weights.keep"), type="primary", icon=":material/add_circle:"):
         try:
             user_data.keep_weights(owner(), weights_name, name, result.state, limits)
         except TransferLabError as err:
             st.error(str(err))
         else:
-            st.success(f"Kept as “{weights_name}”. Choose them under “Start from” on the Transfer page.")
+            st.success(t("weights.kept", name=weights_name))
 
 
 def kept_weights_ui(name: str) -> None:
     mine = {n: b for n, b in user_data.saved_weights(owner()).items() if b == name}
     for weights_name in mine:
         label, use, delete = st.columns([2, 1, 1], vertical_alignment="center")
-        label.markdown(f"**{weights_name}** (yours)")
+        label.markdown(t("weights.yours", name=weights_name))
         use.button(
-            "Train from these", key=f"use_weights_{weights_name}", on_click=use_weights, args=(weights_name,),
+            t("weights.train_from"), key=f"use_weights_{weights_name}", on_click=use_weights, args=(weights_name,),
             icon=":material/school:",
         )  # fmt: skip
         delete.button(
-            "Delete", key=f"delete_weights_{weights_name}", on_click=user_data.delete_weights,
+            t("weights.delete"), key=f"delete_weights_{weights_name}", on_click=user_data.delete_weights,
             args=(owner(), weights_name), icon=":material/delete:",
         )  # fmt: skip
 
