@@ -10,6 +10,7 @@ from transfer_core.errors import QueueFull, RunNotFound
 from transfer_core.experiments import race_configs, trained_parameters
 from transfer_core.plots import race_curves
 from ui.config_state import current_config
+from ui.i18n import t
 from ui.session import get_runner, owner
 from ui.widgets import bind
 
@@ -19,21 +20,21 @@ POLL_SECONDS = 1.0
 def setup_ui() -> dict:
     config = current_config()
     stages = get_spec(config.backbone).num_stages
-    st.markdown(f"**Task:** {describe(config)}.")
-    partial = st.slider("Partial fine-tune: stages frozen", 1, stages - 1, stages // 2)
-    bind(st.radio, "Shifted validation copy", "val_shift", list(SHIFT_DESCRIPTIONS), format_func=SHIFT_DESCRIPTIONS.get)
+    st.markdown(t("compare.task", task=describe(config)))
+    partial = st.slider(t("compare.partial"), 1, stages - 1, stages // 2)
+    bind(st.radio, t("compare.shift"), "val_shift", list(SHIFT_DESCRIPTIONS), format_func=SHIFT_DESCRIPTIONS.get)
     return race_configs(current_config(), partial)
 
 
 def start_ui(race: dict) -> None:
-    if st.button(f"Start the race ({len(race)} runs, one after another)", type="primary"):
+    if st.button(t("compare.start", runs=len(race)), type="primary"):
         runner, me = get_runner(), owner()
         started = {}
         try:
             for label, config in race.items():
                 started[label] = runner.submit(config, me)
         except QueueFull as err:
-            st.error(f"{err} {len(started)} of the race's runs were queued; the rest were not.")
+            st.error(t("compare.queue_full", error=err, queued=len(started)))
         st.session_state["race"] = started
         st.rerun()
 
@@ -67,7 +68,7 @@ def results_ui(race_ids: dict[str, str], live: bool) -> None:
     def panel() -> None:
         curves, summary, still_live = race_rows(race_ids)
         finished = int((~summary["status"].str.startswith(("queued", "running"))).sum()) if len(summary) else 0
-        st.markdown(f"**{finished} of {len(race_ids)} runs finished**")
+        st.markdown(t("compare.finished", done=finished, total=len(race_ids)))
         if not curves.empty:
             st.plotly_chart(race_curves(curves), width="stretch", key="race_curves")
         st.dataframe(summary, hide_index=True, width="stretch",
@@ -80,20 +81,12 @@ def results_ui(race_ids: dict[str, str], live: bool) -> None:
     panel()
 
 
-st.title("Compare")
-st.write(
-    "Predict first: which strategy wins on this task, and which holds up when the images change? Then race them. "
-    "Every run gets the same images, split and seed; only the strategy differs."
-)
+st.title(t("compare.title"))
+st.write(t("compare.intro"))
 race = setup_ui()
 start_ui(race)
 race_ids = st.session_state.get("race", {})
 if race_ids:
     _, _, live = race_rows(race_ids)
     results_ui(race_ids, live)
-st.caption(
-    "What research found (Kumar et al., 2022): fine-tuning every stage can beat a linear probe on images like the "
-    "training ones yet lose on shifted ones, because it distorts the pretrained features; probing first and then "
-    "fine-tuning gently (LP-FT) tends to do well on both. At classroom scale the gaps are small and noisy: "
-    "change the seed and race again before drawing conclusions."
-)
+st.caption(t("compare.research"))

@@ -17,6 +17,7 @@ from transfer_core.plots import (
     upscale,
 )
 from transfer_core.runs import RunRecord
+from ui.i18n import t
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
 
@@ -25,12 +26,12 @@ CELL_IMAGES = 12
 SHOW_PX = 128
 
 
-@st.cache_resource(max_entries=2, show_spinner="Loading the run's models…")
+@st.cache_resource(max_entries=2, show_spinner=False)
 def run_models(run_id: str) -> views.RunModels:
     return views.load_run_models(get_runner().store, run_id)
 
 
-@st.cache_data(max_entries=8, show_spinner="Projecting features…")
+@st.cache_data(max_entries=8, show_spinner=False)
 def embedding(run_id: str, method: str) -> pd.DataFrame:
     return views.embedding_frame(get_runner().store, run_id, run_models(run_id), method)
 
@@ -40,46 +41,53 @@ def embedding_over_epochs(run_id: str) -> pd.DataFrame:
     return views.embedding_animation_frame(get_runner().store, run_id, run_models(run_id))
 
 
-@st.cache_data(max_entries=16, show_spinner="Computing activations…")
+@st.cache_data(max_entries=16, show_spinner=False)
 def activations(run_id: str, image: np.ndarray) -> dict:
     """image: uint8 (H, W, 3) at the run's image size."""
     return views.activation_maps(run_models(run_id), image)
 
 
-@st.cache_data(max_entries=16, show_spinner="Computing Grad-CAM…")
+@st.cache_data(max_entries=16, show_spinner=False)
 def cams(run_id: str, val_indices: tuple[int, ...]) -> views.CamView:
     return views.cam_view(run_models(run_id), list(val_indices))
 
 
-@st.cache_data(max_entries=8, show_spinner="Comparing representations…")
+@st.cache_data(max_entries=8, show_spinner=False)
 def cka(run_id: str) -> pd.DataFrame:
     return views.cka_frame(run_models(run_id))
 
 
+def before_label(models: views.RunModels) -> str:
+    return t("features.pretrained") if models.started_pretrained else t("features.initial")
+
+
 def embedding_ui(record: RunRecord) -> None:
-    st.caption("Each point is a validation image, placed by its penultimate features (what the new head reads).")
+    st.caption(t("features.embedding_caption"))
     method = st.radio(
-        "Projection", ["pca", "tsne"], horizontal=True, format_func={"pca": "PCA", "tsne": "t-SNE (slower)"}.get
+        t("features.projection"),
+        ["pca", "tsne"],
+        horizontal=True,
+        format_func={"pca": "PCA", "tsne": t("features.tsne")}.get,
     )
     st.plotly_chart(embedding_scatter(embedding(record.run_id, method), record.classes), width="stretch")
-    st.markdown("**Over the epochs** (press play): features recorded after every epoch, on one shared PCA.")
+    st.markdown(t("features.over_epochs"))
     st.plotly_chart(embedding_animation(embedding_over_epochs(record.run_id), record.classes), width="stretch")
     if record.config.is_linear_probe:
-        st.info("A linear probe freezes every stage, so the features cannot move: only the head learned.")
+        st.info(t("features.probe_static"))
 
 
 def picked_image_ui(models: views.RunModels) -> tuple[np.ndarray, str]:
     """A validation image chosen by number, or the user's own photo, at the run's image size."""
-    upload = st.file_uploader("Or upload an image", type=["png", "jpg", "jpeg", "webp", "bmp"], key="activation_upload")
+    upload = st.file_uploader(t("features.upload"), type=["png", "jpg", "jpeg", "webp", "bmp"], key="activation_upload")
     if upload is not None:
         try:
             with Image.open(upload) as photo:
                 pixels = np.array(photo.convert("RGB"))
             return views.image_at_run_size(models, pixels), upload.name
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-            st.error(f"{upload.name} could not be read as an image; showing a validation image instead.")
-    index = st.slider("Validation image", 0, len(models.data.val_y) - 1, 0)
-    label = f"validation image {index}, true class: {models.classes[models.data.val_y[index]]}"
+            st.error(t("features.unreadable", name=upload.name))
+    index = st.slider(t("features.val_image"), 0, len(models.data.val_y) - 1, 0)
+    label = t("features.val_image_label", index=index, name=models.classes[models.data.val_y[index]])
     return views.validation_image(models, index), label
 
 
@@ -88,15 +96,15 @@ def activations_ui(record: RunRecord) -> None:
     image, label = picked_image_ui(models)
     st.image(upscale(image, SHOW_PX * 2), caption=label)
     maps = activations(record.run_id, image)
-    for which, label in (("before", models.before_label), ("after", "fine-tuned")):
-        st.markdown(f"**{label.capitalize()} network: the 8 strongest channels of each stage**")
+    for which, label in (("before", before_label(models)), ("after", t("features.fine_tuned"))):
+        st.markdown(t("features.channels", network=label))
         for stage, channels in maps[which].items():
             name, grid = st.columns([1, 6], vertical_alignment="center")
             name.markdown(f"`{stage}` {channels.shape[1]}×{channels.shape[2]}")
             grid.image([upscale(c, SHOW_PX // 2) for c in channels], width=SHOW_PX // 2 + 8)
     before, after = views.filters_before_after(models)
-    st.markdown("**First-layer filters**, each scaled to its own range")
-    for label, filters in ((models.before_label, before), ("fine-tuned", after)):
+    st.markdown(t("features.filters"))
+    for label, filters in ((before_label(models), before), (t("features.fine_tuned"), after)):
         name, grid = st.columns([1, 6], vertical_alignment="center")
         name.markdown(label)
         grid.image([upscale(f, 32) for f in filters], width=32)
@@ -104,27 +112,24 @@ def activations_ui(record: RunRecord) -> None:
 
 def cam_row_ui(view: views.CamView, i: int, before_label: str) -> None:
     left, middle, right = st.columns(3)
-    left.image(upscale(view.images[i], SHOW_PX), caption=f"true: {view.true[i]}", width=SHOW_PX)
+    left.image(upscale(view.images[i], SHOW_PX), caption=t("features.true", name=view.true[i]), width=SHOW_PX)
     middle.image(upscale(overlay_heatmap(view.images[i], view.cam_before[i]), SHOW_PX),
                  caption=f"{before_label}: {view.before_predicted[i]}", width=SHOW_PX)  # fmt: skip
     right.image(upscale(overlay_heatmap(view.images[i], view.cam_after[i]), SHOW_PX),
-                caption=f"fine-tuned: {view.predicted[i]}", width=SHOW_PX)  # fmt: skip
+                caption=f"{t('features.fine_tuned')}: {view.predicted[i]}", width=SHOW_PX)  # fmt: skip
 
 
 def cam_ui(record: RunRecord) -> None:
     models = run_models(record.run_id)
     view = cams(record.run_id, tuple(range(CAM_IMAGES)))
-    st.caption(
-        f"Grad-CAM at stage `{view.stage}` for each network's own top class: red is where the evidence for it lies. "
-        "A pretrained network answers with ImageNet classes; the fine-tuned one with yours."
-    )
+    st.caption(t("features.cam_caption", stage=view.stage))
     for i in range(len(view.true)):
-        cam_row_ui(view, i, models.before_label)
+        cam_row_ui(view, i, before_label(models))
 
 
 def confusion_ui(record: RunRecord) -> None:
     result = run_report(record.run_id)
-    st.caption("Click a cell to see its validation images and where the fine-tuned network looked.")
+    st.caption(t("features.cells_caption"))
     event = st.plotly_chart(
         confusion_cells(result.confusion(), result.classes), on_select="rerun", selection_mode="points", key="cells"
     )
@@ -132,9 +137,9 @@ def confusion_ui(record: RunRecord) -> None:
     if not points:
         return
     true, predicted = points[0]["y"], points[0]["x"]
-    t, p = result.classes.index(true), result.classes.index(predicted)
-    members = np.flatnonzero((result.y_true == t) & (result.y_pred == p))[:CELL_IMAGES]
-    st.markdown(f"**True {true}, predicted {predicted}: {len(members)} shown**")
+    true_index, predicted_index = result.classes.index(true), result.classes.index(predicted)
+    members = np.flatnonzero((result.y_true == true_index) & (result.y_pred == predicted_index))[:CELL_IMAGES]
+    st.markdown(t("features.cell", true=true, predicted=predicted, count=len(members)))
     if len(members):
         view = cams(record.run_id, tuple(int(i) for i in members))
         st.image([upscale(overlay_heatmap(img, cam), SHOW_PX) for img, cam in zip(view.images, view.cam_after)],
@@ -144,26 +149,21 @@ def confusion_ui(record: RunRecord) -> None:
 def drift_ui(record: RunRecord) -> None:
     frame = views.drift_frame(get_runner().store.drift(record.run_id))
     stages = list(run_models(record.run_id).final.stage_names)
-    st.caption("How far each stage's weights moved from where they started; frozen stages stay at zero.")
+    st.caption(t("features.drift_caption"))
     st.plotly_chart(drift_diagram(frame, stages, frozen_stage_count(record.config)), width="stretch")
 
 
 def cka_ui(record: RunRecord) -> None:
     st.plotly_chart(cka_bars(cka(record.run_id)), width="stretch")
-    st.caption(
-        "Linear CKA compares two sets of activations on the same images: 1 means the same geometry up to "
-        "rotation and scale. It says how similar the representations are, not whether either is good."
-    )
+    st.caption(t("features.cka_caption"))
 
 
-st.title("Features")
-st.write(
-    "A network is a mapping from images to features. Here is what that mapping looks like, before and after training."
-)
+st.title(t("features.title"))
+st.write(t("features.intro"))
 record = finished_run_ui(with_feature_records=True)
 if record is not None:
     tabs = st.tabs(
-        ["Embedding map", "Activations", "Grad-CAM", "Confusion → images", "Weight drift", "Similarity (CKA)"]
+        [t(f"features.tabs.{name}") for name in ("embedding", "activations", "cam", "confusion", "drift", "cka")]
     )
     for tab, view_ui in zip(tabs, (embedding_ui, activations_ui, cam_ui, confusion_ui, drift_ui, cka_ui)):
         with tab:

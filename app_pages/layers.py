@@ -8,6 +8,7 @@ from transfer_core.data import load_raw
 from transfer_core.layer_lab import KINDS, LabSettings, LayerLab, class_halves, lab_points, saved_lab, saved_labs
 from transfer_core.plots import layer_lab_figure
 from transfer_core.runs import sharing_allowed
+from ui.i18n import t
 from ui.session import get_runner, owner
 
 POLL_SECONDS = 1.0
@@ -15,9 +16,9 @@ POLL_SECONDS = 1.0
 
 def settings_ui() -> LabSettings:
     left, middle, right = st.columns(3)
-    per_class = left.number_input("Training images per class", 20, 2000, LabSettings.train_per_class, step=20)
-    epochs = middle.number_input("Epochs per training", 1, 20, LabSettings.epochs)
-    seed = right.number_input("Seed", 0, 2**31 - 1, 0)
+    per_class = left.number_input(t("data.train_per_class"), 20, 2000, LabSettings.train_per_class, step=20)
+    epochs = middle.number_input(t("layers.epochs"), 1, 20, LabSettings.epochs)
+    seed = right.number_input(t("transfer.seed"), 0, 2**31 - 1, 0)
     return LabSettings(train_per_class=int(per_class), epochs=int(epochs), seed=int(seed))
 
 
@@ -26,11 +27,13 @@ def explain_ui(settings: LabSettings) -> None:
     a, b = class_halves(len(classes))
     stages = get_spec(settings.backbone).num_stages
     st.markdown(
-        f"Task **A**: {', '.join(classes[i] for i in a)}. Task **B**: {', '.join(classes[i] for i in b)}. "
-        f"A small CNN ({stages} stages) is trained from scratch on each: **baseA** and **baseB**. Then, for n = 1 to "
-        f"{stages}, a network for B starts with the first n stages of baseA (**AnB**: kept frozen; **AnB+**: "
-        "fine-tuned) or of baseB (**BnB**, **BnB+**). That is "
-        f"{2 + len(KINDS) * stages} trainings, one after another."
+        t(
+            "layers.plan",
+            a=", ".join(classes[i] for i in a),
+            b=", ".join(classes[i] for i in b),
+            stages=stages,
+            trainings=2 + len(KINDS) * stages,
+        )  # fmt: skip
     )
 
 
@@ -45,7 +48,7 @@ def lab_ui(lab: dict) -> None:
         total = 2 + len(KINDS) * stages
         st.progress(
             min(1.0, (len(points) + len(bases)) / total),
-            text=f"{len(points) + len(bases)} of {total} trainings done · {current['status']}",
+            text=t("layers.progress", done=len(points) + len(bases), total=total, status=current["status"]),
         )
         if current["message"]:
             st.warning(current["message"])
@@ -59,24 +62,18 @@ def lab_ui(lab: dict) -> None:
     panel()
 
 
-st.title("Layers")
-st.write("Which stages of a network are general, and which are specific to the task it learned? Predict, then run.")
+st.title(t("layers.title"))
+st.write(t("layers.intro"))
 settings = settings_ui()
 explain_ui(settings)
-if st.button("Run the layer lab", type="primary"):
+if st.button(t("layers.run"), type="primary"):
     LayerLab(get_runner(), owner(), settings)  # runs in its own thread and saves its state as it goes
     st.rerun()
 labs = saved_labs(get_runner(), owner())
 if not labs and sharing_allowed():  # e.g. the lab the teacher ran before class, in another tab
     labs = saved_labs(get_runner(), None)
     if labs:
-        st.info("Showing the newest layer lab run on this server.")
+        st.info(t("layers.newest"))
 if labs:
     lab_ui(labs[0])
-st.caption(
-    "What the paper saw, and what to look for: BnB dips for middle n although it re-uses its own task's stages, "
-    "because neighbouring stages had learned to work together (**fragile co-adaptation**) and the top stages, "
-    "retrained alone, cannot recover it; BnB+ recovers. AnB falls as n grows because higher stages are "
-    "**specific** to task A. AnB+ ends above baseB: transferred features help even after fine-tuning. "
-    "At this small scale the curves are noisy; try another seed before concluding."
-)
+st.caption(t("layers.paper"))

@@ -8,6 +8,7 @@ import streamlit as st
 from transfer_core.errors import RunNotFound, RunStillLive
 from transfer_core.plots import race_curves
 from transfer_core.runs import RunRecord, sharing_allowed
+from ui.i18n import t
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
 
@@ -20,23 +21,21 @@ config, classes, model = load_exported("{name}")   # an nn.Module in eval mode
 
 def runs_ui() -> list[RunRecord]:
     store, me = get_runner().store, owner()
-    sources = ["My runs", "Shared with the class"] if sharing_allowed() else ["My runs"]
-    source = st.radio("Show", sources, horizontal=True)
-    records = store.list(me) if source == "My runs" else store.shared()
+    sources = ["mine", "shared"] if sharing_allowed() else ["mine"]
+    source = st.radio(t("ledger.show"), sources, horizontal=True, format_func=lambda s: t(f"ledger.sources.{s}"))
+    records = store.list(me) if source == "mine" else store.shared()
     statuses = sorted({r.status for r in records})
-    chosen = st.multiselect("Status", statuses, default=statuses)
+    chosen = st.multiselect(t("ledger.status"), statuses, default=statuses)
     records = [r for r in records if r.status in chosen]
     if not records:
-        st.info("No runs to show yet. Runs you train in this tab appear here.")
+        st.info(t("ledger.empty"))
         return []
     table = pd.DataFrame(
         [{"run": r.run_id, "what": run_label(r), "status": r.status, "shared": r.shared} for r in records]
     )
     st.dataframe(table, hide_index=True, width="stretch")
     by_id = {r.run_id: r for r in records}
-    picked = st.multiselect(
-        "Select runs to compare, export or delete", list(by_id), format_func=lambda i: run_label(by_id[i])
-    )
+    picked = st.multiselect(t("ledger.select"), list(by_id), format_func=lambda i: run_label(by_id[i]))
     return [by_id[i] for i in picked]
 
 
@@ -50,9 +49,9 @@ def differences_ui(selected: list[RunRecord]) -> None:
     configs = pd.DataFrame({r.run_id: r.config.to_dict() for r in selected}).astype(str)
     differing = configs[configs.nunique(axis=1) > 1]
     if differing.empty:
-        st.caption("Their configs are identical.")
+        st.caption(t("ledger.identical"))
         return
-    st.markdown("**Where their configs differ**")
+    st.markdown(t("ledger.differ"))
     st.dataframe(differing.style.apply(lambda row: ["background-color: #fff3cd"] * len(row), axis=1), width="stretch")
 
 
@@ -61,20 +60,18 @@ def export_ui(selected: list[RunRecord]) -> None:
     summary = [{"run": r.run_id, "owner_is_you": r.owner == owner(), "status": r.status, "config": r.config.to_dict(),
                 "metrics": r.metrics} for r in selected]  # fmt: skip
     left, right = st.columns(2)
-    left.download_button("Download metrics of the selection (CSV)", metrics.to_csv(index=False), "runs.csv", "text/csv")
-    right.download_button(
-        "Download the selection (JSON)", json.dumps(summary, indent=2), "runs.json", "application/json"
-    )
+    left.download_button(t("ledger.download_csv"), metrics.to_csv(index=False), "runs.csv", "text/csv")
+    right.download_button(t("ledger.download_json"), json.dumps(summary, indent=2), "runs.json", "application/json")
     if len(selected) == 1 and selected[0].status == "done":
         run = selected[0]
         name = f"transfer-lab-{run.run_id}.zip"
         st.download_button(
-            "Download the model: weights (safetensors) + config",
+            t("ledger.download_model"),
             get_runner().store.export_zip(run.run_id),
             name,
             "application/zip",
         )
-        st.markdown("Load it again in Python:")
+        st.markdown(t("ledger.reload"))
         st.code(RELOAD_SNIPPET.format(name=name, size=run.config.image_size), language="python")
 
 
@@ -83,13 +80,14 @@ def manage_ui(selected: list[RunRecord]) -> None:
     if not mine:
         return
     left, right = st.columns(2)
-    if sharing_allowed() and left.button("Share with the class" if not all(r.shared for r in mine) else "Stop sharing"):
+    sharing = not all(r.shared for r in mine)
+    if sharing_allowed() and left.button(t("ledger.share") if sharing else t("ledger.unshare")):
         share = not all(r.shared for r in mine)
         for run in mine:
             get_runner().store.update(run.run_id, shared=share)
         st.rerun()
-    confirm = right.checkbox(f"Yes, delete {len(mine)} run(s) for good")
-    if right.button("Delete", disabled=not confirm):
+    confirm = right.checkbox(t("ledger.confirm", count=len(mine)))
+    if right.button(t("ledger.delete"), disabled=not confirm):
         for run in mine:
             try:
                 get_runner().store.delete(run.run_id)
@@ -98,8 +96,8 @@ def manage_ui(selected: list[RunRecord]) -> None:
         st.rerun()
 
 
-st.title("Ledger")
-st.write("Every run with its config, curves and results. Select a few to overlay them and see what differs.")
+st.title(t("ledger.title"))
+st.write(t("ledger.intro"))
 selected = runs_ui()
 if selected:
     overlay_ui(selected)

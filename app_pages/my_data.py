@@ -11,11 +11,11 @@ from transfer_core.uploads import (
     FileRefused,
     build_dataset,
     class_name_problem,
-    count,
     import_files,
     import_zip,
     read_image,
 )  # fmt: skip
+from ui.i18n import t
 from ui.own_data import default_name, import_result_ui, keep_ui, kept_notice, limits_caption, use_dataset
 from ui.session import owner
 
@@ -24,11 +24,8 @@ THUMBNAILS_PER_ROW = 8
 
 
 def zip_ui(limits) -> None:
-    st.write(
-        "One folder per class, images inside: `cups/1.jpg`, `cups/2.jpg`, `pens/1.jpg`… "
-        "(the folders may sit inside one top folder)."
-    )
-    upload = st.file_uploader("A zip of class folders", type=["zip"], max_upload_size=limits.upload_mb)
+    st.write(t("my_data.zip_intro"))
+    upload = st.file_uploader(t("my_data.zip"), type=["zip"], max_upload_size=limits.upload_mb)
     if upload is None:
         return
     cached = st.session_state.get("zip_import")
@@ -40,21 +37,21 @@ def zip_ui(limits) -> None:
         st.session_state["zip_import"] = cached
     result = cached[1]
     if isinstance(result, TransferLabError):
-        st.error(f"{upload.name} was refused: {result}")
+        st.error(t("my_data.zip_refused", name=upload.name, error=result))
         return
     import_result_ui(result)
     keep_ui(result.dataset, default_name(upload.name), "zip", limits)
 
 
 def files_ui(limits) -> None:
-    st.write("Name each class and drop its images in. Two classes at least.")
-    count = st.number_input("Classes", 2, CLASS_SLOTS, 2, key="files_classes")
+    st.write(t("my_data.files_intro"))
+    classes = st.number_input(t("my_data.classes"), 2, CLASS_SLOTS, 2, key="files_classes")
     files = {}
-    for slot in range(int(count)):
+    for slot in range(int(classes)):
         left, right = st.columns([1, 3])
-        name = left.text_input(f"Class {slot + 1}", key=f"files_name_{slot}", placeholder=f"class {slot + 1}")
+        name = left.text_input(t("my_data.class_n", n=slot + 1), key=f"files_name_{slot}")
         uploads = right.file_uploader(
-            f"Images of class {slot + 1}",
+            t("my_data.images_n", n=slot + 1),
             type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
             accept_multiple_files=True,
             key=f"files_upload_{slot}",
@@ -63,7 +60,7 @@ def files_ui(limits) -> None:
         if name and uploads:
             files[name] = [(u.name, u.getvalue()) for u in uploads]
     if len(files) < 2:
-        st.info("Give at least two classes a name and images.")
+        st.info(t("my_data.files_hint"))
         return
     try:
         result = import_files(files, limits)
@@ -71,24 +68,24 @@ def files_ui(limits) -> None:
         st.error(str(err))
         return
     import_result_ui(result)
-    keep_ui(result.dataset, "my images", "files", limits)
+    keep_ui(result.dataset, t("my_data.default_images"), "files", limits)
 
 
 def webcam_ui(limits) -> None:
     me = owner()
-    st.write("Name a class, choose it, and take shots. A few dozen per class, from different angles, work well.")
+    st.write(t("my_data.webcam_intro"))
     left, right = st.columns([1, 1])
     with left:
-        st.text_input("New class", key="webcam_new_class", placeholder="e.g. cup")
-        st.button("Add class", icon=":material/add:", on_click=add_class, args=(me,))
+        st.text_input(t("my_data.new_class"), key="webcam_new_class", placeholder=t("my_data.new_class_example"))
+        st.button(t("my_data.add_class"), icon=":material/add:", on_click=add_class, args=(me,))
         if problem := st.session_state.pop("webcam_class_problem", None):
             st.error(problem)
         shots = user_data.webcam_shots(me)
         if not shots:
-            st.info("Add two classes to start, for example “cup” and “pen”.")
+            st.info(t("my_data.webcam_start"))
             return
-        target = st.radio("Shots go to", list(shots), key="webcam_target", horizontal=True)
-        photo = st.camera_input("Take a shot", key="webcam_photo")
+        target = st.radio(t("my_data.shots_go_to"), list(shots), key="webcam_target", horizontal=True)
+        photo = st.camera_input(t("my_data.take_shot"), key="webcam_photo")
         if photo is not None and photo.file_id != st.session_state.get("webcam_last_shot"):
             st.session_state["webcam_last_shot"] = photo.file_id
             add_shot(me, target, photo.getvalue(), limits)
@@ -97,16 +94,22 @@ def webcam_ui(limits) -> None:
     shots = user_data.webcam_shots(me)
     if not sum(len(v) for v in shots.values()):
         return
-    st.subheader("Make a dataset of these shots")
+    st.subheader(t("my_data.make_dataset"))
     short = {name: len(images) for name, images in shots.items() if len(images) < limits.min_per_class}
     if len(shots) - len(short) < 2:
-        have = ", ".join(f"{name} has {count(n, 'shot')}" for name, n in short.items())
-        st.info(f"Two classes need {limits.min_per_class} shots or more each; so far {have}.")
+        have = t("my_data.list_separator").join(
+            t("my_data.has", name=name, shots=shots_text(n)) for name, n in short.items()
+        )
+        st.info(t("my_data.need_shots", min=limits.min_per_class, have=have))
         return
     result = build_dataset(shots, limits, [])  # classes still short are listed as refused
     if result.refused:
-        st.caption("Left out for now: " + "; ".join(f"{r.name} {r.reason}" for r in result.refused))
+        st.caption(t("my_data.left_out", classes="; ".join(f"{r.name} {r.reason}" for r in result.refused)))
     keep_ui(result.dataset, "webcam", "webcam", limits)
+
+
+def shots_text(n: int) -> str:
+    return t("my_data.shot_one" if n == 1 else "my_data.shot_many", n=n)
 
 
 def add_class(me: str) -> None:
@@ -115,7 +118,7 @@ def add_class(me: str) -> None:
     if not name:
         return
     if problem := class_name_problem(name):
-        st.session_state["webcam_class_problem"] = f"Class name {name!r}: {problem}."
+        st.session_state["webcam_class_problem"] = t("my_data.bad_class", name=name, problem=problem)
         return
     user_data.add_webcam_class(me, name)
     st.session_state["webcam_new_class"] = ""
@@ -125,7 +128,7 @@ def add_shot(me: str, class_name: str, data: bytes, limits) -> None:
     try:
         user_data.add_webcam_shot(me, class_name, read_image(data, limits), limits)
     except FileRefused as err:
-        st.error(f"That shot could not be used: {err}.")
+        st.error(t("my_data.bad_shot", error=err))
     except TransferLabError as err:
         st.error(str(err))
 
@@ -133,11 +136,14 @@ def add_shot(me: str, class_name: str, data: bytes, limits) -> None:
 def shots_ui(me: str) -> None:
     for class_name, images in user_data.webcam_shots(me).items():
         head, remove_class = st.columns([3, 2], vertical_alignment="center")
-        head.markdown(f"**{class_name}** — {count(len(images), 'shot')}")
+        head.markdown(f"**{class_name}** — {shots_text(len(images))}")
         remove_class.button(
-            "Remove class", key=f"drop_{class_name}", on_click=user_data.remove_webcam_class, args=(me, class_name),
+            t("my_data.remove_class"),
+            key=f"drop_{class_name}",
+            on_click=user_data.remove_webcam_class,
+            args=(me, class_name),
             icon=":material/delete_sweep:",
-        )  # fmt: skip
+        )
         columns = st.columns(THUMBNAILS_PER_ROW)
         for index, image in enumerate(images):
             with columns[index % THUMBNAILS_PER_ROW]:
@@ -146,7 +152,7 @@ def shots_ui(me: str) -> None:
                     "",
                     key=f"drop_{class_name}_{index}",
                     icon=":material/delete:",
-                    help="Remove this shot",
+                    help=t("my_data.remove_shot"),
                     on_click=user_data.remove_webcam_shot,
                     args=(me, class_name, index),
                 )
@@ -156,21 +162,31 @@ def mine_ui(limits) -> None:
     me = owner()
     rows = user_data.describe(me)
     if not rows:
-        st.info("No datasets yet: upload a zip, drop in images per class, or take webcam shots.")
+        st.info(t("my_data.none"))
         return
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for row in rows:
         name = row["dataset"]
         label, train, save, delete = st.columns([2, 1, 1, 1], vertical_alignment="center")
         label.markdown(f"**{name}**")
-        train.button("Train on it", key=f"use_{name}", on_click=use_dataset, args=(name,), icon=":material/school:")
+        train.button(
+            t("my_data.train_on_it"), key=f"use_{name}", on_click=use_dataset, args=(name,), icon=":material/school:"
+        )
         if row["kept"] == "memory (not saved)":
             save.button(
-                "Save", key=f"save_{name}", on_click=save_dataset, args=(me, name, limits), icon=":material/save:",
-                help="Write it into the data folder so it outlives a server restart",
-            )  # fmt: skip
+                t("my_data.save"),
+                key=f"save_{name}",
+                on_click=save_dataset,
+                args=(me, name, limits),
+                icon=":material/save:",
+                help=t("my_data.save_help"),
+            )
         delete.button(
-            "Delete", key=f"delete_{name}", on_click=user_data.delete_dataset, args=(me, name), icon=":material/delete:"
+            t("my_data.delete"),
+            key=f"delete_{name}",
+            on_click=user_data.delete_dataset,
+            args=(me, name),
+            icon=":material/delete:",
         )
 
 
@@ -180,18 +196,15 @@ def save_dataset(me: str, name: str, limits) -> None:
     except TransferLabError as err:
         st.session_state["save_problem"] = str(err)
     else:
-        st.session_state["saved_to"] = f"Saved “{name}” to {folder}."
+        st.session_state["saved_to"] = t("my_data.saved", name=name, folder=folder)
 
 
-st.title("My data")
-st.write(
-    "Teach the model your own objects. Whatever you bring stays in this session: other people on this "
-    "server never see it."
-)
+st.title(t("my_data.title"))
+st.write(t("my_data.intro"))
 try:
     limits = upload_limits()
 except TransferLabError as err:
-    st.error(f"The server's upload settings are wrong: {err}")
+    st.error(t("weights.bad_settings", error=err))
     st.stop()
 if st.session_state.pop("go_to_data", False):
     st.switch_page("app_pages/data.py")
@@ -200,7 +213,7 @@ kept_notice()
 for key, show in (("saved_to", st.success), ("save_problem", st.error)):
     if message := st.session_state.pop(key, None):
         show(message)
-tab_zip, tab_files, tab_webcam, tab_mine = st.tabs(["Upload a zip", "Images per class", "Webcam", "My datasets"])
+tab_zip, tab_files, tab_webcam, tab_mine = st.tabs([t(f"my_data.tabs.{n}") for n in ("zip", "files", "webcam", "mine")])
 with tab_zip:
     zip_ui(limits)
 with tab_files:

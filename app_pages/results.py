@@ -8,6 +8,7 @@ from transfer_core.errors import TransferLabError
 from transfer_core.evaluate import ValidationReport
 from transfer_core.plots import confusion_heatmap, per_class_bars
 from transfer_core.runs import RunRecord
+from ui.i18n import t
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
 
@@ -29,48 +30,47 @@ def downloads_ui(record: RunRecord) -> None:
     store = get_runner().store
     left, middle, right = st.columns(3)
     left.download_button(
-        "Download weights (safetensors)",
+        t("results.download_weights"),
         store.weights_path(record.run_id).read_bytes(),
         file_name=f"transfer-lab-{record.run_id}.safetensors",
         mime="application/octet-stream",
     )
     metrics = pd.DataFrame(record.metrics)
     middle.download_button(
-        "Download metrics (CSV)",
+        t("results.download_metrics"),
         metrics.to_csv(index=False),
         file_name=f"transfer-lab-{record.run_id}.csv",
         mime="text/csv",
     )
     right.download_button(
-        "Download config (JSON)",
+        t("results.download_config"),
         record.config.to_json(),
         file_name=f"transfer-lab-{record.run_id}.json",
         mime="application/json",
     )
-    st.caption(
-        "The weights load into the architecture the config describes (`transfer_core.evaluate.load_trained_model`)."
-    )
+    st.caption(t("results.weights_note"))
 
 
-st.title("Results")
+st.title(t("results.title"))
 record = finished_run_ui()
 if record is not None:
     try:
-        report = run_report(record.run_id)
+        with st.spinner(t("results.evaluating")):
+            report = run_report(record.run_id)
     except TransferLabError as err:
-        st.error(f"{err} The run's metrics are still below.")
+        st.error(t("results.eval_failed", error=err))
         report = None
     if report is not None:
-        st.metric("Validation accuracy", f"{report.accuracy:.3f}")
+        st.metric(t("train.val_acc"), f"{report.accuracy:.3f}")
         left, right = st.columns([3, 2])
         with left:
-            st.subheader("Confusion matrix")
+            st.subheader(t("results.confusion"))
             st.plotly_chart(confusion_heatmap(report.confusion(), report.classes), width="stretch")
         with right:
-            st.subheader("Accuracy per class")
+            st.subheader(t("results.per_class"))
             st.plotly_chart(per_class_bars(report.per_class()), width="stretch")
-        st.subheader("Validation images: prediction (confidence) and truth")
+        st.subheader(t("results.images"))
         image_grid_ui(report)
-    st.subheader("Take it with you")
+    st.subheader(t("results.take"))
     st.dataframe(pd.DataFrame(record.metrics), hide_index=True)
     downloads_ui(record)

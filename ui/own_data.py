@@ -10,6 +10,7 @@ from transfer_core.limits import UploadLimits
 from transfer_core.uploads import ImportResult
 
 from .config_state import update_config
+from .i18n import t
 from .session import owner
 
 MAX_VAL_PER_CLASS = 100
@@ -19,17 +20,17 @@ MAX_TRAIN_PER_CLASS = 500
 def limits_caption(limits: UploadLimits) -> None:
     used = user_data.storage_used(owner()) / 1e6
     st.caption(
-        f"Limits on this server: a file up to {limits.upload_mb} MB; a zip of at most {limits.members} entries "
-        f"and {limits.unpacked_mb} MB unpacked; images up to {limits.pixels:,} pixels (kept at most 224 px on "
-        f"a side); each class needs {limits.min_per_class} images or more. This session holds "
-        f"{used:.1f} of {limits.session_mb} MB."
-    )
+        t(
+            "my_data.limits", upload=limits.upload_mb, members=limits.members, unpacked=limits.unpacked_mb,
+            pixels=limits.pixels, min=limits.min_per_class, used=used, session=limits.session_mb,
+        )
+    )  # fmt: skip
 
 
 def import_result_ui(result: ImportResult) -> None:
     """What was accepted, and every refused file with its reason."""
     if result.refused:
-        st.warning(result.summary() + " The refused files are skipped:")
+        st.warning(result.summary() + " " + t("my_data.skipped"))
         refused = pd.DataFrame([{"file": r.name, "reason": r.reason} for r in result.refused])
         st.dataframe(refused, hide_index=True, width="stretch")
     else:
@@ -42,8 +43,8 @@ def import_result_ui(result: ImportResult) -> None:
 
 def keep_ui(dataset, default_name: str, key: str, limits: UploadLimits) -> None:
     """A name, and a button that keeps the dataset in this session under it."""
-    name = st.text_input("Name for this dataset", value=default_name, key=f"{key}_name", max_chars=40)
-    if st.button("Keep as my dataset", key=f"{key}_keep", type="primary", icon=":material/add_circle:"):
+    name = st.text_input(t("my_data.name"), value=default_name, key=f"{key}_name", max_chars=40)
+    if st.button(t("my_data.keep"), key=f"{key}_keep", type="primary", icon=":material/add_circle:"):
         try:
             user_data.keep_dataset(owner(), name, dataset, limits)
         except TransferLabError as err:
@@ -57,9 +58,13 @@ def kept_notice() -> None:
     """After a rerun, say which dataset was just kept and offer to train on it."""
     name = st.session_state.pop("kept_dataset", None)
     if name:
-        st.success(f"Kept “{name}” in this session. Train on it, or save it in the data folder to keep it for good.")
+        st.success(t("my_data.kept", name=name))
         st.button(
-            f"Train on “{name}”", key="train_on_kept", on_click=use_dataset, args=(name,), icon=":material/school:"
+            t("my_data.train_on", name=name),
+            key="train_on_kept",
+            on_click=use_dataset,
+            args=(name,),
+            icon=":material/school:",
         )
 
 

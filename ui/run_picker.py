@@ -8,10 +8,11 @@ from transfer_core.catalog import describe
 from transfer_core.evaluate import ValidationReport, validation_report
 from transfer_core.runs import RunRecord
 
+from .i18n import t
 from .session import get_runner, owner
 
 
-@st.cache_data(max_entries=8, show_spinner="Evaluating the trained model on its validation images…")
+@st.cache_data(max_entries=8, show_spinner=False)
 def run_report(run_id: str) -> ValidationReport:
     store = get_runner().store
     record = store.load(run_id)
@@ -31,8 +32,8 @@ def finished_run_ui(with_feature_records: bool = False) -> RunRecord | None:
     if with_feature_records:
         runs = [r for r in runs if store.records(r.run_id)]
     if not runs:
-        st.info("No finished run in this tab yet. Train one (the default lab takes under a minute), then come back.")
+        st.info(t("results.no_run"))
         return None
     ids = [r.run_id for r in runs]
     active = st.session_state.get("active_run")
-    return st.selectbox("Run", runs, index=ids.index(active) if active in ids else 0, format_func=run_label)
+    return st.selectbox(t("results.run"), runs, index=ids.index(active) if active in ids else 0, format_func=run_label)
