@@ -8,7 +8,7 @@ import streamlit as st
 from transfer_core.errors import RunNotFound, RunStillLive
 from transfer_core.plots import race_curves
 from transfer_core.runs import RunRecord, sharing_allowed
-from ui.i18n import t
+from ui.i18n import labels, t
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
 
@@ -22,7 +22,7 @@ config, classes, model = load_exported("{name}")   # an nn.Module in eval mode
 def runs_ui() -> list[RunRecord]:
     store, me = get_runner().store, owner()
     sources = ["mine", "shared"] if sharing_allowed() else ["mine"]
-    source = st.radio(t("ledger.show"), sources, horizontal=True, format_func=lambda s: t(f"ledger.sources.{s}"))
+    source = st.radio(t("ledger.show"), sources, horizontal=True, format_func=labels("ledger.sources", sources).get)
     records = store.list(me) if source == "mine" else store.shared()
     statuses = sorted({r.status for r in records})
     chosen = st.multiselect(t("ledger.status"), statuses, default=statuses)

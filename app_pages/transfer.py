@@ -8,7 +8,7 @@ from transfer_core.catalog import cuda_available, frozen_stage_count, parameter_
 from transfer_core.config import ALL_STAGES, FUSION_MODES, OPTIMIZERS
 from transfer_core.plots import stage_diagram
 from ui.config_state import current_config, update_config
-from ui.i18n import t
+from ui.i18n import labels, t
 from ui.session import owner
 from ui.widgets import bind
 
@@ -24,7 +24,7 @@ def strategy_ui() -> None:
         starts = {config.weights: config.weights, **starts}
     options = ["copy", "fusion", "scratch"] if len(starts) > 1 else ["scratch"]
     strategy = bind(
-        st.radio, t("transfer.strategy"), "strategy", options, format_func=lambda s: t(f"transfer.strategies.{s}")
+        st.radio, t("transfer.strategy"), "strategy", options, format_func=labels("transfer.strategies", options).get
     )
     if strategy != "scratch":
         bind(st.radio, t("transfer.start_from"), "weights", list(starts), format_func=starts.get, horizontal=True)
@@ -58,7 +58,7 @@ def freeze_ui() -> None:
     )
     if config.strategy == "fusion":
         bind(st.radio, t("transfer.fusion"), "fusion_mode", FUSION_MODES,
-             format_func=lambda m: t(f"transfer.fusion_modes.{m}"), horizontal=True)  # fmt: skip
+             format_func=labels("transfer.fusion_modes", FUSION_MODES).get, horizontal=True)  # fmt: skip
 
 
 def diagram_ui() -> None:

@@ -343,3 +343,12 @@ def test_every_lesson_page_in_both_languages(server, page, lang):
         settle(page)
         expect(page.locator("[data-testid='stException']")).to_have_count(0)
         shoot(page, f"30-lesson-{number}-{lesson.key}-{lang}")
+
+
+@pytest.mark.parametrize("path", ["", "transfer", "my_data", "board"])
+def test_lab_pages_in_chinese(server, page, path):
+    page.goto(f"{server}/{path}?lang=zh")
+    expect(page.get_by_text("设备")).to_be_visible(timeout=60_000)
+    settle(page)
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+    shoot(page, f"40-zh-{path or 'home'}")

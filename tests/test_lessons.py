@@ -255,3 +255,20 @@ def test_the_class_board_overlays_shared_runs_and_never_shows_who_is_who(monkeyp
 def test_the_class_board_explains_how_to_turn_sharing_on():
     at = open_app("app_pages/board.py")
     assert any("TRANSFER_LAB_SHARING=1" in i.value for i in at.info)
+
+
+LAB_PAGES = ["home", "backbone", "data", "my_data", "transfer", "train", "results", "features", "compare"]
+LAB_PAGES += ["layers", "ledger", "board"]
+
+
+def test_every_lab_page_renders_in_chinese():
+    at = open_app()
+    at.sidebar.selectbox[0].set_value("zh").run()
+    for name in LAB_PAGES:
+        at.switch_page(f"app_pages/{name}.py").run()
+        assert not at.exception, (name, at.exception)
+        title = at.title[0].value
+        assert name == "home" or CJK.search(title), f"{name}: title {title!r} is not Chinese"
+        labels = [b.label for b in at.button] + [w.label for w in at.radio] + [w.label for w in at.number_input]
+        english = [label for label in labels if re.fullmatch(r"[A-Za-z ,()+.]+", label)]
+        assert english == [], f"{name}: English widget labels {english}"

@@ -9,6 +9,8 @@ import streamlit as st
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError
 
+from .i18n import t
+
 CONFIG_KEY = "config"
 
 
@@ -32,7 +34,7 @@ def update_config(**changes) -> TrainConfig | None:
     try:
         updated = config.replace(**changes)
     except ConfigError as err:
-        st.error(f"{err} The previous setting is kept.")
+        st.error(t("url.kept", error=err))
         return None
     if updated != config:
         set_config(updated)
@@ -52,7 +54,5 @@ def _config_from_url() -> TrainConfig:
     try:
         return TrainConfig.from_query(st.query_params.to_dict())
     except ConfigError as err:
-        st.session_state["url_problem"] = (
-            f"The link's setup could not be used ({err}); the defaults are loaded instead."
-        )
+        st.session_state["url_problem"] = t("url.bad_link", error=err)
         return TrainConfig()

@@ -55,6 +55,12 @@ def t(key: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+def labels(prefix: str, options) -> dict:
+    """{option: its text}, looked up now. Pass `labels(...).get` as a widget's format_func: Streamlit may
+    call that function outside the page's run, where the session's language cannot be read."""
+    return {option: t(f"{prefix}.{option}") for option in options}
+
+
 def t_list(key: str) -> list[str]:
     return list(table(language()).get(key, table(DEFAULT).get(key, [])))
 

@@ -10,7 +10,7 @@ from transfer_core.errors import QueueFull, RunNotFound
 from transfer_core.lessons import Lesson
 
 from .config_state import set_config
-from .i18n import t, url_params
+from .i18n import labels, t, url_params
 from .session import get_runner, owner
 
 POLL_SECONDS = 1.0
@@ -41,10 +41,10 @@ def predict_then_run(lesson: Lesson, run_locally: Callable[[], str] | None = Non
     predictions = st.session_state.setdefault("lesson_predictions", {})
     predicted = predictions.get(lesson.key)
     if predicted is None:
+        options = labels(f"lessons.{lesson.key}.options", lesson.options)
         choice = st.radio(
-            t("learn.your_prediction"), lesson.options, format_func=lambda o: option_label(lesson, o),
-            key=f"predict_{lesson.key}", index=None,
-        )  # fmt: skip
+            t("learn.your_prediction"), lesson.options, format_func=options.get, key=f"predict_{lesson.key}", index=None
+        )
         if st.button(t("learn.lock_in"), key=f"lock_{lesson.key}", disabled=choice is None, type="primary"):
             predictions[lesson.key] = choice
             st.rerun()

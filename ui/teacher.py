@@ -19,6 +19,8 @@ import streamlit as st
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError
 
+from .i18n import t
+
 STATE_KEY = "teacher"
 FIELDS = {f.name for f in fields(TrainConfig)}
 
@@ -52,9 +54,9 @@ def start_session() -> TrainConfig | None:
             preset = load_presets()[name]
             config = TrainConfig.from_dict(preset.get("config", {}))
         except KeyError:
-            st.session_state["url_problem"] = f"There is no preset named {name!r} on this server."
+            st.session_state["url_problem"] = t("url.no_preset", name=repr(name))
         except ConfigError as err:
-            st.session_state["url_problem"] = f"The preset {name!r} could not be used: {err}"
+            st.session_state["url_problem"] = t("url.bad_preset", name=repr(name), error=err)
         else:
             state |= {"preset": name, "lock": state["lock"] | _fields(preset.get("lock", [])),
                       "hide": state["hide"] | _fields(preset.get("hide", []))}  # fmt: skip
