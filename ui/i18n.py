@@ -15,6 +15,7 @@ import streamlit as st
 FOLDER = Path(__file__).parents[1] / "assets" / "i18n"
 DEFAULT = "en"
 LANG_KEY = "lang"
+PICKER_KEY = "lang_picker"
 
 
 @cache
@@ -71,5 +72,15 @@ def url_params() -> dict[str, str]:
 
 
 def language_picker() -> None:
+    # The widget's own key is set from the session's language on every run (as `bind` does for config
+    # widgets): a rerun that interrupts the first one would otherwise leave the browser showing the default.
     names = languages()
-    st.selectbox("Language / 语言", list(names), key=LANG_KEY, format_func=names.get, label_visibility="collapsed")
+    st.session_state[PICKER_KEY] = language()
+    st.selectbox(
+        "Language / 语言", list(names), key=PICKER_KEY, format_func=names.get, label_visibility="collapsed",
+        on_change=_choose_language,
+    )  # fmt: skip
+
+
+def _choose_language() -> None:
+    st.session_state[LANG_KEY] = st.session_state[PICKER_KEY]
