@@ -350,6 +350,6 @@ def test_lab_pages_in_chinese(server, page, path):
     page.goto(f"{server}/{path}?lang=zh")
     expect(page.get_by_text("设备")).to_be_visible(timeout=60_000)
     settle(page)
-    expect(page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox")).to_contain_text("中文")
+    expect(page.get_by_test_id("stSidebar").get_by_role("combobox")).to_have_value("中文")
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
     shoot(page, f"40-zh-{path or 'home'}")
