@@ -89,7 +89,7 @@ def methods_extra(lesson: Lesson) -> None:
     ):
         per_stage, after = parameter_budget("efficientnet_lite0", strategy, "concat", 10)
         stages = list(get_spec("efficientnet_lite0").stage_names)
-        head = "fusion + head" if strategy == "fusion" else "head"
+        head = t("transfer.head_fusion") if strategy == "fusion" else t("transfer.head_new")
         column.caption(t(title))
         column.plotly_chart(stage_diagram(stages, list(per_stage), len(stages), head, after), key=f"diagram_{strategy}")
     presets_ui(lesson)
