@@ -13,7 +13,7 @@ from transfer_core.limits import upload_limits
 from transfer_core.uploads import FileRefused, read_image
 from transfer_core.weights import weights_available
 from ui.config_state import current_config, update_config
-from ui.i18n import t
+from ui.i18n import localize_frame, t, word
 from ui.own_weights import download_weights_ui, own_weights_ui
 from ui.teacher import locked
 
@@ -57,9 +57,11 @@ def predictions_ui(name: str, photos: dict[str, np.ndarray]) -> None:
         with column:
             st.image(photo, caption=label, width="stretch")
             st.dataframe(
-                top5(name, label, photo),
+                localize_frame(top5(name, label, photo)),
                 hide_index=True,
-                column_config={"probability": st.column_config.ProgressColumn(format="%.2f", min_value=0, max_value=1)},
+                column_config={
+                    word("probability"): st.column_config.ProgressColumn(format="%.2f", min_value=0, max_value=1)
+                },
             )
 
 
@@ -83,7 +85,7 @@ config = current_config()
 left, right = st.columns([3, 2])
 with left:
     st.subheader(t("backbone.stages", title=spec.title, stages=spec.num_stages))
-    st.dataframe(pd.DataFrame(stage_table(name, config.image_size)), hide_index=True, width="stretch")
+    st.dataframe(localize_frame(pd.DataFrame(stage_table(name, config.image_size))), hide_index=True, width="stretch")
     st.caption(t("backbone.shapes", size=config.image_size))
 with right:
     st.subheader(t("backbone.weights"))

@@ -5,7 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from transfer_core.runs import sharing_allowed
-from ui.i18n import t
+from ui.i18n import localize_figure, t
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
 
@@ -40,7 +40,7 @@ curves = pd.DataFrame(
 )
 figure = px.line(curves, x="epoch", y="val_acc", color="run", markers=True, title=t("board.chart"))
 figure.update_layout(yaxis_range=[0, 1], height=420)
-st.plotly_chart(figure, width="stretch")
+st.plotly_chart(localize_figure(figure), width="stretch")
 st.subheader(t("board.table"))
 rows = [
     {

@@ -10,7 +10,7 @@ from transfer_core.errors import QueueFull, RunNotFound
 from transfer_core.experiments import race_configs, trained_parameters
 from transfer_core.plots import race_curves
 from ui.config_state import current_config
-from ui.i18n import t
+from ui.i18n import localize_figure, localize_frame, t, word
 from ui.session import get_runner, owner
 from ui.widgets import bind
 
@@ -70,11 +70,10 @@ def results_ui(race_ids: dict[str, str], live: bool) -> None:
         finished = int((~summary["status"].str.startswith(("queued", "running"))).sum()) if len(summary) else 0
         st.markdown(t("compare.finished", done=finished, total=len(race_ids)))
         if not curves.empty:
-            st.plotly_chart(race_curves(curves), width="stretch", key="race_curves")
-        st.dataframe(summary, hide_index=True, width="stretch",
-                     column_config={"val acc": st.column_config.NumberColumn(format="%.3f"),
-                                    "shifted acc": st.column_config.NumberColumn(format="%.3f"),
-                                    "seconds": st.column_config.NumberColumn(format="%.1f")})  # fmt: skip
+            st.plotly_chart(localize_figure(race_curves(curves)), width="stretch", key="race_curves")
+        formats = {"val acc": "%.3f", "shifted acc": "%.3f", "seconds": "%.1f"}
+        columns = {word(name): st.column_config.NumberColumn(format=f) for name, f in formats.items()}
+        st.dataframe(localize_frame(summary), hide_index=True, width="stretch", column_config=columns)
         if live and not still_live:
             st.rerun()
 

@@ -12,7 +12,7 @@ from transfer_core.errors import TransferLabError
 from transfer_core.plots import class_counts_bars
 from transfer_core.weights import downloads_allowed
 from ui.config_state import current_config, update_config
-from ui.i18n import t
+from ui.i18n import localize_figure, localize_frame, t
 from ui.session import owner
 from ui.teacher import locked
 from ui.widgets import bind
@@ -128,9 +128,9 @@ else:
              "validation": np.bincount(val_y, minlength=len(classes))}
         )  # fmt: skip
         st.subheader(t("data.summary", classes=len(classes), train=len(train_y), val=len(val_y)))
-        st.plotly_chart(class_counts_bars(counts), width="stretch")
+        st.plotly_chart(localize_figure(class_counts_bars(counts)), width="stretch")
         st.subheader(t("data.samples"))
         samples_ui(images, train_y, classes)
 
 st.subheader(t("data.offline"))
-st.dataframe(pd.DataFrame(dataset_rows()), hide_index=True, width="stretch")
+st.dataframe(localize_frame(pd.DataFrame(dataset_rows())), hide_index=True, width="stretch")

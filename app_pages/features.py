@@ -17,7 +17,7 @@ from transfer_core.plots import (
     upscale,
 )
 from transfer_core.runs import RunRecord
-from ui.i18n import t
+from ui.i18n import localize_figure, t
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
 
@@ -69,9 +69,13 @@ def embedding_ui(record: RunRecord) -> None:
         horizontal=True,
         format_func={"pca": "PCA", "tsne": t("features.tsne")}.get,
     )
-    st.plotly_chart(embedding_scatter(embedding(record.run_id, method), record.classes), width="stretch")
+    st.plotly_chart(
+        localize_figure(embedding_scatter(embedding(record.run_id, method), record.classes)), width="stretch"
+    )
     st.markdown(t("features.over_epochs"))
-    st.plotly_chart(embedding_animation(embedding_over_epochs(record.run_id), record.classes), width="stretch")
+    st.plotly_chart(
+        localize_figure(embedding_animation(embedding_over_epochs(record.run_id), record.classes)), width="stretch"
+    )
     if record.config.is_linear_probe:
         st.info(t("features.probe_static"))
 
@@ -131,7 +135,10 @@ def confusion_ui(record: RunRecord) -> None:
     result = run_report(record.run_id)
     st.caption(t("features.cells_caption"))
     event = st.plotly_chart(
-        confusion_cells(result.confusion(), result.classes), on_select="rerun", selection_mode="points", key="cells"
+        localize_figure(confusion_cells(result.confusion(), result.classes)),
+        on_select="rerun",
+        selection_mode="points",
+        key="cells",
     )
     points = event.selection.points if event and event.selection else []
     if not points:
@@ -150,11 +157,11 @@ def drift_ui(record: RunRecord) -> None:
     frame = views.drift_frame(get_runner().store.drift(record.run_id))
     stages = list(run_models(record.run_id).final.stage_names)
     st.caption(t("features.drift_caption"))
-    st.plotly_chart(drift_diagram(frame, stages, frozen_stage_count(record.config)), width="stretch")
+    st.plotly_chart(localize_figure(drift_diagram(frame, stages, frozen_stage_count(record.config))), width="stretch")
 
 
 def cka_ui(record: RunRecord) -> None:
-    st.plotly_chart(cka_bars(cka(record.run_id)), width="stretch")
+    st.plotly_chart(localize_figure(cka_bars(cka(record.run_id))), width="stretch")
     st.caption(t("features.cka_caption"))
 
 

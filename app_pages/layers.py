@@ -8,7 +8,7 @@ from transfer_core.data import load_raw
 from transfer_core.layer_lab import KINDS, LabSettings, LayerLab, class_halves, lab_points, saved_lab, saved_labs
 from transfer_core.plots import layer_lab_figure
 from transfer_core.runs import sharing_allowed
-from ui.i18n import t
+from ui.i18n import localize_figure, t
 from ui.session import get_runner, owner
 
 POLL_SECONDS = 1.0
@@ -53,7 +53,9 @@ def lab_ui(lab: dict) -> None:
         if current["message"]:
             st.warning(current["message"])
         frame = pd.DataFrame(points, columns=["n", "kind", "run_id", "val_acc"])
-        st.plotly_chart(layer_lab_figure(frame, bases.get("baseB"), stages), width="stretch", key="lab_plot")
+        st.plotly_chart(
+            localize_figure(layer_lab_figure(frame, bases.get("baseB"), stages)), width="stretch", key="lab_plot"
+        )
         if bases:
             st.caption(" · ".join(f"{name}: {acc:.3f}" for name, acc in bases.items()))
         if live and current["status"] != "running":

@@ -8,7 +8,7 @@ import streamlit as st
 from transfer_core.errors import RunNotFound, RunStillLive
 from transfer_core.plots import race_curves
 from transfer_core.runs import RunRecord, sharing_allowed
-from ui.i18n import labels, t
+from ui.i18n import labels, localize_figure, localize_frame, t
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
 
@@ -33,7 +33,7 @@ def runs_ui() -> list[RunRecord]:
     table = pd.DataFrame(
         [{"run": r.run_id, "what": run_label(r), "status": r.status, "shared": r.shared} for r in records]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(localize_frame(table), hide_index=True, width="stretch")
     by_id = {r.run_id: r for r in records}
     picked = st.multiselect(t("ledger.select"), list(by_id), format_func=lambda i: run_label(by_id[i]))
     return [by_id[i] for i in picked]
@@ -42,7 +42,7 @@ def runs_ui() -> list[RunRecord]:
 def overlay_ui(selected: list[RunRecord]) -> None:
     rows = [{"strategy": f"{r.run_id}", **m} for r in selected for m in r.metrics]
     if rows:
-        st.plotly_chart(race_curves(pd.DataFrame(rows)), width="stretch")
+        st.plotly_chart(localize_figure(race_curves(pd.DataFrame(rows))), width="stretch")
 
 
 def differences_ui(selected: list[RunRecord]) -> None:

@@ -15,7 +15,7 @@ from transfer_core.uploads import (
     import_zip,
     read_image,
 )  # fmt: skip
-from ui.i18n import t
+from ui.i18n import localize_frame, t
 from ui.own_data import default_name, import_result_ui, keep_ui, kept_notice, limits_caption, use_dataset
 from ui.session import owner
 
@@ -164,7 +164,7 @@ def mine_ui(limits) -> None:
     if not rows:
         st.info(t("my_data.none"))
         return
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(localize_frame(pd.DataFrame(rows)), hide_index=True, width="stretch")
     for row in rows:
         name = row["dataset"]
         label, train, save, delete = st.columns([2, 1, 1, 1], vertical_alignment="center")

@@ -8,7 +8,7 @@ from transfer_core.errors import TransferLabError
 from transfer_core.evaluate import ValidationReport
 from transfer_core.plots import confusion_heatmap, per_class_bars
 from transfer_core.runs import RunRecord
-from ui.i18n import t
+from ui.i18n import localize_figure, localize_frame, t
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
 
@@ -65,12 +65,12 @@ if record is not None:
         left, right = st.columns([3, 2])
         with left:
             st.subheader(t("results.confusion"))
-            st.plotly_chart(confusion_heatmap(report.confusion(), report.classes), width="stretch")
+            st.plotly_chart(localize_figure(confusion_heatmap(report.confusion(), report.classes)), width="stretch")
         with right:
             st.subheader(t("results.per_class"))
-            st.plotly_chart(per_class_bars(report.per_class()), width="stretch")
+            st.plotly_chart(localize_figure(per_class_bars(report.per_class())), width="stretch")
         st.subheader(t("results.images"))
         image_grid_ui(report)
     st.subheader(t("results.take"))
-    st.dataframe(pd.DataFrame(record.metrics), hide_index=True)
+    st.dataframe(localize_frame(pd.DataFrame(record.metrics)), hide_index=True)
     downloads_ui(record)

@@ -10,7 +10,7 @@ from transfer_core.jobs import RunSnapshot
 from transfer_core.plots import drift_diagram, learning_curves
 from transfer_core.views import drift_frame
 from ui.config_state import current_config
-from ui.i18n import t
+from ui.i18n import localize_figure, t
 from ui.session import active_run, get_runner, owner, set_active_run
 
 POLL_SECONDS = 1.0
@@ -51,7 +51,7 @@ def curves_ui(snapshot: RunSnapshot) -> None:
     batches = pd.DataFrame(snapshot.batches)
     if epochs.empty and batches.empty:
         return
-    st.plotly_chart(learning_curves(epochs, batches), width="stretch", key="live_curves")
+    st.plotly_chart(localize_figure(learning_curves(epochs, batches)), width="stretch", key="live_curves")
 
 
 def drift_ui(snapshot: RunSnapshot) -> None:
@@ -61,7 +61,7 @@ def drift_ui(snapshot: RunSnapshot) -> None:
     stages = list(get_spec(config.backbone).stage_names)
     st.markdown(t("train.drift"))
     st.plotly_chart(
-        drift_diagram(drift_frame(snapshot.drift), stages, frozen_stage_count(config)),
+        localize_figure(drift_diagram(drift_frame(snapshot.drift), stages, frozen_stage_count(config))),
         width="stretch",
         key="live_drift",
     )

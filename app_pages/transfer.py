@@ -8,7 +8,7 @@ from transfer_core.catalog import cuda_available, frozen_stage_count, parameter_
 from transfer_core.config import ALL_STAGES, FUSION_MODES, OPTIMIZERS
 from transfer_core.plots import stage_diagram
 from ui.config_state import current_config, update_config
-from ui.i18n import labels, t
+from ui.i18n import labels, localize_figure, t
 from ui.session import owner
 from ui.widgets import bind
 
@@ -67,7 +67,8 @@ def diagram_ui() -> None:
     per_stage, after = parameter_budget(config.backbone, config.strategy, config.fusion_mode, NUM_CLASSES_FOR_COUNTS)
     frozen = frozen_stage_count(config)
     head = t("transfer.head_fusion") if config.strategy == "fusion" else t("transfer.head_new")
-    st.plotly_chart(stage_diagram(list(spec.stage_names), list(per_stage), frozen, head, after), width="stretch")
+    figure = stage_diagram(list(spec.stage_names), list(per_stage), frozen, head, after)
+    st.plotly_chart(localize_figure(figure), width="stretch")
     trainable, total = trainable_parameters(config, NUM_CLASSES_FOR_COUNTS)
     left, right = st.columns(2)
     left.metric(t("transfer.trainable"), f"{trainable:,}")

@@ -299,8 +299,19 @@ def test_webcam_shots_land_in_their_class(server, page):
         page.get_by_label("New class").fill(name)
         page.get_by_role("button", name="Add class").click()
         expect(page.get_by_text(f"{name} — 0 shots")).to_be_visible(timeout=30_000)
-    page.get_by_role("button", name="Take Photo").click()
-    expect(page.get_by_text("cup — 1 shot", exact=True)).to_be_visible(timeout=30_000)
+    # The fake camera needs a moment to stream: a click before its first frame takes no photo.
+    page.wait_for_function("() => [...document.querySelectorAll('video')].some(v => v.readyState >= 2)", timeout=30_000)
+    shot = page.get_by_text("cup — 1 shot", exact=True)
+    for _ in range(3):  # a click that lands before the stream settles takes no photo; the button stays
+        take = page.get_by_role("button", name="Take Photo")
+        if take.is_visible():
+            take.click()
+        try:
+            expect(shot).to_be_visible(timeout=10_000)
+            break
+        except AssertionError:
+            continue
+    expect(shot).to_be_visible()
     settle(page)
     expect(page.locator("[data-testid='stImage'] img").first).to_be_visible()
     expect(

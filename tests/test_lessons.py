@@ -54,6 +54,7 @@ def test_every_key_the_code_asks_for_exists():
     asked = set()
     for file in CODE:
         asked |= set(re.findall(r"""\bt(?:_list)?\(\s*["']([\w.]+)["']""", file.read_text()))
+        asked |= {f"words.{w}" for w in re.findall(r"""\bword\(\s*["']([^"']+)["']""", file.read_text())}
     for lesson in LESSONS:
         asked |= {f"lessons.{lesson.key}.{part}" for part in ("title", "body", "question", "explain")}
         asked |= {f"lessons.{lesson.key}.options.{option}" for option in lesson.options}
@@ -272,3 +273,19 @@ def test_every_lab_page_renders_in_chinese():
         labels = [b.label for b in at.button] + [w.label for w in at.radio] + [w.label for w in at.number_input]
         english = [label for label in labels if re.fullmatch(r"[A-Za-z ,()+.]+", label)]
         assert english == [], f"{name}: English widget labels {english}"
+
+
+def test_engine_phrases_in_tables_and_charts_follow_the_language(monkeypatch):
+    import pandas as pd
+
+    from transfer_core.plots import learning_curves
+    from ui import i18n
+
+    monkeypatch.setattr(i18n, "language", lambda: "zh")
+    frame = pd.DataFrame({"epoch": [1], "val_acc": [0.5], "unknown column": [1]})
+    assert list(i18n.localize_frame(frame).columns) == ["轮次", "验证准确率", "unknown column"]
+    epochs = pd.DataFrame({"epoch": [1], "train_acc": [0.5], "val_acc": [0.4], "train_loss": [1.0], "val_loss": [1.1]})
+    figure = i18n.localize_figure(learning_curves(epochs))
+    assert {trace.name for trace in figure.data} == {"训练（每轮）", "验证（每轮）"}
+    assert figure.layout.xaxis.title.text == "轮次"
+    assert [note.text for note in figure.layout.annotations] == ["准确率", "损失"]

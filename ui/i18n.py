@@ -10,6 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 FOLDER = Path(__file__).parents[1] / "assets" / "i18n"
@@ -60,6 +62,30 @@ def labels(prefix: str, options) -> dict:
     """{option: its text}, looked up now. Pass `labels(...).get` as a widget's format_func: Streamlit may
     call that function outside the page's run, where the session's language cannot be read."""
     return {option: t(f"{prefix}.{option}") for option in options}
+
+
+def word(text: str) -> str:
+    """A short phrase the engine writes in English (a table column, a chart's axis or legend), in the
+    session's language when the string table has it under [words]."""
+    return table(language()).get(f"words.{text}", text) if isinstance(text, str) else text
+
+
+def localize_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with its column names in the session's language."""
+    return frame.rename(columns=word) if language() != DEFAULT else frame
+
+
+def localize_figure(figure: go.Figure) -> go.Figure:
+    """The chart with its titles, axis titles and legend in the session's language."""
+    if language() == DEFAULT:
+        return figure
+    figure.for_each_trace(lambda trace: trace.update(name=word(trace.name)))
+    figure.for_each_xaxis(lambda axis: axis.update(title_text=word(axis.title.text)))
+    figure.for_each_yaxis(lambda axis: axis.update(title_text=word(axis.title.text)))
+    figure.for_each_annotation(lambda note: note.update(text=word(note.text)))
+    if figure.layout.title.text:
+        figure.update_layout(title_text=word(figure.layout.title.text))
+    return figure
 
 
 def t_list(key: str) -> list[str]:

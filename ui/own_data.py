@@ -10,7 +10,7 @@ from transfer_core.limits import UploadLimits
 from transfer_core.uploads import ImportResult
 
 from .config_state import update_config
-from .i18n import t
+from .i18n import localize_frame, t
 from .session import owner
 
 MAX_VAL_PER_CLASS = 100
@@ -32,11 +32,11 @@ def import_result_ui(result: ImportResult) -> None:
     if result.refused:
         st.warning(result.summary() + " " + t("my_data.skipped"))
         refused = pd.DataFrame([{"file": r.name, "reason": r.reason} for r in result.refused])
-        st.dataframe(refused, hide_index=True, width="stretch")
+        st.dataframe(localize_frame(refused), hide_index=True, width="stretch")
     else:
         st.success(result.summary())
     st.dataframe(
-        pd.DataFrame({"class": list(result.counts), "images": list(result.counts.values())}),
+        localize_frame(pd.DataFrame({"class": list(result.counts), "images": list(result.counts.values())})),
         hide_index=True,
     )
 
