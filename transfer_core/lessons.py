@@ -114,10 +114,13 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson(
         "qa",
-        PROBE.replace(train_per_class=10),
+        PROBE.replace(train_per_class=10, batch_size=8),
         ("probe", "scratch"),
-        Experiment(
-            {"probe": PROBE.replace(train_per_class=10), "scratch": SCRATCH.replace(train_per_class=10)},
+        Experiment(  # batches of 8: with 100 images, even 16 leaves too few steps for BatchNorm's statistics
+            {
+                "probe": PROBE.replace(train_per_class=10, batch_size=8),
+                "scratch": SCRATCH.replace(train_per_class=10, batch_size=8),
+            },
             best("val_acc"),
         ),
     ),
