@@ -289,3 +289,19 @@ def test_engine_phrases_in_tables_and_charts_follow_the_language(monkeypatch):
     assert {trace.name for trace in figure.data} == {"训练（每轮）", "验证（每轮）"}
     assert figure.layout.xaxis.title.text == "轮次"
     assert [note.text for note in figure.layout.annotations] == ["准确率", "损失"]
+
+
+def test_lesson_eight_measures_the_model_choice_side_by_side():
+    from ui.session import get_runner
+
+    at = lesson_app("challenges")
+    next(b for b in at.button if b.key == "compare_backbones").click().run()
+    runs = at.session_state["model_choice_runs"]
+    deadline = time.monotonic() + 180
+    while not all(get_runner().snapshot(run_id).finished for run_id in runs.values()):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    at.run()
+    table = at.dataframe[0].value
+    assert list(table["run"]) == ["EfficientNet-Lite0", "EfficientNet-Lite1"]
+    assert table["val acc"].between(0.3, 1.0).all() and (table["seconds"] > 0).all()

@@ -15,7 +15,7 @@ from transfer_core.lessons import LESSONS, Lesson, get_lesson, rnn_answer, rnn_s
 from transfer_core.plots import stage_diagram
 
 from .i18n import t
-from .lesson_view import lesson_text, predict_then_run, try_it_button
+from .lesson_view import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button
 
 MAPPING_FORMULA = r"f(x) = f_{c}^{1} \circ \ldots \circ f_{c}^{n}(x)"
 RNN_FORMULA = r"h_{t} = \sigma(W_{hh} h_{t-1} + W_{xh} x_{t} + b_{h})"
@@ -47,7 +47,7 @@ def mapping_extra(lesson: Lesson) -> None:
     st.caption(t("learn.stages_caption"))
 
 
-def features_extra(lesson: Lesson) -> str | None:
+def features_extra(lesson: Lesson) -> None:
     """The RNN recurrence and a one-unit RNN stepped through a sequence the learner can edit."""
     st.latex(RNN_FORMULA)
     st.subheader(t("learn.rnn_title"))
@@ -56,7 +56,7 @@ def features_extra(lesson: Lesson) -> str | None:
     inputs = parse_sequence(text)
     if inputs is None:
         st.error(t("learn.rnn_bad_input"))
-        return None
+        return
     states = rnn_steps(inputs)
     step = st.slider(t("learn.rnn_step"), 1, len(inputs), min(5, len(inputs)), key="rnn_step")
     frame = pd.DataFrame(
@@ -70,7 +70,6 @@ def features_extra(lesson: Lesson) -> str | None:
         frame, hide_index=True, column_config={t("learn.rnn_col_h"): st.column_config.NumberColumn(format="%.4f")}
     )
     st.line_chart(frame.set_index(t("learn.rnn_col_t"))[t("learn.rnn_col_h")], height=200)
-    return None
 
 
 def parse_sequence(text: str) -> list[float] | None:
@@ -141,12 +140,25 @@ def project_answer() -> str:
     return "typeerror" if outcome.startswith("TypeError") else "indexerror" if "IndexError" in outcome else "works"
 
 
+def challenges_extra(lesson: Lesson) -> None:
+    """Model choice, measured: the two backbones of the presets trained on the same task, side by side."""
+    presets_ui(lesson)
+    runs = st.session_state.setdefault("model_choice_runs", {})
+    if not runs:
+        if st.button(t("learn.compare_backbones"), key="compare_backbones"):
+            names = {t(f"lessons.{lesson.key}.preset_{name}"): config for name, config in lesson.extra_presets.items()}
+            runs |= start_runs(names)
+            st.rerun()
+        return
+    side_by_side_ui(runs)
+
+
 EXTRAS = {
     "mapping": mapping_extra,
     "features": features_extra,
     "methods": methods_extra,
     "project": project_extra,
-    "challenges": presets_ui,
+    "challenges": challenges_extra,
 }
 LOCAL_ANSWERS = {
     "features": lambda: rnn_answer(parse_sequence(RNN_EXAMPLE)),

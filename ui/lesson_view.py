@@ -87,13 +87,43 @@ def experiment_ui(lesson: Lesson, predicted: str) -> None:
 
 
 def start_experiment(lesson: Lesson, runs: dict) -> None:
+    started = start_runs(lesson.experiment.runs)
+    if started:
+        runs[lesson.key] = started
+        st.rerun()
+
+
+def start_runs(configs: dict[str, TrainConfig]) -> dict[str, str]:
+    """Queue every config as this tab's run: {label: run id}, or {} (with a message) when the queue is full."""
     runner, me = get_runner(), owner()
     try:
-        runs[lesson.key] = {label: runner.submit(config, me) for label, config in lesson.experiment.runs.items()}
+        return {label: runner.submit(config, me) for label, config in configs.items()}
     except QueueFull as err:
         st.error(t("learn.queue_full", error=err))
-        return
-    st.rerun()
+        return {}
+
+
+def side_by_side_ui(run_ids: dict[str, str]) -> None:
+    """Progress, then each run's validation accuracy and time, for runs outside a prediction."""
+    live = any(not s.finished for s in snapshots(run_ids).values())
+
+    @st.fragment(run_every=POLL_SECONDS if live else None)
+    def table() -> None:
+        current = snapshots(run_ids)
+        done = sum(s.finished for s in current.values())
+        if done < len(current):
+            st.progress(done / len(current), text=t("learn.running", done=done, total=len(current)))
+            return
+        rows = [
+            {t("learn.col_run"): label, t("learn.col_val"): s.metrics[-1]["val_acc"] if s.metrics else None,
+             t("learn.col_seconds"): sum(m["seconds"] for m in s.metrics)}
+            for label, s in current.items()
+        ]  # fmt: skip
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        if live:
+            st.rerun()
+
+    table()
 
 
 def snapshots(run_ids: dict[str, str]) -> dict:
