@@ -90,6 +90,8 @@ def settle(page: Page, timeout: float = 60_000) -> None:
 
 
 def shoot(page: Page, name: str) -> None:
+    # Images arrive after the script run ends; a screenshot before they load shows empty tiles.
+    page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 

@@ -182,4 +182,12 @@ def stage_pictures(backbone: str, image: np.ndarray, size: int = 128, k: int = 4
     strongest channels (k, h, w) in [0, 1]."""
     model = build_backbone(backbone, pretrained=True).eval()
     x = normalize(to_image_tensor([image], size), get_spec(backbone).preprocessing)
-    return {name: strongest_channels(out[0], k)[1] for name, out in stage_outputs(model, x).items()}
+    return {name: each_scaled(strongest_channels(out[0], k)[1]) for name, out in stage_outputs(model, x).items()}
+
+
+def each_scaled(maps: np.ndarray) -> np.ndarray:
+    """Every map (k, h, w) stretched to [0, 1] on its own: a lesson shows each channel's pattern, where
+    scaling them together leaves weaker channels blank."""
+    low = maps.min(axis=(1, 2), keepdims=True)
+    high = maps.max(axis=(1, 2), keepdims=True)
+    return (maps - low) / np.maximum(high - low, 1e-8)
