@@ -53,7 +53,7 @@ def test_every_key_the_code_asks_for_exists():
     keys = set(table("en"))
     asked = set()
     for file in CODE:
-        asked |= set(re.findall(r"""\bt(?:_list)?\(\s*["']([\w.]+)["']""", file.read_text()))
+        asked |= set(re.findall(r"""\bt\(\s*["']([\w.]+)["']""", file.read_text()))
         asked |= {f"words.{w}" for w in re.findall(r"""\bword\(\s*["']([^"']+)["']""", file.read_text())}
     for lesson in LESSONS:
         asked |= {f"lessons.{lesson.key}.{part}" for part in ("title", "body", "question", "explain")}

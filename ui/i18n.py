@@ -88,10 +88,6 @@ def localize_figure(figure: go.Figure) -> go.Figure:
     return figure
 
 
-def t_list(key: str) -> list[str]:
-    return list(table(language()).get(key, table(DEFAULT).get(key, [])))
-
-
 def url_params() -> dict[str, str]:
     """What the language adds to the URL: nothing for the default."""
     return {} if language() == DEFAULT else {LANG_KEY: language()}
