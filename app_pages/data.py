@@ -7,11 +7,12 @@ import streamlit as st
 from transfer_core import user_data
 from transfer_core.catalog import dataset_rows
 from transfer_core.data import DATASETS, FOLDER_PREFIX, MINE_PREFIX, dataset_available, prepare_data
-from transfer_core.downloads import dataset_files, fetch
+from transfer_core.downloads import dataset_files
 from transfer_core.errors import TransferLabError
 from transfer_core.plots import class_counts_bars
 from transfer_core.weights import downloads_allowed
 from ui.config_state import current_config, update_config
+from ui.download import download_button_ui
 from ui.i18n import localize_figure, localize_frame, t
 from ui.session import owner
 from ui.teacher import locked
@@ -71,21 +72,7 @@ def download_ui(dataset: str) -> None:
     """For a public dataset that is not here yet: a button that downloads it with a progress bar."""
     if dataset not in DATASETS or not downloads_allowed():
         return
-    if not st.button(t("data.download", name=DATASETS[dataset].title), icon=":material/download:"):
-        return
-    bar = st.progress(0.0, text=t("data.download_start"))
-
-    def progress(name: str, done: int, total: int | None) -> None:
-        fraction = done / total if total else 0.0
-        size = f" of {total / 1e6:.0f} MB" if total else ""
-        bar.progress(min(fraction, 1.0), text=f"{name}: {done / 1e6:.1f}{size}")
-
-    try:
-        fetch(dataset_files(dataset), progress)
-    except TransferLabError as err:
-        st.error(str(err))
-    else:
-        st.rerun()
+    download_button_ui(t("data.download", name=DATASETS[dataset].title), lambda: dataset_files(dataset))
 
 
 def size_ui() -> None:

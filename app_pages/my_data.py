@@ -16,7 +16,7 @@ from transfer_core.uploads import (
     read_image,
 )  # fmt: skip
 from ui.i18n import localize_frame, t
-from ui.own_data import default_name, import_result_ui, keep_ui, kept_notice, limits_caption, use_dataset
+from ui.own_data import checked_once, default_name, import_result_ui, keep_ui, kept_notice, limits_caption, use_dataset
 from ui.session import owner
 
 CLASS_SLOTS = 6
@@ -28,14 +28,7 @@ def zip_ui(limits) -> None:
     upload = st.file_uploader(t("my_data.zip"), type=["zip"], max_upload_size=limits.upload_mb)
     if upload is None:
         return
-    cached = st.session_state.get("zip_import")
-    if cached is None or cached[0] != upload.file_id:
-        try:
-            cached = (upload.file_id, import_zip(upload.getvalue(), limits))
-        except TransferLabError as err:
-            cached = (upload.file_id, err)
-        st.session_state["zip_import"] = cached
-    result = cached[1]
+    result = checked_once("zip_import", upload.file_id, lambda: import_zip(upload.getvalue(), limits))
     if isinstance(result, TransferLabError):
         st.error(t("my_data.zip_refused", name=upload.name, error=result))
         return

@@ -1,5 +1,8 @@
 """Pieces the My data page shares between its ways of bringing images in."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -13,6 +16,7 @@ from .config_state import update_config
 from .i18n import localize_frame, t
 from .session import owner
 
+T = TypeVar("T")
 MAX_VAL_PER_CLASS = 100
 MAX_TRAIN_PER_CLASS = 500
 
@@ -87,3 +91,16 @@ def default_name(file_name: str) -> str:
     stem = file_name.rsplit(".", 1)[0]
     cleaned = "".join(c if c.isalnum() or c in " -_" else "_" for c in stem).strip(" _-")[:40]
     return cleaned or "my data"
+
+
+def checked_once(slot: str, key, check: Callable[[], T]) -> T | TransferLabError:
+    """`check()` for one upload, run once rather than on every rerun: kept in session state under `slot`
+    with the upload's `key`. An expected failure is kept and returned as its error."""
+    kept = st.session_state.get(slot)
+    if kept is None or kept[0] != key:
+        try:
+            kept = (key, check())
+        except TransferLabError as err:
+            kept = (key, err)
+        st.session_state[slot] = kept
+    return kept[1]

@@ -4,14 +4,16 @@ import streamlit as st
 
 from transfer_core import user_data
 from transfer_core.backbones import get_spec
-from transfer_core.downloads import fetch, weights_file
+from transfer_core.downloads import weights_file
 from transfer_core.errors import TransferLabError
 from transfer_core.limits import upload_limits
 from transfer_core.weight_upload import SUFFIXES, check_weights, read_weights_file
 from transfer_core.weights import TORCHVISION_WEIGHTS, downloads_allowed
 
 from .config_state import update_config
+from .download import download_button_ui
 from .i18n import t
+from .own_data import checked_once
 from .session import owner
 
 
@@ -19,20 +21,7 @@ def download_weights_ui(name: str) -> None:
     """A button that fetches torchvision's ImageNet weights into the torch cache, with a progress bar."""
     if name not in TORCHVISION_WEIGHTS or not downloads_allowed():
         return
-    if not st.button(t("weights.download"), icon=":material/download:"):
-        return
-    bar = st.progress(0.0, text=t("data.download_start"))
-
-    def progress(file: str, done: int, total: int | None) -> None:
-        size = f" of {total / 1e6:.0f} MB" if total else ""
-        bar.progress(min(done / total, 1.0) if total else 0.0, text=f"{file}: {done / 1e6:.1f}{size}")
-
-    try:
-        fetch([weights_file(name)], progress)
-    except TransferLabError as err:
-        st.error(str(err))
-    else:
-        st.rerun()
+    download_button_ui(t("weights.download"), lambda: [weights_file(name)])
 
 
 def own_weights_ui(name: str) -> None:
@@ -54,13 +43,9 @@ def own_weights_ui(name: str) -> None:
 
 def checked_upload_ui(name: str, upload, limits) -> None:
     key = (upload.file_id, name)
-    if st.session_state.get("weights_check", (None,))[0] != key:
-        try:
-            result = check_weights(read_weights_file(upload.getvalue(), upload.name, limits), name)
-        except TransferLabError as err:
-            result = err
-        st.session_state["weights_check"] = (key, result)
-    result = st.session_state["weights_check"][1]
+    result = checked_once(
+        "weights_check", key, lambda: check_weights(read_weights_file(upload.getvalue(), upload.name, limits), name)
+    )
     if isinstance(result, TransferLabError):
         st.error(f"{upload.name}: {result}")
         return
