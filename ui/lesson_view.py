@@ -70,18 +70,23 @@ def experiment_ui(lesson: Lesson, predicted: str) -> None:
         if st.button(t("learn.run"), key=f"run_{lesson.key}", type="primary"):
             start_experiment(lesson, runs)
         return
-    live = any(not s.finished for s in snapshots(runs[lesson.key]).values())
+    when_finished(runs[lesson.key], lambda current: finish_experiment(lesson, predicted, current))
+
+
+def when_finished(run_ids: dict[str, str], show: Callable[[dict], None]) -> None:
+    """A progress bar that polls the runs until every one has finished, then `show(snapshots)`."""
+    live = any(not s.finished for s in snapshots(run_ids).values())
 
     @st.fragment(run_every=POLL_SECONDS if live else None)
     def progress() -> None:
-        current = snapshots(runs[lesson.key])
+        current = snapshots(run_ids)
         done = sum(s.finished for s in current.values())
         if done < len(current):
             st.progress(done / len(current), text=t("learn.running", done=done, total=len(current)))
             return
-        if live:  # finished while this fragment polled: redraw the whole lesson once
+        if live:  # finished while this fragment polled: redraw the whole page once, without polling
             st.rerun()
-        finish_experiment(lesson, predicted, current)
+        show(current)
 
     progress()
 
@@ -105,25 +110,16 @@ def start_runs(configs: dict[str, TrainConfig]) -> dict[str, str]:
 
 def side_by_side_ui(run_ids: dict[str, str]) -> None:
     """Progress, then each run's validation accuracy and time, for runs outside a prediction."""
-    live = any(not s.finished for s in snapshots(run_ids).values())
 
-    @st.fragment(run_every=POLL_SECONDS if live else None)
-    def table() -> None:
-        current = snapshots(run_ids)
-        done = sum(s.finished for s in current.values())
-        if done < len(current):
-            st.progress(done / len(current), text=t("learn.running", done=done, total=len(current)))
-            return
+    def table(current: dict) -> None:
         rows = [
             {t("learn.col_run"): label, t("learn.col_val"): s.metrics[-1]["val_acc"] if s.metrics else None,
              t("learn.col_seconds"): sum(m["seconds"] for m in s.metrics)}
             for label, s in current.items()
         ]  # fmt: skip
         st.dataframe(pd.DataFrame(rows), hide_index=True)
-        if live:
-            st.rerun()
 
-    table()
+    when_finished(run_ids, table)
 
 
 def snapshots(run_ids: dict[str, str]) -> dict:
