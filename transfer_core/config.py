@@ -140,7 +140,7 @@ def _parse(name: str, raw: Any, kind: type) -> Any:
 
 def _check_choices(config: TrainConfig) -> None:
     from .backbones import BACKBONES  # late: backbones imports torch, config stays light
-    from .data import check_dataset_name
+    from .data import MINE_PREFIX, check_dataset_name
 
     choices = {
         "backbone": tuple(BACKBONES),
@@ -151,9 +151,9 @@ def _check_choices(config: TrainConfig) -> None:
         "device": DEVICES,
         "val_shift": SHIFTS,
     }
+    if config.weights.startswith(MINE_PREFIX) and len(config.weights) > len(MINE_PREFIX):
+        del choices["weights"]  # weights a session brought: its store resolves the name when the run starts
     for name, allowed in choices.items():
-        if name == "weights" and config.weights.startswith("mine:") and len(config.weights) > 5:
-            continue
         if getattr(config, name) not in allowed:
             raise ConfigError(name, f"{getattr(config, name)!r} is not one of {', '.join(allowed)}.")
     check_dataset_name(config.dataset)

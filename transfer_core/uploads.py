@@ -94,8 +94,9 @@ def import_zip(data: bytes, limits: UploadLimits) -> ImportResult:
     with archive:
         members = archive.infolist()
         check_archive(members, limits)
-        files, refused = _candidate_members(members, limits)
-        images: dict[str, list[np.ndarray]] = {name: [] for name in _empty_class_folders(members, files)}
+        skip = 1 if _common_top_folder(members) else 0  # path parts before the class folder
+        files, refused = _candidate_members(members, skip, limits)
+        images: dict[str, list[np.ndarray]] = {name: [] for name in _empty_class_folders(members, files, skip)}
         for info, class_name in files:
             try:
                 images.setdefault(class_name, []).append(read_image(_read_member(archive, info), limits))
@@ -119,16 +120,15 @@ def check_archive(members: list[zipfile.ZipInfo], limits: UploadLimits) -> None:
 
 
 def _candidate_members(
-    members: list[zipfile.ZipInfo], limits: UploadLimits
+    members: list[zipfile.ZipInfo], skip: int, limits: UploadLimits
 ) -> tuple[list[tuple[zipfile.ZipInfo, str]], list[Refusal]]:
     """The members that may hold a class's image, with their class; the rest refused with a reason."""
     accepted, refused = [], []
-    top = _common_top_folder(members)
     for info in members:
         if info.is_dir():
             continue
         reason = member_problem(info, limits)
-        parts = _parts(info.filename)[1 if top else 0 :]
+        parts = _parts(info.filename)[skip:]
         if reason is None and len(parts) < 2:
             reason = "not inside a class folder: put each image in a folder named after its class"
         if reason:
@@ -180,11 +180,12 @@ def _common_top_folder(members: list[zipfile.ZipInfo]) -> bool:
     return bool(files) and len({parts[0] for parts in files}) == 1 and all(len(parts) >= 3 for parts in files)
 
 
-def _empty_class_folders(members: list[zipfile.ZipInfo], files: list[tuple[zipfile.ZipInfo, str]]) -> list[str]:
+def _empty_class_folders(
+    members: list[zipfile.ZipInfo], files: list[tuple[zipfile.ZipInfo, str]], skip: int
+) -> list[str]:
     """Class folders that appear only as folder entries, so an empty class is reported, not silently lost."""
     with_files = {class_name for _, class_name in files}
-    top = _common_top_folder(members)
-    folders = [_parts(info.filename)[1 if top else 0 :] for info in members if info.is_dir()]
+    folders = [_parts(info.filename)[skip:] for info in members if info.is_dir()]
     return [p[0] for p in folders if len(p) == 1 and p[0] not in with_files and not p[0].startswith((".", "__"))]
 
 

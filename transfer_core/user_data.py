@@ -20,11 +20,10 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from . import paths
-from .data import RawDataset, load_folder
+from .data import MINE_PREFIX, RawDataset, load_folder
 from .errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
 from .limits import UploadLimits
 
-MINE_PREFIX = "mine:"
 NAME_PATTERN = re.compile(r"\w[\w .-]{0,39}")  # \w includes letters of every script, so 中文 names work
 OWNER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -65,8 +64,12 @@ def owner_dir(owner: str) -> Path:
     return paths.data_dir() / "users" / owner
 
 
-def is_mine(name: str) -> bool:
-    return name.startswith(MINE_PREFIX)
+def dataset_folder(owner: str, name: str) -> Path:
+    return owner_dir(owner) / "datasets" / check_name(name)
+
+
+def weights_file(owner: str, name: str) -> Path:
+    return owner_dir(owner) / "weights" / f"{check_name(name, 'weights')}.safetensors"
 
 
 def mine(name: str) -> str:
@@ -91,7 +94,7 @@ def save_dataset(owner: str, name: str, limits: UploadLimits) -> Path:
     dataset = session_datasets(owner).get(name)
     if dataset is None:
         raise DatasetUnavailable(f"no dataset {name!r} in this session to save.")
-    target = owner_dir(owner) / "datasets" / check_name(name)
+    target = dataset_folder(owner, name)
     # The PNGs' size is known only once written: staging already counts, the old copy will go.
     return write_folder(dataset, target, check=lambda: check_room(owner, -_disk_bytes(target), limits))
 
@@ -139,7 +142,7 @@ def load_dataset(owner: str | None, name: str) -> RawDataset:
     held = session_datasets(owner).get(name)
     if held is not None:
         return held
-    folder = owner_dir(owner) / "datasets" / check_name(name)
+    folder = dataset_folder(owner, name)
     if not folder.is_dir():
         raise DatasetUnavailable(
             f"this session has no dataset named {name!r}. Upload or capture it on the My data page "
@@ -151,7 +154,7 @@ def load_dataset(owner: str | None, name: str) -> RawDataset:
 def delete_dataset(owner: str, name: str) -> None:
     with MEMORY.lock:
         MEMORY.datasets.get(owner, {}).pop(name, None)
-    folder = owner_dir(owner) / "datasets" / check_name(name)
+    folder = dataset_folder(owner, name)
     if folder.is_dir():
         shutil.rmtree(folder)
 
@@ -196,7 +199,7 @@ def remove_webcam_class(owner: str, class_name: str) -> None:
 
 def keep_weights(owner: str, name: str, backbone: str, state: dict[str, torch.Tensor], limits: UploadLimits) -> Path:
     """Write checked weights as safetensors, tagged with the backbone they fit."""
-    target = owner_dir(owner) / "weights" / f"{check_name(name, 'weights')}.safetensors"
+    target = weights_file(owner, name)
     size = sum(t.numel() * t.element_size() for t in state.values())
     check_room(owner, size - (target.stat().st_size if target.exists() else 0), limits)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -216,7 +219,7 @@ def saved_weights(owner: str) -> dict[str, str]:
 def load_weights(owner: str | None, name: str, backbone: str) -> dict[str, torch.Tensor]:
     if owner is None:
         raise WeightsUnavailable(f"{mine(name)} belongs to a session; open it from the session that brought it.")
-    file = owner_dir(owner) / "weights" / f"{check_name(name, 'weights')}.safetensors"
+    file = weights_file(owner, name)
     if not file.exists():
         raise WeightsUnavailable(f"this session has no weights named {name!r}; upload them on the Backbone page.")
     made_for = _weights_backbone(file)
@@ -226,7 +229,7 @@ def load_weights(owner: str | None, name: str, backbone: str) -> dict[str, torch
 
 
 def delete_weights(owner: str, name: str) -> None:
-    (owner_dir(owner) / "weights" / f"{check_name(name, 'weights')}.safetensors").unlink(missing_ok=True)
+    weights_file(owner, name).unlink(missing_ok=True)
 
 
 def _weights_backbone(file: Path) -> str:
@@ -263,7 +266,7 @@ def describe(owner: str) -> list[dict]:
     """One row per dataset this owner has, for tables."""
     held, saved = session_datasets(owner), set(saved_datasets(owner))
     rows = []
-    for name in dataset_names(owner):
+    for name in sorted(set(held) | saved):
         dataset = held.get(name)
         kept = ("memory and disk" if dataset is not None else "disk") if name in saved else "memory (not saved)"
         rows.append(
