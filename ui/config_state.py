@@ -9,6 +9,7 @@ import streamlit as st
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError
 
+from . import i18n, teacher
 from .i18n import t
 
 CONFIG_KEY = "config"
@@ -27,10 +28,9 @@ def set_config(config: TrainConfig) -> None:
 
 def update_config(**changes) -> TrainConfig | None:
     """Apply widget changes; a value the config refuses is shown, and the old config kept."""
-    from .teacher import locked
-
     config = current_config()
-    changes = {field: value for field, value in changes.items() if not locked(field)}  # the exercise fixes these
+    # A teacher's preset fixes some fields for the exercise: changes to them are dropped.
+    changes = {field: value for field, value in changes.items() if not teacher.locked(field)}
     try:
         updated = config.replace(**changes)
     except ConfigError as err:
@@ -43,8 +43,6 @@ def update_config(**changes) -> TrainConfig | None:
 
 def write_url(config: TrainConfig) -> None:
     """The config, and the language and teacher settings that belong with it in a shared link."""
-    from . import i18n, teacher  # late: both read session state this module sets up
-
     wanted = config.to_query_dict() | i18n.url_params() | teacher.url_params()
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)

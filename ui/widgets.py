@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from .config_state import current_config, update_config
+from .teacher import hidden, locked
 
 
 def bind(
@@ -23,8 +24,6 @@ def bind(
     **kwargs,
 ) -> Any:
     """Draw `widget(label, *args, **kwargs)` showing config.<field>; return the config's value."""
-    from .teacher import hidden, locked
-
     if hidden(field):  # a teacher's preset keeps this setting out of sight
         return getattr(current_config(), field)
     key = f"config_{field}"
