@@ -67,8 +67,19 @@ def rnn_answer(inputs: list[float]) -> str:
     return "levels" if abs(states[-1] - states[-2]) < 1e-3 and max(map(abs, states)) < 1 else "grows"
 
 
+def probe_or_scratch(**task) -> dict[str, TrainConfig]:
+    """A linear probe and the same network from scratch, both on the task `task` changes to."""
+    return {"probe": PROBE.replace(**task), "scratch": SCRATCH.replace(**task)}
+
+
+FUSION = PROBE.replace(strategy="fusion")
+DIGITS = {"dataset": "digits", "train_per_class": 30, "val_per_class": 30}
+FADED = {"val_shift": "contrast"}
+# Batches of 8: with 100 images, even 16 leaves too few steps for BatchNorm's statistics.
+TEN_PER_CLASS = {"train_per_class": 10, "batch_size": 8}
+
 LESSONS: tuple[Lesson, ...] = (
-    Lesson("why", PROBE, ("probe", "scratch"), Experiment({"probe": PROBE, "scratch": SCRATCH}, best("val_acc"))),
+    Lesson("why", PROBE, ("probe", "scratch"), Experiment(probe_or_scratch(), best("val_acc"))),
     Lesson(
         "mapping",
         FULL_FINE_TUNE,
@@ -78,10 +89,10 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("features", PROBE, ("grows", "levels")),
     Lesson(
         "methods",
-        PROBE.replace(strategy="fusion"),
+        FUSION,
         ("copy", "fusion"),
-        Experiment({"copy": PROBE, "fusion": PROBE.replace(strategy="fusion")}, best("val_acc")),
-        {"copy": PROBE, "fusion": PROBE.replace(strategy="fusion")},
+        Experiment({"copy": PROBE, "fusion": FUSION}, best("val_acc")),
+        {"copy": PROBE, "fusion": FUSION},
     ),
     Lesson(
         "finetune",
@@ -91,38 +102,20 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson("project", PROBE, ("works", "typeerror", "indexerror")),
     Lesson(
-        "uses",
-        PROBE.replace(dataset="digits", train_per_class=30, val_per_class=30),
-        ("probe", "scratch"),
-        Experiment(
-            {
-                "probe": PROBE.replace(dataset="digits", train_per_class=30, val_per_class=30),
-                "scratch": SCRATCH.replace(dataset="digits", train_per_class=30, val_per_class=30),
-            },
-            best("val_acc"),
-        ),
+        "uses", PROBE.replace(**DIGITS), ("probe", "scratch"), Experiment(probe_or_scratch(**DIGITS), best("val_acc"))
     ),
     Lesson(
         "challenges",
-        PROBE.replace(val_shift="contrast"),
+        PROBE.replace(**FADED),
         ("probe", "finetune"),
-        Experiment(
-            {"probe": PROBE.replace(val_shift="contrast"), "finetune": FULL_FINE_TUNE.replace(val_shift="contrast")},
-            best("shift_acc"),
-        ),
+        Experiment({"probe": PROBE.replace(**FADED), "finetune": FULL_FINE_TUNE.replace(**FADED)}, best("shift_acc")),
         {"lite0": PROBE, "lite1": PROBE.replace(backbone="efficientnet_lite1")},
     ),
     Lesson(
         "qa",
-        PROBE.replace(train_per_class=10, batch_size=8),
+        PROBE.replace(**TEN_PER_CLASS),
         ("probe", "scratch"),
-        Experiment(  # batches of 8: with 100 images, even 16 leaves too few steps for BatchNorm's statistics
-            {
-                "probe": PROBE.replace(train_per_class=10, batch_size=8),
-                "scratch": SCRATCH.replace(train_per_class=10, batch_size=8),
-            },
-            best("val_acc"),
-        ),
+        Experiment(probe_or_scratch(**TEN_PER_CLASS), best("val_acc")),
     ),
 )
 
