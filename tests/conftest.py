@@ -1,17 +1,21 @@
 import pytest
 
+from transfer_core import user_data
 from transfer_core.config import TrainConfig
 
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
-    """Every test gets its own data, runs and torch cache folders, and no network."""
+    """Every test gets its own data, runs and torch cache folders, no network, and no session datasets
+    or webcam shots left in memory by an earlier test."""
     monkeypatch.setenv("TRANSFER_LAB_HOME", str(tmp_path / "lab"))
     monkeypatch.delenv("TRANSFER_LAB_DATA", raising=False)
     monkeypatch.delenv("TRANSFER_LAB_RUNS", raising=False)
     monkeypatch.setenv("TRANSFER_LAB_OFFLINE", "1")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    return tmp_path
+    yield tmp_path
+    user_data.MEMORY.datasets.clear()
+    user_data.MEMORY.webcam.clear()
 
 
 @pytest.fixture

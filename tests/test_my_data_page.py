@@ -16,13 +16,6 @@ from transfer_core.downloads import Remote
 COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220)}
 
 
-@pytest.fixture(autouse=True)
-def empty_memory():
-    yield
-    user_data.MEMORY.datasets.clear()
-    user_data.MEMORY.webcam.clear()
-
-
 def button(at, label: str, key_start: str = ""):
     return next(b for b in at.button if b.label == label and (b.key or "").startswith(key_start))
 

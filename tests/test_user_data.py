@@ -23,13 +23,6 @@ LIMITS = UploadLimits(min_per_class=3)
 COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220)}
 
 
-@pytest.fixture(autouse=True)
-def empty_memory():
-    yield
-    user_data.MEMORY.datasets.clear()
-    user_data.MEMORY.webcam.clear()
-
-
 @pytest.fixture
 def colours():
     return import_zip(make_zip(class_images(COLOURS, 12)), LIMITS).dataset
