@@ -30,12 +30,11 @@ def who(record) -> str:
     return t("board.you") if record.owner == me else students[record.owner]
 
 
-metrics = {record.run_id: store.metrics(record.run_id) for record in shared}
 curves = pd.DataFrame(
     [
         {"run": f"{who(r)} · {r.run_id[:6]}", "epoch": m["epoch"], "val_acc": m["val_acc"]}
         for r in shared
-        for m in metrics[r.run_id]
+        for m in r.metrics
     ]
 )
 figure = px.line(curves, x="epoch", y="val_acc", color="run", markers=True, title=t("board.chart"))
@@ -46,9 +45,9 @@ rows = [
     {
         t("board.col_who"): who(record),
         t("board.col_what"): run_label(record),
-        t("board.col_acc"): metrics[record.run_id][-1]["val_acc"] if metrics[record.run_id] else None,
-        t("board.col_shift"): metrics[record.run_id][-1].get("shift_acc") if metrics[record.run_id] else None,
-        t("board.col_seconds"): sum(m["seconds"] for m in metrics[record.run_id]) or None,
+        t("board.col_acc"): record.metrics[-1]["val_acc"] if record.metrics else None,
+        t("board.col_shift"): record.metrics[-1].get("shift_acc") if record.metrics else None,
+        t("board.col_seconds"): sum(m["seconds"] for m in record.metrics) or None,
     }
     for record in shared
 ]
