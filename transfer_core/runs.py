@@ -150,8 +150,9 @@ class RunStore:
 
     def delete(self, run_id: str) -> None:
         """Remove a finished run and everything it stored."""
-        if self.load(run_id).status in LIVE_STATUSES:
-            raise RunStillLive(f"run {run_id} is still {self.load(run_id).status}; stop it before deleting it.")
+        status = self._read_meta(run_id)["status"]
+        if status in LIVE_STATUSES:
+            raise RunStillLive(f"run {run_id} is still {status}; stop it before deleting it.")
         shutil.rmtree(self._folder(run_id))
 
     def export_zip(self, run_id: str) -> bytes:
