@@ -49,10 +49,6 @@ class RunModels:
         spec = get_spec(self.config.backbone)
         return spec.has_pretrained and self.config.strategy != "scratch" and self.config.weights == "imagenet"
 
-    @property
-    def before_label(self) -> str:
-        return "pretrained" if self.started_pretrained else "initial (random)"
-
 
 def load_run_models(store: RunStore, run_id: str) -> RunModels:
     record = store.load(run_id)
