@@ -5,7 +5,7 @@ import streamlit as st
 
 from transfer_core.backbones import get_spec
 from transfer_core.data import load_raw
-from transfer_core.layer_lab import KINDS, LabSettings, LayerLab, class_halves, lab_points, saved_lab, saved_labs
+from transfer_core.layer_lab import LabSettings, LayerLab, class_halves, lab_points, saved_lab, saved_labs, trainings
 from transfer_core.plots import layer_lab_figure
 from transfer_core.runs import sharing_allowed
 from ui.i18n import localize_figure, t
@@ -32,7 +32,7 @@ def explain_ui(settings: LabSettings) -> None:
             a=", ".join(classes[i] for i in a),
             b=", ".join(classes[i] for i in b),
             stages=stages,
-            trainings=2 + len(KINDS) * stages,
+            trainings=trainings(stages),
         )  # fmt: skip
     )
 
@@ -45,7 +45,7 @@ def lab_ui(lab: dict) -> None:
         current = saved_lab(get_runner(), lab["lab_id"])  # the lab's thread saves after every step
         points, bases = lab_points(get_runner(), current)
         stages = get_spec(current["settings"]["backbone"]).num_stages
-        total = 2 + len(KINDS) * stages
+        total = trainings(stages)
         st.progress(
             min(1.0, (len(points) + len(bases)) / total),
             text=t("layers.progress", done=len(points) + len(bases), total=total, status=current["status"]),

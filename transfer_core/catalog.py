@@ -6,11 +6,10 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .backbones import BACKBONES, get_spec
+from .backbones import get_spec
 from .config import ALL_STAGES, TrainConfig
 from .data import DATASETS, dataset_available
 from .strategies import build_model
-from .weights import weights_available
 
 
 def cuda_available() -> bool:
@@ -21,24 +20,6 @@ def device_summary() -> str:
     if torch.cuda.is_available():
         return f"CUDA: {torch.cuda.get_device_name(0)}"
     return f"CPU ({torch.get_num_threads()} threads)"
-
-
-def backbone_rows() -> list[dict]:
-    rows = []
-    for spec in BACKBONES.values():
-        available, why = weights_available(spec.name) if spec.has_pretrained else (False, spec.weights_source)
-        rows.append(
-            {
-                "backbone": spec.name,
-                "title": spec.title,
-                "stages": spec.num_stages,
-                "features": spec.feature_dim,
-                "input px": spec.preprocessing.input_size,
-                "pretrained offline": available,
-                "weights": why if not available else spec.weights_source,
-            }
-        )
-    return rows
 
 
 def dataset_rows() -> list[dict]:

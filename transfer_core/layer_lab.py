@@ -65,6 +65,11 @@ def transfer_config(settings: LabSettings, num_classes: int, kind: str, n: int, 
     return _task(settings, b).replace(strategy="copy", init_from=base_id, init_stages=n, frozen_stages=frozen)
 
 
+def trainings(stages: int) -> int:
+    """How many trainings a lab runs: the two base networks, then every kind for n = 1..stages."""
+    return 2 + len(KINDS) * stages
+
+
 class LayerLab:
     """Runs the whole lab in the background through the shared runner, one training at a time,
     so each point appears as soon as it is trained. Its state is saved after every step."""
@@ -84,10 +89,6 @@ class LayerLab:
     @property
     def lab_id(self) -> str:
         return self.state["lab_id"]
-
-    @property
-    def total_runs(self) -> int:
-        return 2 + len(KINDS) * self.stages
 
     def cancel(self) -> None:
         self._stop.set()
