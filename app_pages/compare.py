@@ -6,12 +6,12 @@ import streamlit as st
 from transfer_core.backbones import get_spec
 from transfer_core.catalog import describe
 from transfer_core.data import SHIFT_DESCRIPTIONS
-from transfer_core.errors import QueueFull, RunNotFound
+from transfer_core.errors import QueueFull
 from transfer_core.experiments import race_configs, trained_parameters
 from transfer_core.plots import race_curves
 from ui.config_state import current_config
 from ui.i18n import localize_figure, localize_frame, t, word
-from ui.session import get_runner, owner
+from ui.session import get_runner, owner, tab_snapshots
 from ui.widgets import bind
 
 POLL_SECONDS = 1.0
@@ -40,13 +40,8 @@ def start_ui(race: dict) -> None:
 
 
 def race_rows(race_ids: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
-    runner, me = get_runner(), owner()
     curves, summary, live = [], [], False
-    for label, run_id in race_ids.items():
-        try:
-            snapshot = runner.snapshot(run_id, owner=me)
-        except RunNotFound:
-            continue
+    for label, snapshot in tab_snapshots(race_ids).items():
         live |= not snapshot.finished
         curves += [{"strategy": label, **m} for m in snapshot.metrics]
         last = snapshot.metrics[-1] if snapshot.metrics else {}

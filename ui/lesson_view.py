@@ -6,12 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.config import TrainConfig
-from transfer_core.errors import QueueFull, RunNotFound
+from transfer_core.errors import QueueFull
 from transfer_core.lessons import Lesson
 
 from .config_state import set_config
 from .i18n import labels, t, url_params
-from .session import get_runner, owner
+from .session import get_runner, owner, tab_snapshots
 
 POLL_SECONDS = 1.0
 VERDICTS = "lesson_verdicts"  # {lesson key: (predicted option, measured option)}
@@ -75,11 +75,11 @@ def experiment_ui(lesson: Lesson, predicted: str) -> None:
 
 def when_finished(run_ids: dict[str, str], show: Callable[[dict], None]) -> None:
     """A progress bar that polls the runs until every one has finished, then `show(snapshots)`."""
-    live = any(not s.finished for s in snapshots(run_ids).values())
+    live = any(not s.finished for s in tab_snapshots(run_ids).values())
 
     @st.fragment(run_every=POLL_SECONDS if live else None)
     def progress() -> None:
-        current = snapshots(run_ids)
+        current = tab_snapshots(run_ids)
         done = sum(s.finished for s in current.values())
         if done < len(current):
             st.progress(done / len(current), text=t("learn.running", done=done, total=len(current)))
@@ -120,17 +120,6 @@ def side_by_side_ui(run_ids: dict[str, str]) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True)
 
     when_finished(run_ids, table)
-
-
-def snapshots(run_ids: dict[str, str]) -> dict:
-    runner, me = get_runner(), owner()
-    found = {}
-    for label, run_id in run_ids.items():
-        try:
-            found[label] = runner.snapshot(run_id, owner=me)
-        except RunNotFound:
-            continue
-    return found
 
 
 def finish_experiment(lesson: Lesson, predicted: str, current: dict) -> None:

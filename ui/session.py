@@ -10,6 +10,7 @@ import uuid
 
 import streamlit as st
 
+from transfer_core.errors import RunNotFound
 from transfer_core.jobs import Runner, RunSnapshot
 from transfer_core.paths import runs_dir
 from transfer_core.runs import RunStore
@@ -66,3 +67,15 @@ def active_run() -> RunSnapshot | None:
 
 def set_active_run(run_id: str) -> None:
     st.session_state["active_run"] = run_id
+
+
+def tab_snapshots(run_ids: dict[str, str]) -> dict[str, RunSnapshot]:
+    """{label: snapshot} of this tab's runs; a run deleted meanwhile is left out."""
+    runner, me = get_runner(), owner()
+    found = {}
+    for label, run_id in run_ids.items():
+        try:
+            found[label] = runner.snapshot(run_id, owner=me)
+        except RunNotFound:
+            continue
+    return found
