@@ -31,11 +31,7 @@ def who(record) -> str:
 
 
 curves = pd.DataFrame(
-    [
-        {"run": f"{who(r)} · {r.run_id[:6]}", "epoch": m["epoch"], "val_acc": m["val_acc"]}
-        for r in shared
-        for m in r.metrics
-    ]
+    [{"run": f"{who(r)} · {r.run_id[:6]}", "epoch": m.epoch, "val_acc": m.val_acc} for r in shared for m in r.metrics]
 )
 figure = px.line(curves, x="epoch", y="val_acc", color="run", markers=True, title=t("board.chart"))
 figure.update_layout(yaxis_range=[0, 1], height=420)
@@ -45,9 +41,9 @@ rows = [
     {
         t("board.col_who"): who(record),
         t("board.col_what"): run_label(record),
-        t("board.col_acc"): record.metrics[-1]["val_acc"] if record.metrics else None,
-        t("board.col_shift"): record.metrics[-1].get("shift_acc") if record.metrics else None,
-        t("board.col_seconds"): sum(m["seconds"] for m in record.metrics) or None,
+        t("board.col_acc"): record.summary.final_val_acc if record.summary else None,
+        t("board.col_shift"): record.summary.final_shift_acc if record.summary else None,
+        t("board.col_seconds"): record.summary.seconds if record.summary else None,
     }
     for record in shared
 ]

@@ -4,24 +4,29 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.backbones import get_spec
-from transfer_core.catalog import describe
+from transfer_core.catalog import describe_config
 from transfer_core.data import SHIFT_DESCRIPTIONS
 from transfer_core.errors import QueueFull
-from transfer_core.experiments import race_configs, trained_parameters
+from transfer_core.experiments import race_configs, source_weights, trained_parameters
+from transfer_core.jobs import RunSnapshot
+from transfer_core.metrics import metrics_rows
 from transfer_core.plots import race_curves
 from ui.config_state import current_config
 from ui.i18n import localize_figure, localize_frame, t, word
-from ui.session import get_runner, owner, tab_snapshots
+from ui.polling import poll_runs
+from ui.session import get_runner, owner
 from ui.widgets import bind
-
-POLL_SECONDS = 1.0
 
 
 def setup_ui() -> dict:
     config = current_config()
-    stages = get_spec(config.backbone).num_stages
-    st.markdown(t("compare.task", task=describe(config)))
-    partial = st.slider(t("compare.partial"), 1, stages - 1, stages // 2)
+    spec = get_spec(config.backbone)
+    st.markdown(t("compare.task", task=describe_config(config)))
+    if source_weights(config) is None:
+        st.info(t("compare.scratch_only", backbone=spec.title))
+        partial = None
+    else:
+        partial = st.slider(t("compare.partial"), 1, spec.num_stages - 1, spec.num_stages // 2)
     bind(st.radio, t("compare.shift"), "val_shift", list(SHIFT_DESCRIPTIONS), format_func=SHIFT_DESCRIPTIONS.get)
     return race_configs(current_config(), partial)
 
@@ -39,40 +44,33 @@ def start_ui(race: dict) -> None:
         st.rerun()
 
 
-def race_rows(race_ids: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
-    curves, summary, live = [], [], False
-    for label, snapshot in tab_snapshots(race_ids).items():
-        live |= not snapshot.finished
-        curves += [{"strategy": label, **m} for m in snapshot.metrics]
-        last = snapshot.metrics[-1] if snapshot.metrics else {}
+def race_rows(snapshots: dict[str, RunSnapshot]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    curves, summary = [], []
+    for label, snapshot in snapshots.items():
+        curves += [{"strategy": label, **row} for row in metrics_rows(snapshot.metrics)]
+        result = snapshot.summary
         summary.append(
             {
                 "strategy": label,
                 "status": snapshot.status if snapshot.status != "queued" else f"queued ({snapshot.queue_position})",
-                "val acc": last.get("val_acc"),
-                "shifted acc": last.get("shift_acc"),
-                "seconds": sum(m["seconds"] for m in snapshot.metrics) or None,
+                "val acc": result.final_val_acc if result else None,
+                "shifted acc": result.final_shift_acc if result else None,
+                "seconds": result.seconds if result else None,
                 "trainable parameters": trained_parameters(snapshot.config, len(snapshot.classes) or 10),
             }
         )
-    return pd.DataFrame(curves), pd.DataFrame(summary), live
+    return pd.DataFrame(curves), pd.DataFrame(summary)
 
 
-def results_ui(race_ids: dict[str, str], live: bool) -> None:
-    @st.fragment(run_every=POLL_SECONDS if live else None)
-    def panel() -> None:
-        curves, summary, still_live = race_rows(race_ids)
-        finished = int((~summary["status"].str.startswith(("queued", "running"))).sum()) if len(summary) else 0
-        st.markdown(t("compare.finished", done=finished, total=len(race_ids)))
-        if not curves.empty:
-            st.plotly_chart(localize_figure(race_curves(curves)), width="stretch", key="race_curves")
-        formats = {"val acc": "%.3f", "shifted acc": "%.3f", "seconds": "%.1f"}
-        columns = {word(name): st.column_config.NumberColumn(format=f) for name, f in formats.items()}
-        st.dataframe(localize_frame(summary), hide_index=True, width="stretch", column_config=columns)
-        if live and not still_live:
-            st.rerun()
-
-    panel()
+def results_ui(snapshots: dict[str, RunSnapshot]) -> None:
+    curves, summary = race_rows(snapshots)
+    finished = sum(s.finished for s in snapshots.values())
+    st.markdown(t("compare.finished", done=finished, total=len(snapshots)))
+    if not curves.empty:
+        st.plotly_chart(localize_figure(race_curves(curves)), width="stretch", key="race_curves")
+    formats = {"val acc": "%.3f", "shifted acc": "%.3f", "seconds": "%.1f"}
+    columns = {word(name): st.column_config.NumberColumn(format=f) for name, f in formats.items()}
+    st.dataframe(localize_frame(summary), hide_index=True, width="stretch", column_config=columns)
 
 
 st.title(t("compare.title"))
@@ -81,6 +79,5 @@ race = setup_ui()
 start_ui(race)
 race_ids = st.session_state.get("race", {})
 if race_ids:
-    _, _, live = race_rows(race_ids)
-    results_ui(race_ids, live)
+    poll_runs(race_ids, results_ui)
 st.caption(t("compare.research"))

@@ -6,10 +6,11 @@ import streamlit as st
 
 from transfer_core import user_data
 from transfer_core.catalog import dataset_rows
-from transfer_core.data import DATASETS, FOLDER_PREFIX, MINE_PREFIX, dataset_available, prepare_data
+from transfer_core.data import DATASETS, FOLDER_PREFIX, MINE_PREFIX, load_shared, prepare_data
 from transfer_core.downloads import dataset_files
 from transfer_core.errors import TransferLabError
 from transfer_core.plots import class_counts_bars
+from transfer_core.resolve import available, prepared_data
 from transfer_core.weights import downloads_allowed
 from ui.config_state import current_config, update_config
 from ui.download import download_button_ui
@@ -27,13 +28,13 @@ def prepared(config) -> tuple:
     args = (config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed,
             config.class_indices)  # fmt: skip
     if config.dataset.startswith(MINE_PREFIX):
-        return arrays(prepare_data(*args, owner=owner()))
+        return arrays(prepared_data(config, owner()))
     return prepared_shared(*args)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def prepared_shared(dataset: str, train_per_class: int, val_per_class: int, image_size: int, seed: int, classes):
-    return arrays(prepare_data(dataset, train_per_class, val_per_class, image_size, seed, classes))
+    return arrays(prepare_data(load_shared(dataset), train_per_class, val_per_class, image_size, seed, classes))
 
 
 def arrays(data) -> tuple:
@@ -95,8 +96,8 @@ st.title(t("data.title"))
 st.write(t("data.intro"))
 dataset = dataset_choice_ui()
 st.caption(t("data.own"))
-available, why = dataset_available(dataset, owner())
-if not available:
+available_now, why = available(dataset, owner())
+if not available_now:
     st.error(why)
     download_ui(dataset)
     st.info(t("data.way_out"))

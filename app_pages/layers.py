@@ -4,14 +4,22 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.backbones import get_spec
-from transfer_core.data import load_raw
-from transfer_core.layer_lab import LabSettings, LayerLab, class_halves, lab_points, saved_lab, saved_labs, trainings
+from transfer_core.data import load_shared
+from transfer_core.layer_lab import (
+    LabSettings,
+    LayerLab,
+    class_halves,
+    lab_points,
+    saved_lab,
+    saved_labs,
+    start_again,
+    trainings,
+)
 from transfer_core.plots import layer_lab_figure
 from transfer_core.runs import sharing_allowed
 from ui.i18n import localize_figure, t
+from ui.polling import poll_until_finished
 from ui.session import get_runner, owner
-
-POLL_SECONDS = 1.0
 
 
 def settings_ui() -> LabSettings:
@@ -23,7 +31,7 @@ def settings_ui() -> LabSettings:
 
 
 def explain_ui(settings: LabSettings) -> None:
-    classes = load_raw(settings.dataset).classes
+    classes = load_shared(settings.dataset).classes
     a, b = class_halves(len(classes))
     stages = get_spec(settings.backbone).num_stages
     st.markdown(
@@ -37,31 +45,34 @@ def explain_ui(settings: LabSettings) -> None:
     )
 
 
-def lab_ui(lab: dict) -> None:
-    live = lab["status"] == "running"
-
-    @st.fragment(run_every=POLL_SECONDS if live else None)
-    def panel() -> None:
-        current = saved_lab(get_runner(), lab["lab_id"])  # the lab's thread saves after every step
-        points, bases = lab_points(get_runner(), current)
-        stages = get_spec(current["settings"]["backbone"]).num_stages
-        total = trainings(stages)
-        st.progress(
-            min(1.0, (len(points) + len(bases)) / total),
-            text=t("layers.progress", done=len(points) + len(bases), total=total, status=current["status"]),
-        )
-        if current["message"]:
-            st.warning(current["message"])
-        frame = pd.DataFrame(points, columns=["n", "kind", "run_id", "val_acc"])
-        st.plotly_chart(
-            localize_figure(layer_lab_figure(frame, bases.get("baseB"), stages)), width="stretch", key="lab_plot"
-        )
-        if bases:
-            st.caption(" · ".join(f"{name}: {acc:.3f}" for name, acc in bases.items()))
-        if live and current["status"] != "running":
+def lab_state_ui(current: dict) -> None:
+    points, bases = lab_points(get_runner(), current)
+    stages = get_spec(current["settings"]["backbone"]).num_stages
+    total = trainings(stages)
+    st.progress(
+        min(1.0, (len(points) + len(bases)) / total),
+        text=t("layers.progress", done=len(points) + len(bases), total=total, status=current["status"]),
+    )
+    if current["status"] == "interrupted":
+        st.warning(t("layers.interrupted"))
+        if current["owner"] == owner() and st.button(t("layers.start_again"), key="start_again"):
+            start_again(get_runner(), current)
             st.rerun()
+    elif current["message"]:
+        st.warning(current["message"])
+    frame = pd.DataFrame(points, columns=["n", "kind", "run_id", "val_acc"])
+    st.plotly_chart(
+        localize_figure(layer_lab_figure(frame, bases.get("baseB"), stages)), width="stretch", key="lab_plot"
+    )
+    if bases:
+        st.caption(" · ".join(f"{name}: {acc:.3f}" for name, acc in bases.items()))
 
-    panel()
+
+def lab_ui(lab: dict) -> None:
+    """The lab's thread saves its state after every step; the page follows it until it ends."""
+    poll_until_finished(
+        lambda: saved_lab(get_runner(), lab["lab_id"]), lambda current: current["status"] == "running", lab_state_ui
+    )
 
 
 st.title(t("layers.title"))

@@ -6,13 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.errors import RunNotFound, RunStillLive
+from transfer_core.metrics import metrics_rows
 from transfer_core.plots import race_curves
 from transfer_core.runs import RunRecord, sharing_allowed
 from ui.i18n import labels, localize_figure, localize_frame, t
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
 
-RELOAD_SNIPPET = """from transfer_core.evaluate import load_exported
+RELOAD_SNIPPET = """from transfer_core.reports import load_exported
 
 config, classes, model = load_exported("{name}")   # an nn.Module in eval mode
 # model(images) -> class scores; images: (B, 3, {size}, {size}), normalised as the backbone expects
@@ -40,7 +41,7 @@ def runs_ui() -> list[RunRecord]:
 
 
 def overlay_ui(selected: list[RunRecord]) -> None:
-    rows = [{"strategy": f"{r.run_id}", **m} for r in selected for m in r.metrics]
+    rows = [{"strategy": f"{r.run_id}", **m} for r in selected for m in metrics_rows(r.metrics)]
     if rows:
         st.plotly_chart(localize_figure(race_curves(pd.DataFrame(rows))), width="stretch")
 
@@ -56,9 +57,9 @@ def differences_ui(selected: list[RunRecord]) -> None:
 
 
 def export_ui(selected: list[RunRecord]) -> None:
-    metrics = pd.DataFrame([{"run": r.run_id, **m} for r in selected for m in r.metrics])
+    metrics = pd.DataFrame([{"run": r.run_id, **m} for r in selected for m in metrics_rows(r.metrics)])
     summary = [{"run": r.run_id, "owner_is_you": r.owner == owner(), "status": r.status, "config": r.config.to_dict(),
-                "metrics": r.metrics} for r in selected]  # fmt: skip
+                "metrics": metrics_rows(r.metrics)} for r in selected]  # fmt: skip
     left, right = st.columns(2)
     left.download_button(t("ledger.download_csv"), metrics.to_csv(index=False), "runs.csv", "text/csv")
     right.download_button(t("ledger.download_json"), json.dumps(summary, indent=2), "runs.json", "application/json")
@@ -90,7 +91,7 @@ def manage_ui(selected: list[RunRecord]) -> None:
     if right.button(t("ledger.delete"), disabled=not confirm):
         for run in mine:
             try:
-                get_runner().store.delete(run.run_id)
+                get_runner().delete(run.run_id, owner=owner())  # the runner forgets it too
             except (RunStillLive, RunNotFound) as err:
                 st.error(str(err))
         st.rerun()

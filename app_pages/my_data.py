@@ -153,7 +153,7 @@ def shots_ui(me: str) -> None:
 
 def mine_ui(limits) -> None:
     me = owner()
-    rows = user_data.describe(me)
+    rows = user_data.dataset_table(me)
     if not rows:
         st.info(t("my_data.none"))
         return

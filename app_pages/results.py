@@ -5,8 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.errors import TransferLabError
-from transfer_core.evaluate import ValidationReport
+from transfer_core.metrics import metrics_rows
 from transfer_core.plots import confusion_heatmap, per_class_bars
+from transfer_core.reports import ValidationReport
 from transfer_core.runs import RunRecord
 from ui.i18n import localize_figure, localize_frame, t
 from ui.run_picker import finished_run_ui, run_report
@@ -35,7 +36,7 @@ def downloads_ui(record: RunRecord) -> None:
         file_name=f"transfer-lab-{record.run_id}.safetensors",
         mime="application/octet-stream",
     )
-    metrics = pd.DataFrame(record.metrics)
+    metrics = pd.DataFrame(metrics_rows(record.metrics))
     middle.download_button(
         t("results.download_metrics"),
         metrics.to_csv(index=False),
@@ -72,5 +73,5 @@ if record is not None:
         st.subheader(t("results.images"))
         image_grid_ui(report)
     st.subheader(t("results.take"))
-    st.dataframe(localize_frame(pd.DataFrame(record.metrics)), hide_index=True)
+    st.dataframe(localize_frame(pd.DataFrame(metrics_rows(record.metrics))), hide_index=True)
     downloads_ui(record)

@@ -4,21 +4,21 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.backbones import get_spec
-from transfer_core.catalog import describe, frozen_stage_count
+from transfer_core.catalog import describe_config, frozen_stage_count
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.jobs import RunSnapshot
+from transfer_core.metrics import metrics_rows
 from transfer_core.plots import drift_diagram, learning_curves
-from transfer_core.views import drift_frame
+from transfer_core.run_analysis import drift_frame
 from ui.config_state import current_config
 from ui.i18n import localize_figure, t
+from ui.polling import poll_until_finished
 from ui.session import active_run, get_runner, owner, set_active_run
-
-POLL_SECONDS = 1.0
 
 
 def launch_ui(live: bool) -> None:
     config = current_config()
-    st.markdown(t("train.setup", setup=describe(config)))
+    st.markdown(t("train.setup", setup=describe_config(config)))
     if st.button(t("train.launch"), type="primary", disabled=live, help=t("train.one_at_a_time") if live else None):
         try:
             set_active_run(get_runner().submit(config, owner()))
@@ -47,7 +47,7 @@ def progress_ui(snapshot: RunSnapshot) -> None:
 
 
 def curves_ui(snapshot: RunSnapshot) -> None:
-    epochs = pd.DataFrame(snapshot.metrics)
+    epochs = pd.DataFrame(metrics_rows(snapshot.metrics))
     batches = pd.DataFrame(snapshot.batches)
     if epochs.empty and batches.empty:
         return
@@ -68,12 +68,11 @@ def drift_ui(snapshot: RunSnapshot) -> None:
 
 
 def final_ui(snapshot: RunSnapshot) -> None:
-    if snapshot.status == "done" and snapshot.metrics:
-        last = snapshot.metrics[-1]
+    if snapshot.status == "done" and snapshot.summary:
         a, b, c = st.columns(3)
-        a.metric(t("train.val_acc"), f"{last['val_acc']:.3f}")
-        b.metric(t("train.train_acc"), f"{last['train_acc']:.3f}")
-        c.metric(t("train.seconds"), f"{sum(m['seconds'] for m in snapshot.metrics):.1f}")
+        a.metric(t("train.val_acc"), f"{snapshot.summary.final_val_acc:.3f}")
+        b.metric(t("train.train_acc"), f"{snapshot.metrics[-1].train_acc:.3f}")
+        c.metric(t("train.seconds"), f"{snapshot.summary.seconds:.1f}")
         st.success(t("train.done"))
         st.page_link("app_pages/results.py", label=t("train.open_results"), icon=":material/analytics:")
     elif snapshot.status == "cancelled":
@@ -83,25 +82,24 @@ def final_ui(snapshot: RunSnapshot) -> None:
         st.page_link("app_pages/transfer.py", label=t("train.change_setup"), icon=":material/tune:")
 
 
-def live_run_ui(run_id: str, live: bool) -> None:
-    @st.fragment(run_every=POLL_SECONDS if live else None)
-    def panel() -> None:
-        try:
-            snapshot = get_runner().snapshot(run_id, owner=owner())
-        except RunNotFound:
-            st.error(t("train.gone"))
-            return
-        st.markdown(t("train.run_line", run_id=run_id, status=snapshot.status))
-        if not snapshot.finished and st.button(t("train.stop"), key="stop"):
-            get_runner().cancel(run_id, owner=owner())
-        progress_ui(snapshot)
-        curves_ui(snapshot)
-        drift_ui(snapshot)
-        final_ui(snapshot)
-        if live and snapshot.finished:
-            st.rerun()  # once, so the page redraws without polling
+def run_ui(run_id: str, snapshot: RunSnapshot | None) -> None:
+    if snapshot is None:
+        st.error(t("train.gone"))
+        return
+    st.markdown(t("train.run_line", run_id=run_id, status=snapshot.status))
+    if not snapshot.finished and st.button(t("train.stop"), key="stop"):
+        get_runner().cancel(run_id, owner=owner())
+    progress_ui(snapshot)
+    curves_ui(snapshot)
+    drift_ui(snapshot)
+    final_ui(snapshot)
 
-    panel()
+
+def read_run(run_id: str) -> RunSnapshot | None:
+    try:
+        return get_runner().snapshot(run_id, owner=owner())
+    except RunNotFound:  # deleted from the ledger meanwhile
+        return None
 
 
 st.title(t("train.title"))
@@ -109,6 +107,9 @@ snapshot = active_run()
 live = snapshot is not None and not snapshot.finished
 launch_ui(live)
 if snapshot is not None:
-    live_run_ui(snapshot.run_id, live)
+    run_id = snapshot.run_id
+    poll_until_finished(
+        lambda: read_run(run_id), lambda s: s is not None and not s.finished, lambda s: run_ui(run_id, s)
+    )
 else:
     st.caption(t("train.no_run"))

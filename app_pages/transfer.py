@@ -6,14 +6,15 @@ from transfer_core import user_data
 from transfer_core.backbones import get_spec
 from transfer_core.catalog import cuda_available, frozen_stage_count, parameter_budget, trainable_parameters
 from transfer_core.config import ALL_STAGES, FUSION_MODES, OPTIMIZERS
+from transfer_core.errors import TransferLabError
 from transfer_core.plots import stage_diagram
+from transfer_core.resolve import class_count
 from ui.config_state import current_config, update_config
 from ui.i18n import labels, localize_figure, t
 from ui.session import owner
 from ui.widgets import bind
 
 IMAGE_SIZES = [32, 48, 64, 96, 128, 160, 224]
-NUM_CLASSES_FOR_COUNTS = 10  # the head's size barely matters next to the backbone's
 
 
 def strategy_ui() -> None:
@@ -64,15 +65,21 @@ def freeze_ui() -> None:
 def diagram_ui() -> None:
     config = current_config()
     spec = get_spec(config.backbone)
-    per_stage, after = parameter_budget(config.backbone, config.strategy, config.fusion_mode, NUM_CLASSES_FOR_COUNTS)
+    try:
+        classes = class_count(config, owner())  # the head has one output per class: a probe trains only that
+    except TransferLabError as err:
+        st.warning(t("transfer.no_class_count", error=err))
+        return
+    per_stage, after = parameter_budget(config.backbone, config.strategy, config.fusion_mode, classes)
     frozen = frozen_stage_count(config)
     head = t("transfer.head_fusion") if config.strategy == "fusion" else t("transfer.head_new")
     figure = stage_diagram(list(spec.stage_names), list(per_stage), frozen, head, after)
     st.plotly_chart(localize_figure(figure), width="stretch")
-    trainable, total = trainable_parameters(config, NUM_CLASSES_FOR_COUNTS)
+    trainable, total = trainable_parameters(config, classes)
     left, right = st.columns(2)
     left.metric(t("transfer.trainable"), f"{trainable:,}")
     right.metric(t("transfer.share"), f"{trainable / total:.1%}")
+    st.caption(t("transfer.counted_for", classes=classes))
     kind = "probe" if frozen == spec.num_stages else "full" if frozen == 0 else "partial"
     st.caption(t("transfer.diagram_caption", kind=t(f"transfer.kinds.{kind}")))
 

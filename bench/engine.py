@@ -16,15 +16,17 @@ import torch.nn.functional as F
 
 from transfer_core.backbones import get_spec
 from transfer_core.config import TrainConfig
-from transfer_core.data import normalize, prepare_for
+from transfer_core.data import normalize
+from transfer_core.metrics import EpochMetrics
+from transfer_core.resolve import prepared_data
 from transfer_core.strategies import build_model
-from transfer_core.train import Done, EpochMetrics, make_optimizer, train
+from transfer_core.train import Done, make_optimizer, train
 
 
 def plain_loop_images_per_second(config: TrainConfig) -> list[float]:
     """The reference: the loop one would write by hand, training images per second per epoch."""
     torch.manual_seed(config.seed)
-    data = prepare_for(config)
+    data = prepared_data(config, owner=None)
     model = build_model(config, len(data.classes))
     optimizer = make_optimizer(config, model)
     prep = get_spec(config.backbone).preprocessing

@@ -1,28 +1,28 @@
 """Lesson experiments: what each predict-then-run experiment measures here, and how long it takes.
-Prints figures, passes or fails nothing.
+Prints figures, passes or fails nothing. The numbers come from the same measurement step the
+lesson pages use (`transfer_core.lessons.run_result` and `decide`).
 
     .venv/bin/python -m bench.lessons
 """
 
 import time
 
-from transfer_core.lessons import LESSONS
-from transfer_core.train import Done, EpochMetrics, EpochRecord, Failed, train
+from transfer_core.lessons import LESSONS, RunResult, decide, run_result
+from transfer_core.metrics import EpochMetrics
+from transfer_core.train import EpochRecord, Failed, train
 
 
-def run(config) -> dict:
-    """The figures the lesson page reads from a finished run."""
-    result = {"val_acc": None, "shift_acc": None, "drift": {}}
+def run(config) -> RunResult:
+    """Train one of a lesson's runs and measure it as the lesson page does."""
+    metrics, drift = [], []
     for event in train(config):
         if isinstance(event, EpochMetrics):
-            result |= {"val_acc": event.val_acc, "shift_acc": event.shift_acc}
+            metrics.append(event)
         elif isinstance(event, EpochRecord):
-            result["drift"] = event.drift
+            drift.append({"epoch": event.epoch, **event.drift})
         elif isinstance(event, Failed):
             raise RuntimeError(event.message)
-        elif isinstance(event, Done):
-            return result
-    return result
+    return run_result(metrics, drift)
 
 
 def main() -> None:
@@ -33,10 +33,10 @@ def main() -> None:
         results = {label: run(config) for label, config in lesson.experiment.runs.items()}
         seconds = time.perf_counter() - started
         figures = ", ".join(
-            f"{label} {r['val_acc']:.3f}" + (f" (shifted {r['shift_acc']:.3f})" if r["shift_acc"] is not None else "")
+            f"{label} {r.val_acc:.3f}" + (f" (shifted {r.shift_acc:.3f})" if r.shift_acc is not None else "")
             for label, r in results.items()
         )
-        print(f"{lesson.key}: {figures}; answer: {lesson.experiment.decide(results)}; {seconds:.1f} s")
+        print(f"{lesson.key}: {figures}; answer: {decide(lesson, results)}; {seconds:.1f} s")
 
 
 if __name__ == "__main__":

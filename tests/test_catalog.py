@@ -1,6 +1,6 @@
 import pytest
 
-from transfer_core.catalog import describe, stage_table, trainable_parameters
+from transfer_core.catalog import describe_config, stage_table, trainable_parameters
 from transfer_core.config import TrainConfig
 from transfer_core.strategies import build_model, count_parameters
 
@@ -35,7 +35,10 @@ def test_stage_table_follows_the_image_through_the_network():
         (TrainConfig(frozen_stages=0), "0 of 9 stages frozen (full fine-tuning)"),
         (TrainConfig(strategy="fusion", frozen_stages=3), "feature fusion (concat), 3 of 9 stages frozen"),
         (TrainConfig(strategy="scratch"), "random weights → fashion_mnist, from scratch"),
+        (TrainConfig(), "EfficientNet-Lite0 with ImageNet weights → fashion_mnist"),
+        (TrainConfig(weights="mine:my cat photos"), "EfficientNet-Lite0 with your weights 'my cat photos' →"),
+        (TrainConfig(strategy="scratch", weights="mine:w"), "with random weights → fashion_mnist, from scratch"),
     ],
 )
 def test_describe_says_what_transfers(config, words):
-    assert words in describe(config)
+    assert words in describe_config(config)

@@ -1,7 +1,11 @@
+import subprocess
+import sys
+
 import pytest
 
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError
+from transfer_core.resolve import check
 
 
 def test_defaults_describe_the_offline_linear_probe():
@@ -37,8 +41,10 @@ def test_config_is_frozen():
 @pytest.mark.parametrize(
     "changes, field",
     [
-        ({"backbone": "vgg99"}, "backbone"),
-        ({"dataset": "imagenet21k"}, "dataset"),
+        ({"backbone": "../vgg"}, "backbone"),
+        ({"dataset": "my data!"}, "dataset"),
+        ({"dataset": "mine:"}, "dataset"),
+        ({"weights": "hub:resnet"}, "weights"),
         ({"strategy": "magic"}, "strategy"),
         ({"fusion_mode": "product"}, "fusion_mode"),
         ({"optimizer": "lbfgs"}, "optimizer"),
@@ -47,12 +53,10 @@ def test_config_is_frozen():
         ({"lr": -1.0}, "lr"),
         ({"batch_size": "many"}, "batch_size"),
         ({"augment": "maybe"}, "augment"),
-        ({"frozen_stages": 10}, "frozen_stages"),
         ({"frozen_stages": -2}, "frozen_stages"),
         ({"image_size": 8}, "image_size"),
         ({"epochs": True}, "epochs"),
         ({"colour": "red"}, "colour"),
-        ({"backbone": "small_cnn", "weights": "imagenet"}, "weights"),
     ],
 )
 def test_bad_values_raise_an_error_naming_the_field(changes, field):
@@ -60,6 +64,33 @@ def test_bad_values_raise_an_error_naming_the_field(changes, field):
         TrainConfig.from_dict(changes)
     assert caught.value.field == field
     assert str(caught.value).startswith(f"{field}:")
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"backbone": "vgg99"}, "backbone"),
+        ({"dataset": "imagenet21k"}, "dataset"),
+        ({"frozen_stages": 10}, "frozen_stages"),
+        ({"backbone": "small_cnn", "weights": "imagenet"}, "weights"),
+        ({"init_from": "0123456789ab", "init_stages": 99}, "init_stages"),
+    ],
+)
+def test_names_the_registries_do_not_know_are_refused_by_check_naming_the_field(changes, field):
+    config = TrainConfig.from_dict(changes)  # an inert value: the registries are not asked yet
+    with pytest.raises(ConfigError) as caught:
+        check(config)
+    assert caught.value.field == field
+
+
+def test_building_a_config_imports_no_torch_and_reads_no_registry():
+    code = (
+        "import sys; from transfer_core.config import TrainConfig; "
+        "c = TrainConfig.from_query('backbone=resnet18&dataset=mine:pics&weights=mine:w&epochs=3'); "
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('transfer_core')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "['transfer_core', 'transfer_core.config', 'transfer_core.errors']"
 
 
 def test_strings_are_parsed_by_field_type():

@@ -9,7 +9,7 @@ from transfer_core.data import (
     augment_batch,
     augmenter,
     dataset_available,
-    load_raw,
+    load_shared,
     normalize,
     prepare_data,
     split_indices,
@@ -20,7 +20,7 @@ from transfer_core.errors import ConfigError, DatasetUnavailable
 
 def test_digits_are_always_available_offline():
     assert dataset_available("digits")[0]
-    raw = load_raw("digits")
+    raw = load_shared("digits")
     assert raw.images.shape == (1797, 8, 8) and raw.images.dtype == np.uint8 and raw.images.max() == 255
     assert raw.classes == [str(d) for d in range(10)]
 
@@ -28,7 +28,7 @@ def test_digits_are_always_available_offline():
 def test_fashion_mnist_comes_from_the_debian_package():
     available, source = dataset_available("fashion_mnist")
     assert available and "dataset-fashion-mnist" in source
-    raw = load_raw("fashion_mnist")
+    raw = load_shared("fashion_mnist")
     assert raw.images.shape == (60000, 28, 28)
     assert np.bincount(raw.labels).tolist() == [6000] * 10
     assert raw.classes == FASHION_CLASSES
@@ -38,7 +38,7 @@ def test_cifar10_offline_says_how_to_get_it():
     available, why = dataset_available("cifar10")
     assert not available and "internet" in why
     with pytest.raises(DatasetUnavailable, match="Fashion-MNIST or digits"):
-        load_raw("cifar10", allow_download=False)
+        load_shared("cifar10", allow_download=False)
 
 
 def test_split_has_the_requested_sizes_no_overlap_and_depends_only_on_the_seed():
@@ -65,7 +65,7 @@ def test_grey_images_become_three_resized_channels():
 
 
 def test_prepare_data_builds_the_subsample_at_the_backbone_size():
-    data = prepare_data("fashion_mnist", 20, 10, 64, seed=0)
+    data = prepare_data(load_shared("fashion_mnist"), 20, 10, 64, seed=0)
     assert data.train_x.shape == (200, 3, 64, 64) and data.val_x.shape == (100, 3, 64, 64)
     assert data.train_y.bincount().tolist() == [20] * 10
 
@@ -99,7 +99,7 @@ def test_a_folder_of_class_subfolders_is_a_dataset(tmp_path):
     (root / "cats" / "notes.txt").write_text("not an image, ignored by suffix")
     name = f"folder:{root}"
     assert dataset_available(name)[0]
-    data = prepare_data(name, 3, 1, 24, seed=0)
+    data = prepare_data(load_shared(name), 3, 1, 24, seed=0)
     assert data.classes == ["cats", "dogs"]
     assert data.train_x.shape == (6, 3, 24, 24)
     assert data.train_x[data.train_y == 1][:, 0].float().mean() > 150  # dogs are the red ones
@@ -109,20 +109,20 @@ def test_a_broken_image_in_a_folder_is_named(tmp_path):
     root = make_folder_dataset(tmp_path / "pets")
     (root / "dogs" / "broken.png").write_bytes(b"not a png")
     with pytest.raises(DatasetUnavailable, match="broken.png"):
-        load_raw(f"folder:{root}")
+        load_shared(f"folder:{root}")
 
 
 def test_a_missing_folder_is_unavailable(tmp_path):
     assert not dataset_available(f"folder:{tmp_path / 'nope'}")[0]
     with pytest.raises(DatasetUnavailable, match="sub-folder"):
-        load_raw(f"folder:{tmp_path / 'nope'}")
+        load_shared(f"folder:{tmp_path / 'nope'}")
 
 
 @pytest.mark.parametrize("kind", ["contrast", "blur", "rotation", "noise"])
 def test_shifts_change_images_deterministically_and_keep_their_form(kind):
     from transfer_core.data import shift_images
 
-    images = prepare_data("fashion_mnist", 2, 1, 32, seed=0).val_x
+    images = prepare_data(load_shared("fashion_mnist"), 2, 1, 32, seed=0).val_x
     shifted = shift_images(images, kind, seed=3)
     assert shifted.shape == images.shape and shifted.dtype == torch.uint8
     assert not torch.equal(shifted, images)

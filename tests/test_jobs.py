@@ -3,11 +3,13 @@ import time
 
 import pytest
 
+from tests.waiting import wait_for
 from transfer_core.config import TrainConfig
-from transfer_core.errors import QueueFull, RunNotFound
+from transfer_core.errors import QueueFull, RunNotFound, RunStillLive
 from transfer_core.jobs import Runner
+from transfer_core.metrics import EpochMetrics
 from transfer_core.runs import RunStore
-from transfer_core.train import BatchProgress, Cancelled, EpochMetrics, Failed
+from transfer_core.train import BatchProgress, Cancelled, Failed
 
 
 class FakeTraining:
@@ -19,7 +21,7 @@ class FakeTraining:
         self.max_active = 0
         self.lock = threading.Lock()
 
-    def __call__(self, config, should_stop, owner=None):
+    def __call__(self, config, should_stop, owner=None, store=None):
         with self.lock:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
@@ -36,15 +38,6 @@ class FakeTraining:
         finally:
             with self.lock:
                 self.active -= 1
-
-
-def wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.01)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture
@@ -94,14 +87,14 @@ def test_cancel_a_running_and_a_queued_run(store):
 
 
 def test_a_failing_job_is_marked_failed_and_the_runner_goes_on(store):
-    def exploding(config, should_stop, owner=None):
+    def exploding(config, should_stop, owner=None, store=None):
         yield BatchProgress(1, 1, 1, 1, 1.0, 0.5)
         raise RuntimeError("boom")
 
     fake = FakeTraining()
     fake.release.set()
     calls = iter([exploding, fake, fake])
-    runner = Runner(store, slots=1, train_fn=lambda config, stop, owner: next(calls)(config, stop))
+    runner = Runner(store, slots=1, train_fn=lambda config, stop, owner, store: next(calls)(config, stop))
     broken = runner.submit(TrainConfig(), "alice")
     reported = runner.submit(TrainConfig(seed=13), "alice")
     fine = runner.submit(TrainConfig(), "alice")
@@ -109,7 +102,7 @@ def test_a_failing_job_is_marked_failed_and_the_runner_goes_on(store):
     assert runner.snapshot(broken).status == "failed" and "boom" in runner.snapshot(broken).message
     assert runner.snapshot(reported).status == "failed" and "no model" in store.load(reported).message
     assert runner.snapshot(fine).status == "cancelled"
-    assert runner.snapshot(fine).metrics[0]["val_acc"] == 0.5
+    assert runner.snapshot(fine).metrics[0].val_acc == 0.5
     runner.close()
 
 
@@ -142,8 +135,63 @@ def test_a_real_training_job_stores_metrics_and_weights(store, tiny_config):
 
 def test_a_new_runner_marks_runs_of_a_dead_process_interrupted(store, monkeypatch):
     run_id = store.create(TrainConfig(), "alice")
-    monkeypatch.setattr("transfer_core.runs._process_alive", lambda meta: False)
+    monkeypatch.setattr("transfer_core.runs.process_alive", lambda meta: False)
     runner = Runner(store, slots=1, train_fn=FakeTraining())
     assert runner.interrupted == [run_id]
     assert runner.snapshot(run_id).status == "interrupted"
+    runner.close()
+
+
+def test_a_deleted_run_is_gone_from_the_runner_as_well_as_the_store(store, tiny_config):
+    runner = Runner(store, slots=1)
+    run_id = runner.submit(tiny_config, "alice")
+    wait_for(lambda: runner.snapshot(run_id).finished, timeout=60)
+    with pytest.raises(RunNotFound):
+        runner.delete(run_id, owner="bob")  # not bob's to delete
+    runner.delete(run_id, owner="alice")
+    with pytest.raises(RunNotFound):
+        runner.snapshot(run_id)
+    assert runner.list("alice") == [] and store.list() == []
+    runner.close()
+
+
+def test_a_live_run_cannot_be_deleted(store):
+    fake = FakeTraining()
+    runner = Runner(store, slots=1, train_fn=fake)
+    run_id = runner.submit(TrainConfig(), "alice")
+    wait_for(lambda: runner.snapshot(run_id).status == "running")
+    with pytest.raises(RunStillLive):
+        runner.delete(run_id, owner="alice")
+    assert runner.snapshot(run_id).status == "running"
+    runner.close()
+
+
+def test_a_finished_run_records_the_data_it_trained_on(store, tiny_config):
+    from transfer_core.resolve import fingerprint, prepared_data
+
+    runner = Runner(store, slots=1)
+    run_id = runner.submit(tiny_config, "alice")
+    wait_for(lambda: runner.snapshot(run_id).finished, timeout=60)
+    recorded = store.load(run_id).fingerprint
+    assert recorded == fingerprint(tiny_config, "alice", prepared_data(tiny_config, "alice"))
+    assert (recorded["dataset"], recorded["classes"], recorded["train"], recorded["val"]) == (
+        "digits", [str(d) for d in range(10)], 200, 100
+    )  # fmt: skip
+    assert len(recorded["val_labels"]) == 16 and recorded["owner"] == ""  # shared data: no owner in it
+    runner.close()
+
+
+def test_the_results_page_evaluation_is_the_one_training_used(store, tiny_config):
+    """One evaluation function: the accuracy a finished run reports is the accuracy Results computes."""
+    from transfer_core.reports import load_trained_model, validation_report
+    from transfer_core.resolve import verified_data
+
+    runner = Runner(store, slots=1)
+    run_id = runner.submit(tiny_config.replace(val_shift="blur"), "alice")
+    wait_for(lambda: runner.snapshot(run_id).finished, timeout=60)
+    record = store.load(run_id)
+    model = load_trained_model(record.config, len(record.classes), store.load_weights(run_id))
+    report = validation_report(record.config, record.classes, model, verified_data(record))
+    assert report.accuracy == record.summary.final_val_acc
+    assert len(report.y_true) == 100 and report.confidence.min() > 0
     runner.close()

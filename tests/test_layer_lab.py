@@ -3,11 +3,12 @@ import time
 import pytest
 import torch
 
+from transfer_core.errors import ConfigError
 from transfer_core.jobs import Runner
 from transfer_core.layer_lab import KINDS, LabSettings, LayerLab, class_halves, lab_points, transfer_config
 from transfer_core.paths import runs_dir
+from transfer_core.resolve import model_for
 from transfer_core.runs import RunStore
-from transfer_core.strategies import initial_model
 
 TINY = LabSettings(dataset="digits", train_per_class=20, val_per_class=10, image_size=16, epochs=1)
 
@@ -47,14 +48,13 @@ def test_the_lab_trains_both_bases_and_every_point(finished_lab):
     assert base_a.class_subset == "0,1,2,3,4" and base_a.strategy == "scratch"
 
 
-def test_transfer_networks_copy_the_bases_stages_and_freeze_them_as_named(finished_lab, monkeypatch):
+def test_transfer_networks_copy_the_bases_stages_and_freeze_them_as_named(finished_lab):
     runner, state = finished_lab
-    monkeypatch.setenv("TRANSFER_LAB_RUNS", str(runner.store.root))
     base_a = runner.store.load_weights(state["bases"]["baseA"])
     for kind, frozen in (("AnB", True), ("AnB+", False)):
         config = transfer_config(TINY, 10, kind, 2, state["bases"]["baseA"])
         assert config.class_subset == "5,6,7,8,9"
-        model = initial_model(config, 5)
+        model = model_for(config, 5, "teacher", runner.store)  # the runner's own store, not the default folder
         for name in ("conv1", "conv2"):  # copied: equal to base A's weights
             torch.testing.assert_close(model.stages[name][0].weight, base_a[f"stages.{name}.0.weight"])
             assert all(p.requires_grad is not frozen for p in model.stages[name].parameters())
@@ -80,3 +80,13 @@ def test_saved_labs_are_per_owner_unless_every_lab_is_asked_for(finished_lab):
     assert [lab["lab_id"] for lab in saved_labs(runner, "teacher")] == [state["lab_id"]]
     assert saved_labs(runner, "a-student") == []
     assert [lab["lab_id"] for lab in saved_labs(runner, None)] == [state["lab_id"]]
+
+
+def test_stages_are_copied_only_from_the_owners_runs_in_the_runners_store(finished_lab):
+    runner, state = finished_lab
+    config = transfer_config(TINY, 10, "AnB", 2, state["bases"]["baseA"])
+    with pytest.raises(ConfigError, match="no run .* of yours") as caught:
+        model_for(config, 5, "a-student", runner.store)
+    assert caught.value.field == "init_from"
+    with pytest.raises(ConfigError, match="needs the run store"):
+        model_for(config, 5, "teacher", None)

@@ -4,14 +4,16 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from tests.test_pages import APP, config_of, fresh_runner, open_app  # noqa: F401  (the fixture is used)
+from tests.test_pages import APP, config_of, fresh_runner, open_app, open_lesson  # noqa: F401  (fixture)
 from transfer_core import worked_project
 from transfer_core.backbones import get_spec
 from transfer_core.config import TrainConfig
-from transfer_core.lessons import LESSONS, most_changed_part, rnn_answer, rnn_steps
+from transfer_core.lessons import LESSONS, RunResult, most_changed_part, rnn_answer, rnn_steps
+from transfer_core.metrics import EpochMetrics
 from ui.i18n import flatten, languages, table
 
 ROOT = Path(__file__).parents[1]
@@ -76,7 +78,7 @@ def test_every_lesson_renders_in_both_languages(lang):
     at.query_params["lang"] = lang
     at.session_state["lang"] = lang
     for lesson in LESSONS:
-        at.switch_page(f"app_pages/learn_{lesson.key}.py").run()
+        open_lesson(at, lesson.key).run()
         assert not at.exception, (lesson.key, at.exception)
         assert at.title[0].value == table(lang)[f"lessons.{lesson.key}.title"]
         shown = "\n".join(m.value for m in at.markdown) + "\n".join(b.label for b in at.button)
@@ -90,7 +92,7 @@ def test_the_language_is_switched_in_the_sidebar_and_kept_in_the_url():
     at = open_app()
     at.sidebar.selectbox[0].set_value("zh").run()
     assert at.query_params["lang"] == ["zh"] or at.query_params["lang"] == "zh"
-    at.switch_page("app_pages/learn_why.py").run()
+    open_lesson(at, "why").run()
     assert at.title[0].value == "1. 为什么要迁移？"
     assert "设备" in at.sidebar.markdown[0].value
 
@@ -100,7 +102,7 @@ def test_the_language_is_switched_in_the_sidebar_and_kept_in_the_url():
 
 def lesson_app(key: str):
     at = open_app()
-    at.switch_page(f"app_pages/learn_{key}.py").run()
+    open_lesson(at, key).run()
     return at
 
 
@@ -142,14 +144,29 @@ def test_try_it_opens_the_lab_with_the_lessons_preset_in_the_url():
     assert config_of(at).val_shift == "contrast"
 
 
-def test_the_rnn_example_levels_off_and_the_drift_decider_picks_the_part_that_moved_most():
+def test_the_rnn_answer_follows_the_sequence_and_the_drift_decider_picks_the_part_that_moved_most():
     states = rnn_steps([1.0] * 30)
-    assert all(-1 < h < 1 for h in states) and abs(states[-1] - states[-2]) < 1e-3
+    assert states[0] == pytest.approx(np.tanh(0.9 * 0 + 0.8 * 1 + 0.1))  # h_1 = tanh(W_xh x_1 + b_h)
+    assert states[1] == pytest.approx(np.tanh(0.9 * states[0] + 0.8 + 0.1))
     assert rnn_answer([1.0] * 30) == "levels"
-    assert rnn_answer([1.0, 1.0]) == "grows"  # two steps: still climbing
+    assert rnn_answer([1.0] * 3) == "grows"  # three steps: still climbing
+    assert rnn_answer([0.0] * 6) == "grows"  # b_h alone lifts it, more slowly
+    assert rnn_answer([0.0] * 50) == "levels"
+    assert rnn_answer([1.0, -1.0] * 10) == "follows"  # an alternating input drags the state up and down
     drift = {"stem": 0.01, "a": 0.02, "b": 0.03, "c": 0.05, "d": 0.04, "head": 0.2}
-    assert most_changed_part({"run": {"drift": drift}}) == "late"
-    assert most_changed_part({"run": {"drift": drift | {"stem": 0.9}}}) == "early"
+    assert most_changed_part({"run": RunResult(0.5, None, drift)}) == "late"
+    assert most_changed_part({"run": RunResult(0.5, None, drift | {"stem": 0.9})}) == "early"
+    assert most_changed_part({"run": RunResult(0.5, None, drift | {"b": 0.95})}) == "middle"
+
+
+def test_the_rnn_question_is_decided_on_the_sequence_the_learner_typed():
+    at = lesson_app("features")
+    at.text_input(key="rnn_inputs").set_value("1, -1, 1, -1, 1, -1, 1, -1").run()
+    at.radio(key="predict_features").set_value("levels").run()
+    next(b for b in at.button if b.key == "lock_features").click().run()
+    next(b for b in at.button if b.key == "run_features").click().run()
+    assert any("moving up and down with the input" in m.value for m in at.markdown), "measured on what was typed"
+    assert "0 of 1 right" in at.sidebar.markdown[1].value
 
 
 # --- the worked project -------------------------------------------------------------------------
@@ -172,8 +189,9 @@ def test_the_corrected_code_runs_on_resnet18_with_planted_weights_offline():
     torch.save(get_spec("resnet18").build_raw().state_dict(), path)  # stands in for ImageNet's file
     setting = worked_project.setting()
     assert (setting.backbone, setting.dataset, setting.substituted) == ("resnet18", "fashion_mnist", True)
-    accuracy = worked_project.corrected(setting.backbone, setting.dataset, per_class=5, epochs=1, size=32)
-    assert 0.0 <= accuracy <= 1.0
+    accuracy = worked_project.corrected(setting.backbone, setting.dataset, per_class=10, epochs=3, size=32)
+    assert (accuracy * 100) == pytest.approx(round(accuracy * 100)), "a share of the 100 validation images"
+    assert accuracy > 0.25, "a probe on even random ResNet features sorts clothes well above chance (0.1)"
 
 
 def test_offline_without_resnet_weights_the_lesson_says_what_it_runs_instead():
@@ -243,7 +261,7 @@ def test_the_class_board_overlays_shared_runs_and_never_shows_who_is_who(monkeyp
     ):
         run_id = store.create(TrainConfig(), owner)
         for epoch in (1, 2):
-            store.append_metrics(run_id, {"epoch": epoch, "val_acc": accuracy - 0.1 / epoch, "seconds": 1.0})
+            store.append_metrics(run_id, EpochMetrics(epoch, 1.0, 0.5, 1.0, accuracy - 0.1 / epoch, 1.0, 100.0))
         store.update(run_id, status="done", shared=shared)
     at = open_app("app_pages/board.py")
     table = at.dataframe[0].value

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from transfer_core.config import TrainConfig
+from transfer_core.errors import RunNotFound
 
 APP = str(Path(__file__).parents[1] / "app.py")
 TINY = TrainConfig(
@@ -34,6 +35,15 @@ def open_app(page: str | None = None, config: TrainConfig | None = None) -> AppT
     if page:
         at.switch_page(page).run()
     assert not at.exception, at.exception
+    return at
+
+
+def open_lesson(at: AppTest, key: str) -> AppTest:
+    """Switch to a lesson page. Lessons are st.Page objects over functions at /learn_<key>, and AppTest's
+    switch_page only knows page files: ask for the page by the hash Streamlit gives its url_path."""
+    from streamlit.util import calc_hash
+
+    at._page_hash = calc_hash(f"learn_{key}")
     return at
 
 
@@ -261,7 +271,11 @@ def test_compare_races_every_strategy_on_the_same_task_with_a_shifted_copy():
     summary = at.dataframe[0].value
     assert summary["strategy"].tolist() == list(race)
     assert (summary["status"] == "done").all()
-    assert summary["val acc"].between(0, 1).all() and summary["shifted acc"].between(0, 1).all()
+    for label, run_id in race.items():  # each row shows its own run's figures
+        result, row = get_runner().snapshot(run_id).summary, summary.set_index("strategy").loc[label]
+        assert row["val acc"] == pytest.approx(result.final_val_acc), label
+        assert row["shifted acc"] == pytest.approx(result.final_shift_acc), label
+        assert row["seconds"] == pytest.approx(result.seconds), label
     configs = [get_runner().snapshot(run_id).config for run_id in race.values()]
     assert {(c.dataset, c.seed, c.train_per_class, c.val_shift) for c in configs} == {("digits", 0, 20, "noise")}
 
@@ -318,4 +332,132 @@ def test_ledger_lists_compares_exports_and_deletes_this_tabs_runs(monkeypatch):
     at.checkbox[0].check().run()
     next(b for b in at.button if b.label == "Delete").click().run()
     assert [r.run_id for r in get_runner().store.list(at.session_state["owner"])] == [second]
+    with pytest.raises(RunNotFound):  # the runner no longer serves it from memory either
+        get_runner().snapshot(first)
+    assert [s.run_id for s in get_runner().list(at.session_state["owner"])] == [second]
+    assert first not in str(at.dataframe[0].value["run"].tolist())
     get_runner().cancel(someone_else)
+
+
+def test_compare_with_a_backbone_without_pretrained_weights_races_from_scratch_and_says_why():
+    at = open_app("app_pages/compare.py", config=TINY)  # the Small CNN, trained from scratch
+    assert any("no pretrained weights" in i.value for i in at.info)
+    start = next(b for b in at.button if b.label.startswith("Start the race"))
+    assert start.label == "Start the race (1 runs, one after another)"
+    start.click().run()
+    assert not at.exception, at.exception
+    assert list(at.session_state["race"]) == ["from scratch"]
+
+
+def test_the_default_lab_and_try_it_keep_what_a_teachers_link_locks():
+    from ui.session import get_runner
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in {"lock": "epochs,train_per_class", "epochs": "1", "train_per_class": "20"}.items():
+        at.query_params[key] = value
+    at.run()
+    next(b for b in at.button if b.label == "Start the default lab").click().run()
+    assert not at.exception, at.exception
+    submitted = get_runner().snapshot(at.session_state["active_run"]).config
+    assert (submitted.epochs, submitted.train_per_class) == (1, 20)
+    assert submitted.replace(epochs=5, train_per_class=200) == TrainConfig()  # the rest is the default lab
+    assert at.query_params["lock"] in (["epochs,train_per_class"], "epochs,train_per_class")
+    get_runner().cancel(at.session_state["active_run"])
+
+    open_lesson(at, "challenges").run()
+    next(b for b in at.button if b.key == "try_challenges").click().run()
+    assert (config_of(at).epochs, config_of(at).train_per_class, config_of(at).val_shift) == (1, 20, "contrast")
+    assert at.query_params["lock"] in (["epochs,train_per_class"], "epochs,train_per_class")
+
+
+def test_the_transfer_page_counts_the_new_head_for_the_tasks_own_classes():
+    at = open_app("app_pages/transfer.py", config=TrainConfig(dataset="digits", class_subset="0,1,2"))
+    assert at.metric[0].value == f"{1280 * 3 + 3:,}", "a linear probe trains only the head: 1280 x 3 + 3"
+    assert any("3 classes" in c.value for c in at.caption)
+
+
+def own_weights_run(at: AppTest) -> str:
+    """Train a Small CNN run in this tab from weights the tab uploaded; its run id."""
+    from transfer_core import user_data
+    from transfer_core.backbones import get_spec
+    from transfer_core.limits import UploadLimits
+
+    state = {
+        k: v * 0.5 if v.is_floating_point() else v for k, v in get_spec("small_cnn").build_raw().state_dict().items()
+    }
+    user_data.keep_weights(at.session_state["owner"], "halves", "small_cnn", state, UploadLimits())
+    at.session_state["config"] = TINY.replace(strategy="copy", weights="mine:halves", frozen_stages=2)
+    at.switch_page("app_pages/train.py").run()
+    at.button[0].click().run()
+    wait_until_finished(at)
+    return at.session_state["active_run"]
+
+
+def test_features_page_names_the_learners_own_weights_as_the_starting_network():
+    at = open_app()
+    own_weights_run(at)
+    at.switch_page("app_pages/features.py").run()
+    assert not at.exception, at.exception
+    captions = [c for image in at.tabs[2].get("image") for c in image.captions]
+    assert sum(c.startswith("your weights “halves”: ") for c in captions) == 8
+    assert not any(c.startswith(("initial (random)", "pretrained")) for c in captions)
+    assert any("“halves”" in m.value for m in at.tabs[1].markdown)
+
+
+def test_results_and_features_refuse_a_run_whose_dataset_changed_since_it_trained():
+    from tests.archives import class_images, make_zip
+    from transfer_core import user_data
+    from transfer_core.limits import UploadLimits
+    from transfer_core.uploads import import_zip
+
+    limits = UploadLimits(min_per_class=3)
+    colours = {"red": (220, 30, 30), "blue": (30, 30, 220)}
+    at = open_app()
+    me = at.session_state["owner"]
+    user_data.keep_dataset(me, "shots", import_zip(make_zip(class_images(colours, 10)), limits).dataset, limits)
+    at.session_state["config"] = TINY.replace(dataset="mine:shots", train_per_class=6, val_per_class=4)
+    at.switch_page("app_pages/train.py").run()
+    at.button[0].click().run()
+    wait_until_finished(at)
+    at.switch_page("app_pages/results.py").run()
+    assert any(s.value == "Confusion matrix" for s in at.subheader), "unchanged data: evaluated as usual"
+
+    edited = colours | {"green": (30, 200, 30)}  # a class added to the webcam set after training
+    user_data.keep_dataset(me, "shots", import_zip(make_zip(class_images(edited, 10)), limits).dataset, limits)
+    from ui.run_picker import run_report
+
+    run_report.clear()  # a new server process: nothing cached from before the edit
+    at.run()
+    assert not at.exception, at.exception
+    assert any("has changed since" in e.value and "its classes" in e.value for e in at.error)
+    assert not any(s.value == "Confusion matrix" for s in at.subheader)
+    at.switch_page("app_pages/features.py").run()
+    assert not at.exception, at.exception
+    assert any("has changed since" in e.value for e in at.error)
+
+
+def test_a_layer_lab_left_running_by_a_stopped_server_shows_interrupted_and_starts_again():
+    import json
+    import os
+    import socket
+    from dataclasses import asdict
+
+    from transfer_core.layer_lab import LabSettings, saved_labs
+    from ui.session import get_runner
+
+    at = open_app()
+    me, folder = at.session_state["owner"], get_runner().store.root / "labs"
+    folder.mkdir()
+    settings = LabSettings(train_per_class=20, epochs=1, seed=3)
+    earlier_server = {"host": socket.gethostname(), "pid": os.getpid(), "process": "an-earlier-server"}
+    lab = {"lab_id": "0123456789ab", "owner": me, "settings": asdict(settings), "status": "running", "created": 1.0,
+           "bases": {}, "points": [], "message": "", **earlier_server}  # fmt: skip
+    (folder / "0123456789ab.json").write_text(json.dumps(lab))
+    at.switch_page("app_pages/layers.py").run()
+    assert not at.exception, at.exception
+    assert any("0 of 18 trainings done · interrupted" in p.proto.text for p in at.get("progress"))
+    assert any("server stopped while this lab was running" in w.value for w in at.warning)
+    next(b for b in at.button if b.label == "Start it again").click().run()
+    newest = saved_labs(get_runner(), me)[0]
+    assert newest["lab_id"] != "0123456789ab" and newest["status"] == "running"
+    assert newest["settings"] == asdict(settings)

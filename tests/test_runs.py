@@ -2,12 +2,18 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
 from transfer_core.config import TrainConfig
 from transfer_core.errors import RunNotFound
+from transfer_core.metrics import EpochMetrics
 from transfer_core.runs import RunStore
+
+
+def epoch(n: int, val_acc: float) -> EpochMetrics:
+    return EpochMetrics(n, 1.0, 0.5, 1.0, val_acc, 2.0, 100.0)
 
 
 def test_a_run_keeps_config_status_metrics_weights_and_owner(tmp_path):
@@ -15,14 +21,15 @@ def test_a_run_keeps_config_status_metrics_weights_and_owner(tmp_path):
     config = TrainConfig(epochs=3, seed=5)
     run_id = store.create(config, owner="alice")
     store.update(run_id, status="running", classes=["a", "b"])
-    store.append_metrics(run_id, {"epoch": 1, "val_acc": 0.5})
-    store.append_metrics(run_id, {"epoch": 2, "val_acc": 0.6})
+    store.append_metrics(run_id, epoch(1, 0.5))
+    store.append_metrics(run_id, epoch(2, 0.6))
     store.save_weights(run_id, {"head.weight": torch.ones(2, 3)})
     store.update(run_id, status="done")
 
     record = RunStore(tmp_path / "runs").load(run_id)  # a new store object reads it back from disk
     assert (record.owner, record.status, record.config) == ("alice", "done", config)
-    assert [m["val_acc"] for m in record.metrics] == [0.5, 0.6]
+    assert record.metrics == [epoch(1, 0.5), epoch(2, 0.6)], "typed, as they were written"
+    assert (record.summary.final_val_acc, record.summary.best_val_acc, record.summary.seconds) == (0.6, 0.6, 4.0)
     assert record.classes == ["a", "b"] and record.finished is not None
     assert torch.equal(store.load_weights(run_id)["head.weight"], torch.ones(2, 3))
 
@@ -94,8 +101,9 @@ def test_only_shared_runs_are_listed_for_the_class(tmp_path):
 
 def test_an_exported_model_reloads_with_identical_predictions(tmp_path, tiny_config):
     from transfer_core.backbones import get_spec
-    from transfer_core.data import normalize, prepare_for
-    from transfer_core.evaluate import load_exported
+    from transfer_core.data import normalize
+    from transfer_core.reports import load_exported
+    from transfer_core.resolve import prepared_data
     from transfer_core.train import Done, train
 
     store = RunStore(tmp_path / "runs")
@@ -108,6 +116,26 @@ def test_an_exported_model_reloads_with_identical_predictions(tmp_path, tiny_con
 
     config, classes, model = load_exported(archive)
     assert config == tiny_config and classes == [str(d) for d in range(10)]
-    images = normalize(prepare_for(tiny_config).val_x[:32], get_spec(tiny_config.backbone).preprocessing)
+    images = normalize(prepared_data(tiny_config, None).val_x[:32], get_spec(tiny_config.backbone).preprocessing)
     with torch.no_grad():
         torch.testing.assert_close(model(images), done.model(images), rtol=0, atol=0)
+
+
+def test_a_reader_skips_a_metrics_line_still_being_written(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = store.create(TrainConfig(), "alice")
+    store.append_metrics(run_id, epoch(1, 0.5))
+    with open(tmp_path / run_id / "metrics.jsonl", "a") as f:
+        f.write('{"epoch": 2, "train_lo')  # a writer caught halfway through its line
+    assert store.metrics(run_id) == [epoch(1, 0.5)]
+    assert store.load(run_id).summary.epochs == 1
+
+
+def test_writes_leave_no_temporary_files_behind(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = store.create(TrainConfig(), "alice")
+    store.update(run_id, status="running")
+    store.save_weights(run_id, {"w": torch.ones(2)})
+    store.save_record(run_id, 0, np.arange(3), np.zeros((3, 4), np.float16), {"stem": 0.0})
+    names = {p.name for p in (tmp_path / run_id).rglob("*")}
+    assert names == {"config.json", "meta.json", "weights.safetensors", "records", "epoch_000.npz", "drift.jsonl"}

@@ -84,7 +84,16 @@ def test_fusion_combines_frozen_source_features_with_a_trainable_branch(mode):
 
 def test_gate_mixes_source_and_target_per_feature():
     model = build_model(lite(strategy="fusion", fusion_mode="gate"), 10)
-    assert model.fusion.gate.out_features == model.fusion.source_proj.out_features
+    fusion = model.fusion.eval()
+    source, images = torch.randn(4, model.fusion.source_proj.in_features), torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        mixed = fusion.features(source, images)
+        other_source = fusion.features(torch.randn_like(source), images)
+        other_images = fusion.features(source, torch.randn_like(images))
+        gate = torch.sigmoid(fusion.gate(torch.cat([source, fusion.branch.forward_features(images)], 1)))
+    assert mixed.shape == (4, fusion.gate.out_features)
+    assert not torch.allclose(mixed, other_source) and not torch.allclose(mixed, other_images), "reads both inputs"
+    assert 0.05 < gate.mean() < 0.95 and gate.std() > 0, "a per-feature mix, not a switch stuck on one side"
 
 
 def test_discriminative_learning_rates_shrink_towards_the_input():

@@ -1,8 +1,13 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
+from transfer_core.backbones import get_spec
 from transfer_core.config import TrainConfig
-from transfer_core.train import BatchProgress, Cancelled, Done, EpochMetrics, Failed, Started, train
+from transfer_core.data import normalize, shift_images
+from transfer_core.metrics import EpochMetrics
+from transfer_core.resolve import prepared_data
+from transfer_core.train import BatchProgress, Cancelled, Done, Failed, Started, train
 
 
 def run(config: TrainConfig, **kwargs) -> list:
@@ -13,6 +18,15 @@ def epoch_metrics(events: list) -> list[EpochMetrics]:
     return [e for e in events if isinstance(e, EpochMetrics)]
 
 
+@torch.no_grad()
+def plain_evaluation(config: TrainConfig, model, images=None) -> tuple[float, float]:
+    """The reference: the trained model on the validation images in one plain PyTorch pass, (loss, accuracy)."""
+    data = prepared_data(config, owner=None)
+    x = normalize(data.val_x if images is None else images, get_spec(config.backbone).preprocessing)
+    logits = model.eval()(x)
+    return float(F.cross_entropy(logits, data.val_y)), float((logits.argmax(1) == data.val_y).float().mean())
+
+
 def test_events_come_in_order_with_metrics_for_every_epoch(tiny_config):
     events = run(tiny_config)
     assert isinstance(events[0], Started) and isinstance(events[-1], Done)
@@ -21,9 +35,10 @@ def test_events_come_in_order_with_metrics_for_every_epoch(tiny_config):
     batches = [e for e in events if isinstance(e, BatchProgress)]
     assert len(batches) == 2 * 7  # 200 images in batches of 32
     assert batches[0].batches == 7 and batches[-1].batch == 7
-    for m in epochs:
-        assert 0 <= m.val_acc <= 1 and m.train_loss > 0 and m.images_per_second > 0
+    assert all(m.train_loss > 0 and m.images_per_second > 0 and m.seconds > 0 for m in epochs)
     assert events[-1].metrics == epochs[-1]
+    loss, accuracy = plain_evaluation(tiny_config, events[-1].model)  # what the last epoch reported, recomputed
+    assert epochs[-1].val_acc == pytest.approx(accuracy) and epochs[-1].val_loss == pytest.approx(loss, rel=1e-4)
 
 
 def test_training_is_reproducible_on_cpu_for_a_fixed_seed(tiny_config):
@@ -133,8 +148,9 @@ def test_lpft_fine_tunes_from_the_probes_head(monkeypatch):
 
 def test_a_shifted_validation_copy_is_scored_every_epoch():
     config = TrainConfig(dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=2)
-    shifted = epoch_metrics(run(config.replace(val_shift="noise")))
-    plain = epoch_metrics(run(config))
-    assert all(m.shift_acc is not None and 0 <= m.shift_acc <= 1 for m in shifted)
+    shifted_run = run(config.replace(val_shift="noise"))
+    shifted, plain = epoch_metrics(shifted_run), epoch_metrics(run(config))
+    noisy = shift_images(prepared_data(config, owner=None).val_x, "noise", config.seed)
+    assert shifted[-1].shift_acc == pytest.approx(plain_evaluation(config, shifted_run[-1].model, noisy)[1])
     assert all(m.shift_acc is None for m in plain)
     assert [m.val_acc for m in shifted] == [m.val_acc for m in plain]  # the ordinary split is untouched

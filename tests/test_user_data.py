@@ -1,7 +1,6 @@
 """A session's own datasets and weights: kept per owner, trainable like built-in ones, bounded."""
 
 import io
-import time
 from pathlib import Path
 
 import pytest
@@ -9,11 +8,12 @@ import torch
 from safetensors.torch import save as save_safetensors
 
 from tests.archives import RunsCode, class_images, make_zip
+from tests.waiting import wait_until_finished
 from transfer_core import paths, user_data
 from transfer_core.backbones import get_spec
-from transfer_core.data import dataset_available, load_raw
 from transfer_core.errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
 from transfer_core.limits import UploadLimits
+from transfer_core.resolve import available, raw_dataset, starting_weights
 from transfer_core.strategies import build_model
 from transfer_core.train import Done, Failed, train
 from transfer_core.uploads import import_zip
@@ -30,13 +30,13 @@ def colours():
 
 def test_a_kept_dataset_is_the_owners_alone(colours):
     user_data.keep_dataset("alice", "colours", colours, LIMITS)
-    assert load_raw("mine:colours", owner="alice").classes == ["blue", "red"]
-    assert dataset_available("mine:colours", "alice")[0]
-    assert not dataset_available("mine:colours", "bob")[0]
+    assert raw_dataset("mine:colours", owner="alice").classes == ["blue", "red"]
+    assert available("mine:colours", "alice")[0]
+    assert not available("mine:colours", "bob")[0]
     with pytest.raises(DatasetUnavailable, match="no dataset named 'colours'"):
-        load_raw("mine:colours", owner="bob")
+        raw_dataset("mine:colours", owner="bob")
     with pytest.raises(DatasetUnavailable, match="belongs to a session"):
-        load_raw("mine:colours")
+        raw_dataset("mine:colours", owner=None)
 
 
 def test_a_saved_dataset_outlives_the_session_and_stays_in_the_owners_folder(colours, isolated_home):
@@ -45,7 +45,7 @@ def test_a_saved_dataset_outlives_the_session_and_stays_in_the_owners_folder(col
     assert folder == paths.data_dir() / "users" / "alice" / "datasets" / "colours"
     assert sorted(p.name for p in folder.iterdir()) == ["blue", "red"]
     user_data.MEMORY.datasets.clear()  # a server restart
-    again = load_raw("mine:colours", owner="alice")
+    again = raw_dataset("mine:colours", owner="alice")
     assert again.classes == ["blue", "red"] and len(again.images) == 24
     assert (again.images[0] == colours.images[0]).all(), "PNG keeps every pixel"
     assert user_data.dataset_names("bob") == []
@@ -156,10 +156,10 @@ def test_uploaded_weights_start_the_owners_runs(tiny_config):
     user_data.keep_weights("alice", "halves", "small_cnn", checked.state, LIMITS)
     assert user_data.saved_weights("alice") == {"halves": "small_cnn"}
     config = tiny_config.replace(weights="mine:halves", frozen_stages=2)
-    model = build_model(config, 10, owner="alice")
+    model = build_model(config, 10, starting_weights(config, owner="alice"))
     assert torch.equal(model.stages["conv1"][0].weight, torch.full_like(model.stages["conv1"][0].weight, 0.5))
     with pytest.raises(WeightsUnavailable, match="no weights named 'halves'"):
-        build_model(config, 10, owner="bob")
+        starting_weights(config, owner="bob")
     with pytest.raises(WeightsUnavailable, match="fit small_cnn, not resnet18"):
         user_data.load_weights("alice", "halves", "resnet18")
     files = list((paths.data_dir() / "users" / "alice").rglob("*"))
@@ -177,8 +177,7 @@ def test_the_runner_trains_each_run_as_its_owner(colours, tiny_config, tmp_path)
     try:
         mine, theirs = runner.submit(config, "alice"), runner.submit(config, "bob")
         for run_id in (mine, theirs):
-            while not runner.snapshot(run_id).finished:
-                time.sleep(0.05)
+            wait_until_finished(runner, run_id, timeout=120)
         assert runner.snapshot(mine).status == "done" and runner.snapshot(mine).classes == ["blue", "red"]
         assert runner.snapshot(theirs).status == "failed"
         assert "no dataset named 'colours'" in runner.snapshot(theirs).message

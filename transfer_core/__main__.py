@@ -22,7 +22,10 @@ from .data import DATASETS, FOLDER_PREFIX, dataset_available
 from .errors import TransferLabError
 from .imagenet import predict_topk
 from .limits import upload_limits
-from .train import BatchProgress, Done, EpochMetrics, Failed, Started, train
+from .metrics import EpochMetrics
+from .resolve import check
+from .runs import RunStore
+from .train import BatchProgress, Done, Failed, Started, train
 from .uploads import import_zip
 from .user_data import check_name, write_folder
 from .weights import weights_available
@@ -71,9 +74,9 @@ def cmd_import_dataset(args) -> int:
 
 def cmd_train(args) -> int:
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
-    config = TrainConfig.from_dict(given)
+    config = check(TrainConfig.from_dict(given))
     final = None
-    for event in train(config):
+    for event in train(config, store=RunStore(paths.runs_dir())):  # init_from names a run in the run folder
         if isinstance(event, Started):
             cache = ", frozen prefix cached" if event.cached_prefix else ""
             print(f"training on {event.device}: {event.trainable_parameters:,} of {event.total_parameters:,} "

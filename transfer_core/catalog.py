@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from .backbones import get_spec
-from .config import ALL_STAGES, TrainConfig
+from .config import ALL_STAGES, MINE_PREFIX, TrainConfig
 from .data import DATASETS, dataset_available
 from .strategies import build_model
 
@@ -68,10 +68,19 @@ def frozen_stage_count(config: TrainConfig) -> int:
     return stages if config.frozen_stages == ALL_STAGES or config.strategy == "lpft" else config.frozen_stages
 
 
-def describe(config: TrainConfig) -> str:
+def starting_weights_words(config: TrainConfig) -> str:
+    """Where the run's starting weights come from, in words."""
+    if config.strategy == "scratch" or config.weights == "random":
+        return "random weights"
+    if config.weights.startswith(MINE_PREFIX):
+        return f"your weights {config.weights.removeprefix(MINE_PREFIX)!r}"
+    return "ImageNet weights"
+
+
+def describe_config(config: TrainConfig) -> str:
     """One sentence a learner can read: what transfers, from where, to what."""
     spec = get_spec(config.backbone)
-    source = "random weights" if config.strategy == "scratch" or config.weights == "random" else "ImageNet weights"
+    source = starting_weights_words(config)
     frozen = frozen_stage_count(config)
     if config.strategy == "scratch":
         how = "from scratch, every stage trains"

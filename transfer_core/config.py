@@ -1,8 +1,10 @@
 """TrainConfig: one frozen dataclass that fully describes a run.
 
 It round-trips through JSON (the run store) and a URL query string (shareable
-links, lesson presets). Every value is checked on construction; a bad one raises
-ConfigError naming the field.
+links, lesson presets). It is an inert value: building one imports no torch and reads
+no registry or store. Each value's type, choice and range is checked on construction
+(a bad one raises ConfigError naming the field); whether the backbone, its weights and
+the dataset exist is `resolve`'s question, asked once where a run starts.
 """
 
 import json
@@ -138,27 +140,30 @@ def _parse(name: str, raw: Any, kind: type) -> Any:
         raise ConfigError(name, f"expected {kind.__name__}, got {raw!r}.") from None
 
 
-def _check_choices(config: TrainConfig) -> None:
-    from .backbones import BACKBONES  # late: backbones imports torch, config stays light
-    from .data import MINE_PREFIX, check_dataset_name
+NAME = re.compile(r"[a-z][a-z0-9_]*")  # a registry key: the registries themselves are resolve's to read
+MINE_PREFIX = "mine:"  # a session's own dataset or weights, by the name the session gave them
+FOLDER_PREFIX = "folder:"  # a folder of class sub-folders on the server
 
+
+def _check_choices(config: TrainConfig) -> None:
     choices = {
-        "backbone": tuple(BACKBONES),
-        "weights": WEIGHTS,
         "strategy": STRATEGIES,
         "fusion_mode": FUSION_MODES,
         "optimizer": OPTIMIZERS,
         "device": DEVICES,
         "val_shift": SHIFTS,
     }
-    if config.weights.startswith(MINE_PREFIX) and len(config.weights) > len(MINE_PREFIX):
-        del choices["weights"]  # weights a session brought: its store resolves the name when the run starts
     for name, allowed in choices.items():
         if getattr(config, name) not in allowed:
             raise ConfigError(name, f"{getattr(config, name)!r} is not one of {', '.join(allowed)}.")
-    check_dataset_name(config.dataset)
-    if config.weights == "imagenet" and config.strategy != "scratch" and not BACKBONES[config.backbone].has_pretrained:
-        raise ConfigError("weights", f"{config.backbone} has no ImageNet weights; choose weights=random.")
+    if not NAME.fullmatch(config.backbone):
+        raise ConfigError("backbone", f"{config.backbone!r} is not a backbone name.")
+    if config.weights not in WEIGHTS and not _prefixed(config.weights, MINE_PREFIX):
+        raise ConfigError("weights", f"{config.weights!r} is not one of {', '.join(WEIGHTS)} or mine:NAME.")
+    if not NAME.fullmatch(config.dataset) and not any(
+        _prefixed(config.dataset, p) for p in (FOLDER_PREFIX, MINE_PREFIX)
+    ):
+        raise ConfigError("dataset", f"{config.dataset!r} is not a dataset name, folder:PATH or mine:NAME.")
     if config.class_subset and not re.fullmatch(r"\d+(,\d+)+", config.class_subset):
         raise ConfigError("class_subset", "give two or more class numbers separated by commas, like 0,1,2.")
     if config.init_from and not re.fullmatch(r"[0-9a-f]{12}", config.init_from):
@@ -171,11 +176,14 @@ def _check_choices(config: TrainConfig) -> None:
         raise ConfigError(
             "probe_epochs", f"LP-FT needs epochs left to fine-tune: make it less than epochs ({config.epochs})."
         )
-    stages = BACKBONES[config.backbone].num_stages
-    if not ALL_STAGES <= config.frozen_stages <= stages:
-        raise ConfigError("frozen_stages", f"must be -1 (all) or 0..{stages} for {config.backbone}.")
-    if config.init_stages > stages:
-        raise ConfigError("init_stages", f"{config.backbone} has only {stages} stages.")
+    if config.frozen_stages < ALL_STAGES:
+        raise ConfigError("frozen_stages", "must be -1 (all) or a number of stages.")
+    if config.init_stages < 0:
+        raise ConfigError("init_stages", "must be 0 or more.")
+
+
+def _prefixed(value: str, prefix: str) -> bool:
+    return value.startswith(prefix) and len(value) > len(prefix)
 
 
 RANGES = {

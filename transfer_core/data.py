@@ -19,11 +19,11 @@ from PIL import Image, UnidentifiedImageError
 
 from . import paths
 from .backbones import Preprocessing
+from .config import FOLDER_PREFIX, MINE_PREFIX
 from .errors import ConfigError, DatasetUnavailable
 from .weights import downloads_allowed
 
-FOLDER_PREFIX = "folder:"
-MINE_PREFIX = "mine:"  # a dataset of the session's own (see user_data)
+__all__ = ["FOLDER_PREFIX", "MINE_PREFIX"]  # a session's own (mine:) datasets are resolve's to find
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
@@ -44,6 +44,7 @@ class DatasetInfo:
     source: str
     load: Callable[[bool], RawDataset]  # argument: whether downloading is allowed
     available: Callable[[], tuple[bool, str]]
+    num_classes: int  # known before the files are here
 
 
 # --- Fashion-MNIST ------------------------------------------------------------------------------
@@ -164,15 +165,17 @@ DATASETS: dict[str, DatasetInfo] = {
         "Debian dataset-fashion-mnist, else torchvision download",
         _load_fashion,
         _fashion_available,
+        10,
     ),
     "digits": DatasetInfo(
-        "digits", "scikit-learn digits", "ships inside scikit-learn", _load_digits, lambda: (True, "bundled")
+        "digits", "scikit-learn digits", "ships inside scikit-learn", _load_digits, lambda: (True, "bundled"), 10
     ),
-    "cifar10": DatasetInfo("cifar10", "CIFAR-10", "torchvision download", _load_cifar, _cifar_available),
+    "cifar10": DatasetInfo("cifar10", "CIFAR-10", "torchvision download", _load_cifar, _cifar_available, 10),
 }
 
 
 def check_dataset_name(name: str) -> None:
+    """A registry name, folder:PATH or mine:NAME (whose owner resolve checks)."""
     if name in DATASETS or any(name.startswith(p) and len(name) > len(p) for p in (FOLDER_PREFIX, MINE_PREFIX)):
         return
     raise ConfigError(
@@ -180,13 +183,8 @@ def check_dataset_name(name: str) -> None:
     )
 
 
-def dataset_available(name: str, owner: str | None = None) -> tuple[bool, str]:
-    """Whether `name` loads without the network right now, and why (never downloads)."""
-    if name.startswith(MINE_PREFIX):
-        from .user_data import dataset_names  # late: user_data builds on this module
-
-        found = owner is not None and name.removeprefix(MINE_PREFIX) in dataset_names(owner)
-        return found, "your own dataset" if found else f"this session has no dataset {name!r}"
+def dataset_available(name: str) -> tuple[bool, str]:
+    """Whether a registry dataset or a folder loads without the network right now, and why (never downloads)."""
     if name.startswith(FOLDER_PREFIX):
         folder = Path(name.removeprefix(FOLDER_PREFIX))
         return folder.is_dir(), str(folder) if folder.is_dir() else f"{folder} is not a folder"
@@ -194,14 +192,11 @@ def dataset_available(name: str, owner: str | None = None) -> tuple[bool, str]:
     return DATASETS[name].available()
 
 
-def load_raw(name: str, allow_download: bool | None = None, owner: str | None = None) -> RawDataset:
-    """The whole dataset in memory, or DatasetUnavailable saying how to get it.
-    `mine:NAME` datasets belong to a session and resolve only for its `owner`."""
+def load_shared(name: str, allow_download: bool | None = None) -> RawDataset:
+    """A registry dataset or a folder, whole, in memory; DatasetUnavailable says how to get it."""
     check_dataset_name(name)
     if name.startswith(MINE_PREFIX):
-        from .user_data import load_dataset  # late: user_data builds on this module
-
-        return load_dataset(owner, name.removeprefix(MINE_PREFIX))
+        raise DatasetUnavailable(f"{name} belongs to a session; open it from the session that made it.")
     return _load_shared(name, allow_download)
 
 
@@ -312,17 +307,15 @@ class PreparedData:
 
 
 def prepare_data(
-    dataset: str,
+    raw: RawDataset,
     train_per_class: int,
     val_per_class: int,
     image_size: int,
     seed: int,
     class_subset: tuple[int, ...] = (),
-    owner: str | None = None,
 ) -> PreparedData:
     """The run's images, split per class from the seed. With `class_subset`, only those classes,
     relabelled 0..k-1 in the order given (a task made of half a dataset's classes, say)."""
-    raw = load_raw(dataset, owner=owner)
     labels = raw.labels
     classes = raw.classes
     if class_subset:
@@ -339,14 +332,6 @@ def prepare_data(
         val_y=torch.from_numpy(labels[val_idx]),
         classes=classes,
     )
-
-
-def prepare_for(config, owner: str | None = None) -> PreparedData:
-    """The data a TrainConfig describes (a `mine:` dataset as `owner`'s)."""
-    return prepare_data(
-        config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed,
-        config.class_indices, owner,
-    )  # fmt: skip
 
 
 def check_class_subset(subset: tuple[int, ...], num_classes: int) -> None:

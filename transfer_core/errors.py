@@ -34,3 +34,7 @@ class RunNotFound(TransferLabError, KeyError):
 
 class RunStillLive(TransferLabError):
     """A queued or running run cannot be deleted."""
+
+
+class DataChanged(TransferLabError):
+    """The data a finished run was trained on is no longer what its name gives."""

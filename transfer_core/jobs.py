@@ -1,7 +1,11 @@
 """The runner: a fixed number of training slots, a bounded queue, cancel, snapshots, owners.
 
-Jobs run in worker threads and only record events into `Job` objects under a
-lock; nothing here knows about the UI. Pages submit, poll `snapshot`, and cancel.
+Jobs run in worker threads. The worker that trains a run writes each event's
+record to the run store outside the lock (a slow disk must not stall every page's
+snapshot), then records the event into the run's `Job` under the lock, which is
+all that live snapshots read. Only a final status is written with the lock held,
+so no snapshot shows a run finished before the store says so. Nothing here knows
+about the UI. Pages submit, poll `snapshot`, cancel and delete.
 """
 
 from __future__ import annotations  # the classes define a method named list
@@ -12,11 +16,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from .config import TrainConfig
-from .errors import QueueFull, RunNotFound
+from .errors import QueueFull, RunNotFound, RunStillLive
+from .metrics import EpochMetrics, RunSummary, summarize
 from .runs import RunRecord, RunStore
-from .train import BatchProgress, Cancelled, Done, EpochMetrics, EpochRecord, Event, Failed, Started, train
+from .train import BatchProgress, Cancelled, Done, EpochRecord, Event, Failed, Started, train
 
-TrainFn = Callable[[TrainConfig, Callable[[], bool], str], Iterator[Event]]  # config, should_stop, owner
+# config, should_stop, and as keywords owner= and store= (the runner's own, for init_from)
+TrainFn = Callable[..., Iterator[Event]]
 
 
 @dataclass
@@ -28,7 +34,7 @@ class Job:
     progress: BatchProgress | None = None
     batches: list[dict] = field(default_factory=list)  # one small row per batch, for live curves
     drift: list[dict] = field(default_factory=list)  # per epoch, per stage weight drift
-    metrics: list[dict] = field(default_factory=list)
+    metrics: list[EpochMetrics] = field(default_factory=list)
     message: str = ""
     classes: list[str] = field(default_factory=list)
     trainable_parameters: int | None = None
@@ -43,7 +49,7 @@ class RunSnapshot:
     config: TrainConfig
     queue_position: int | None  # 1 = next to start; None once it has left the queue
     progress: BatchProgress | None
-    metrics: list[dict]
+    metrics: list[EpochMetrics]
     message: str
     classes: list[str]
     trainable_parameters: int | None = None
@@ -53,6 +59,10 @@ class RunSnapshot:
     @property
     def finished(self) -> bool:
         return self.status not in ("queued", "running")
+
+    @property
+    def summary(self) -> RunSummary | None:
+        return summarize(self.metrics)
 
 
 def batch_row(event: BatchProgress) -> dict:
@@ -116,6 +126,16 @@ class Runner:
         """The owner's runs, newest first: live ones from memory, the rest from the store."""
         return [self._live_or_stored(record) for record in self.store.list(owner)]
 
+    def delete(self, run_id: str, owner: str | None = None) -> None:
+        """Remove a finished run from the store and from memory, so no page serves it again."""
+        with self._lock:
+            job = self._jobs.get(run_id)
+            self._check_owner(job.owner if job else self.store.load(run_id).owner, owner, run_id)
+            if job is not None and job.status in ("queued", "running"):
+                raise RunStillLive(f"run {run_id} is still {job.status}; stop it before deleting it.")
+            self.store.delete(run_id)
+            self._jobs.pop(run_id, None)
+
     def close(self) -> None:
         """Cancel everything and stop the workers (tests, shutdown)."""
         with self._lock:
@@ -143,7 +163,7 @@ class Runner:
 
     def _run(self, job: Job) -> None:
         try:
-            for event in self.train_fn(job.config, job.cancel.is_set, owner=job.owner):
+            for event in self.train_fn(job.config, job.cancel.is_set, owner=job.owner, store=self.store):
                 self._record(job, event)
             with self._lock:
                 if job.status == "running":  # the generator ended without a final event
@@ -154,11 +174,11 @@ class Runner:
 
     def _record(self, job: Job, event: Event) -> None:
         if isinstance(event, EpochMetrics):
-            self.store.append_metrics(job.run_id, event.to_dict())
+            self.store.append_metrics(job.run_id, event)
         elif isinstance(event, Done):
             self.store.save_weights(job.run_id, event.model.state_dict())
         elif isinstance(event, Started):
-            self.store.update(job.run_id, classes=event.classes)
+            self.store.update(job.run_id, classes=event.classes, fingerprint=event.fingerprint)
         elif isinstance(event, EpochRecord):
             self.store.save_record(job.run_id, event.epoch, event.sample, event.embedding, event.drift)
         with self._lock:
@@ -166,7 +186,7 @@ class Runner:
                 job.progress = event
                 job.batches.append(batch_row(event))
             elif isinstance(event, EpochMetrics):
-                job.metrics.append(event.to_dict())
+                job.metrics.append(event)
             elif isinstance(event, Started):
                 job.classes, job.trainable_parameters = event.classes, event.trainable_parameters
             elif isinstance(event, EpochRecord):

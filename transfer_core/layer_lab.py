@@ -15,11 +15,14 @@ from dataclasses import asdict, dataclass
 
 from .backbones import get_spec
 from .config import TrainConfig
-from .data import load_raw
+from .data import load_shared
+from .errors import RunNotFound
 from .jobs import Runner
+from .runs import process_alive, this_process
 
 KINDS = ("AnB", "AnB+", "BnB", "BnB+")
 POLL_SECONDS = 0.5
+LIVE_LABS: set[str] = set()  # labs whose thread runs in this process
 
 
 @dataclass(frozen=True)
@@ -76,13 +79,14 @@ class LayerLab:
 
     def __init__(self, runner: Runner, owner: str, settings: LabSettings):
         self.runner, self.owner, self.settings = runner, owner, settings
-        self.num_classes = len(load_raw(settings.dataset).classes)
+        self.num_classes = len(load_shared(settings.dataset).classes)
         self.stages = get_spec(settings.backbone).num_stages
         self.state = {
             "lab_id": uuid.uuid4().hex[:12], "owner": owner, "settings": asdict(settings), "status": "running",
-            "created": time.time(), "bases": {}, "points": [], "message": "",
+            "created": time.time(), "bases": {}, "points": [], "message": "", **this_process(),
         }  # fmt: skip
         self._stop = threading.Event()
+        LIVE_LABS.add(self.lab_id)
         self._save()
         threading.Thread(target=self._run, daemon=True, name=f"layer-lab-{self.lab_id}").start()
 
@@ -114,6 +118,7 @@ class LayerLab:
         except Exception as err:  # the lab thread must end with a status, never silently
             self.state["status"], self.state["message"] = "failed", f"{type(err).__name__}: {err}"
         self._save()
+        LIVE_LABS.discard(self.lab_id)
 
     def _wait(self, run_id: str) -> None:
         while not (snapshot := self.runner.snapshot(run_id)).finished:
@@ -136,25 +141,41 @@ class LabStopped(Exception):
     """The lab ended early: stopped, or one of its runs did not finish."""
 
 
+INTERRUPTED = "the server stopped while this lab was running; start it again to finish it."
+
+
 def saved_labs(runner: Runner, owner: str | None) -> list[dict]:
     """Labs as saved, newest first: one owner's, or with owner None every lab on this server
     (a teacher's lab run before class, shown when the server allows sharing)."""
     folder = runner.store.root / "labs"
-    labs = [json.loads(p.read_text()) for p in folder.glob("*.json")] if folder.exists() else []
+    labs = [saved_lab(runner, p.stem) for p in folder.glob("*.json")] if folder.exists() else []
     labs = [lab for lab in labs if owner is None or lab["owner"] == owner]
     return sorted(labs, key=lambda lab: lab["created"], reverse=True)
 
 
 def saved_lab(runner: Runner, lab_id: str) -> dict:
-    return json.loads((runner.store.root / "labs" / f"{lab_id}.json").read_text())
+    """A lab's saved state; one still marked running whose process has gone is reported interrupted."""
+    lab = json.loads((runner.store.root / "labs" / f"{lab_id}.json").read_text())
+    orphaned = "host" not in lab or not process_alive(lab)  # labs saved before they named their process, too
+    if lab["status"] == "running" and lab_id not in LIVE_LABS and orphaned:
+        lab |= {"status": "interrupted", "message": INTERRUPTED}
+    return lab
+
+
+def start_again(runner: Runner, lab: dict) -> "LayerLab":
+    """A new lab with the same settings as an interrupted or stopped one."""
+    return LayerLab(runner, lab["owner"], LabSettings(**lab["settings"]))
 
 
 def lab_points(runner: Runner, lab: dict) -> tuple[list[dict], dict[str, float]]:
     """Finished points (n, kind, val_acc) and the bases' accuracies, read from the runs."""
 
     def accuracy(run_id: str) -> float | None:
-        snapshot = runner.snapshot(run_id)
-        return snapshot.metrics[-1]["val_acc"] if snapshot.status == "done" and snapshot.metrics else None
+        try:
+            snapshot = runner.snapshot(run_id)
+        except RunNotFound:  # deleted from the ledger since
+            return None
+        return snapshot.summary.final_val_acc if snapshot.status == "done" and snapshot.summary else None
 
     points = [p | {"val_acc": accuracy(p["run_id"])} for p in lab["points"]]
     bases = {name: accuracy(run_id) for name, run_id in lab["bases"].items()}

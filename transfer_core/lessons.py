@@ -3,12 +3,13 @@ experiment, whose outcome is measured, never written down in advance. Texts live
 string tables; this module holds only what computes.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .config import TrainConfig
+from .metrics import EpochMetrics, summarize
 
 # Small enough to run in seconds on a laptop CPU, large enough for the effect to show. Batches of 16
 # give from-scratch runs enough steps for BatchNorm's running statistics to catch up with the weights:
@@ -20,14 +21,31 @@ FULL_FINE_TUNE = SMALL.replace(frozen_stages=0, lr=3e-4)
 
 
 @dataclass(frozen=True)
+class RunResult:
+    """What a finished run measured, as a lesson question reads it."""
+
+    val_acc: float
+    shift_acc: float | None
+    drift: dict[str, float]  # the last epoch's {stage: relative change of its weights}
+
+
+def run_result(metrics: Iterable[EpochMetrics], drift_rows: list[dict]) -> RunResult:
+    """A finished run's epochs and drift rows ({"epoch": n, stage: drift}) as a RunResult."""
+    summary = summarize(metrics)
+    if summary is None:
+        raise ValueError("a run without a finished epoch has no result")
+    drift = {stage: value for stage, value in drift_rows[-1].items() if stage != "epoch"} if drift_rows else {}
+    return RunResult(summary.final_val_acc, summary.final_shift_acc, drift)
+
+
+@dataclass(frozen=True)
 class Experiment:
     """Runs to launch, and how their results decide which answer was right.
 
-    `decide` gets {run label: result} where a result holds `val_acc`, `shift_acc` and `drift`
-    (the last epoch's {stage: drift}) and returns the right option's key."""
+    `decide` gets {run label: RunResult} and returns the right option's key."""
 
     runs: dict[str, TrainConfig]
-    decide: Callable[[dict[str, dict]], str]
+    decide: Callable[[dict[str, RunResult]], str]
 
 
 @dataclass(frozen=True)
@@ -39,14 +57,14 @@ class Lesson:
     extra_presets: dict[str, TrainConfig] = field(default_factory=dict)
 
 
-def best(metric: str) -> Callable[[dict[str, dict]], str]:
+def best(metric: str) -> Callable[[dict[str, RunResult]], str]:
     """The run with the highest `metric` wins."""
-    return lambda results: max(results, key=lambda label: results[label][metric] or 0.0)
+    return lambda results: max(results, key=lambda label: getattr(results[label], metric) or 0.0)
 
 
-def most_changed_part(results: dict[str, dict]) -> str:
+def most_changed_part(results: dict[str, RunResult]) -> str:
     """Which third of the network (early, middle, late) moved furthest from its start."""
-    drift = next(iter(results.values()))["drift"]
+    drift = next(iter(results.values())).drift
     stages = list(drift)
     strongest = stages.index(max(stages, key=drift.get))
     return ("early", "middle", "late")[min(2, 3 * strongest // len(stages))]
@@ -61,10 +79,23 @@ def rnn_steps(inputs: list[float], w_hh: float = 0.9, w_xh: float = 0.8, b_h: fl
     return states
 
 
+LEVEL_TOLERANCE = 1e-3  # a last step that moves the state less than this: it has levelled off
+RISING_STEPS = 3  # the last steps that must all rise for "it keeps growing"
+
+
 def rnn_answer(inputs: list[float]) -> str:
-    """Whether the hidden state keeps growing or levels off: measured on the worked example."""
+    """What the hidden state does by the end of the sequence the learner typed: levels off, keeps growing
+    (each of the last steps higher than the one before), or keeps following the input up and down."""
     states = rnn_steps(inputs)
-    return "levels" if abs(states[-1] - states[-2]) < 1e-3 and max(map(abs, states)) < 1 else "grows"
+    if abs(states[-1] - states[-2]) < LEVEL_TOLERANCE:
+        return "levels"
+    steps = np.diff(states[-RISING_STEPS - 1 :])
+    return "grows" if np.all(steps > 0) else "follows"
+
+
+def decide(lesson: "Lesson", results: dict[str, RunResult]) -> str:
+    """The measured answer to a lesson's question, from its experiment's finished runs."""
+    return lesson.experiment.decide(results)
 
 
 def probe_or_scratch(**task) -> dict[str, TrainConfig]:
@@ -86,7 +117,7 @@ LESSONS: tuple[Lesson, ...] = (
         ("early", "middle", "late"),
         Experiment({"fine-tune": FULL_FINE_TUNE}, most_changed_part),
     ),
-    Lesson("features", PROBE, ("grows", "levels")),
+    Lesson("features", PROBE, ("grows", "levels", "follows")),
     Lesson(
         "methods",
         FUSION,

@@ -7,8 +7,10 @@
     <run_id>/records/epoch_NNN.npz  a fixed validation sample's penultimate features after each epoch
     <run_id>/drift.jsonl         per epoch, how far each stage's weights moved from the start
 
-Files are replaced atomically, so a reader never sees half a file. A run left
-queued or running by a process that no longer exists is marked interrupted.
+config.json, meta.json, the weights and each epoch's record are written to a temporary file and
+renamed into place, so a reader sees the old file or the new one, never half of one. metrics.jsonl
+and drift.jsonl grow by one appended line per epoch; readers skip a last line that is still being
+written. A run left queued or running by a process that no longer exists is marked interrupted.
 """
 
 from __future__ import annotations  # the classes define a method named list
@@ -32,6 +34,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import TrainConfig
 from .errors import RunNotFound, RunStillLive
+from .metrics import EpochMetrics, RunSummary, summarize
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 LIVE_STATUSES = ("queued", "running")
@@ -44,12 +47,17 @@ class RunRecord:
     owner: str
     status: str
     config: TrainConfig
-    metrics: list[dict] = field(default_factory=list)
+    metrics: list[EpochMetrics] = field(default_factory=list)
     message: str = ""
     created: float = 0.0
     finished: float | None = None
     classes: list[str] = field(default_factory=list)
     shared: bool = False  # visible, read-only, to the whole class when the server allows sharing
+    fingerprint: dict = field(default_factory=dict)  # the data it trained on (resolve.fingerprint)
+
+    @property
+    def summary(self) -> RunSummary | None:
+        return summarize(self.metrics)
 
 
 class RunStore:
@@ -64,7 +72,7 @@ class RunStore:
         folder.mkdir()
         _write_atomic(folder / "config.json", config.to_json())
         meta = {"owner": owner, "status": "queued", "created": time.time(), "message": ""}
-        self._write_meta(run_id, meta | _this_process())
+        self._write_meta(run_id, meta | this_process())
         return run_id
 
     def update(self, run_id: str, **changes) -> None:
@@ -73,20 +81,24 @@ class RunStore:
             raise ValueError(f"unknown status {changes['status']!r}")
         meta = self._read_meta(run_id) | changes
         if changes.get("status") == "running":
-            meta |= _this_process()
+            meta |= this_process()
         if changes.get("status") not in (None, *LIVE_STATUSES):
             meta["finished"] = time.time()
         self._write_meta(run_id, meta)
 
-    def append_metrics(self, run_id: str, metrics: dict) -> None:
+    def append_metrics(self, run_id: str, metrics: EpochMetrics) -> None:
         with open(self._folder(run_id) / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(metrics) + "\n")
+            f.write(json.dumps(metrics.to_dict()) + "\n")
 
     def save_record(self, run_id: str, epoch: int, sample: np.ndarray, embedding: np.ndarray, drift: dict) -> None:
         """One epoch's recorded features (records/epoch_NNN.npz) and weight drift (drift.jsonl)."""
         folder = self._folder(run_id) / "records"
         folder.mkdir(exist_ok=True)
-        np.savez(folder / f"epoch_{epoch:03d}.npz", sample=sample, embedding=embedding)
+        target = folder / f"epoch_{epoch:03d}.npz"
+        tmp = folder / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
+        with open(tmp, "wb") as f:
+            np.savez(f, sample=sample, embedding=embedding)
+        os.replace(tmp, target)
         with open(self._folder(run_id) / "drift.jsonl", "a") as f:
             f.write(json.dumps({"epoch": epoch, **drift}) + "\n")
 
@@ -104,7 +116,7 @@ class RunStore:
 
     def save_weights(self, run_id: str, state_dict: dict[str, torch.Tensor]) -> Path:
         path = self._folder(run_id) / "weights.safetensors"
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_name(f".weights.{uuid.uuid4().hex[:8]}.tmp")
         save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, str(tmp))
         os.replace(tmp, path)
         return path
@@ -125,10 +137,11 @@ class RunStore:
             finished=meta.get("finished"),
             classes=meta.get("classes", []),
             shared=meta.get("shared", False),
+            fingerprint=meta.get("fingerprint", {}),
         )
 
-    def metrics(self, run_id: str) -> list[dict]:
-        return _read_jsonl(self._folder(run_id) / "metrics.jsonl")
+    def metrics(self, run_id: str) -> list[EpochMetrics]:
+        return [EpochMetrics.from_dict(row) for row in _read_jsonl(self._folder(run_id) / "metrics.jsonl")]
 
     def load_weights(self, run_id: str) -> dict[str, torch.Tensor]:
         return load_file(str(self.weights_path(run_id)))
@@ -163,7 +176,7 @@ class RunStore:
             archive.write(self.weights_path(run_id), "weights.safetensors")
             archive.writestr("config.json", record.config.to_json())
             archive.writestr("classes.json", json.dumps(record.classes))
-            archive.writestr("metrics.csv", metrics_csv(record.metrics))
+            archive.writestr("metrics.csv", metrics_csv([m.to_dict() for m in record.metrics]))
         return buffer.getvalue()
 
     def recover_interrupted(self) -> list[str]:
@@ -171,7 +184,7 @@ class RunStore:
         found = []
         for record in self.list():
             meta = self._read_meta(record.run_id)
-            if meta["status"] in LIVE_STATUSES and not _process_alive(meta):
+            if meta["status"] in LIVE_STATUSES and not process_alive(meta):
                 self.update(record.run_id, status="interrupted", message="the server stopped during this run")
                 found.append(record.run_id)
         return found
@@ -205,13 +218,20 @@ def metrics_csv(rows: list[dict]) -> str:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
+    """Every complete line; a last line a writer has not finished yet is left for the next read."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for line in path.read_text().split("\n"):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # an empty line, or the torn end of one being appended
+    return rows
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")  # unique: two writers never share one
     tmp.write_text(text)
     os.replace(tmp, path)
 
@@ -219,11 +239,12 @@ def _write_atomic(path: Path, text: str) -> None:
 PROCESS_TOKEN = uuid.uuid4().hex  # tells this process from an earlier one that had the same pid
 
 
-def _this_process() -> dict:
+def this_process() -> dict:
     return {"host": socket.gethostname(), "pid": os.getpid(), "process": PROCESS_TOKEN}
 
 
-def _process_alive(meta: dict) -> bool:
+def process_alive(meta: dict) -> bool:
+    """Whether the process a record names (host, pid, token) may still be working on it."""
     if meta.get("host") != socket.gethostname():
         return True  # another machine's run: not ours to judge
     if meta.get("pid") == os.getpid():

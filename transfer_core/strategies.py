@@ -9,7 +9,6 @@ from torch import nn
 
 from .backbones import StagedBackbone, build_backbone, pool_features, small_cnn
 from .config import ALL_STAGES, TrainConfig
-from .data import MINE_PREFIX
 
 FUSION_BRANCH_WIDTHS = (16, 32, 64)
 FUSION_HIDDEN = 128
@@ -126,16 +125,19 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def initial_model(config: TrainConfig, num_classes: int, owner: str | None = None) -> TransferModel:
-    """The model a run starts from, exactly: same seed, same weights, same new head, and the stages
-    it copies from an earlier run (`init_from`). `owner` resolves `mine:` weights."""
+def initial_model(
+    config: TrainConfig,
+    num_classes: int,
+    state: dict[str, torch.Tensor] | None = None,
+    copied: dict[str, torch.Tensor] | None = None,
+) -> TransferModel:
+    """The model a run starts from, exactly: same seed, same weights, same new head. `state`: weights the
+    learner brought, instead of the registry's; `copied`: a trained model whose first `init_stages`
+    stages start this one. Both are looked up by `resolve`, which checks who may read them."""
     torch.manual_seed(config.seed)
-    model = build_model(config, num_classes, owner)
-    if config.init_from:
-        from .paths import runs_dir  # late: only runs built on other runs read the store
-        from .runs import RunStore
-
-        copy_stages(model, RunStore(runs_dir()).load_weights(config.init_from), config.init_stages)
+    model = build_model(config, num_classes, state)
+    if copied is not None:
+        copy_stages(model, copied, config.init_stages)
     return model
 
 
@@ -148,16 +150,10 @@ def copy_stages(model: TransferModel, source: dict[str, torch.Tensor], n: int) -
         )
 
 
-def build_model(config: TrainConfig, num_classes: int, owner: str | None = None) -> TransferModel:
-    """The target model the config describes; weights load from the registry, or from the
-    weights `owner` uploaded when they are `mine:NAME`."""
+def build_model(config: TrainConfig, num_classes: int, state: dict[str, torch.Tensor] | None = None) -> TransferModel:
+    """The target model the config describes; pretrained weights from the registry, or `state`."""
     pretrained = config.strategy != "scratch" and config.weights != "random"
-    state = None
-    if pretrained and config.weights.startswith(MINE_PREFIX):
-        from .user_data import load_weights  # late: only runs on uploaded weights read the user store
-
-        state = load_weights(owner, config.weights.removeprefix(MINE_PREFIX), config.backbone)
-    backbone = build_backbone(config.backbone, pretrained=pretrained, state=state)
+    backbone = build_backbone(config.backbone, pretrained=pretrained, state=state if pretrained else None)
     if config.strategy == "scratch":
         return TransferModel(backbone, num_classes, frozen=0)
     probing = config.strategy == "lpft" or config.frozen_stages == ALL_STAGES  # LP-FT starts as a linear probe

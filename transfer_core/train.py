@@ -9,22 +9,22 @@ events, draw them, or stop asking.
 import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .backbones import get_spec
 from .config import TrainConfig
-from .data import PreparedData, augment_batch, augmenter, normalize, prepare_for, shift_images
-from .errors import ConfigError, TransferLabError
-from .inspect import parameter_snapshot, weight_drift
-from .strategies import TransferModel, count_parameters, freeze_stages, initial_model, param_groups
+from .errors import TransferLabError
+from .evaluation import Inputs, evaluate
+from .metrics import EpochMetrics
+from .representations import parameter_snapshot, weight_drift
+from .resolve import resolve
+from .runs import RunStore
+from .strategies import TransferModel, count_parameters, freeze_stages, param_groups
 
-CACHE_LIMIT_BYTES = 2 * 1024**3  # above this, frozen-prefix outputs are recomputed every batch
 RECORD_SAMPLE = 256  # validation images whose features are recorded every epoch
-EVAL_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -38,27 +38,13 @@ class BatchProgress:
 
 
 @dataclass(frozen=True)
-class EpochMetrics:
-    epoch: int
-    train_loss: float
-    train_acc: float
-    val_loss: float
-    val_acc: float
-    seconds: float  # the whole epoch, validation included
-    images_per_second: float  # training images per second of training
-    shift_acc: float | None = None  # accuracy on the shifted validation copy, when the config asks for one
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
 class Started:
     classes: list[str]
     trainable_parameters: int
     total_parameters: int
     device: str
     cached_prefix: bool
+    fingerprint: dict  # what identifies the data (see resolve.fingerprint)
 
 
 @dataclass(frozen=True)
@@ -92,14 +78,6 @@ class Failed:
 Event = Started | BatchProgress | EpochMetrics | EpochRecord | Done | Cancelled | Failed
 
 
-def resolve_device(requested: str) -> torch.device:
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device", "CUDA was requested but this machine has no usable CUDA GPU; choose cpu or auto.")
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
-
-
 def make_optimizer(config: TrainConfig, model: TransferModel) -> torch.optim.Optimizer:
     groups = param_groups(model, config.lr, config.stage_lr_decay)
     if config.optimizer == "sgd":
@@ -126,102 +104,34 @@ class FeatureRecorder:
         return EpochRecord(epoch, self.sample.cpu().numpy(), embedding, drift)
 
 
-class Inputs:
-    """What the trainable suffix reads: images, or the frozen prefix's outputs.
-
-    Without augmentation a frozen prefix maps each image to the same output every
-    epoch, so each output is computed the first time it is needed and kept.
-    """
-
-    def __init__(
-        self, model: TransferModel, data: PreparedData, config: TrainConfig, device: torch.device, cache_prefix: bool
-    ):
-        self.model = model
-        self.prep = get_spec(config.backbone).preprocessing
-        self.augment = augmenter(config.image_size) if config.augment else None
-        self.x = {"train": data.train_x.to(device), "val": data.val_x.to(device)}
-        if config.val_shift != "none":
-            self.x["shift"] = shift_images(data.val_x, config.val_shift, config.seed).to(device)
-        self.cache: dict[str, torch.Tensor] = {}
-        self.filled: dict[str, torch.Tensor] = {}
-        if cache_prefix and model.frozen > 0 and not config.augment:
-            self._allocate_cache()
-
-    @property
-    def cached(self) -> bool:
-        return bool(self.cache)
-
-    def drop_cache(self) -> None:
-        """Once a frozen stage is unfrozen, its cached outputs no longer hold."""
-        self.cache.clear()
-        self.filled.clear()
-
-    def images(self, x_uint8: torch.Tensor, training: bool) -> torch.Tensor:
-        if training and self.augment is not None:
-            x_uint8 = augment_batch(x_uint8, self.augment)
-        return normalize(x_uint8, self.prep)
-
-    def logits(self, idx: torch.Tensor, split: str, training: bool) -> torch.Tensor:
-        if not self.cached:
-            return self.model(self.images(self.x[split][idx], training))
-        x = self.images(self.x[split][idx], training) if self.model.suffix_needs_input else None
-        return self.model.suffix(self.prefix_outputs(idx, split), x)
-
-    @torch.no_grad()
-    def features(self, idx: torch.Tensor, split: str) -> torch.Tensor:
-        """Penultimate features, in eval mode, reusing cached prefix outputs when there are any."""
-        self.model.eval()
-        if not self.cached:
-            return self.model.embed(self.images(self.x[split][idx], False))
-        x = self.images(self.x[split][idx], False) if self.model.suffix_needs_input else None
-        return self.model.suffix_features(self.prefix_outputs(idx, split), x)
-
-    def prefix_outputs(self, idx: torch.Tensor, split: str) -> torch.Tensor:
-        cache, filled = self.cache[split], self.filled[split]
-        missing = idx[~filled[idx]]
-        if len(missing):
-            with torch.no_grad():  # frozen stages always run in eval mode
-                cache[missing] = self.model.prefix(self.images(self.x[split][missing], False))
-            filled[missing] = True
-        return cache[idx]
-
-    @torch.no_grad()
-    def _allocate_cache(self) -> None:
-        one = self.model.prefix(self.images(self.x["train"][:1], False))
-        total = sum(len(x) for x in self.x.values())
-        if one.numel() * one.element_size() * total > CACHE_LIMIT_BYTES:
-            return
-        for split, x in self.x.items():
-            self.cache[split] = torch.empty((len(x), *one.shape[1:]), dtype=one.dtype, device=one.device)
-            self.filled[split] = torch.zeros(len(x), dtype=torch.bool, device=one.device)
-
-
 def train(
     config: TrainConfig,
     should_stop: Callable[[], bool] = lambda: False,
     cache_prefix: bool = True,
     record: bool = True,
     owner: str | None = None,
+    store: RunStore | None = None,
 ) -> Iterator[Event]:
     """Train the model `config` describes; expected problems end in Failed with advice.
 
     `should_stop` is asked before every batch; `cache_prefix=False` recomputes frozen stages every batch
     (the reference the cache is measured and tested against); `record=False` skips the EpochRecords;
-    `owner` resolves the session's own (`mine:`) dataset and weights."""
+    `owner` resolves the session's own (`mine:`) dataset and weights, and `store` the run that
+    `init_from` names."""
     try:
-        device = resolve_device(config.device)
-        data = prepare_for(config, owner)
-        model = initial_model(config, len(data.classes), owner).to(device)
-        inputs = Inputs(model, data, config, device, cache_prefix)
+        run = resolve(config, owner, store)
+        inputs = Inputs(run.model, run.data, config, run.device, cache_prefix)
     except TransferLabError as err:
         yield Failed(str(err))
         return
+    model, device = run.model, run.device
     optimizer = make_optimizer(config, model)
-    yield Started(data.classes, count_parameters(model, True), count_parameters(model), str(device), inputs.cached)
+    trainable, total = count_parameters(model, True), count_parameters(model)
+    yield Started(run.data.classes, trainable, total, str(device), inputs.cached, run.fingerprint)
     shuffle = torch.Generator().manual_seed(config.seed)
-    train_y, val_y = data.train_y.to(device), data.val_y.to(device)
+    train_y = inputs.y["train"]
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-    recorder = FeatureRecorder(inputs, len(val_y), config.seed) if record else None
+    recorder = FeatureRecorder(inputs, len(inputs.y["val"]), config.seed) if record else None
     if recorder:
         yield recorder.record(0)
     started = time.perf_counter()
@@ -235,15 +145,16 @@ def train(
         if train_loss is None:
             return
         train_seconds = time.perf_counter() - epoch_start
-        val_loss, val_acc, val_features = evaluate(inputs, val_y, autocast)
-        shift_acc = evaluate(inputs, val_y, autocast, "shift")[1] if "shift" in inputs.x else None
+        validation = evaluate(inputs, "val", autocast)
+        shift_acc = evaluate(inputs, "shift", autocast).accuracy if "shift" in inputs.x else None
         seconds = time.perf_counter() - epoch_start
         metrics = EpochMetrics(
-            epoch, train_loss, train_acc, val_loss, val_acc, seconds, len(train_y) / train_seconds, shift_acc
-        )
+            epoch, train_loss, train_acc, validation.loss, validation.accuracy, seconds,
+            len(train_y) / train_seconds, shift_acc,
+        )  # fmt: skip
         yield metrics
         if recorder:
-            yield recorder.record(epoch, val_features)
+            yield recorder.record(epoch, validation.features)
     yield Done(metrics, model.cpu().eval(), time.perf_counter() - started)
 
 
@@ -276,19 +187,3 @@ def train_one_epoch(inputs, optimizer, train_y, order, config, epoch, autocast, 
         correct += batch_correct
         yield BatchProgress(epoch, config.epochs, batch, batches, loss.item(), batch_correct.item() / len(idx))
     return float(loss_sum) / len(order), float(correct) / len(order)
-
-
-@torch.no_grad()
-def evaluate(inputs: Inputs, val_y: torch.Tensor, autocast, split: str = "val") -> tuple[float, float, torch.Tensor]:
-    """Validation loss and accuracy, and every validation image's penultimate features (free to keep:
-    the head reads them anyway, and the feature recorder takes its sample from them)."""
-    loss_sum, correct, features = 0.0, 0, []
-    for start in range(0, len(val_y), EVAL_BATCH):
-        idx = torch.arange(start, min(start + EVAL_BATCH, len(val_y)), device=val_y.device)
-        with autocast:
-            batch_features = inputs.features(idx, split)
-            logits = inputs.model.classify(batch_features)
-        loss_sum += float(F.cross_entropy(logits.float(), val_y[idx], reduction="sum"))
-        correct += int((logits.argmax(1) == val_y[idx]).sum())
-        features.append(batch_features)
-    return loss_sum / len(val_y), correct / len(val_y), torch.cat(features)

@@ -20,7 +20,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from . import paths
-from .data import MINE_PREFIX, RawDataset, load_folder
+from .config import MINE_PREFIX
+from .data import RawDataset, load_folder
 from .errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
 from .limits import UploadLimits
 
@@ -262,7 +263,7 @@ def _disk_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else 0
 
 
-def describe(owner: str) -> list[dict]:
+def dataset_table(owner: str) -> list[dict]:
     """One row per dataset this owner has, for tables."""
     held, saved = session_datasets(owner), set(saved_datasets(owner))
     rows = []

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from .backbones import build_backbone, get_spec
-from .data import dataset_available, normalize, prepare_data
+from .data import dataset_available, load_shared, normalize, prepare_data
 from .strategies import TransferModel
 from .weights import weights_available
 
@@ -80,7 +80,7 @@ def check_scores(scores: torch.Tensor, num_classes: int) -> None:
 def corrected(backbone: str, dataset: str, per_class: int = 20, epochs: int = 2, size: int = 64) -> float:
     """The fix. Returns validation accuracy after a short linear probe."""
     torch.manual_seed(0)
-    data = prepare_data(dataset, per_class, per_class, size, seed=0)  # resized to `size`, 3 channels
+    data = prepare_data(load_shared(dataset), per_class, per_class, size, seed=0)  # resized to `size`, 3 channels
     source = build_backbone(backbone, pretrained=True)  # ImageNet stages, in order: a list, not a generator
     model = TransferModel(source, num_classes=len(data.classes), frozen=len(source.stages))  # new head
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)

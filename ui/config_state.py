@@ -8,6 +8,7 @@ import streamlit as st
 
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError
+from transfer_core.resolve import check
 
 from . import i18n, teacher
 from .i18n import t
@@ -32,7 +33,7 @@ def update_config(**changes) -> TrainConfig | None:
     # A teacher's preset fixes some fields for the exercise: changes to them are dropped.
     changes = {field: value for field, value in changes.items() if not teacher.locked(field)}
     try:
-        updated = config.replace(**changes)
+        updated = check(config.replace(**changes))
     except ConfigError as err:
         st.error(t("url.kept", error=err))
         return None
@@ -41,16 +42,28 @@ def update_config(**changes) -> TrainConfig | None:
     return updated
 
 
+def respecting_locks(config: TrainConfig) -> TrainConfig:
+    """`config` with the fields a teacher's link locks kept as they are: a one-click start or a lesson's
+    preset must not undo the exercise. ConfigError when the two cannot go together."""
+    kept = {field: getattr(current_config(), field) for field in teacher.state()["lock"]}
+    return check(config.replace(**kept)) if kept else config
+
+
+def link_params(config: TrainConfig) -> dict[str, str]:
+    """The query string of a link to a page with this config, the language and the teacher's settings."""
+    return config.to_query_dict() | i18n.url_params() | teacher.url_params()
+
+
 def write_url(config: TrainConfig) -> None:
     """The config, and the language and teacher settings that belong with it in a shared link."""
-    wanted = config.to_query_dict() | i18n.url_params() | teacher.url_params()
+    wanted = link_params(config)
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
 
 def _config_from_url() -> TrainConfig:
     try:
-        return TrainConfig.from_query(st.query_params.to_dict())
+        return check(TrainConfig.from_query(st.query_params.to_dict()))
     except ConfigError as err:
         st.session_state["url_problem"] = t("url.bad_link", error=err)
         return TrainConfig()

@@ -1,5 +1,5 @@
-"""The Learn section: one page per lesson (app_pages/learn_<key>.py). Each page is the shared frame
-(text, try it, predict then run) around what that lesson shows of its own."""
+"""The Learn section: one page per lesson, an st.Page over `lesson_page(key)` at /learn_<key>. Each page
+is the shared frame (text, try it, predict then run) around what that lesson shows of its own."""
 
 import inspect
 
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from transfer_core import views, worked_project
+from transfer_core import run_analysis, worked_project
 from transfer_core.backbones import get_spec
 from transfer_core.catalog import parameter_budget, sample_photos
 from transfer_core.errors import TransferLabError
@@ -25,7 +25,7 @@ MAX_SEQUENCE = 50
 
 @st.cache_data(max_entries=2, show_spinner=False)
 def stage_pictures(photo_name: str) -> dict[str, np.ndarray]:
-    return views.stage_pictures("efficientnet_lite0", sample_photos()[photo_name])
+    return run_analysis.stage_pictures("efficientnet_lite0", sample_photos()[photo_name])
 
 
 def mapping_extra(lesson: Lesson) -> None:
@@ -160,8 +160,16 @@ EXTRAS = {
     "project": project_extra,
     "challenges": challenges_extra,
 }
+
+
+def rnn_sequence_answer() -> str:
+    """What the hidden state does on the sequence the learner typed (the example, until they change it)."""
+    typed = parse_sequence(st.session_state.get("rnn_inputs", RNN_EXAMPLE))
+    return rnn_answer(typed if typed is not None else parse_sequence(RNN_EXAMPLE))
+
+
 LOCAL_ANSWERS = {
-    "features": lambda: rnn_answer(parse_sequence(RNN_EXAMPLE)),
+    "features": rnn_sequence_answer,
     "project": project_answer,
 }
 
@@ -175,9 +183,16 @@ def lesson_page(key: str) -> None:
     predict_then_run(lesson, LOCAL_ANSWERS.get(key))
 
 
-def pages() -> list:
+def lesson_link(key: str) -> st.Page:
+    """The lesson's page, for the navigation and for links to it (st.page_link, st.switch_page)."""
+
+    def show() -> None:
+        lesson_page(key)
+
+    show.__name__ = f"learn_{key}"
+    return st.Page(show, title=t(f"lessons.{key}.title"), icon=":material/school:", url_path=f"learn_{key}")
+
+
+def pages() -> list[st.Page]:
     """One st.Page per lesson, in order."""
-    return [
-        st.Page(f"app_pages/learn_{lesson.key}.py", title=t(f"lessons.{lesson.key}.title"), icon=":material/school:")
-        for lesson in LESSONS
-    ]
+    return [lesson_link(lesson.key) for lesson in LESSONS]

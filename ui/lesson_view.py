@@ -6,14 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.config import TrainConfig
-from transfer_core.errors import QueueFull
-from transfer_core.lessons import Lesson
+from transfer_core.errors import ConfigError, QueueFull
+from transfer_core.lessons import Lesson, decide, run_result
 
-from .config_state import set_config
-from .i18n import labels, t, url_params
-from .session import get_runner, owner, tab_snapshots
+from .config_state import link_params, respecting_locks, set_config
+from .i18n import labels, t
+from .polling import poll_runs
+from .session import get_runner, owner
 
-POLL_SECONDS = 1.0
 VERDICTS = "lesson_verdicts"  # {lesson key: (predicted option, measured option)}
 
 
@@ -25,8 +25,13 @@ def lesson_text(lesson: Lesson) -> None:
 def try_it_button(config: TrainConfig, label: str, key: str) -> None:
     """Open the lab with this setup; the Transfer page's URL then carries it, so it can be handed out."""
     if st.button(label, key=key, help=t("learn.try_it_help"), icon=":material/science:"):
+        try:
+            config = respecting_locks(config)  # a teacher's locked settings stay as the link set them
+        except ConfigError as err:
+            st.error(t("url.kept", error=err))
+            return
         set_config(config)
-        st.switch_page("app_pages/transfer.py", query_params=config.to_query_dict() | url_params())
+        st.switch_page("app_pages/transfer.py", query_params=link_params(config))
 
 
 def option_label(lesson: Lesson, option: str) -> str:
@@ -74,21 +79,16 @@ def experiment_ui(lesson: Lesson, predicted: str) -> None:
 
 
 def when_finished(run_ids: dict[str, str], show: Callable[[dict], None]) -> None:
-    """A progress bar that polls the runs until every one has finished, then `show(snapshots)`."""
-    live = any(not s.finished for s in tab_snapshots(run_ids).values())
+    """A progress bar while the runs train, then `show(snapshots)` once every one has finished."""
 
-    @st.fragment(run_every=POLL_SECONDS if live else None)
-    def progress() -> None:
-        current = tab_snapshots(run_ids)
+    def draw(current: dict) -> None:
         done = sum(s.finished for s in current.values())
         if done < len(current):
             st.progress(done / len(current), text=t("learn.running", done=done, total=len(current)))
-            return
-        if live:  # finished while this fragment polled: redraw the whole page once, without polling
-            st.rerun()
-        show(current)
+        else:
+            show(current)
 
-    progress()
+    poll_runs(run_ids, draw)
 
 
 def start_experiment(lesson: Lesson, runs: dict) -> None:
@@ -113,8 +113,8 @@ def side_by_side_ui(run_ids: dict[str, str]) -> None:
 
     def table(current: dict) -> None:
         rows = [
-            {t("learn.col_run"): label, t("learn.col_val"): s.metrics[-1]["val_acc"] if s.metrics else None,
-             t("learn.col_seconds"): sum(m["seconds"] for m in s.metrics)}
+            {t("learn.col_run"): label, t("learn.col_val"): s.summary.final_val_acc if s.summary else None,
+             t("learn.col_seconds"): s.summary.seconds if s.summary else None}
             for label, s in current.items()
         ]  # fmt: skip
         st.dataframe(pd.DataFrame(rows), hide_index=True)
@@ -127,19 +127,12 @@ def finish_experiment(lesson: Lesson, predicted: str, current: dict) -> None:
     if failed:
         st.error(t("learn.failed", error=failed[0].message or failed[0].status))
         return
-    results = {
-        label: {
-            "val_acc": s.metrics[-1]["val_acc"],
-            "shift_acc": s.metrics[-1].get("shift_acc"),
-            "drift": {k: v for k, v in s.drift[-1].items() if k != "epoch"} if s.drift else {},
-        }
-        for label, s in current.items()
-    }
-    st.session_state.setdefault(VERDICTS, {})[lesson.key] = (predicted, lesson.experiment.decide(results))
+    results = {label: run_result(s.metrics, s.drift) for label, s in current.items()}
+    st.session_state.setdefault(VERDICTS, {})[lesson.key] = (predicted, decide(lesson, results))
     table = pd.DataFrame(
         [
             {t("learn.col_run"): option_label(lesson, label) if label in lesson.options else label,
-             t("learn.col_val"): r["val_acc"], t("learn.col_shift"): r["shift_acc"]}
+             t("learn.col_val"): r.val_acc, t("learn.col_shift"): r.shift_acc}
             for label, r in results.items()
         ]
     )  # fmt: skip

@@ -4,8 +4,9 @@ import time
 
 import streamlit as st
 
-from transfer_core.catalog import describe
-from transfer_core.evaluate import ValidationReport, validation_report
+from transfer_core.catalog import describe_config
+from transfer_core.reports import ValidationReport, load_trained_model, validation_report
+from transfer_core.resolve import verified_data
 from transfer_core.runs import RunRecord
 
 from .i18n import t
@@ -14,15 +15,18 @@ from .session import get_runner, owner
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def run_report(run_id: str) -> ValidationReport:
+    """The run's trained model on the data it trained on; DataChanged when that data is no longer there."""
     store = get_runner().store
     record = store.load(run_id)
-    return validation_report(record.config, record.classes, store.load_weights(run_id), record.owner)
+    data = verified_data(record)
+    model = load_trained_model(record.config, len(record.classes), store.load_weights(run_id))
+    return validation_report(record.config, record.classes, model, data)
 
 
 def run_label(record: RunRecord) -> str:
     when = time.strftime("%H:%M:%S", time.localtime(record.created))
-    accuracy = f" · val acc {record.metrics[-1]['val_acc']:.3f}" if record.metrics else ""
-    return f"{when} · {describe(record.config)}{accuracy}"
+    accuracy = f" · val acc {record.summary.final_val_acc:.3f}" if record.summary else ""
+    return f"{when} · {describe_config(record.config)}{accuracy}"
 
 
 def finished_run_ui(with_feature_records: bool = False) -> RunRecord | None:

@@ -61,8 +61,13 @@ def active_run() -> RunSnapshot | None:
         run_id = (live or runs)[0].run_id if runs else None
     if run_id is None:
         return None
+    try:
+        snapshot = runner.snapshot(run_id, owner=me)
+    except RunNotFound:  # deleted from the ledger since
+        st.session_state.pop("active_run", None)
+        return None
     st.session_state["active_run"] = run_id
-    return runner.snapshot(run_id, owner=me)
+    return snapshot
 
 
 def set_active_run(run_id: str) -> None:

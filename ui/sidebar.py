@@ -52,7 +52,7 @@ def active_run_ui() -> None:
         line += t("sidebar.queue_place", place=snapshot.queue_position)
     elif snapshot.progress is not None and snapshot.status == "running":
         line += t("sidebar.epoch", epoch=snapshot.progress.epoch, epochs=snapshot.progress.epochs)
-    if snapshot.metrics:
-        line += t("sidebar.val_acc", acc=snapshot.metrics[-1]["val_acc"])
+    if snapshot.summary:
+        line += t("sidebar.val_acc", acc=snapshot.summary.final_val_acc)
     st.markdown(line)
     st.page_link("app_pages/train.py", label=t("sidebar.go_to_run"), icon=":material/monitoring:")

@@ -11,11 +11,11 @@ import pandas as pd
 import torch
 
 from .backbones import build_backbone, get_spec
-from .config import TrainConfig
-from .data import PreparedData, normalize, prepare_for, to_image_tensor
-from .evaluate import load_trained_model
+from .config import MINE_PREFIX, TrainConfig
+from .data import PreparedData, normalize, to_image_tensor
 from .imagenet import imagenet_categories
-from .inspect import (
+from .reports import load_trained_model
+from .representations import (
     cam_stage,
     first_layer_filters,
     grad_cam,
@@ -25,8 +25,9 @@ from .inspect import (
     stagewise_cka,
     strongest_channels,
 )
+from .resolve import model_for, verified_data
 from .runs import RunStore
-from .strategies import TransferModel, initial_model
+from .strategies import TransferModel
 
 CKA_IMAGES = 256
 
@@ -45,16 +46,23 @@ class RunModels:
         return normalize(images_uint8, get_spec(self.config.backbone).preprocessing)
 
     @property
+    def started_from(self) -> str:
+        """Where the starting network's weights came from: "imagenet", "mine" (the learner's) or "random"."""
+        if self.config.strategy == "scratch" or self.config.weights == "random":
+            return "random"
+        return "mine" if self.config.weights.startswith(MINE_PREFIX) else "imagenet"
+
+    @property
     def started_pretrained(self) -> bool:
-        spec = get_spec(self.config.backbone)
-        return spec.has_pretrained and self.config.strategy != "scratch" and self.config.weights == "imagenet"
+        return self.started_from == "imagenet" and get_spec(self.config.backbone).has_pretrained
 
 
 def load_run_models(store: RunStore, run_id: str) -> RunModels:
+    """The run's starting and trained networks and its data; DataChanged if the data is no longer what it saw."""
     record = store.load(run_id)
     config = record.config
-    data = prepare_for(config, record.owner)
-    initial = initial_model(config, len(record.classes), record.owner).eval()
+    data = verified_data(record)
+    initial = model_for(config, len(record.classes), record.owner, store).eval()
     final = load_trained_model(config, len(record.classes), store.load_weights(run_id))
     return RunModels(config, record.classes, initial, final, data)
 

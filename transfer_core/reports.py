@@ -1,5 +1,5 @@
-"""A finished run, evaluated again: its model back from the run store, and its
-predictions on the validation split it was trained with."""
+"""A finished run, evaluated again: its model back from the run store (or an exported zip), and its
+predictions on the validation split it was trained with, by the same `evaluate` training used."""
 
 from dataclasses import dataclass
 
@@ -8,12 +8,10 @@ import pandas as pd
 import torch
 from sklearn.metrics import confusion_matrix
 
-from .backbones import get_spec
 from .config import TrainConfig
-from .data import normalize, prepare_for
+from .data import PreparedData
+from .evaluation import Inputs, evaluate
 from .strategies import TransferModel, build_model
-
-EVAL_BATCH = 256
 
 
 def load_trained_model(config: TrainConfig, num_classes: int, state_dict: dict[str, torch.Tensor]) -> TransferModel:
@@ -60,20 +58,12 @@ class ValidationReport:
         return pd.DataFrame({"class": self.classes, "accuracy": accuracy, "images": counts})
 
 
-@torch.no_grad()
 def validation_report(
-    config: TrainConfig, classes: list[str], state_dict: dict[str, torch.Tensor], owner: str | None = None
+    config: TrainConfig, classes: list[str], model: TransferModel, data: PreparedData
 ) -> ValidationReport:
-    data = prepare_for(config, owner)
-    model = load_trained_model(config, len(classes), state_dict)
-    prep = get_spec(config.backbone).preprocessing
-    probs = torch.cat(
-        [
-            torch.softmax(model(normalize(data.val_x[i : i + EVAL_BATCH], prep)), 1)
-            for i in range(0, len(data.val_x), EVAL_BATCH)
-        ]
-    )
-    confidence, predicted = probs.max(1)
+    """The trained `model` on the validation split `data` holds (see resolve.verified_data)."""
+    evaluation = evaluate(Inputs(model.eval(), data, config, torch.device("cpu"), cache_prefix=False))
+    confidence, predicted = evaluation.probabilities.max(1)
     return ValidationReport(
         classes=classes,
         y_true=data.val_y.numpy(),

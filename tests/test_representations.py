@@ -1,11 +1,10 @@
-import time
-
 import numpy as np
 import pytest
 import torch
 
+from tests.waiting import wait_until_finished
 from transfer_core.config import TrainConfig
-from transfer_core.inspect import (
+from transfer_core.representations import (
     cam_stage,
     first_layer_filters,
     grad_cam,
@@ -119,7 +118,7 @@ def test_cam_stage_skips_stages_that_are_too_coarse():
 def test_activation_maps_of_an_uploaded_photo_cover_every_stage_before_and_after(tmp_path):
     import skimage.data
 
-    from transfer_core import views
+    from transfer_core import run_analysis
     from transfer_core.jobs import Runner
     from transfer_core.runs import RunStore
 
@@ -129,13 +128,12 @@ def test_activation_maps_of_an_uploaded_photo_cover_every_stage_before_and_after
         dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=1, frozen_stages=7
     )
     run_id = runner.submit(config, "me")
-    while not runner.snapshot(run_id).finished:
-        time.sleep(0.1)
+    wait_until_finished(runner, run_id, timeout=120)
     runner.close()
-    models = views.load_run_models(store, run_id)
-    photo = views.image_at_run_size(models, skimage.data.chelsea())
+    models = run_analysis.load_run_models(store, run_id)
+    photo = run_analysis.image_at_run_size(models, skimage.data.chelsea())
     assert photo.shape == (32, 32, 3) and photo.dtype == np.uint8
-    maps = views.activation_maps(models, photo)
+    maps = run_analysis.activation_maps(models, photo)
     assert set(maps) == {"before", "after"} and list(maps["after"]) == models.final.stage_names
     for before, after in zip(maps["before"].values(), maps["after"].values(), strict=True):
         assert before.shape == after.shape and before.shape[0] == 8

@@ -1,5 +1,0 @@
-"""Lesson: finetune (its text is in assets/i18n)."""
-
-from ui.lesson_pages import lesson_page
-
-lesson_page("finetune")

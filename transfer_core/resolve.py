@@ -1,0 +1,181 @@
+"""From a TrainConfig (an inert description) to what a run needs: checked against the registries,
+the owner's own data and weights, and the run store, in one place.
+
+`check(config)` asks the registries only (is there such a backbone, does it have these weights,
+how many stages does it have), cheaply, for links and widgets. `resolve(config, owner, store)`
+then loads the data, the initial weights and the model, once, where a run starts. Both fail with
+one ConfigError or TransferLabError naming the field or saying what to do.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import user_data
+from .backbones import BACKBONES
+from .config import ALL_STAGES, MINE_PREFIX, TrainConfig
+from .data import DATASETS, PreparedData, RawDataset, check_dataset_name, dataset_available, load_shared, prepare_data
+from .errors import ConfigError, DataChanged, RunNotFound
+from .runs import RunRecord, RunStore
+from .strategies import TransferModel, initial_model
+
+
+@dataclass(frozen=True)
+class ResolvedRun:
+    """Everything a run trains with, resolved once from its config."""
+
+    config: TrainConfig
+    device: torch.device
+    data: PreparedData
+    model: TransferModel
+    fingerprint: dict
+
+
+# --- registry checks (no data, no weights) ------------------------------------------------------
+
+
+def check(config: TrainConfig) -> TrainConfig:
+    """The config's names exist in the registries and its stage counts fit its backbone."""
+    if config.backbone not in BACKBONES:
+        raise ConfigError("backbone", f"unknown backbone {config.backbone!r}; choose one of {', '.join(BACKBONES)}.")
+    spec = BACKBONES[config.backbone]
+    check_dataset_name(config.dataset)
+    if config.weights == "imagenet" and config.strategy != "scratch" and not spec.has_pretrained:
+        raise ConfigError("weights", f"{config.backbone} has no ImageNet weights; choose weights=random.")
+    if not ALL_STAGES <= config.frozen_stages <= spec.num_stages:
+        raise ConfigError("frozen_stages", f"must be -1 (all) or 0..{spec.num_stages} for {config.backbone}.")
+    if config.init_stages > spec.num_stages:
+        raise ConfigError("init_stages", f"{config.backbone} has only {spec.num_stages} stages.")
+    return config
+
+
+def resolve_device(requested: str) -> torch.device:
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device", "CUDA was requested but this machine has no usable CUDA GPU; choose cpu or auto.")
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+def raw_dataset(name: str, owner: str | None) -> RawDataset:
+    """The whole dataset `name` names; `mine:NAME` only as the owner who made it."""
+    if name.startswith(MINE_PREFIX):
+        return user_data.load_dataset(owner, name.removeprefix(MINE_PREFIX))
+    return load_shared(name)
+
+
+def available(name: str, owner: str | None) -> tuple[bool, str]:
+    """Whether `name` loads without the network right now, and why (never downloads)."""
+    if name.startswith(MINE_PREFIX):
+        found = owner is not None and name.removeprefix(MINE_PREFIX) in user_data.dataset_names(owner)
+        return found, "your own dataset" if found else f"this session has no dataset {name!r}"
+    return dataset_available(name)
+
+
+def prepared_data(config: TrainConfig, owner: str | None) -> PreparedData:
+    """The data a config trains and validates on."""
+    raw = raw_dataset(config.dataset, owner)
+    return prepare_data(
+        raw, config.train_per_class, config.val_per_class, config.image_size, config.seed, config.class_indices
+    )
+
+
+def class_count(config: TrainConfig, owner: str | None) -> int:
+    """How many classes the run's head tells apart: the class subset's, or the whole dataset's."""
+    if config.class_indices:
+        return len(config.class_indices)
+    if config.dataset in DATASETS and not available(config.dataset, owner)[0]:
+        return DATASETS[config.dataset].num_classes  # known without the files, which may be downloaded later
+    return len(raw_dataset(config.dataset, owner).classes)
+
+
+def fingerprint(config: TrainConfig, owner: str | None, data: PreparedData) -> dict:
+    """What identifies the data a run saw: if any of it differs later, the run's weights describe
+    other data, and evaluating them against it would mislead."""
+    own = config.dataset.startswith(MINE_PREFIX)
+    return {
+        "dataset": config.dataset,
+        "owner": hashlib.sha256(owner.encode()).hexdigest()[:16] if own and owner else "",
+        "classes": list(data.classes),
+        "seed": config.seed,
+        "train": len(data.train_y),
+        "val": len(data.val_y),
+        "val_labels": _digest(data.val_y.numpy()),
+        "val_images": _digest(data.val_x.numpy()),
+    }
+
+
+def _digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+
+
+def verified_data(record: RunRecord) -> PreparedData:
+    """The data a finished run was trained on, as it is now; DataChanged when it is not what the run saw."""
+    data = prepared_data(record.config, record.owner)
+    recorded = record.fingerprint
+    if not recorded:  # a run stored before fingerprints: the best that can be done is the class list
+        if list(data.classes) != list(record.classes):
+            raise DataChanged(_changed_message(record, ["classes"]))
+        return data
+    now = fingerprint(record.config, record.owner, data)
+    changed = [key for key in recorded if recorded[key] != now.get(key)]
+    if changed:
+        raise DataChanged(_changed_message(record, changed))
+    return data
+
+
+def _changed_message(record: RunRecord, changed: list[str]) -> str:
+    what = {"classes": "its classes", "train": "the number of training images", "val": "the validation images",
+            "val_labels": "the validation images", "val_images": "the validation images"}  # fmt: skip
+    parts = sorted({what.get(key, key) for key in changed})
+    name = record.config.dataset.removeprefix(MINE_PREFIX)
+    return (
+        f"the dataset {name!r} has changed since run {record.run_id} trained on it ({', '.join(parts)} differ), "
+        "so its results would describe other images. Train a new run on the dataset as it is now."
+    )
+
+
+# --- weights and the model ----------------------------------------------------------------------
+
+
+def starting_weights(config: TrainConfig, owner: str | None) -> dict[str, torch.Tensor] | None:
+    """Weights the owner brought (`weights=mine:NAME`), or None for the registry's own."""
+    if config.strategy == "scratch" or not config.weights.startswith(MINE_PREFIX):
+        return None
+    return user_data.load_weights(owner, config.weights.removeprefix(MINE_PREFIX), config.backbone)
+
+
+def copied_stages(config: TrainConfig, owner: str | None, store: RunStore | None) -> dict[str, torch.Tensor] | None:
+    """The finished run `init_from` names, from this runner's store, and only if `owner` may read it."""
+    if not config.init_from:
+        return None
+    if store is None:
+        raise ConfigError("init_from", "copying stages from a run needs the run store that holds it.")
+    try:
+        record = store.load(config.init_from)
+    except RunNotFound:
+        record = None
+    if record is None or (owner is not None and record.owner != owner and not record.shared):
+        raise ConfigError("init_from", f"no run {config.init_from!r} of yours to copy stages from.")
+    if record.status != "done" or record.config.backbone != config.backbone:
+        raise ConfigError("init_from", f"run {config.init_from} must be a finished {config.backbone} run.")
+    return store.load_weights(config.init_from)
+
+
+def model_for(config: TrainConfig, num_classes: int, owner: str | None, store: RunStore | None) -> TransferModel:
+    """The model a run starts from, exactly as its training did."""
+    return initial_model(config, num_classes, starting_weights(config, owner), copied_stages(config, owner, store))
+
+
+def resolve(config: TrainConfig, owner: str | None = None, store: RunStore | None = None) -> ResolvedRun:
+    """Everything the run `config` describes, for `owner`, with earlier runs read from `store`."""
+    check(config)
+    device = resolve_device(config.device)
+    data = prepared_data(config, owner)
+    model = model_for(config, len(data.classes), owner, store).to(device)
+    return ResolvedRun(config, device, data, model, fingerprint(config, owner, data))
