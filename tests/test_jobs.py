@@ -142,17 +142,24 @@ def test_a_new_runner_marks_runs_of_a_dead_process_interrupted(store, monkeypatc
     runner.close()
 
 
-def test_a_deleted_run_is_gone_from_the_runner_as_well_as_the_store(store, tiny_config):
+@pytest.fixture
+def finished_run(store, tiny_config):
+    """A runner with one real run of alice's, finished: (runner, run id)."""
     runner = Runner(store, slots=1)
-    run_id = runner.submit(tiny_config, "alice")
+    run_id = runner.submit(tiny_config.replace(val_shift="blur"), "alice")
     wait_for(lambda: runner.snapshot(run_id).finished, timeout=60)
+    yield runner, run_id
+    runner.close()
+
+
+def test_a_deleted_run_is_gone_from_the_runner_as_well_as_the_store(store, finished_run):
+    runner, run_id = finished_run
     with pytest.raises(RunNotFound):
         runner.delete(run_id, owner="bob")  # not bob's to delete
     runner.delete(run_id, owner="alice")
     with pytest.raises(RunNotFound):
         runner.snapshot(run_id)
     assert runner.list("alice") == [] and store.list() == []
-    runner.close()
 
 
 def test_a_live_run_cannot_be_deleted(store):
@@ -166,32 +173,27 @@ def test_a_live_run_cannot_be_deleted(store):
     runner.close()
 
 
-def test_a_finished_run_records_the_data_it_trained_on(store, tiny_config):
+def test_a_finished_run_records_the_data_it_trained_on(store, finished_run):
     from transfer_core.resolve import fingerprint, prepared_data
 
-    runner = Runner(store, slots=1)
-    run_id = runner.submit(tiny_config, "alice")
-    wait_for(lambda: runner.snapshot(run_id).finished, timeout=60)
-    recorded = store.load(run_id).fingerprint
-    assert recorded == fingerprint(tiny_config, "alice", prepared_data(tiny_config, "alice"))
+    _, run_id = finished_run
+    record = store.load(run_id)
+    recorded = record.fingerprint
+    assert recorded == fingerprint(record.config, "alice", prepared_data(record.config, "alice"))
     assert (recorded["dataset"], recorded["classes"], recorded["train"], recorded["val"]) == (
         "digits", [str(d) for d in range(10)], 200, 100
     )  # fmt: skip
     assert len(recorded["val_labels"]) == 16 and recorded["owner"] == ""  # shared data: no owner in it
-    runner.close()
 
 
-def test_the_results_page_evaluation_is_the_one_training_used(store, tiny_config):
+def test_the_results_page_evaluation_is_the_one_training_used(store, finished_run):
     """One evaluation function: the accuracy a finished run reports is the accuracy Results computes."""
     from transfer_core.reports import load_trained_model, validation_report
     from transfer_core.resolve import verified_data
 
-    runner = Runner(store, slots=1)
-    run_id = runner.submit(tiny_config.replace(val_shift="blur"), "alice")
-    wait_for(lambda: runner.snapshot(run_id).finished, timeout=60)
+    _, run_id = finished_run
     record = store.load(run_id)
     model = load_trained_model(record.config, len(record.classes), store.load_weights(run_id))
     report = validation_report(record.config, record.classes, model, verified_data(record))
     assert report.accuracy == record.summary.final_val_acc
     assert len(report.y_true) == 100 and report.confidence.min() > 0
-    runner.close()

@@ -8,6 +8,8 @@ one ConfigError or TransferLabError naming the field or saying what to do.
 """
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +19,7 @@ from . import user_data
 from .backbones import BACKBONES
 from .config import ALL_STAGES, MINE_PREFIX, TrainConfig
 from .data import DATASETS, PreparedData, RawDataset, check_dataset_name, dataset_available, load_shared, prepare_data
-from .errors import ConfigError, DataChanged, RunNotFound
+from .errors import ConfigError, DataChanged, RunNotFound, TransferLabError
 from .runs import RunRecord, RunStore
 from .strategies import TransferModel, initial_model
 
@@ -176,6 +178,19 @@ def resolve(config: TrainConfig, owner: str | None = None, store: RunStore | Non
     """Everything the run `config` describes, for `owner`, with earlier runs read from `store`."""
     check(config)
     device = resolve_device(config.device)
-    data = prepared_data(config, owner)
-    model = model_for(config, len(data.classes), owner, store).to(device)
+    with naming("dataset"):
+        data = prepared_data(config, owner)
+    with naming("weights"):
+        model = model_for(config, len(data.classes), owner, store).to(device)
     return ResolvedRun(config, device, data, model, fingerprint(config, owner, data))
+
+
+@contextmanager
+def naming(field: str) -> Iterator[None]:
+    """Unavailable data or weights, said as the field of the config that asked for them."""
+    try:
+        yield
+    except ConfigError:
+        raise  # already names its own field
+    except TransferLabError as err:
+        raise type(err)(f"{field}: {err}") from err
