@@ -27,7 +27,7 @@ def prepared(config) -> tuple:
     dataset is not cached: it can change, and the cache is shared by every session."""
     args = (config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed,
             config.class_indices)  # fmt: skip
-    if config.dataset.startswith(MINE_PREFIX):
+    if config.dataset.startswith((MINE_PREFIX, FOLDER_PREFIX)):  # read as this session, within its limits
         return arrays(prepared_data(config, owner()))
     return prepared_shared(*args)
 

@@ -24,7 +24,10 @@ def runs_ui() -> list[RunRecord]:
     store, me = get_runner().store, owner()
     sources = ["mine", "shared"] if sharing_allowed() else ["mine"]
     source = st.radio(t("ledger.show"), sources, horizontal=True, format_func=labels("ledger.sources", sources).get)
-    records = store.list(me) if source == "mine" else store.shared()
+    records, damaged = store.scan(me)
+    if damaged:  # one damaged run must not hide the others; say so, without guessing whose it was
+        st.warning(t("ledger.damaged", count=len(damaged), runs=", ".join(damaged)))
+    records = records if source == "mine" else store.shared()
     statuses = sorted({r.status for r in records})
     chosen = st.multiselect(t("ledger.status"), statuses, default=statuses)
     records = [r for r in records if r.status in chosen]

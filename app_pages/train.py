@@ -12,7 +12,7 @@ from transfer_core.plots import drift_diagram, learning_curves
 from transfer_core.run_analysis import drift_frame
 from ui.config_state import current_config
 from ui.i18n import localize_figure, t
-from ui.polling import poll_until_finished
+from ui.polling import built_once, poll_until_finished, run_interval
 from ui.session import active_run, get_runner, owner, set_active_run
 
 
@@ -34,10 +34,18 @@ def progress_ui(snapshot: RunSnapshot) -> None:
     if snapshot.status == "queued":
         st.info(t("train.queued", place=snapshot.queue_position))
         return
-    progress = snapshot.progress
+    progress, features = snapshot.progress, snapshot.features
+    if features is not None and features.waiting:
+        st.progress(0.0, text=t("train.features_waiting"))
+        return
+    if features is not None:
+        st.progress(features.done / features.total, text=t("train.features", done=features.done, total=features.total))
+        return
     if progress is None:
         st.progress(0.0, text=t("train.preparing"))
         return
+    if snapshot.feature_source == "stored":
+        st.caption(t("train.features_shared"))
     epoch_fraction = (progress.epoch - 1 + progress.batch / progress.batches) / progress.epochs
     st.progress(epoch_fraction, text=t("train.epoch", epoch=progress.epoch, epochs=progress.epochs))
     st.progress(
@@ -47,11 +55,15 @@ def progress_ui(snapshot: RunSnapshot) -> None:
 
 
 def curves_ui(snapshot: RunSnapshot) -> None:
-    epochs = pd.DataFrame(metrics_rows(snapshot.metrics))
-    batches = pd.DataFrame(snapshot.batches)
-    if epochs.empty and batches.empty:
+    if not snapshot.metrics and not snapshot.batches:
         return
-    st.plotly_chart(localize_figure(learning_curves(epochs, batches)), width="stretch", key="live_curves")
+
+    def figure():
+        epochs, batches = pd.DataFrame(metrics_rows(snapshot.metrics)), pd.DataFrame(snapshot.batches)
+        return localize_figure(learning_curves(epochs, batches))
+
+    version = (snapshot.version, snapshot.status, len(snapshot.metrics))  # a stored run has no live version
+    st.plotly_chart(built_once(("curves", snapshot.run_id), version, figure), width="stretch", key="live_curves")
 
 
 def drift_ui(snapshot: RunSnapshot) -> None:
@@ -109,7 +121,10 @@ launch_ui(live)
 if snapshot is not None:
     run_id = snapshot.run_id
     poll_until_finished(
-        lambda: read_run(run_id), lambda s: s is not None and not s.finished, lambda s: run_ui(run_id, s)
+        lambda: read_run(run_id),
+        lambda s: s is not None and not s.finished,
+        lambda s: run_ui(run_id, s),
+        lambda s: run_interval([s]) if s is not None else 1.0,
     )
 else:
     st.caption(t("train.no_run"))

@@ -21,7 +21,7 @@ class FakeTraining:
         self.max_active = 0
         self.lock = threading.Lock()
 
-    def __call__(self, config, should_stop, owner=None, store=None):
+    def __call__(self, config, should_stop, **context):
         with self.lock:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
@@ -87,14 +87,14 @@ def test_cancel_a_running_and_a_queued_run(store):
 
 
 def test_a_failing_job_is_marked_failed_and_the_runner_goes_on(store):
-    def exploding(config, should_stop, owner=None, store=None):
+    def exploding(config, should_stop, **context):
         yield BatchProgress(1, 1, 1, 1, 1.0, 0.5)
         raise RuntimeError("boom")
 
     fake = FakeTraining()
     fake.release.set()
     calls = iter([exploding, fake, fake])
-    runner = Runner(store, slots=1, train_fn=lambda config, stop, owner, store: next(calls)(config, stop))
+    runner = Runner(store, slots=1, train_fn=lambda config, stop, **context: next(calls)(config, stop))
     broken = runner.submit(TrainConfig(), "alice")
     reported = runner.submit(TrainConfig(seed=13), "alice")
     fine = runner.submit(TrainConfig(), "alice")

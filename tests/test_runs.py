@@ -138,4 +138,6 @@ def test_writes_leave_no_temporary_files_behind(tmp_path):
     store.save_weights(run_id, {"w": torch.ones(2)})
     store.save_record(run_id, 0, np.arange(3), np.zeros((3, 4), np.float16), {"stem": 0.0})
     names = {p.name for p in (tmp_path / run_id).rglob("*")}
-    assert names == {"config.json", "meta.json", "weights.safetensors", "records", "epoch_000.npz", "drift.jsonl"}
+    assert names == {
+        "config.json", "meta.json", "weights.safetensors", "records", "epoch_000.npz", "drift.jsonl", ".lock"
+    }  # fmt: skip

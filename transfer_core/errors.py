@@ -38,3 +38,11 @@ class RunStillLive(TransferLabError):
 
 class DataChanged(TransferLabError):
     """The data a finished run was trained on is no longer what its name gives."""
+
+
+class StoreUnavailable(TransferLabError):
+    """The run store cannot be written right now (disk full, read-only)."""
+
+
+class RunDamaged(TransferLabError):
+    """A run's files cannot be read (a damaged disk, or written by hand)."""

@@ -1,9 +1,13 @@
 """What a model reads, and the one evaluation that training's validation pass and the Results page share.
 
 `Inputs` hands the trainable part of a model its input: images, or (when the first stages are
-frozen and nothing is augmented) the frozen prefix's outputs, each computed once and kept.
+frozen and nothing is augmented) the frozen prefix's outputs, computed once before training, or read
+from the shared feature store when any run computed them before.
 """
 
+import hashlib
+import time
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -13,7 +17,24 @@ import torch.nn.functional as F
 from .backbones import get_spec
 from .config import TrainConfig
 from .data import PreparedData, augment_batch, augmenter, normalize, shift_images
+from .feature_store import FeatureStore
 from .strategies import TransferModel
+
+
+@dataclass(frozen=True)
+class FeatureProgress:
+    """The frozen prefix's feature pass: `done` of `total` images (waiting: another run computes them)."""
+
+    done: int
+    total: int
+    waiting: bool = False
+
+
+@dataclass(frozen=True)
+class FeaturesReady:
+    source: str  # "computed" here, "stored" (read from the feature store), or "memory" (no store)
+    seconds: float
+
 
 CACHE_LIMIT_BYTES = 2 * 1024**3  # above this, frozen-prefix outputs are recomputed every batch
 EVAL_BATCH = 256
@@ -22,14 +43,15 @@ EVAL_BATCH = 256
 class Inputs:
     """What the trainable suffix reads: images, or the frozen prefix's outputs.
 
-    Without augmentation a frozen prefix maps each image to the same output every
-    epoch, so each output is computed the first time it is needed and kept.
+    Without augmentation a frozen prefix maps each image to the same output every epoch, so
+    `fill_cache` computes every output once (or reads them from the feature store) before training.
     """
 
     def __init__(
         self, model: TransferModel, data: PreparedData, config: TrainConfig, device: torch.device, cache_prefix: bool
     ):
         self.model = model
+        self.backbone = config.backbone
         self.prep = get_spec(config.backbone).preprocessing
         self.augment = augmenter(config.image_size) if config.augment else None
         self.x = {"train": data.train_x.to(device), "val": data.val_x.to(device)}
@@ -38,9 +60,7 @@ class Inputs:
             self.x["shift"] = shift_images(data.val_x, config.val_shift, config.seed).to(device)
             self.y["shift"] = self.y["val"]
         self.cache: dict[str, torch.Tensor] = {}
-        self.filled: dict[str, torch.Tensor] = {}
-        if cache_prefix and model.frozen > 0 and not config.augment:
-            self._allocate_cache()
+        self.cacheable = cache_prefix and model.frozen > 0 and not config.augment and self._cache_fits()
 
     @property
     def cached(self) -> bool:
@@ -49,7 +69,36 @@ class Inputs:
     def drop_cache(self) -> None:
         """Once a frozen stage is unfrozen, its cached outputs no longer hold."""
         self.cache.clear()
-        self.filled.clear()
+        self.cacheable = False
+
+    def fill_cache(self, store: FeatureStore | None, salt: str = "") -> Iterator[FeatureProgress]:
+        """Every split's prefix outputs, from the store or computed once (yielding progress); returns
+        the FeaturesReady that says which. `salt` keeps private data's entries apart per owner."""
+        started = time.perf_counter()
+        if store is None:
+            tensors, source = (yield from self._compute_prefix_outputs()), "memory"
+        else:
+            waiting = FeatureProgress(0, self.image_count, waiting=True)
+            tensors, source = yield from store.fetch(self.prefix_key(salt), self._compute_prefix_outputs, waiting)
+        device = self.x["train"].device
+        self.cache = {split: tensors[split].to(device) for split in self.x}
+        return FeaturesReady(source, time.perf_counter() - started)
+
+    @property
+    def image_count(self) -> int:
+        return sum(len(x) for x in self.x.values())
+
+    @torch.no_grad()
+    def prefix_key(self, salt: str) -> str:
+        """A digest of everything the prefix outputs depend on: the frozen stages' weights, every split's
+        images, the backbone's preprocessing, and `salt`."""
+        digest = hashlib.sha256(f"{self.backbone}|{self.model.frozen}|{self.prep}|{salt}".encode())
+        for stage in list(self.model.stages.values())[: self.model.frozen]:
+            for name, tensor in sorted(stage.state_dict().items()):
+                digest.update(name.encode() + tensor.detach().cpu().contiguous().numpy().tobytes())
+        for split in sorted(self.x):
+            digest.update(split.encode() + self.x[split].cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()[:32]
 
     def images(self, x_uint8: torch.Tensor, training: bool) -> torch.Tensor:
         if training and self.augment is not None:
@@ -60,7 +109,7 @@ class Inputs:
         if not self.cached:
             return self.model(self.images(self.x[split][idx], training))
         x = self.images(self.x[split][idx], training) if self.model.suffix_needs_input else None
-        return self.model.suffix(self.prefix_outputs(idx, split), x)
+        return self.model.suffix(self.cache[split][idx], x)
 
     @torch.no_grad()
     def features(self, idx: torch.Tensor, split: str) -> torch.Tensor:
@@ -69,26 +118,25 @@ class Inputs:
         if not self.cached:
             return self.model.embed(self.images(self.x[split][idx], False))
         x = self.images(self.x[split][idx], False) if self.model.suffix_needs_input else None
-        return self.model.suffix_features(self.prefix_outputs(idx, split), x)
+        return self.model.suffix_features(self.cache[split][idx], x)
 
-    def prefix_outputs(self, idx: torch.Tensor, split: str) -> torch.Tensor:
-        cache, filled = self.cache[split], self.filled[split]
-        missing = idx[~filled[idx]]
-        if len(missing):
-            with torch.no_grad():  # frozen stages always run in eval mode
-                cache[missing] = self.model.prefix(self.images(self.x[split][missing], False))
-            filled[missing] = True
-        return cache[idx]
+    def _compute_prefix_outputs(self) -> Iterator[FeatureProgress]:
+        """Every split's prefix outputs, EVAL_BATCH images at a time; returns {split: outputs}."""
+        outputs, done = {}, 0
+        for split, x in self.x.items():
+            chunks = []
+            for start in range(0, len(x), EVAL_BATCH):
+                with torch.no_grad():  # frozen stages always run in eval mode
+                    chunks.append(self.model.prefix(self.images(x[start : start + EVAL_BATCH], False)))
+                done += len(chunks[-1])
+                yield FeatureProgress(done, self.image_count)
+            outputs[split] = torch.cat(chunks)
+        return outputs
 
     @torch.no_grad()
-    def _allocate_cache(self) -> None:
+    def _cache_fits(self) -> bool:
         one = self.model.prefix(self.images(self.x["train"][:1], False))
-        total = sum(len(x) for x in self.x.values())
-        if one.numel() * one.element_size() * total > CACHE_LIMIT_BYTES:
-            return
-        for split, x in self.x.items():
-            self.cache[split] = torch.empty((len(x), *one.shape[1:]), dtype=one.dtype, device=one.device)
-            self.filled[split] = torch.zeros(len(x), dtype=torch.bool, device=one.device)
+        return one.numel() * one.element_size() * self.image_count <= CACHE_LIMIT_BYTES
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from .config import TrainConfig
-from .errors import QueueFull, RunNotFound, RunStillLive
+from .errors import QueueFull, RunNotFound, RunStillLive, StoreUnavailable
+from .evaluation import FeatureProgress, FeaturesReady
+from .feature_store import FeatureStore
 from .metrics import EpochMetrics, RunSummary, summarize
 from .runs import RunRecord, RunStore
 from .train import BatchProgress, Cancelled, Done, EpochRecord, Event, Failed, Started, train
 
-# config, should_stop, and as keywords owner= and store= (the runner's own, for init_from)
+# config, should_stop, and as keywords owner=, store= (the runner's own, for init_from) and features=
 TrainFn = Callable[..., Iterator[Event]]
+MAX_BATCH_POINTS = 400  # live per-batch points kept per run; more are thinned evenly
+FINISHED_KEPT = 64  # finished runs kept in memory (with their live batch points); the store has all
+STORE_TROUBLE = "the server cannot save runs right now"
 
 
 @dataclass
@@ -38,7 +43,22 @@ class Job:
     message: str = ""
     classes: list[str] = field(default_factory=list)
     trainable_parameters: int | None = None
+    features: FeatureProgress | None = None  # the frozen prefix's feature pass, while it runs
+    feature_source: str = ""  # "computed", "stored" (shared with earlier runs) or "memory"
+    version: int = 0  # grows with every event, so a page redraws only what changed
+    batch_stride: int = 1  # keep every batch_stride-th batch point (grows as points are thinned)
+    seen_batches: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
+
+    def add_batch(self, event: BatchProgress) -> None:
+        """Keep at most MAX_BATCH_POINTS points, evenly spread over the run so far."""
+        self.seen_batches += 1
+        if (self.seen_batches - 1) % self.batch_stride:
+            return
+        self.batches.append(batch_row(event))
+        if len(self.batches) > MAX_BATCH_POINTS:
+            self.batches = self.batches[::2]
+            self.batch_stride *= 2
 
 
 @dataclass(frozen=True)
@@ -55,6 +75,9 @@ class RunSnapshot:
     trainable_parameters: int | None = None
     batches: list[dict] = field(default_factory=list)  # live batch rows while this process runs it
     drift: list[dict] = field(default_factory=list)  # per epoch: {"epoch": n, stage: relative change}
+    features: FeatureProgress | None = None
+    feature_source: str = ""
+    version: int = 0
 
     @property
     def finished(self) -> bool:
@@ -72,13 +95,23 @@ def batch_row(event: BatchProgress) -> dict:
 
 
 class Runner:
-    def __init__(self, store: RunStore, slots: int = 1, max_queue: int = 16, train_fn: TrainFn = train):
+    def __init__(
+        self,
+        store: RunStore,
+        slots: int = 1,
+        max_queue: int = 64,
+        train_fn: TrainFn = train,
+        features: FeatureStore | None = None,
+    ):
         self.store, self.slots, self.max_queue, self.train_fn = store, slots, max_queue, train_fn
+        self.features = features
         self.interrupted = store.recover_interrupted()
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         self._waiting: deque[str] = deque()
         self._jobs: dict[str, Job] = {}
+        self._served: dict[str, int] = {}  # owner -> when a run of theirs last started (a counter)
+        self._starts = 0
         self._closing = False
         self._workers = [
             threading.Thread(target=self._work_loop, daemon=True, name=f"runner-slot-{i}") for i in range(slots)
@@ -90,8 +123,13 @@ class Runner:
     def submit(self, config: TrainConfig, owner: str) -> str:
         with self._lock:
             if len(self._waiting) >= self.max_queue:
-                raise QueueFull(f"{len(self._waiting)} runs are already waiting; try again when one has started.")
-            run_id = self.store.create(config, owner)
+                raise QueueFull(
+                    f"{len(self._waiting)} runs are already waiting; try again in a minute, when some have started."
+                )
+            try:
+                run_id = self.store.create(config, owner)
+            except OSError as err:
+                raise StoreUnavailable(f"{STORE_TROUBLE}: {err.strerror or err}. Try again in a minute.") from err
             self._jobs[run_id] = Job(run_id, owner, config)
             self._waiting.append(run_id)
             self._work.notify()
@@ -118,6 +156,7 @@ class Runner:
             if run_id in self._waiting:
                 self._waiting.remove(run_id)
                 self._finish(job, "cancelled", "cancelled before it started")
+                self._forget_finished()
                 return True
             job.cancel.set()  # the training loop checks it before every batch
             return job.status == "running"
@@ -156,18 +195,48 @@ class Runner:
                     self._work.wait()
                 if self._closing:
                     return
-                job = self._jobs[self._waiting.popleft()]
+                job = self._jobs[self._next_run_id()]
+                self._waiting.remove(job.run_id)
                 job.status = "running"
-            self.store.update(job.run_id, status="running")
-            self._run(job)
+                self._starts += 1
+                self._served[job.owner] = self._starts
+            try:
+                self._run(job)
+            except BaseException as err:  # nothing a run does may end this slot: the next run is waiting
+                with self._lock:
+                    self._finish(job, "failed", f"{type(err).__name__}: {err}")
+
+    def _next_run_id(self) -> str:
+        """Fair to every student: the waiting run of the owner served longest ago goes first, so one
+        student's six-run race cannot hold the class's one-run labs behind it. Call with the lock held."""
+        return min(self._waiting, key=lambda run_id: self._served.get(self._jobs[run_id].owner, 0))
+
+    def _queue_order(self) -> list[str]:
+        """Waiting runs in the order they will start (owners served longest ago first). Lock held."""
+        served = dict(self._served)
+        order, waiting, tick = [], list(self._waiting), self._starts
+        while waiting:
+            run_id = min(waiting, key=lambda r: served.get(self._jobs[r].owner, 0))
+            waiting.remove(run_id)
+            order.append(run_id)
+            tick += 1
+            served[self._jobs[run_id].owner] = tick
+        return order
 
     def _run(self, job: Job) -> None:
         try:
-            for event in self.train_fn(job.config, job.cancel.is_set, owner=job.owner, store=self.store):
+            self.store.update(job.run_id, status="running")
+            events = self.train_fn(
+                job.config, job.cancel.is_set, owner=job.owner, store=self.store, features=self.features
+            )
+            for event in events:
                 self._record(job, event)
             with self._lock:
                 if job.status == "running":  # the generator ended without a final event
                     self._finish(job, "failed", "training stopped without finishing")
+        except OSError as err:  # the store refused a write: the run cannot be kept
+            with self._lock:
+                self._finish(job, "failed", f"{STORE_TROUBLE}: {err.strerror or err}.")
         except Exception as err:  # a failing job must not take the runner down
             with self._lock:
                 self._finish(job, "failed", f"{type(err).__name__}: {err}")
@@ -182,9 +251,14 @@ class Runner:
         elif isinstance(event, EpochRecord):
             self.store.save_record(job.run_id, event.epoch, event.sample, event.embedding, event.drift)
         with self._lock:
+            job.version += 1
             if isinstance(event, BatchProgress):
-                job.progress = event
-                job.batches.append(batch_row(event))
+                job.progress, job.features = event, None
+                job.add_batch(event)
+            elif isinstance(event, FeatureProgress):
+                job.features = event
+            elif isinstance(event, FeaturesReady):
+                job.feature_source = event.source
             elif isinstance(event, EpochMetrics):
                 job.metrics.append(event)
             elif isinstance(event, Started):
@@ -199,16 +273,31 @@ class Runner:
                 self._finish(job, "failed", event.message)
 
     def _finish(self, job: Job, status: str, message: str) -> None:
-        """Record a final status; call with the lock held."""
-        job.status, job.message = status, message
-        self.store.update(job.run_id, status=status, message=message)
+        """Record a final status; call with the lock held. If the store refuses it, the run is still
+        final in memory (with why it was not saved), and the slot goes on to the next run."""
+        job.status, job.message, job.version = status, message, job.version + 1
+        try:
+            self.store.update(job.run_id, status=status, message=message)
+        except OSError as err:
+            job.status = "failed"
+            job.message = f"{message + ' · ' if message else ''}{STORE_TROUBLE}: {err.strerror or err}."
+        except RunNotFound:
+            pass  # deleted meanwhile
+        self._forget_finished()
+
+    def _forget_finished(self) -> None:
+        """Finished runs leave memory, oldest first, beyond the newest FINISHED_KEPT. Lock held."""
+        finished = [run_id for run_id, job in self._jobs.items() if job.status not in ("queued", "running")]
+        for run_id in finished[:-FINISHED_KEPT]:
+            del self._jobs[run_id]
 
     def _snapshot(self, job: Job) -> RunSnapshot:
-        position = self._waiting.index(job.run_id) + 1 if job.run_id in self._waiting else None
+        order = self._queue_order() if job.run_id in self._waiting else []
+        position = order.index(job.run_id) + 1 if order else None
         return RunSnapshot(
             job.run_id, job.owner, job.status, job.config, position, job.progress,
             list(job.metrics), job.message, list(job.classes), job.trainable_parameters, list(job.batches),
-            list(job.drift),
+            list(job.drift), job.features, job.feature_source, job.version,
         )  # fmt: skip
 
     def _live_or_stored(self, record: RunRecord) -> RunSnapshot:

@@ -14,3 +14,7 @@ def data_dir() -> Path:
 
 def runs_dir() -> Path:
     return Path(os.environ.get("TRANSFER_LAB_RUNS", home() / "runs"))
+
+
+def features_dir() -> Path:
+    return Path(os.environ.get("TRANSFER_LAB_FEATURES", home() / "features"))

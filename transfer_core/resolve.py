@@ -17,10 +17,11 @@ import torch
 
 from . import user_data
 from .backbones import BACKBONES
-from .config import ALL_STAGES, MINE_PREFIX, TrainConfig
+from .config import ALL_STAGES, FOLDER_PREFIX, MINE_PREFIX, TrainConfig
 from .data import DATASETS, PreparedData, RawDataset, check_dataset_name, dataset_available, load_shared, prepare_data
 from .errors import ConfigError, DataChanged, RunNotFound, TransferLabError
 from .runs import RunRecord, RunStore
+from .shared_folders import check_shared, read_shared_folder
 from .strategies import TransferModel, initial_model
 
 
@@ -65,9 +66,13 @@ def resolve_device(requested: str) -> torch.device:
 
 
 def raw_dataset(name: str, owner: str | None) -> RawDataset:
-    """The whole dataset `name` names; `mine:NAME` only as the owner who made it."""
+    """The whole dataset `name` names; `mine:NAME` only as the owner who made it. A session (an owner)
+    reads `folder:` datasets only under the folders the server shares; the command line (no owner)
+    reads any folder it is given."""
     if name.startswith(MINE_PREFIX):
         return user_data.load_dataset(owner, name.removeprefix(MINE_PREFIX))
+    if name.startswith(FOLDER_PREFIX) and owner is not None:
+        return read_shared_folder(name.removeprefix(FOLDER_PREFIX))
     return load_shared(name)
 
 
@@ -76,6 +81,12 @@ def available(name: str, owner: str | None) -> tuple[bool, str]:
     if name.startswith(MINE_PREFIX):
         found = owner is not None and name.removeprefix(MINE_PREFIX) in user_data.dataset_names(owner)
         return found, "your own dataset" if found else f"this session has no dataset {name!r}"
+    if name.startswith(FOLDER_PREFIX) and owner is not None:
+        try:
+            folder = check_shared(name.removeprefix(FOLDER_PREFIX))
+        except TransferLabError as err:
+            return False, str(err)
+        return folder.is_dir(), "a folder this server shares" if folder.is_dir() else "not a folder"
     return dataset_available(name)
 
 

@@ -7,15 +7,19 @@
     <run_id>/records/epoch_NNN.npz  a fixed validation sample's penultimate features after each epoch
     <run_id>/drift.jsonl         per epoch, how far each stage's weights moved from the start
 
-config.json, meta.json, the weights and each epoch's record are written to a temporary file and
-renamed into place, so a reader sees the old file or the new one, never half of one. metrics.jsonl
-and drift.jsonl grow by one appended line per epoch; readers skip a last line that is still being
-written. A run left queued or running by a process that no longer exists is marked interrupted.
+config.json, meta.json, the weights and each epoch's record are written to a unique temporary file
+and renamed into place, so a reader sees the old file or the new one, never half of one. meta.json
+changes under the run's file lock (<run_id>/.lock), so two writers in any processes never lose each
+other's change. metrics.jsonl and drift.jsonl grow by one appended line per epoch; readers skip a
+last line that is still being written. A run whose files cannot be read is reported as damaged and
+skipped, never breaking anyone else's list or the server's start. A run left queued or running by a
+process that no longer exists is marked interrupted.
 """
 
 from __future__ import annotations  # the classes define a method named list
 
 import csv
+import fcntl
 import io
 import json
 import os
@@ -25,6 +29,8 @@ import socket
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +39,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .config import TrainConfig
-from .errors import RunNotFound, RunStillLive
+from .errors import ConfigError, RunDamaged, RunNotFound, RunStillLive
 from .metrics import EpochMetrics, RunSummary, summarize
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
@@ -79,12 +85,13 @@ class RunStore:
         """Change meta fields (status, message, classes); finished runs get a finish time."""
         if changes.get("status") not in (None, *STATUSES):
             raise ValueError(f"unknown status {changes['status']!r}")
-        meta = self._read_meta(run_id) | changes
-        if changes.get("status") == "running":
-            meta |= this_process()
-        if changes.get("status") not in (None, *LIVE_STATUSES):
-            meta["finished"] = time.time()
-        self._write_meta(run_id, meta)
+        with self._locked(run_id):  # read, change and write as one step, whoever else writes
+            meta = self._read_meta(run_id) | changes
+            if changes.get("status") == "running":
+                meta |= this_process()
+            if changes.get("status") not in (None, *LIVE_STATUSES):
+                meta["finished"] = time.time()
+            self._write_meta(run_id, meta)
 
     def append_metrics(self, run_id: str, metrics: EpochMetrics) -> None:
         with open(self._folder(run_id) / "metrics.jsonl", "a") as f:
@@ -123,17 +130,23 @@ class RunStore:
 
     # --- reading ------------------------------------------------------------------------------
     def load(self, run_id: str) -> RunRecord:
+        """The run's record; RunDamaged when its files cannot be read."""
         folder = self._folder(run_id)
-        meta = self._read_meta(run_id)
-        config = TrainConfig.from_json((folder / "config.json").read_text())
+        try:
+            meta = self._read_meta(run_id)
+            config = TrainConfig.from_json((folder / "config.json").read_text())
+            metrics = self.metrics(run_id)
+            owner, status, created = meta["owner"], meta["status"], meta["created"]
+        except (OSError, ValueError, KeyError, TypeError, ConfigError) as err:
+            raise RunDamaged(f"run {run_id} is damaged and cannot be read ({type(err).__name__}).") from err
         return RunRecord(
             run_id=run_id,
-            owner=meta["owner"],
-            status=meta["status"],
+            owner=owner,
+            status=status,
             config=config,
-            metrics=self.metrics(run_id),
+            metrics=metrics,
             message=meta.get("message", ""),
-            created=meta["created"],
+            created=created,
             finished=meta.get("finished"),
             classes=meta.get("classes", []),
             shared=meta.get("shared", False),
@@ -150,12 +163,25 @@ class RunStore:
         return self._folder(run_id) / "weights.safetensors"
 
     def list(self, owner: str | None = None) -> list[RunRecord]:
-        """Runs, newest first; only `owner`'s when given."""
-        records = [
-            self.load(p.name) for p in self.root.iterdir() if RUN_ID.match(p.name) and (p / "meta.json").exists()
-        ]
+        """Runs, newest first; only `owner`'s when given. Damaged runs are left out (see `scan`)."""
+        return self.scan(owner)[0]
+
+    def scan(self, owner: str | None = None) -> tuple[list[RunRecord], list[str]]:
+        """(runs newest first, only `owner`'s when given; ids of runs whose files cannot be read, kept on
+        disk for whoever runs the server to look at)."""
+        records, damaged = [], []
+        for run_id in self._run_ids():
+            try:
+                records.append(self.load(run_id))
+            except RunDamaged:
+                damaged.append(run_id)
+            except RunNotFound:  # deleted while we looked
+                continue
         records = [r for r in records if owner is None or r.owner == owner]
-        return sorted(records, key=lambda r: r.created, reverse=True)
+        return sorted(records, key=lambda r: r.created, reverse=True), sorted(damaged)
+
+    def _run_ids(self) -> list[str]:
+        return [p.name for p in self.root.iterdir() if RUN_ID.match(p.name) and (p / "meta.json").exists()]
 
     def shared(self) -> list[RunRecord]:
         """Runs their owners shared with the class, newest first."""
@@ -182,7 +208,7 @@ class RunStore:
     def recover_interrupted(self) -> list[str]:
         """Mark runs whose process died while they were queued or running; returns their ids."""
         found = []
-        for record in self.list():
+        for record in self.list():  # damaged runs are skipped: they must not stop the server starting
             meta = self._read_meta(record.run_id)
             if meta["status"] in LIVE_STATUSES and not process_alive(meta):
                 self.update(record.run_id, status="interrupted", message="the server stopped during this run")
@@ -197,6 +223,16 @@ class RunStore:
 
     def _read_meta(self, run_id: str) -> dict:
         return json.loads((self._folder(run_id) / "meta.json").read_text())
+
+    @contextmanager
+    def _locked(self, run_id: str) -> Iterator[None]:
+        """The run's lock, across threads and processes (flock on a file of its own)."""
+        with open(self._folder(run_id) / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _write_meta(self, run_id: str, meta: dict) -> None:
         _write_atomic(self._folder(run_id) / "meta.json", json.dumps(meta, indent=2))

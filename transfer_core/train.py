@@ -17,7 +17,8 @@ import torch.nn.functional as F
 
 from .config import TrainConfig
 from .errors import TransferLabError
-from .evaluation import Inputs, evaluate
+from .evaluation import FeatureProgress, FeaturesReady, Inputs, evaluate
+from .feature_store import FeatureStore
 from .metrics import EpochMetrics
 from .representations import parameter_snapshot, weight_drift
 from .resolve import resolve
@@ -75,7 +76,9 @@ class Failed:
     message: str
 
 
-Event = Started | BatchProgress | EpochMetrics | EpochRecord | Done | Cancelled | Failed
+Event = (
+    Started | FeatureProgress | FeaturesReady | BatchProgress | EpochMetrics | EpochRecord | Done | Cancelled | Failed
+)
 
 
 def make_optimizer(config: TrainConfig, model: TransferModel) -> torch.optim.Optimizer:
@@ -111,13 +114,15 @@ def train(
     record: bool = True,
     owner: str | None = None,
     store: RunStore | None = None,
+    features: FeatureStore | None = None,
 ) -> Iterator[Event]:
     """Train the model `config` describes; expected problems end in Failed with advice.
 
-    `should_stop` is asked before every batch; `cache_prefix=False` recomputes frozen stages every batch
-    (the reference the cache is measured and tested against); `record=False` skips the EpochRecords;
-    `owner` resolves the session's own (`mine:`) dataset and weights, and `store` the run that
-    `init_from` names."""
+    `should_stop` is asked before every batch and during the feature pass; `cache_prefix=False`
+    recomputes frozen stages every batch (the reference the cache is measured and tested against);
+    `record=False` skips the EpochRecords; `owner` resolves the session's own (`mine:`) dataset and
+    weights, `store` the run that `init_from` names, and `features` shares frozen-prefix outputs
+    with every other run that needs the same ones."""
     try:
         run = resolve(config, owner, store)
         inputs = Inputs(run.model, run.data, config, run.device, cache_prefix)
@@ -127,7 +132,15 @@ def train(
     model, device = run.model, run.device
     optimizer = make_optimizer(config, model)
     trainable, total = count_parameters(model, True), count_parameters(model)
-    yield Started(run.data.classes, trainable, total, str(device), inputs.cached, run.fingerprint)
+    yield Started(run.data.classes, trainable, total, str(device), inputs.cacheable, run.fingerprint)
+    if inputs.cacheable:
+        salt = run.fingerprint["owner"]  # private data's features are never shared across owners
+        filling = inputs.fill_cache(features, salt)
+        ready = yield from _stoppable(filling, should_stop)
+        if ready is None:
+            yield Cancelled(1, 1)
+            return
+        yield ready
     shuffle = torch.Generator().manual_seed(config.seed)
     train_y = inputs.y["train"]
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
@@ -156,6 +169,18 @@ def train(
         if recorder:
             yield recorder.record(epoch, validation.features)
     yield Done(metrics, model.cpu().eval(), time.perf_counter() - started)
+
+
+def _stoppable(events: Iterator, should_stop: Callable[[], bool]):
+    """Pass events on until `should_stop`; returns the generator's value, or None when stopped."""
+    while True:
+        if should_stop():
+            events.close()  # releases a feature-store lock it may hold
+            return None
+        try:
+            yield next(events)
+        except StopIteration as done:
+            return done.value
 
 
 def start_fine_tuning(model: TransferModel, inputs: Inputs, config: TrainConfig) -> torch.optim.Optimizer:

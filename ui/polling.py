@@ -4,8 +4,8 @@ A fragment reruns every second while the work is live (the browser drives the ti
 when the tab closes); when it finishes, one full rerun redraws the page without polling.
 """
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -14,27 +14,48 @@ from transfer_core.jobs import RunSnapshot
 from .session import tab_snapshots
 
 POLL_SECONDS = 1.0
+QUEUED_POLL_SECONDS = 3.0  # nothing moves while a run waits: ask less often
 State = TypeVar("State")
 
 
 def poll_until_finished(
-    read: Callable[[], State], is_live: Callable[[State], bool], draw: Callable[[State], None]
+    read: Callable[[], State],
+    is_live: Callable[[State], bool],
+    draw: Callable[[State], None],
+    interval: Callable[[State], float] = lambda state: POLL_SECONDS,
 ) -> None:
-    """Draw `read()` now, and again every second while `is_live` says it is still going."""
-    live = is_live(read())
+    """Draw `read()` now, and again every `interval(state)` seconds while `is_live` says it is still going."""
+    first = read()
+    live, every = is_live(first), interval(first)
 
-    @st.fragment(run_every=POLL_SECONDS if live else None)
+    @st.fragment(run_every=every if live else None)
     def panel() -> None:
         state = read()
         draw(state)
-        if live and not is_live(state):
-            st.rerun()  # once: the page redraws without polling
+        if live and (not is_live(state) or interval(state) != every):
+            st.rerun()  # once: the page redraws without polling, or polls at the new pace
 
     panel()
+
+
+def run_interval(snapshots: list[RunSnapshot]) -> float:
+    """Poll slowly while every live run is still queued, every second once one trains."""
+    return QUEUED_POLL_SECONDS if all(s.status == "queued" for s in snapshots if not s.finished) else POLL_SECONDS
 
 
 def poll_runs(run_ids: dict[str, str], draw: Callable[[dict[str, RunSnapshot]], None]) -> None:
     """Follow this tab's runs {label: run id} until every one has finished; `draw` gets {label: snapshot}."""
     poll_until_finished(
-        lambda: tab_snapshots(run_ids), lambda snapshots: any(not s.finished for s in snapshots.values()), draw
+        lambda: tab_snapshots(run_ids),
+        lambda snapshots: any(not s.finished for s in snapshots.values()),
+        draw,
+        lambda snapshots: run_interval(list(snapshots.values())),
     )
+
+
+def built_once(key: Hashable, version: Any, build: Callable[[], Any]) -> Any:
+    """`build()`, rebuilt only when `version` changes: a poll that finds nothing new costs no figure."""
+    built = st.session_state.setdefault("built_once", {})
+    if key not in built or built[key][0] != version:
+        built[key] = (version, build())
+    return built[key][1]

@@ -11,8 +11,9 @@ import uuid
 import streamlit as st
 
 from transfer_core.errors import RunNotFound
+from transfer_core.feature_store import FeatureStore
 from transfer_core.jobs import Runner, RunSnapshot
-from transfer_core.paths import runs_dir
+from transfer_core.paths import features_dir, runs_dir
 from transfer_core.runs import RunStore
 
 TAB_IDENTITY_JS = """
@@ -35,8 +36,10 @@ _tab_identity = st.components.v2.component("transfer_lab_tab_identity", js=TAB_I
 def get_runner() -> Runner:
     """One runner for the whole server: every session shares its slots and queue."""
     slots = int(os.environ.get("TRANSFER_LAB_SLOTS", "1"))
-    max_queue = int(os.environ.get("TRANSFER_LAB_MAX_QUEUE", "16"))
-    return Runner(RunStore(runs_dir()), slots=slots, max_queue=max_queue)
+    max_queue = int(os.environ.get("TRANSFER_LAB_MAX_QUEUE", "64"))
+    feature_mb = int(os.environ.get("TRANSFER_LAB_FEATURE_STORE_MB", "2048"))
+    features = FeatureStore(features_dir(), feature_mb * 1024**2)
+    return Runner(RunStore(runs_dir()), slots=slots, max_queue=max_queue, features=features)
 
 
 def mount_tab_identity() -> None:

@@ -1,0 +1,323 @@
+"""A class on one server: shared frozen-prefix features, fair queueing, bounded telemetry, and faults
+that fail one run without stopping the others."""
+
+import json
+import threading
+
+import pytest
+import torch
+
+from tests.waiting import wait_for, wait_until_finished
+from transfer_core.config import TrainConfig
+from transfer_core.errors import StoreUnavailable
+from transfer_core.evaluation import FeatureProgress, FeaturesReady
+from transfer_core.feature_store import FeatureStore
+from transfer_core.jobs import MAX_BATCH_POINTS, Job, Runner
+from transfer_core.runs import RunStore
+from transfer_core.train import BatchProgress, Cancelled, Done, train
+
+PROBE = TrainConfig(dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=2)
+
+
+@pytest.fixture
+def features(tmp_path):
+    return FeatureStore(tmp_path / "features", max_bytes=256 * 1024**2)
+
+
+def finished(events: list) -> Done:
+    assert isinstance(events[-1], Done), events[-1]
+    return events[-1]
+
+
+# --- the feature store ----------------------------------------------------------------------------
+
+
+def test_the_second_run_reads_the_first_runs_features_and_trains_identically(features):
+    first = list(train(PROBE, features=features))
+    second = list(train(PROBE, features=features))
+    without = list(train(PROBE))  # no store: computed in memory, the reference
+    sources = [[e.source for e in run if isinstance(e, FeaturesReady)] for run in (first, second, without)]
+    assert sources == [["computed"], ["stored"], ["memory"]]
+    assert features.computed == 1
+    progress = [e for e in first if isinstance(e, FeatureProgress)]
+    assert progress == [FeatureProgress(200, 300), FeatureProgress(300, 300)]  # train, then validation images
+    assert not any(isinstance(e, FeatureProgress) for e in second)
+    for run in (second, without):
+        for name, weight in finished(run).model.state_dict().items():
+            assert torch.equal(weight, finished(first).model.state_dict()[name]), name
+
+
+def test_what_determines_the_features_is_in_their_key(features):
+    list(train(PROBE, features=features))
+    for other in (PROBE.replace(seed=1), PROBE.replace(image_size=48), PROBE.replace(frozen_stages=3)):
+        events = list(train(other, features=features))
+        assert [e.source for e in events if isinstance(e, FeaturesReady)] == ["computed"], other
+    same_features = PROBE.replace(lr=0.01, epochs=1, batch_size=16)  # only what the head does differs
+    events = list(train(same_features, features=features))
+    assert [e.source for e in events if isinstance(e, FeaturesReady)] == ["stored"]
+    assert features.computed == 4
+
+
+def test_runs_asking_at_once_compute_the_features_once(features):
+    results = []
+
+    def run():
+        results.append(list(train(PROBE, features=features)))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert features.computed == 1
+    sources = sorted(e.source for events in results for e in events if isinstance(e, FeaturesReady))
+    assert sources == ["computed", "stored", "stored"]
+
+
+def test_the_store_is_bounded_and_evicts_the_least_recently_used(tmp_path):
+    store = FeatureStore(tmp_path, max_bytes=3 * 4096 + 1000)
+    entry = {"x": torch.zeros(1024)}  # 4 kB each
+
+    def compute():
+        return entry
+        yield  # a generator that yields no progress
+
+    for key in ("a", "b", "c"):
+        assert list(store.fetch(key, compute, None)) == []
+    list(store.fetch("a", compute, None))  # read again: now the most recently used
+    list(store.fetch("d", compute, None))
+    assert sorted(p.stem for p in tmp_path.glob("*.safetensors")) == ["a", "c", "d"]
+    assert store.size() <= store.max_bytes
+
+
+def test_a_full_disk_costs_the_sharing_not_the_run(features, monkeypatch):
+    monkeypatch.setattr("transfer_core.feature_store.save_file", failing_write)
+    done = finished(list(train(PROBE, features=features)))
+    assert done.metrics.val_acc > 0.2 and features.size() == 0
+
+
+def failing_write(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+def test_cancel_while_waiting_for_anothers_features_ends_the_run(features):
+    from transfer_core.evaluation import Inputs
+    from transfer_core.feature_store import _entry_lock
+    from transfer_core.resolve import resolve
+
+    run = resolve(PROBE)
+    key = Inputs(run.model, run.data, PROBE, run.device, cache_prefix=True).prefix_key(salt="")
+    features.root.mkdir(parents=True)
+    stop, events = threading.Event(), []
+    with _entry_lock(features.root / f"{key}.lock") as acquire:
+        list(acquire)  # another run holds these features' lock: it is computing them
+        for event in train(PROBE, should_stop=stop.is_set, features=features):
+            events.append(event)
+            if isinstance(event, FeatureProgress) and event.waiting:
+                stop.set()
+    assert events[-1] == Cancelled(1, 1) and events[-2] == FeatureProgress(0, 300, waiting=True)
+    assert features.computed == 0
+
+
+# --- the runner in a classroom ------------------------------------------------------------------
+
+
+class Hold:
+    """A train function that runs until released; records the order runs started in."""
+
+    def __init__(self):
+        self.release, self.started = threading.Event(), []
+
+    def __call__(self, config, should_stop, **context):
+        self.started.append(config.seed)
+        while not self.release.wait(0.01):
+            if should_stop():
+                yield Cancelled(1, 1)
+                return
+        yield Cancelled(1, 1)
+
+
+def test_one_students_race_does_not_hold_the_classs_single_runs_behind_it(tmp_path):
+    hold = Hold()
+    runner = Runner(RunStore(tmp_path), slots=1, train_fn=hold)
+    race = [runner.submit(TrainConfig(seed=i), "racer") for i in range(6)]
+    wait_for(lambda: runner.snapshot(race[0]).status == "running")
+    others = [runner.submit(TrainConfig(seed=100 + i), f"student-{i}") for i in range(3)]
+    assert [runner.snapshot(r).queue_position for r in others] == [1, 2, 3]
+    assert runner.snapshot(race[1]).queue_position == 4
+    hold.release.set()
+    wait_for(lambda: all(runner.snapshot(r).finished for r in race + others))
+    assert hold.started == [0, 100, 101, 102, 1, 2, 3, 4, 5]  # students not yet served go first
+    runner.close()
+
+
+def test_the_default_queue_takes_a_class_of_forty(tmp_path):
+    hold = Hold()
+    runner = Runner(RunStore(tmp_path), slots=1, train_fn=hold)
+    ids = [runner.submit(TrainConfig(seed=i), f"student-{i}") for i in range(41)]
+    assert len(ids) == 41 and runner.max_queue >= 40
+    runner.close()
+
+
+def test_live_batch_points_are_thinned_to_a_bound():
+    job = Job("0123456789ab", "alice", TrainConfig())
+    for batch in range(1, 5001):
+        job.add_batch(BatchProgress(1, 1, batch, 5000, 1.0, 0.5))
+    assert MAX_BATCH_POINTS // 2 <= len(job.batches) <= MAX_BATCH_POINTS
+    steps = [row["epoch"] for row in job.batches]
+    assert steps == sorted(steps) and steps[0] == pytest.approx(1 / 5000) and steps[-1] > 0.9, "spread evenly"
+
+
+# --- faults ------------------------------------------------------------------------------------------
+
+
+def test_a_disk_that_refuses_writes_fails_the_run_with_a_message_and_the_next_run_goes_on(tmp_path, monkeypatch):
+    store = RunStore(tmp_path)
+    runner = Runner(store, slots=1)
+    broken = {"on": True}
+    original = store.append_metrics
+
+    def append_metrics(run_id, metrics):
+        if broken["on"]:
+            raise OSError(28, "No space left on device")
+        return original(run_id, metrics)
+
+    monkeypatch.setattr(store, "append_metrics", append_metrics)
+    tiny = PROBE.replace(backbone="small_cnn", weights="random", frozen_stages=0, epochs=1)
+    first = runner.submit(tiny, "alice")
+    failed = wait_until_finished(runner, first)
+    assert failed.status == "failed" and "cannot save runs right now: No space left on device" in failed.message
+    broken["on"] = False  # the disk recovers
+    second = runner.submit(tiny, "bob")
+    assert wait_until_finished(runner, second).status == "done"
+    runner.close()
+
+
+def test_a_store_that_cannot_create_runs_says_so_to_the_student(tmp_path, monkeypatch):
+    store = RunStore(tmp_path)
+    runner = Runner(store, slots=1, train_fn=Hold())
+    monkeypatch.setattr(
+        store, "create", lambda config, owner: (_ for _ in ()).throw(OSError(30, "Read-only file system"))
+    )
+    with pytest.raises(StoreUnavailable, match="cannot save runs right now: Read-only file system"):
+        runner.submit(TrainConfig(), "alice")
+    runner.close()
+
+
+def test_a_final_status_the_disk_refuses_is_kept_in_memory_and_the_slot_goes_on(tmp_path, monkeypatch):
+    store = RunStore(tmp_path)
+    hold = Hold()
+    hold.release.set()
+    runner = Runner(store, slots=1, train_fn=hold)
+    original = store.update
+
+    def update(run_id, **changes):
+        if changes.get("status") == "cancelled":
+            raise PermissionError(13, "Permission denied")
+        return original(run_id, **changes)
+
+    monkeypatch.setattr(store, "update", update)
+    first, second = runner.submit(TrainConfig(seed=1), "alice"), runner.submit(TrainConfig(seed=2), "alice")
+    wait_for(lambda: runner.snapshot(first).finished and runner.snapshot(second).finished)
+    assert runner.snapshot(first).status == "failed" and "cannot save runs" in runner.snapshot(first).message
+    assert hold.started == [1, 2]
+    runner.close()
+
+
+def test_two_writers_of_one_runs_metadata_never_corrupt_or_lose_a_change(tmp_path):
+    store = RunStore(tmp_path)
+    run_ids = [store.create(TrainConfig(), "alice") for _ in range(400)]
+
+    def finish(run_id):
+        store.update(run_id, status="done", message="finished")
+
+    def share(run_id):
+        store.update(run_id, shared=True)
+
+    for run_id in run_ids:  # the worker finishing while the Ledger's Share button writes
+        writers = [threading.Thread(target=finish, args=(run_id,)), threading.Thread(target=share, args=(run_id,))]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+    records, damaged = store.scan()
+    assert damaged == [] and len(records) == 400
+    assert all(r.status == "done" and r.shared and r.message == "finished" for r in records)
+
+
+def test_a_damaged_run_is_reported_and_never_breaks_anyone_elses_view_or_a_restart(tmp_path):
+    store = RunStore(tmp_path)
+    good = store.create(TrainConfig(), "alice")
+    bad = store.create(TrainConfig(), "bob")
+    (tmp_path / bad / "meta.json").write_text('{"owner": "bob", "stat')  # torn by a crash or a full disk
+    assert [r.run_id for r in store.list("alice")] == [good]
+    assert store.scan() == ([store.load(good)], [bad])
+    runner = Runner(store, slots=1, train_fn=Hold())  # a server restart over this store
+    assert [s.run_id for s in runner.list("alice")] == [good]
+    runner.close()
+
+
+def test_start_up_recovery_marks_what_was_in_flight_and_keeps_what_it_recorded(tmp_path):
+    store = RunStore(tmp_path)
+    done = store.create(TrainConfig(), "alice")
+    store.save_weights(done, {"w": torch.ones(1)})
+    store.update(done, status="done")
+    running = store.create(TrainConfig(), "alice")
+    store.update(running, status="running")
+    from tests.test_runs import epoch
+
+    store.append_metrics(running, epoch(1, 0.5))
+    meta = json.loads((tmp_path / running / "meta.json").read_text())
+    (tmp_path / running / "meta.json").write_text(json.dumps(meta | {"process": "an-earlier-server"}))
+    runner = Runner(store, slots=1, train_fn=Hold())
+    assert runner.interrupted == [running]
+    assert store.load(done).status == "done" and torch.equal(store.load_weights(done)["w"], torch.ones(1))
+    assert store.load(running).status == "interrupted" and store.load(running).summary.final_val_acc == 0.5
+    runner.close()
+
+
+# --- server folders ----------------------------------------------------------------------------------
+
+
+def class_folders(root, colours=(("red", (220, 30, 30)), ("blue", (30, 30, 220))), per_class=6):
+    from tests.archives import png_bytes
+
+    for name, colour in colours:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            (root / name / f"{i}.png").write_bytes(png_bytes(colour, seed=i))
+    return root
+
+
+def test_a_session_reads_server_folders_only_under_the_shared_roots(tmp_path, monkeypatch):
+    from transfer_core.errors import DatasetUnavailable
+    from transfer_core.resolve import available, raw_dataset
+
+    shared = class_folders(tmp_path / "shared" / "pets")
+    private = class_folders(tmp_path / "home" / "student-a" / "datasets" / "secret")
+    monkeypatch.delenv("TRANSFER_LAB_FOLDER_ROOTS", raising=False)
+    with pytest.raises(DatasetUnavailable, match="reads no folders of its own") as caught:
+        raw_dataset(f"folder:{shared}", owner="student-b")
+    assert str(shared) not in str(caught.value)
+    monkeypatch.setenv("TRANSFER_LAB_FOLDER_ROOTS", str(tmp_path / "shared"))
+    assert raw_dataset(f"folder:{shared}", owner="student-b").classes == ["blue", "red"]
+    for outside in (private, tmp_path / "home" / "nothing-here", tmp_path / "shared" / ".." / "home" / "student-a"):
+        with pytest.raises(DatasetUnavailable, match="not under a folder this server shares") as caught:
+            raw_dataset(f"folder:{outside}", owner="student-b")
+        assert "exist" not in str(caught.value) and "is not a folder" not in str(caught.value)
+        assert available(f"folder:{outside}", "student-b")[0] is False
+    assert raw_dataset(f"folder:{private}", owner=None).classes == ["blue", "red"]  # the command line: any folder
+
+
+def test_a_shared_folder_is_read_with_the_upload_limits(tmp_path, monkeypatch):
+    from transfer_core.errors import DatasetUnavailable
+    from transfer_core.limits import UploadLimits
+    from transfer_core.shared_folders import read_shared_folder
+
+    shared = class_folders(tmp_path / "pets", per_class=6)
+    (shared / "red" / "notes.png").write_bytes(b"not an image at all")
+    monkeypatch.setenv("TRANSFER_LAB_FOLDER_ROOTS", str(tmp_path))
+    dataset = read_shared_folder(str(shared), UploadLimits(min_per_class=3))
+    assert len(dataset.images) == 12, "the unreadable file is left out"
+    with pytest.raises(DatasetUnavailable, match="more than 10 images"):
+        read_shared_folder(str(shared), UploadLimits(members=10, min_per_class=3))

@@ -1,0 +1,63 @@
+"""Folders of class sub-folders on the server, read only under the roots the operator shares.
+
+On a shared server a link must not make the app read whatever folder it can see: another student's
+saved dataset, the server's own files, or a tree too large to walk. A `folder:` dataset is read only
+under a root listed in TRANSFER_LAB_FOLDER_ROOTS (none by default), with the upload limits (count,
+size, pixels, the stored side), and a refusal never says whether a path outside those roots exists.
+The command line, where the operator names the folder themselves, reads any folder.
+"""
+
+import os
+from pathlib import Path
+
+from .data import IMAGE_SUFFIXES, RawDataset
+from .errors import DatasetUnavailable
+from .limits import UploadLimits, upload_limits
+from .uploads import UploadRejected, import_files
+
+ROOTS_SETTING = "TRANSFER_LAB_FOLDER_ROOTS"
+
+
+def shared_roots() -> list[Path]:
+    """The folders an operator shares (TRANSFER_LAB_FOLDER_ROOTS, separated by ':')."""
+    text = os.environ.get(ROOTS_SETTING, "")
+    return [Path(part).resolve() for part in text.split(os.pathsep) if part.strip()]
+
+
+def check_shared(folder: str) -> Path:
+    """The folder, resolved, if it lies under a shared root; DatasetUnavailable otherwise."""
+    path = Path(folder).resolve()  # `..` and links lead where they lead, and that is what is checked
+    roots = shared_roots()
+    if not roots:
+        raise DatasetUnavailable(
+            "this server reads no folders of its own for students (TRANSFER_LAB_FOLDER_ROOTS is not set); "
+            "upload a zip of class folders on the My data page instead."
+        )
+    if not any(path == root or path.is_relative_to(root) for root in roots):
+        raise DatasetUnavailable(
+            f"{folder!r} is not under a folder this server shares: choose one under "
+            f"{', '.join(str(root) for root in roots)}, or upload a zip on the My data page."
+        )
+    return path
+
+
+def read_shared_folder(folder: str, limits: UploadLimits | None = None) -> RawDataset:
+    """A shared folder of class sub-folders, read with the upload limits."""
+    root = check_shared(folder)
+    if not root.is_dir():
+        raise DatasetUnavailable(f"{folder!r} is not a folder; give one with a sub-folder of images per class.")
+    limits = limits or upload_limits()
+    files, total = {}, 0
+    for class_folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files[class_folder.name] = []
+        for file in sorted(class_folder.iterdir()):
+            if file.suffix.lower() not in IMAGE_SUFFIXES or not file.is_file() or file.is_symlink():
+                continue
+            total += 1
+            if total > limits.members:
+                raise DatasetUnavailable(f"{folder!r} holds more than {limits.members} images; share a smaller one.")
+            files[class_folder.name].append((file.name, file.read_bytes()[: limits.upload_bytes + 1]))
+    try:
+        return import_files(files, limits).dataset
+    except UploadRejected as err:
+        raise DatasetUnavailable(f"{folder!r}: {err}") from err
