@@ -33,6 +33,8 @@ def launch_ui(live: bool) -> None:
 def progress_ui(snapshot: RunSnapshot) -> None:
     if snapshot.status == "queued":
         st.info(t("train.queued", place=snapshot.queue_position))
+        if snapshot.wait_seconds is not None:
+            st.caption(t("train.wait", seconds=max(5, round(snapshot.wait_seconds / 5) * 5)))
         return
     progress, features = snapshot.progress, snapshot.features
     if features is not None and features.waiting:

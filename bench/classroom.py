@@ -1,7 +1,7 @@
 """A class pressing "Start the default lab" in the same minute, through the runner; prints figures,
 passes or fails nothing. Loopback only: everything runs in this process against a temporary store.
 
-    .venv/bin/python -m bench.classroom [--students 30] [--within 5] [--slots 1] [--timeout 600]
+    .venv/bin/python -m bench.classroom [--runner threads|processes] [--students 30] [--within 5] [--slots 1]
     .venv/bin/python -m bench.classroom --no-feature-store     # every run computes its own features
 
 Prints: accepted, refused, finished, lost (accepted but never finished: must be 0), seconds from the
@@ -22,6 +22,7 @@ from transfer_core.config import TrainConfig
 from transfer_core.errors import QueueFull
 from transfer_core.feature_store import FeatureStore
 from transfer_core.jobs import Runner
+from transfer_core.process_runner import ProcessRunner
 from transfer_core.runs import RunStore
 
 POLL_SECONDS = 0.05
@@ -53,7 +54,7 @@ def watch(runner: Runner, run_ids: list[str], submitted: threading.Event, starte
             if run_id not in first_point and (snapshot.batches or snapshot.features is not None):
                 first_point[run_id] = time.monotonic() - started
             if snapshot.finished:
-                finished[run_id] = (time.monotonic() - started, snapshot.status)
+                finished[run_id] = (time.monotonic() - started, snapshot.status, snapshot.feature_source)
         time.sleep(POLL_SECONDS)
 
 
@@ -64,11 +65,16 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--no-feature-store", action="store_true")
+    parser.add_argument("--runner", choices=("threads", "processes"), default="threads")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as home:
         features = None if args.no_feature_store else FeatureStore(Path(home) / "features", 2 * 1024**3)
-        runner = Runner(RunStore(Path(home) / "runs"), slots=args.slots, features=features)
+        store = RunStore(Path(home) / "runs")
+        if args.runner == "processes":
+            runner = ProcessRunner(store, slots=args.slots, features=features)
+        else:
+            runner = Runner(store, slots=args.slots, features=features)
         offsets = sorted(random.Random(0).uniform(0, args.within) for _ in range(args.students))
         accepted, refused, seen, submitted = [], 0, {}, threading.Event()
         started = time.monotonic()
@@ -87,14 +93,17 @@ def main() -> None:
         runner.close()
     first_point, finished = seen["first_point"], seen["finished"]
 
-    done = [seconds for seconds, status in finished.values() if status == "done"]
+    done = [seconds for seconds, status, _ in finished.values() if status == "done"]
     store_state = "off" if features is None else "on"
-    print(f"{args.students} students, default lab, {args.slots} slot(s), feature store {store_state}")
+    print(f"{args.students} students, default lab, {args.runner} runner, {args.slots} slot(s), features {store_state}")
     print(f"accepted {len(accepted)}, refused {refused}, finished {len(done)}, lost {len(accepted) - len(finished)}")
     print(describe("first live point", list(first_point.values())))
     print(describe("finished", done))
-    print(f"feature passes computed: {features.computed if features else len(done)}")
-    print(f"peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    passes = sum(source in ("computed", "memory") for _, _, source in finished.values())
+    print(f"feature passes computed: {passes}")
+    server = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory: server process {server:.0f} MB, largest worker process {workers:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.delenv("TRANSFER_LAB_RUNS", raising=False)
     monkeypatch.setenv("TRANSFER_LAB_OFFLINE", "1")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    # Page tests train in threads of the test process; the process runner has tests of its own, and the
+    # browser tests' server uses it as a real server does.
+    monkeypatch.setenv("TRANSFER_LAB_RUNNER", "threads")
     yield tmp_path
     user_data.MEMORY.datasets.clear()
     user_data.MEMORY.webcam.clear()

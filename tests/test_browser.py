@@ -38,7 +38,8 @@ def free_port() -> int:
 def server(tmp_path_factory):
     port = free_port()
     home = tmp_path_factory.mktemp("lab-home")
-    env = os.environ | {"TRANSFER_LAB_HOME": str(home), "TRANSFER_LAB_OFFLINE": "1", "TORCH_HOME": str(home / "torch")}
+    env = os.environ | {"TRANSFER_LAB_HOME": str(home), "TRANSFER_LAB_OFFLINE": "1", "TORCH_HOME": str(home / "torch"),
+                        "TRANSFER_LAB_RUNNER": "processes"}  # fmt: skip
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.fileWatcherType", "none"]  # fmt: skip
     log_path = home / "server.log"

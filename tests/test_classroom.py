@@ -3,6 +3,7 @@ that fail one run without stopping the others."""
 
 import json
 import threading
+import time
 
 import pytest
 import torch
@@ -264,15 +265,20 @@ def test_start_up_recovery_marks_what_was_in_flight_and_keeps_what_it_recorded(t
     store.update(done, status="done")
     running = store.create(TrainConfig(), "alice")
     store.update(running, status="running")
+    queued = store.create(TrainConfig(), "alice")
+    meta = json.loads((tmp_path / queued / "meta.json").read_text())
+    (tmp_path / queued / "meta.json").write_text(json.dumps(meta | {"process": "an-earlier-server"}))
     from tests.test_runs import epoch
 
     store.append_metrics(running, epoch(1, 0.5))
     meta = json.loads((tmp_path / running / "meta.json").read_text())
     (tmp_path / running / "meta.json").write_text(json.dumps(meta | {"process": "an-earlier-server"}))
     runner = Runner(store, slots=1, train_fn=Hold())
-    assert runner.interrupted == [running]
+    assert sorted(runner.interrupted) == sorted([running, queued])
     assert store.load(done).status == "done" and torch.equal(store.load_weights(done)["w"], torch.ones(1))
     assert store.load(running).status == "interrupted" and store.load(running).summary.final_val_acc == 0.5
+    assert "stopped during this run" in store.load(running).message
+    assert store.load(queued).status == "interrupted" and "never trained" in store.load(queued).message
     runner.close()
 
 
@@ -321,3 +327,24 @@ def test_a_shared_folder_is_read_with_the_upload_limits(tmp_path, monkeypatch):
     assert len(dataset.images) == 12, "the unreadable file is left out"
     with pytest.raises(DatasetUnavailable, match="more than 10 images"):
         read_shared_folder(str(shared), UploadLimits(members=10, min_per_class=3))
+
+
+def test_a_queued_student_sees_an_estimate_of_the_wait_from_recent_runs(tmp_path):
+    hold = Hold()
+    runner = Runner(RunStore(tmp_path), slots=1, train_fn=hold)
+    first = runner.submit(TrainConfig(seed=1), "alice")
+    waiting = runner.submit(TrainConfig(seed=2), "bob")
+    assert runner.snapshot(waiting).wait_seconds is None, "no run has finished: nothing to estimate from"
+    time.sleep(0.4)
+    hold.release.set()
+    wait_for(lambda: runner.snapshot(waiting).finished)
+    hold.release.clear()
+    runner.submit(TrainConfig(seed=3), "carol")  # takes the slot
+    third = runner.submit(TrainConfig(seed=4), "dave")
+    fourth = runner.submit(TrainConfig(seed=5), "erin")
+    estimates = [runner.snapshot(run_id).wait_seconds for run_id in (third, fourth)]
+    typical = sorted([0.4, 0.01])[1]  # the median of the two finished runs' durations
+    assert estimates[0] == pytest.approx(typical, abs=0.15) and estimates[1] == pytest.approx(2 * typical, abs=0.2)
+    assert runner.snapshot(first).wait_seconds is None  # finished runs wait for nothing
+    hold.release.set()
+    runner.close()

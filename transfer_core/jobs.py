@@ -11,6 +11,7 @@ about the UI. Pages submit, poll `snapshot`, cancel and delete.
 from __future__ import annotations  # the classes define a method named list
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ TrainFn = Callable[..., Iterator[Event]]
 MAX_BATCH_POINTS = 400  # live per-batch points kept per run; more are thinned evenly
 FINISHED_KEPT = 64  # finished runs kept in memory (with their live batch points); the store has all
 STORE_TROUBLE = "the server cannot save runs right now"
+RECENT_RUNS = 20  # finished runs whose durations estimate a queued run's wait
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Job:
     features: FeatureProgress | None = None  # the frozen prefix's feature pass, while it runs
     feature_source: str = ""  # "computed", "stored" (shared with earlier runs) or "memory"
     version: int = 0  # grows with every event, so a page redraws only what changed
+    started: float | None = None  # time.monotonic() when a slot took it
     batch_stride: int = 1  # keep every batch_stride-th batch point (grows as points are thinned)
     seen_batches: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -78,6 +81,7 @@ class RunSnapshot:
     features: FeatureProgress | None = None
     feature_source: str = ""
     version: int = 0
+    wait_seconds: float | None = None  # while queued: about how long until it starts, from recent runs
 
     @property
     def finished(self) -> bool:
@@ -86,6 +90,14 @@ class RunSnapshot:
     @property
     def summary(self) -> RunSummary | None:
         return summarize(self.metrics)
+
+
+class JobEnded(Exception):
+    """The place a job ran in ended it (its process crashed, ran out of memory, or would not stop)."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
 
 
 def batch_row(event: BatchProgress) -> dict:
@@ -112,6 +124,7 @@ class Runner:
         self._jobs: dict[str, Job] = {}
         self._served: dict[str, int] = {}  # owner -> when a run of theirs last started (a counter)
         self._starts = 0
+        self._durations: deque[float] = deque(maxlen=RECENT_RUNS)  # seconds recent runs held a slot
         self._closing = False
         self._workers = [
             threading.Thread(target=self._work_loop, daemon=True, name=f"runner-slot-{i}") for i in range(slots)
@@ -197,7 +210,7 @@ class Runner:
                     return
                 job = self._jobs[self._next_run_id()]
                 self._waiting.remove(job.run_id)
-                job.status = "running"
+                job.status, job.started = "running", time.monotonic()
                 self._starts += 1
                 self._served[job.owner] = self._starts
             try:
@@ -226,20 +239,24 @@ class Runner:
     def _run(self, job: Job) -> None:
         try:
             self.store.update(job.run_id, status="running")
-            events = self.train_fn(
-                job.config, job.cancel.is_set, owner=job.owner, store=self.store, features=self.features
-            )
-            for event in events:
+            for event in self._events(job):
                 self._record(job, event)
             with self._lock:
                 if job.status == "running":  # the generator ended without a final event
                     self._finish(job, "failed", "training stopped without finishing")
+        except JobEnded as ended:  # the place it ran in ended it (see ProcessRunner), with why
+            with self._lock:
+                self._finish(job, ended.status, str(ended))
         except OSError as err:  # the store refused a write: the run cannot be kept
             with self._lock:
                 self._finish(job, "failed", f"{STORE_TROUBLE}: {err.strerror or err}.")
         except Exception as err:  # a failing job must not take the runner down
             with self._lock:
                 self._finish(job, "failed", f"{type(err).__name__}: {err}")
+
+    def _events(self, job: Job) -> Iterator[Event]:
+        """The run's training events; here, from `train_fn` in this slot's thread."""
+        return self.train_fn(job.config, job.cancel.is_set, owner=job.owner, store=self.store, features=self.features)
 
     def _record(self, job: Job, event: Event) -> None:
         if isinstance(event, EpochMetrics):
@@ -276,6 +293,8 @@ class Runner:
         """Record a final status; call with the lock held. If the store refuses it, the run is still
         final in memory (with why it was not saved), and the slot goes on to the next run."""
         job.status, job.message, job.version = status, message, job.version + 1
+        if job.started is not None:
+            self._durations.append(time.monotonic() - job.started)
         try:
             self.store.update(job.run_id, status=status, message=message)
         except OSError as err:
@@ -297,8 +316,18 @@ class Runner:
         return RunSnapshot(
             job.run_id, job.owner, job.status, job.config, position, job.progress,
             list(job.metrics), job.message, list(job.classes), job.trainable_parameters, list(job.batches),
-            list(job.drift), job.features, job.feature_source, job.version,
+            list(job.drift), job.features, job.feature_source, job.version, self._wait_seconds(position),
         )  # fmt: skip
+
+    def _wait_seconds(self, position: int | None) -> float | None:
+        """About how long a run at this queue place waits: the runs ahead of it, and those training now,
+        each as long as recent runs took (their median). None until a run has finished. Lock held."""
+        if position is None or not self._durations:
+            return None
+        typical = sorted(self._durations)[len(self._durations) // 2]
+        running = [job for job in self._jobs.values() if job.status == "running" and job.started is not None]
+        left_now = sum(max(0.0, typical - (time.monotonic() - job.started)) for job in running)
+        return (left_now + (position - 1) * typical) / self.slots
 
     def _live_or_stored(self, record: RunRecord) -> RunSnapshot:
         with self._lock:

@@ -45,6 +45,10 @@ from .metrics import EpochMetrics, RunSummary, summarize
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 LIVE_STATUSES = ("queued", "running")
 RUN_ID = re.compile(r"^[0-9a-f]{12}$")
+INTERRUPTED = {  # what a restart tells the owner of a run that was still live, by what it was doing
+    "queued": "the server restarted before this run started, so it never trained; launch it again",
+    "running": "the server stopped during this run; the epochs it finished are kept, the weights were not saved",
+}
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,7 @@ class RunStore:
         for record in self.list():  # damaged runs are skipped: they must not stop the server starting
             meta = self._read_meta(record.run_id)
             if meta["status"] in LIVE_STATUSES and not process_alive(meta):
-                self.update(record.run_id, status="interrupted", message="the server stopped during this run")
+                self.update(record.run_id, status="interrupted", message=INTERRUPTED[meta["status"]])
                 found.append(record.run_id)
         return found
 

@@ -14,6 +14,7 @@ from transfer_core.errors import RunNotFound
 from transfer_core.feature_store import FeatureStore
 from transfer_core.jobs import Runner, RunSnapshot
 from transfer_core.paths import features_dir, runs_dir
+from transfer_core.process_runner import ProcessRunner
 from transfer_core.runs import RunStore
 
 TAB_IDENTITY_JS = """
@@ -34,12 +35,16 @@ _tab_identity = st.components.v2.component("transfer_lab_tab_identity", js=TAB_I
 
 @st.cache_resource
 def get_runner() -> Runner:
-    """One runner for the whole server: every session shares its slots and queue."""
+    """One runner for the whole server: every session shares its slots and queue. Runs train in worker
+    processes (TRANSFER_LAB_RUNNER=processes, the default), or in threads of this process (threads)."""
     slots = int(os.environ.get("TRANSFER_LAB_SLOTS", "1"))
     max_queue = int(os.environ.get("TRANSFER_LAB_MAX_QUEUE", "64"))
     feature_mb = int(os.environ.get("TRANSFER_LAB_FEATURE_STORE_MB", "2048"))
-    features = FeatureStore(features_dir(), feature_mb * 1024**2)
-    return Runner(RunStore(runs_dir()), slots=slots, max_queue=max_queue, features=features)
+    store, features = RunStore(runs_dir()), FeatureStore(features_dir(), feature_mb * 1024**2)
+    if os.environ.get("TRANSFER_LAB_RUNNER", "processes") == "threads":
+        return Runner(store, slots=slots, max_queue=max_queue, features=features)
+    memory_mb = int(os.environ.get("TRANSFER_LAB_RUN_MEMORY_MB", "4096"))
+    return ProcessRunner(store, slots=slots, max_queue=max_queue, features=features, memory_mb=memory_mb)
 
 
 def mount_tab_identity() -> None:

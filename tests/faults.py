@@ -1,0 +1,35 @@
+"""Train functions that misbehave, for the process runner's fault tests. They live in a module of their
+own because a worker process imports its train function by name."""
+
+import os
+import signal
+import time
+
+import numpy as np
+
+from transfer_core.train import BatchProgress, Cancelled, Done, train
+
+
+def misbehaving(config, should_stop, **context):
+    """What the run does is chosen by its seed: 1 raises, 2 eats memory, 3 ignores stop, 4 is killed,
+    anything else trains for real."""
+    if config.seed == 1:
+        yield BatchProgress(1, 1, 1, 2, 1.0, 0.5)
+        raise RuntimeError("boom inside the job")
+    if config.seed == 2:
+        hoard = []
+        while True:  # until the runner's memory bound stops the worker
+            hoard.append(np.ones(50 * 1024**2 // 8))
+            yield BatchProgress(1, 1, len(hoard), 10_000, 1.0, 0.5)
+            time.sleep(0.05)
+    if config.seed == 3:
+        yield BatchProgress(1, 1, 1, 2, 1.0, 0.5)
+        while True:  # a hang: never looks at should_stop again
+            time.sleep(1)
+    if config.seed == 4:
+        yield BatchProgress(1, 1, 1, 2, 1.0, 0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+    for event in train(config, should_stop, **context):
+        yield event
+        if isinstance(event, (Done, Cancelled)):
+            return

@@ -1,0 +1,88 @@
+"""The process runner: every run trains in a worker process, so a job that raises, runs out of its memory
+bound, hangs or is killed ends as one failed (or cancelled) run, and the next run trains as usual."""
+
+import pytest
+
+from tests.faults import misbehaving
+from tests.waiting import wait_until_finished
+from transfer_core.config import TrainConfig
+from transfer_core.feature_store import FeatureStore
+from transfer_core.process_runner import ProcessRunner
+from transfer_core.runs import RunStore
+
+TINY = TrainConfig(
+    backbone="small_cnn", weights="random", dataset="digits", train_per_class=20, val_per_class=10,
+    frozen_stages=0, epochs=1, batch_size=32, image_size=32, seed=0,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    home = tmp_path_factory.mktemp("process-runner")
+    features = FeatureStore(home / "features", 256 * 1024**2)
+    runner = ProcessRunner(
+        RunStore(home / "runs"), features=features, memory_mb=1500, train_fn=misbehaving, grace_seconds=2
+    )
+    yield runner
+    runner.close()
+
+
+def then_a_run_trains(runner: ProcessRunner) -> None:
+    snapshot = wait_until_finished(runner, runner.submit(TINY, "bob"), timeout=120)
+    assert snapshot.status == "done", snapshot.message
+    assert "head.weight" in runner.store.load_weights(snapshot.run_id)
+
+
+def test_a_run_trains_in_a_worker_process_and_lands_in_the_store(runner):
+    run_id = runner.submit(TrainConfig(dataset="digits", train_per_class=20, val_per_class=10, epochs=2), "alice")
+    snapshot = wait_until_finished(runner, run_id, timeout=180)
+    assert snapshot.status == "done", snapshot.message
+    assert len(snapshot.metrics) == 2 and snapshot.batches and snapshot.feature_source == "computed"
+    record = runner.store.load(run_id)
+    assert record.summary.final_val_acc == snapshot.summary.final_val_acc and record.fingerprint["train"] == 200
+    assert "head.weight" in runner.store.load_weights(run_id)
+
+
+def test_a_job_that_raises_fails_with_its_message(runner):
+    snapshot = wait_until_finished(runner, runner.submit(TINY.replace(seed=1), "alice"))
+    assert snapshot.status == "failed" and snapshot.message == "RuntimeError: boom inside the job"
+    then_a_run_trains(runner)
+
+
+def test_a_job_over_its_memory_bound_is_stopped_and_says_why(runner):
+    snapshot = wait_until_finished(runner, runner.submit(TINY.replace(seed=2), "alice"))
+    assert snapshot.status == "failed" and "needed more than 1500 MB of memory" in snapshot.message
+    then_a_run_trains(runner)
+
+
+def test_a_hung_job_is_stopped_after_the_grace_period_when_cancelled(runner):
+    run_id = runner.submit(TINY.replace(seed=3), "alice")
+    from tests.waiting import wait_for
+
+    wait_for(lambda: runner.snapshot(run_id).progress is not None, timeout=60)
+    runner.cancel(run_id)
+    snapshot = wait_until_finished(runner, run_id, timeout=30)
+    assert snapshot.status == "cancelled" and "without answering the stop" in snapshot.message
+    then_a_run_trains(runner)
+
+
+def test_a_killed_worker_fails_its_run_and_a_new_worker_takes_the_next(runner):
+    snapshot = wait_until_finished(runner, runner.submit(TINY.replace(seed=4), "alice"))
+    assert snapshot.status == "failed" and "stopped (signal 9)" in snapshot.message
+    then_a_run_trains(runner)
+
+
+def test_a_session_dataset_held_in_the_servers_memory_trains_in_the_worker(runner):
+    from tests.archives import class_images, make_zip
+    from transfer_core import user_data
+    from transfer_core.limits import UploadLimits
+    from transfer_core.uploads import import_zip
+
+    limits = UploadLimits(min_per_class=3)
+    colours = import_zip(make_zip(class_images({"red": (220, 30, 30), "blue": (30, 30, 220)}, 10)), limits).dataset
+    user_data.keep_dataset("carol", "colours", colours, limits)
+    config = TINY.replace(dataset="mine:colours", train_per_class=6, val_per_class=4, epochs=2, lr=0.01)
+    snapshot = wait_until_finished(runner, runner.submit(config, "carol"))
+    assert snapshot.status == "done" and snapshot.classes == ["blue", "red"], snapshot.message
+    refused = wait_until_finished(runner, runner.submit(config, "mallory"))
+    assert refused.status == "failed" and "no dataset named 'colours'" in refused.message

@@ -1,0 +1,221 @@
+"""The runner for a shared server: every run trains in a worker process, never in the web server's.
+
+One long-lived worker process per slot (started with `spawn`, which CUDA needs) imports torch once and
+trains the runs its slot hands it; the slot's thread in the server forwards each event into the run
+store and the runner's snapshots, exactly as the thread runner does. So a crash, an out-of-memory or a
+hang ends one run with a message, the worker is started again, and the server and the other runs go on:
+- a worker that dies (a segfault, SIGKILL) fails its run: "the worker process stopped (signal 9)";
+- a worker whose memory passes the per-job bound is stopped and its run failed, saying so;
+- a run asked to stop that does not within the grace period is stopped with its worker.
+Torch threads per worker are set so that slots x threads does not exceed the machine's cores.
+"""
+
+import contextlib
+import os
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+import torch
+import torch.multiprocessing as mp
+
+from . import user_data
+from .config import MINE_PREFIX, TrainConfig
+from .feature_store import FeatureStore
+from .jobs import Job, JobEnded, Runner, TrainFn
+from .runs import RunStore
+from .train import Done, Event, Failed, train
+
+GRACE_SECONDS = 10.0  # a cancelled run that sends nothing for this long is stopped with its worker
+POLL_SECONDS = 0.2
+END = "end"  # a worker's last message for a run
+
+
+class SavedWeights:
+    """The trained model's weights as plain arrays: what crosses from the worker to the server."""
+
+    def __init__(self, state: dict[str, torch.Tensor]):
+        self.arrays = {name: tensor.detach().cpu().numpy() for name, tensor in state.items()}
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {name: torch.from_numpy(array) for name, array in self.arrays.items()}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One run for a worker: everything `train` needs, in plain values."""
+
+    config_json: str
+    owner: str
+    store_root: str
+    features: FeatureStore | None
+    own_dataset: object | None  # a RawDataset the session holds only in the server's memory
+    train_fn: Callable  # a module-level function (the worker imports it by name): `train`, or a test's
+
+
+def worker_main(conn: Connection, stop, threads: int) -> None:
+    """A worker process: train each run it is handed, sending every event back, until told to end."""
+    torch.set_num_threads(threads)
+    while True:
+        assignment = conn.recv()
+        if assignment is None:
+            return
+        config = TrainConfig.from_json(assignment.config_json)
+        if assignment.own_dataset is not None:
+            _hold_own_dataset(assignment.owner, config.dataset, assignment.own_dataset)
+        try:
+            store = RunStore(assignment.store_root)
+            events = assignment.train_fn(
+                config, stop.is_set, owner=assignment.owner, store=store, features=assignment.features
+            )
+            for event in events:
+                conn.send(_portable(event))
+        except Exception as err:  # reported as the run's failure; the worker takes the next run
+            conn.send(Failed(f"{type(err).__name__}: {err}"))
+        conn.send(END)
+
+
+def _portable(event: Event) -> Event:
+    """Events as they cross the pipe: a trained model goes as its weights."""
+    if isinstance(event, Done):
+        return Done(event.metrics, SavedWeights(event.model.state_dict()), event.seconds)
+    return event
+
+
+def _hold_own_dataset(owner: str, dataset: str, raw) -> None:
+    with user_data.MEMORY.lock:
+        user_data.MEMORY.datasets.setdefault(owner, {})[dataset.removeprefix(MINE_PREFIX)] = raw
+
+
+class Worker:
+    """A worker process and the pipe and stop flag the server talks to it with."""
+
+    def __init__(self, threads: int):
+        context = mp.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.stop = context.Event()
+        self.process = context.Process(target=worker_main, args=(child, self.stop, threads), daemon=True)
+        with _no_main_script():
+            self.process.start()
+        child.close()
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the worker process (Linux /proc); 0 when it cannot be read."""
+        try:
+            with open(f"/proc/{self.process.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(timeout=10)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # a worker that has died has closed its end
+            self.conn.send(None)
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.kill()
+
+    def ended_how(self) -> str:
+        code = self.process.exitcode
+        return f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+
+
+@contextlib.contextmanager
+def _no_main_script():
+    """`spawn` runs the parent's main script again in the child, and inside Streamlit that is the app
+    (Streamlit runs each page as __main__): the worker would start drawing pages. While the worker
+    starts, __main__ is an empty module, so the child imports only what it needs."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+class ProcessRunner(Runner):
+    """The Runner interface (submit, snapshot, cancel, list, delete), each run in a worker process."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        slots: int = 1,
+        max_queue: int = 64,
+        features: FeatureStore | None = None,
+        memory_mb: int = 4096,
+        train_fn: TrainFn = train,
+        grace_seconds: float = GRACE_SECONDS,
+    ):
+        self.memory_bytes, self.grace_seconds = memory_mb * 1024**2, grace_seconds
+        self.threads = max(1, (os.cpu_count() or 1) // slots)
+        # Started now, so the first run does not wait for a worker to import torch.
+        self._workers_by_slot = {f"runner-slot-{i}": Worker(self.threads) for i in range(slots)}
+        super().__init__(store, slots=slots, max_queue=max_queue, train_fn=train_fn, features=features)
+
+    def _worker(self) -> Worker:
+        """This slot's worker, started again if it has died."""
+        slot = threading.current_thread().name
+        worker = self._workers_by_slot.get(slot)
+        if worker is None or not worker.alive():
+            worker = self._workers_by_slot[slot] = Worker(self.threads)
+        return worker
+
+    def _events(self, job: Job):
+        worker = self._worker()
+        worker.stop.clear()
+        worker.conn.send(Assignment(job.config.to_json(), job.owner, str(self.store.root), self.features,
+                                    _own_dataset(job), self.train_fn))  # fmt: skip
+        asked_to_stop = None
+        while True:
+            if job.cancel.is_set() and asked_to_stop is None:
+                worker.stop.set()  # the training loop checks it before every batch
+                asked_to_stop = time.monotonic()
+            if asked_to_stop is not None and time.monotonic() - asked_to_stop > self.grace_seconds:
+                worker.kill()
+                raise JobEnded("cancelled", f"stopped after {self.grace_seconds:g} s without answering the stop")
+            if worker.rss_bytes() > self.memory_bytes:
+                worker.kill()
+                raise JobEnded(
+                    "failed",
+                    f"the run needed more than {self.memory_bytes // 1024**2} MB of memory, this server's bound "
+                    "per run (TRANSFER_LAB_RUN_MEMORY_MB): choose fewer images per class or a smaller image size.",
+                )
+            if not worker.conn.poll(POLL_SECONDS):
+                if not worker.alive():
+                    raise JobEnded("failed", f"the worker process training this run stopped ({worker.ended_how()})")
+                continue
+            try:
+                message = worker.conn.recv()
+            except (EOFError, OSError):
+                worker.process.join(timeout=5)
+                raise JobEnded(
+                    "failed", f"the worker process training this run stopped ({worker.ended_how()})"
+                ) from None
+            if message == END:
+                return
+            yield message
+
+    def close(self) -> None:
+        super().close()
+        for worker in self._workers_by_slot.values():
+            worker.close()
+
+
+def _own_dataset(job: Job):
+    """A session dataset that lives only in the server's memory travels with its run."""
+    if not job.config.dataset.startswith(MINE_PREFIX):
+        return None
+    return user_data.session_datasets(job.owner).get(job.config.dataset.removeprefix(MINE_PREFIX))
