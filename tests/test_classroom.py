@@ -5,6 +5,7 @@ import json
 import threading
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -348,3 +349,35 @@ def test_a_queued_student_sees_an_estimate_of_the_wait_from_recent_runs(tmp_path
     assert runner.snapshot(first).wait_seconds is None  # finished runs wait for nothing
     hold.release.set()
     runner.close()
+
+
+def test_a_closed_tabs_queued_runs_are_not_started_unless_kept(tmp_path):
+    hold = Hold()
+    runner = Runner(RunStore(tmp_path), slots=1, train_fn=hold, abandoned_seconds=0.3)
+    busy = runner.submit(TrainConfig(seed=1), "present")
+    wait_for(lambda: runner.snapshot(busy).status == "running")
+    gone = runner.submit(TrainConfig(seed=2), "closed-tab")
+    kept = runner.submit(TrainConfig(seed=3), "closed-tab", keep=True)  # a layer lab's run
+    staying = runner.submit(TrainConfig(seed=4), "present")
+    deadline = time.monotonic() + 0.6
+    while time.monotonic() < deadline:  # the present student's tab keeps asking; the closed one does not
+        runner.seen("present")
+        time.sleep(0.05)
+    hold.release.set()
+    wait_for(lambda: all(runner.snapshot(r).finished for r in (busy, gone, kept, staying)))
+    assert runner.snapshot(gone).status == "cancelled" and "its tab was closed" in runner.snapshot(gone).message
+    assert hold.started == [1, 3, 4]
+    runner.close()
+
+
+def test_a_gone_tabs_memory_is_released_and_its_saved_data_stays():
+    from transfer_core import user_data
+    from transfer_core.data import RawDataset
+
+    dataset = RawDataset(np.zeros((4, 8, 8, 3), np.uint8), np.array([0, 0, 1, 1]), ["a", "b"])
+    for owner in ("gone", "here"):
+        user_data.MEMORY.datasets.setdefault(owner, {})["shots"] = dataset
+        user_data.seen(owner)
+    user_data.MEMORY.last_seen["gone"] -= 3600  # an hour ago
+    assert user_data.release_idle(1800) == ["gone"]
+    assert user_data.session_datasets("gone") == {} and "shots" in user_data.session_datasets("here")

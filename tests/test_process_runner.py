@@ -86,3 +86,51 @@ def test_a_session_dataset_held_in_the_servers_memory_trains_in_the_worker(runne
     assert snapshot.status == "done" and snapshot.classes == ["blue", "red"], snapshot.message
     refused = wait_until_finished(runner, runner.submit(config, "mallory"))
     assert refused.status == "failed" and "no dataset named 'colours'" in refused.message
+
+
+SERVER = """
+import sys, time
+from transfer_core.config import TrainConfig
+from transfer_core.jobs import Runner
+from transfer_core.runs import RunStore
+
+runner = Runner(RunStore(sys.argv[1]))
+run_id = runner.submit(TrainConfig.from_json(sys.argv[2]), "alice")
+queued = runner.submit(TrainConfig.from_json(sys.argv[2]), "bob")
+while not runner.snapshot(run_id).metrics:
+    time.sleep(0.05)
+print(run_id, queued, flush=True)
+time.sleep(600)  # killed long before
+"""
+
+
+def test_a_server_killed_mid_run_restarts_with_its_runs_marked_and_the_next_run_trains(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from transfer_core.jobs import Runner
+
+    slow = TINY.replace(epochs=200)
+    root = Path(__file__).parents[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(tmp_path), slow.to_json()], cwd=root, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        running, queued = server.stdout.readline().split()
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
+    store = RunStore(tmp_path)
+    assert store.load(running).status == "running"  # as the killed server left it
+    restarted = Runner(store)
+    try:
+        assert sorted(restarted.interrupted) == sorted([running, queued])
+        record = store.load(running)
+        assert record.status == "interrupted" and record.summary.epochs >= 1, "the epochs it finished are kept"
+        assert "never trained" in store.load(queued).message
+        after = wait_until_finished(restarted, restarted.submit(TINY, "carol"), timeout=120)
+        assert after.status == "done"
+    finally:
+        restarted.close()

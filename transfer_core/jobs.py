@@ -30,6 +30,7 @@ MAX_BATCH_POINTS = 400  # live per-batch points kept per run; more are thinned e
 FINISHED_KEPT = 64  # finished runs kept in memory (with their live batch points); the store has all
 STORE_TROUBLE = "the server cannot save runs right now"
 RECENT_RUNS = 20  # finished runs whose durations estimate a queued run's wait
+ABANDONED_SECONDS = 600.0  # a queued run whose owner has not been seen for this long is not started
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Job:
     feature_source: str = ""  # "computed", "stored" (shared with earlier runs) or "memory"
     version: int = 0  # grows with every event, so a page redraws only what changed
     started: float | None = None  # time.monotonic() when a slot took it
+    keep: bool = False  # start it even if its owner is gone (a layer lab runs unattended)
     batch_stride: int = 1  # keep every batch_stride-th batch point (grows as points are thinned)
     seen_batches: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -114,9 +116,11 @@ class Runner:
         max_queue: int = 64,
         train_fn: TrainFn = train,
         features: FeatureStore | None = None,
+        abandoned_seconds: float = ABANDONED_SECONDS,
     ):
         self.store, self.slots, self.max_queue, self.train_fn = store, slots, max_queue, train_fn
-        self.features = features
+        self.features, self.abandoned_seconds = features, abandoned_seconds
+        self._seen: dict[str, float] = {}  # owner -> when a page of theirs last asked (time.monotonic())
         self.interrupted = store.recover_interrupted()
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
@@ -133,8 +137,15 @@ class Runner:
             worker.start()
 
     # --- the API pages use --------------------------------------------------------------------
-    def submit(self, config: TrainConfig, owner: str) -> str:
+    def seen(self, owner: str) -> None:
+        """A page of this owner's is open (each script run says so): their queued runs are wanted."""
         with self._lock:
+            self._seen[owner] = time.monotonic()
+
+    def submit(self, config: TrainConfig, owner: str, keep: bool = False) -> str:
+        """Queue a run; `keep` starts it even if the owner's tab has gone by then."""
+        with self._lock:
+            self._seen[owner] = time.monotonic()
             if len(self._waiting) >= self.max_queue:
                 raise QueueFull(
                     f"{len(self._waiting)} runs are already waiting; try again in a minute, when some have started."
@@ -143,13 +154,15 @@ class Runner:
                 run_id = self.store.create(config, owner)
             except OSError as err:
                 raise StoreUnavailable(f"{STORE_TROUBLE}: {err.strerror or err}. Try again in a minute.") from err
-            self._jobs[run_id] = Job(run_id, owner, config)
+            self._jobs[run_id] = Job(run_id, owner, config, keep=keep)
             self._waiting.append(run_id)
             self._work.notify()
         return run_id
 
     def snapshot(self, run_id: str, owner: str | None = None) -> RunSnapshot:
         with self._lock:
+            if owner is not None:
+                self._seen[owner] = time.monotonic()
             job = self._jobs.get(run_id)
             if job is not None:
                 self._check_owner(job.owner, owner, run_id)
@@ -208,6 +221,9 @@ class Runner:
                     self._work.wait()
                 if self._closing:
                     return
+                self._drop_abandoned()
+                if not self._waiting:
+                    continue
                 job = self._jobs[self._next_run_id()]
                 self._waiting.remove(job.run_id)
                 job.status, job.started = "running", time.monotonic()
@@ -218,6 +234,17 @@ class Runner:
             except BaseException as err:  # nothing a run does may end this slot: the next run is waiting
                 with self._lock:
                     self._finish(job, "failed", f"{type(err).__name__}: {err}")
+
+    def _drop_abandoned(self) -> None:
+        """Cancel waiting runs whose owner's tab has not asked about anything for a while: nobody is
+        there to see them, and the class behind them waits. Lock held."""
+        now = time.monotonic()
+        for run_id in list(self._waiting):
+            job = self._jobs[run_id]
+            if not job.keep and now - self._seen.get(job.owner, now) > self.abandoned_seconds:
+                self._waiting.remove(run_id)
+                minutes = self.abandoned_seconds / 60
+                self._finish(job, "cancelled", f"not started: its tab was closed (nothing from it for {minutes:g} min)")
 
     def _next_run_id(self) -> str:
         """Fair to every student: the waiting run of the owner served longest ago goes first, so one

@@ -100,7 +100,7 @@ class LayerLab:
     def _run(self) -> None:
         try:
             for name, config in base_configs(self.settings, self.num_classes).items():
-                self.state["bases"][name] = self.runner.submit(config, self.owner)
+                self.state["bases"][name] = self.runner.submit(config, self.owner, keep=True)
                 self._save()
                 self._wait(self.state["bases"][name])
             for n in range(1, self.stages + 1):
@@ -108,7 +108,7 @@ class LayerLab:
                     base = self.state["bases"]["baseA" if kind.startswith("A") else "baseB"]
                     config = transfer_config(self.settings, self.num_classes, kind, n, base)
                     self.state["points"].append(
-                        {"n": n, "kind": kind, "run_id": self.runner.submit(config, self.owner)}
+                        {"n": n, "kind": kind, "run_id": self.runner.submit(config, self.owner, keep=True)}
                     )
                     self._save()
                     self._wait(self.state["points"][-1]["run_id"])

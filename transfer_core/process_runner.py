@@ -26,7 +26,7 @@ import torch.multiprocessing as mp
 from . import user_data
 from .config import MINE_PREFIX, TrainConfig
 from .feature_store import FeatureStore
-from .jobs import Job, JobEnded, Runner, TrainFn
+from .jobs import ABANDONED_SECONDS, Job, JobEnded, Runner, TrainFn
 from .runs import RunStore
 from .train import Done, Event, Failed, train
 
@@ -158,12 +158,16 @@ class ProcessRunner(Runner):
         memory_mb: int = 4096,
         train_fn: TrainFn = train,
         grace_seconds: float = GRACE_SECONDS,
+        abandoned_seconds: float = ABANDONED_SECONDS,
     ):
         self.memory_bytes, self.grace_seconds = memory_mb * 1024**2, grace_seconds
         self.threads = max(1, (os.cpu_count() or 1) // slots)
         # Started now, so the first run does not wait for a worker to import torch.
         self._workers_by_slot = {f"runner-slot-{i}": Worker(self.threads) for i in range(slots)}
-        super().__init__(store, slots=slots, max_queue=max_queue, train_fn=train_fn, features=features)
+        super().__init__(
+            store, slots=slots, max_queue=max_queue, train_fn=train_fn, features=features,
+            abandoned_seconds=abandoned_seconds,
+        )  # fmt: skip
 
     def _worker(self) -> Worker:
         """This slot's worker, started again if it has died."""

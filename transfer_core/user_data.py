@@ -10,6 +10,7 @@ The owner's total (memory and disk) is bounded by the session storage limit.
 import re
 import shutil
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -40,9 +41,29 @@ class _Memory:
         self.lock = threading.RLock()  # storage_used is called with it held and without
         self.datasets: dict[str, dict[str, RawDataset]] = {}
         self.webcam: dict[str, dict[str, list[np.ndarray]]] = {}  # owner -> class -> shots
+        self.last_seen: dict[str, float] = {}  # owner -> when their tab last ran (time.monotonic())
 
 
 MEMORY = _Memory()
+
+
+def seen(owner: str) -> None:
+    """The owner's tab is open: keep what they hold in memory."""
+    with MEMORY.lock:
+        MEMORY.last_seen[owner] = time.monotonic()
+
+
+def release_idle(idle_seconds: float) -> list[str]:
+    """Drop the in-memory datasets and webcam shots of owners whose tab has been gone this long (saved
+    datasets stay on disk); returns those owners. A closed tab's data must not hold the server's memory."""
+    now = time.monotonic()
+    with MEMORY.lock:
+        gone = [owner for owner, last in MEMORY.last_seen.items() if now - last > idle_seconds]
+        for owner in gone:
+            MEMORY.datasets.pop(owner, None)
+            MEMORY.webcam.pop(owner, None)
+            del MEMORY.last_seen[owner]
+    return gone
 
 
 # --- names and folders --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import uuid
 
 import streamlit as st
 
+from transfer_core import user_data
 from transfer_core.errors import RunNotFound
 from transfer_core.feature_store import FeatureStore
 from transfer_core.jobs import Runner, RunSnapshot
@@ -41,17 +42,22 @@ def get_runner() -> Runner:
     max_queue = int(os.environ.get("TRANSFER_LAB_MAX_QUEUE", "64"))
     feature_mb = int(os.environ.get("TRANSFER_LAB_FEATURE_STORE_MB", "2048"))
     store, features = RunStore(runs_dir()), FeatureStore(features_dir(), feature_mb * 1024**2)
+    abandoned = 60 * float(os.environ.get("TRANSFER_LAB_ABANDONED_MINUTES", "10"))
+    shared = {"slots": slots, "max_queue": max_queue, "features": features, "abandoned_seconds": abandoned}
     if os.environ.get("TRANSFER_LAB_RUNNER", "processes") == "threads":
-        return Runner(store, slots=slots, max_queue=max_queue, features=features)
-    memory_mb = int(os.environ.get("TRANSFER_LAB_RUN_MEMORY_MB", "4096"))
-    return ProcessRunner(store, slots=slots, max_queue=max_queue, features=features, memory_mb=memory_mb)
+        return Runner(store, **shared)
+    return ProcessRunner(store, memory_mb=int(os.environ.get("TRANSFER_LAB_RUN_MEMORY_MB", "4096")), **shared)
 
 
 def mount_tab_identity() -> None:
-    """Ask the browser for the tab's identity (once per script run, from app.py)."""
+    """Ask the browser for the tab's identity (once per script run, from app.py), and say the tab is
+    still here: its queued runs are wanted and the data it holds in memory is kept."""
     proposal = st.session_state.setdefault("owner_proposal", uuid.uuid4().hex)
     result = _tab_identity(key="tab_identity", data={"proposal": proposal}, on_owner_change=lambda: None)
     st.session_state["owner"] = getattr(result, "owner", None) or proposal
+    get_runner().seen(st.session_state["owner"])
+    user_data.seen(st.session_state["owner"])
+    user_data.release_idle(60 * float(os.environ.get("TRANSFER_LAB_SESSION_IDLE_MINUTES", "60")))
 
 
 def owner() -> str:
