@@ -140,6 +140,9 @@ def _no_main_script():
     starts, __main__ is an empty module, so the child imports only what it needs."""
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
+    # The worker's OpenMP threads sleep while they wait instead of spinning: on a server that also
+    # answers every tab, spinning threads burn the cores the pages need (the child reads it at start).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         yield
     finally:

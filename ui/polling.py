@@ -11,6 +11,7 @@ import streamlit as st
 
 from transfer_core.jobs import RunSnapshot
 
+from . import i18n
 from .session import tab_snapshots
 
 POLL_SECONDS = 1.0
@@ -54,8 +55,11 @@ def poll_runs(run_ids: dict[str, str], draw: Callable[[dict[str, RunSnapshot]], 
 
 
 def built_once(key: Hashable, version: Any, build: Callable[[], Any]) -> Any:
-    """`build()`, rebuilt only when `version` changes: a poll that finds nothing new costs no figure."""
-    built = st.session_state.setdefault("built_once", {})
-    if key not in built or built[key][0] != version:
-        built[key] = (version, build())
-    return built[key][1]
+    """`build()` once per (key, version, language) for the whole server: a poll that finds nothing new
+    costs no figure, and tabs watching the same run share one. Callers must not change what it returns."""
+    return _built(key, version, i18n.language(), build)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _built(key: Hashable, version: Any, language: str, _build: Callable[[], Any]) -> Any:
+    return _build()  # `_build` is not part of the cache key (Streamlit skips arguments named _*)

@@ -1,0 +1,182 @@
+"""A class in real browsers: Chromium tabs, each its own student, press "Start the default lab" on one
+server; then one run watched by ten tabs against the same run watched by none. Prints figures, passes
+or fails nothing. Loopback only; needs Debian's chromium (scripts/setup.sh --dev installs it).
+
+    .venv/bin/python -m bench.classroom_browser [--tabs 10] [--runner processes|threads]
+
+Prints per tab the seconds from its click to the first movement (the feature pass counting images, or
+the live curve) and to "Validation accuracy"; then the training seconds of a short full fine-tune
+watched by no tab and by ten tabs (the same session's tabs, all polling it), and the slowdown.
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+from transfer_core.config import TrainConfig
+from transfer_core.runs import RunStore
+
+ROOT = Path(__file__).parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+WATCHED = TrainConfig(frozen_stages=6, epochs=3, train_per_class=100, val_per_class=50, lr=3e-4)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(home: Path, runner: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = os.environ | {"TRANSFER_LAB_HOME": str(home), "TRANSFER_LAB_OFFLINE": "1", "TRANSFER_LAB_RUNNER": runner}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.fileWatcherType", "none"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return process, url
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise SystemExit("the server did not start within 60 s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_kind(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far: the web server, its worker processes, and the browsers."""
+    totals = {"server": cpu_seconds(server_pid), "workers": 0.0, "browsers": 0.0}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == server_pid:
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().decode(errors="replace")
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if "chrom" in command:
+            totals["browsers"] += cpu_seconds(int(proc.name))
+        elif parent == server_pid:
+            totals["workers"] += cpu_seconds(int(proc.name))
+    return totals
+
+
+def settled(page: Page) -> None:
+    selector = "[data-testid='stApp'][data-test-script-state='notRunning']"
+    expect(page.locator(selector)).to_be_attached(timeout=120_000)
+
+
+def class_presses_start(browser, url: str, tabs: int) -> list[tuple[float, float]]:
+    pages = []
+    for _ in range(tabs):
+        page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+        page.goto(url)
+        settled(page)
+        pages.append(page)
+    clicks = []
+    for page in pages:
+        page.get_by_role("button", name="Start the default lab").click()
+        clicks.append(time.monotonic())
+    first, done = [None] * tabs, [None] * tabs
+    deadline = time.monotonic() + 600
+    while None in done and time.monotonic() < deadline:
+        for i, page in enumerate(pages):
+            if first[i] is None and (
+                page.get_by_text("Passing the images through the frozen stages").count()
+                or page.locator(".js-plotly-plot").count()
+            ):
+                first[i] = time.monotonic() - clicks[i]
+            if done[i] is None and page.get_by_text("Validation accuracy").count():
+                done[i] = time.monotonic() - clicks[i]
+        time.sleep(0.25)
+    for page in pages:
+        page.context.close()
+    return list(zip(first, done))
+
+
+def watched_run_seconds(browser, url: str, home: Path, watchers: int, server_pid: int) -> tuple[float, dict]:
+    """Training seconds (all epochs) of the WATCHED run, with `watchers` tabs of its session polling it,
+    and the CPU seconds each kind of process used meanwhile."""
+    before = cpu_by_kind(server_pid)
+    page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+    page.goto(f"{url}/train?{WATCHED.to_query()}")
+    settled(page)
+    page.get_by_role("button", name="Launch").click()
+    expect(page.get_by_role("button", name="Stop")).to_be_visible(timeout=60_000)
+    if watchers == 0:
+        page.goto("about:blank")  # nobody polls; the run trains on
+    for _ in range(watchers - 1):  # tabs opened from this one share its session (sessionStorage is copied)
+        with page.context.expect_page() as popup:
+            page.evaluate(f"window.open('{url}/train')")
+        popup.value.wait_for_load_state()
+    store = RunStore(home / "runs")
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        records = [r for r in store.list() if r.config == WATCHED]
+        newest = max(records, key=lambda r: r.created) if records else None
+        if newest is not None and newest.status not in ("queued", "running"):
+            used = {kind: seconds - before[kind] for kind, seconds in cpu_by_kind(server_pid).items()}
+            page.context.close()
+            return newest.summary.seconds, used
+        time.sleep(1)
+    raise SystemExit("the watched run did not finish")
+
+
+def show(seconds: float | None) -> str:
+    return f"{seconds:.1f} s" if seconds is not None else "never"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tabs", type=int, default=10)
+    parser.add_argument("--runner", choices=("processes", "threads"), default="processes")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
+        home = Path(folder)
+        server, url = start_server(home, args.runner)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            results = class_presses_start(browser, url, args.tabs)
+            print(f"{args.tabs} tabs pressed Start on one server ({args.runner} runner):")
+            for i, (first, done) in enumerate(results, 1):
+                print(f"  tab {i:2d}: first movement {show(first)}, finished {show(done)}")
+            finished = [done for _, done in results if done is not None]
+            if finished:
+                print(f"  finished: {len(finished)} of {args.tabs}, median {statistics.median(finished):.1f} s, "
+                      f"last {max(finished):.1f} s after its click")  # fmt: skip
+            alone, alone_cpu = watched_run_seconds(browser, url, home, 0, server.pid)
+            watched, watched_cpu = watched_run_seconds(browser, url, home, args.tabs, server.pid)
+            print(f"a short partial fine-tune: {alone:.1f} s watched by no tab, {watched:.1f} s watched by "
+                  f"{args.tabs} tabs ({100 * (watched / alone - 1):+.0f} %)")  # fmt: skip
+            for label, used in (("no tab", alone_cpu), (f"{args.tabs} tabs", watched_cpu)):
+                print(f"  CPU seconds meanwhile, {label}: " + ", ".join(f"{k} {v:.1f}" for k, v in used.items()))
+        finally:
+            browser.close()
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
