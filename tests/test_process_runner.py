@@ -4,7 +4,7 @@ bound, hangs or is killed ends as one failed (or cancelled) run, and the next ru
 import pytest
 
 from tests.faults import misbehaving
-from tests.waiting import wait_until_finished
+from tests.waiting import wait_for, wait_until_finished
 from transfer_core.config import TrainConfig
 from transfer_core.feature_store import FeatureStore
 from transfer_core.process_runner import ProcessRunner
@@ -43,32 +43,26 @@ def test_a_run_trains_in_a_worker_process_and_lands_in_the_store(runner):
     assert "head.weight" in runner.store.load_weights(run_id)
 
 
-def test_a_job_that_raises_fails_with_its_message(runner):
-    snapshot = wait_until_finished(runner, runner.submit(TINY.replace(seed=1), "alice"))
-    assert snapshot.status == "failed" and snapshot.message == "RuntimeError: boom inside the job"
-    then_a_run_trains(runner)
-
-
-def test_a_job_over_its_memory_bound_is_stopped_and_says_why(runner):
-    snapshot = wait_until_finished(runner, runner.submit(TINY.replace(seed=2), "alice"))
-    assert snapshot.status == "failed" and "needed more than 1500 MB of memory" in snapshot.message
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        (1, "RuntimeError: boom inside the job"),  # the job raises
+        (2, "the run needed more than 1500 MB of memory"),  # it passes the memory bound
+        (4, "the worker process training this run stopped (signal 9)"),  # its worker is killed
+    ],
+)
+def test_a_job_that_fails_in_its_worker_fails_alone_with_a_message(runner, fault, message):
+    snapshot = wait_until_finished(runner, runner.submit(TINY.replace(seed=fault), "alice"))
+    assert snapshot.status == "failed" and snapshot.message.startswith(message), snapshot.message
     then_a_run_trains(runner)
 
 
 def test_a_hung_job_is_stopped_after_the_grace_period_when_cancelled(runner):
     run_id = runner.submit(TINY.replace(seed=3), "alice")
-    from tests.waiting import wait_for
-
     wait_for(lambda: runner.snapshot(run_id).progress is not None, timeout=60)
     runner.cancel(run_id)
     snapshot = wait_until_finished(runner, run_id, timeout=30)
     assert snapshot.status == "cancelled" and "without answering the stop" in snapshot.message
-    then_a_run_trains(runner)
-
-
-def test_a_killed_worker_fails_its_run_and_a_new_worker_takes_the_next(runner):
-    snapshot = wait_until_finished(runner, runner.submit(TINY.replace(seed=4), "alice"))
-    assert snapshot.status == "failed" and "stopped (signal 9)" in snapshot.message
     then_a_run_trains(runner)
 
 
