@@ -1,5 +1,7 @@
 """Train: launch the run, watch it live, stop it."""
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +16,8 @@ from ui.config_state import current_config
 from ui.i18n import localize_figure, t
 from ui.polling import built_once, poll_until_finished, run_interval
 from ui.session import active_run, get_runner, owner, set_active_run
+
+CURVE_SECONDS = 3
 
 
 def launch_ui(live: bool) -> None:
@@ -64,7 +68,10 @@ def curves_ui(snapshot: RunSnapshot) -> None:
         epochs, batches = pd.DataFrame(metrics_rows(snapshot.metrics)), pd.DataFrame(snapshot.batches)
         return localize_figure(learning_curves(epochs, batches))
 
-    version = (snapshot.version, snapshot.status, len(snapshot.metrics))  # a stored run has no live version
+    # While it trains, the curve is redrawn every CURVE_SECONDS (progress bars move every poll): each
+    # redraw costs every watching browser a chart render. A new epoch or the end redraws at once.
+    moment = int(time.monotonic() // CURVE_SECONDS) if not snapshot.finished else None
+    version = (snapshot.status, len(snapshot.metrics), moment)
     st.plotly_chart(built_once(("curves", snapshot.run_id), version, figure), width="stretch", key="live_curves")
 
 

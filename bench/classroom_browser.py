@@ -103,13 +103,11 @@ def class_presses_start(browser, url: str, tabs: int) -> list[tuple[float, float
     deadline = time.monotonic() + 600
     while None in done and time.monotonic() < deadline:
         for i, page in enumerate(pages):
-            if first[i] is None and (
-                page.get_by_text("Passing the images through the frozen stages").count()
-                or page.locator(".js-plotly-plot").count()
-            ):
-                first[i] = time.monotonic() - clicks[i]
             if done[i] is None and page.get_by_text("Validation accuracy").count():
                 done[i] = time.monotonic() - clicks[i]
+            moving = page.get_by_text("Passing the images through the frozen stages").count()
+            if first[i] is None and (moving or page.locator(".js-plotly-plot").count() or done[i] is not None):
+                first[i] = min(time.monotonic() - clicks[i], done[i] or float("inf"))
         time.sleep(0.25)
     for page in pages:
         page.context.close()
