@@ -80,11 +80,13 @@ def drift_ui(snapshot: RunSnapshot) -> None:
         return
     config = snapshot.config
     stages = list(get_spec(config.backbone).stage_names)
-    st.markdown(t("train.drift"))
+
+    def figure():
+        return localize_figure(drift_diagram(drift_frame(snapshot.drift), stages, frozen_stage_count(config)))
+
+    st.markdown(t("train.drift"))  # drift changes once an epoch: the same figure until then
     st.plotly_chart(
-        localize_figure(drift_diagram(drift_frame(snapshot.drift), stages, frozen_stage_count(config))),
-        width="stretch",
-        key="live_drift",
+        built_once(("drift", snapshot.run_id), len(snapshot.drift), figure), width="stretch", key="live_drift"
     )
 
 

@@ -128,3 +128,15 @@ def test_a_server_killed_mid_run_restarts_with_its_runs_marked_and_the_next_run_
         assert after.status == "done"
     finally:
         restarted.close()
+
+
+def test_a_worker_that_dies_while_its_slot_is_idle_is_started_again(runner):
+    import os
+    import signal
+
+    from transfer_core.process_runner import HEALTH_SECONDS
+
+    (pid,) = runner.worker_pids().values()
+    os.kill(pid, signal.SIGKILL)  # killed between runs (the kernel's out-of-memory killer, an operator)
+    wait_for(lambda: runner.worker_pids()["runner-slot-0"] not in (None, pid), timeout=HEALTH_SECONDS * 3)
+    then_a_run_trains(runner)

@@ -32,6 +32,7 @@ from .train import Done, Event, Failed, train
 
 GRACE_SECONDS = 10.0  # a cancelled run that sends nothing for this long is stopped with its worker
 POLL_SECONDS = 0.2
+HEALTH_SECONDS = 5.0  # how often an idle slot's worker is checked, and started again if it has died
 END = "end"  # a worker's last message for a run
 
 
@@ -167,20 +168,45 @@ class ProcessRunner(Runner):
         self.threads = max(1, (os.cpu_count() or 1) // slots)
         # Started now, so the first run does not wait for a worker to import torch.
         self._workers_by_slot = {f"runner-slot-{i}": Worker(self.threads) for i in range(slots)}
+        self._busy: set[str] = set()  # slots training a run now
+        self._health = threading.Event()  # set to stop the health check
         super().__init__(
             store, slots=slots, max_queue=max_queue, train_fn=train_fn, features=features,
             abandoned_seconds=abandoned_seconds,
         )  # fmt: skip
+        threading.Thread(target=self._check_health, daemon=True, name="worker-health").start()
 
     def _worker(self) -> Worker:
         """This slot's worker, started again if it has died."""
         slot = threading.current_thread().name
-        worker = self._workers_by_slot.get(slot)
-        if worker is None or not worker.alive():
-            worker = self._workers_by_slot[slot] = Worker(self.threads)
+        with self._lock:
+            self._busy.add(slot)
+            worker = self._workers_by_slot.get(slot)
+            if worker is None or not worker.alive():
+                worker = self._workers_by_slot[slot] = Worker(self.threads)
         return worker
 
+    def worker_pids(self) -> dict[str, int | None]:
+        """{slot: pid of its worker process, or None while it is not running}."""
+        with self._lock:
+            return {slot: w.process.pid if w.alive() else None for slot, w in self._workers_by_slot.items()}
+
+    def _check_health(self) -> None:
+        """An idle slot whose worker has died (killed, out of memory) gets a new one before its next run."""
+        while not self._health.wait(HEALTH_SECONDS):
+            with self._lock:
+                for slot, worker in self._workers_by_slot.items():
+                    if slot not in self._busy and not worker.alive():
+                        self._workers_by_slot[slot] = Worker(self.threads)
+
     def _events(self, job: Job):
+        try:
+            yield from self._worker_events(job)
+        finally:
+            with self._lock:
+                self._busy.discard(threading.current_thread().name)
+
+    def _worker_events(self, job: Job):
         worker = self._worker()
         worker.stop.clear()
         worker.conn.send(Assignment(job.config.to_json(), job.owner, str(self.store.root), self.features,
@@ -216,6 +242,7 @@ class ProcessRunner(Runner):
             yield message
 
     def close(self) -> None:
+        self._health.set()
         super().close()
         for worker in self._workers_by_slot.values():
             worker.close()
