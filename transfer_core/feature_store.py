@@ -28,7 +28,7 @@ class FeatureStore:
     def __init__(self, root: Path | str, max_bytes: int):
         self.root = Path(root)
         self.max_bytes = max_bytes
-        self.computed = 0  # feature passes this process computed (the classroom benchmark counts them)
+        self.computed = 0  # feature passes this store object computed (tests count them)
 
     def fetch(self, key: str, compute: Callable[[], Iterator[object]], waiting: object) -> Iterator[object]:
         """Yields what `compute` yields (progress), or `waiting` now and then while another run computes the

@@ -21,7 +21,7 @@ from .errors import QueueFull, RunNotFound, RunStillLive, StoreUnavailable
 from .evaluation import FeatureProgress, FeaturesReady
 from .feature_store import FeatureStore
 from .metrics import EpochMetrics, RunSummary, summarize
-from .runs import RunRecord, RunStore
+from .runs import LIVE_STATUSES, RunRecord, RunStore
 from .train import BatchProgress, Cancelled, Done, EpochRecord, Event, Failed, Started, train
 
 # config, should_stop, and as keywords owner=, store= (the runner's own, for init_from) and features=
@@ -48,7 +48,6 @@ class Job:
     trainable_parameters: int | None = None
     features: FeatureProgress | None = None  # the frozen prefix's feature pass, while it runs
     feature_source: str = ""  # "computed", "stored" (shared with earlier runs) or "memory"
-    version: int = 0  # grows with every event, so a page redraws only what changed
     started: float | None = None  # time.monotonic() when a slot took it
     keep: bool = False  # start it even if its owner is gone (a layer lab runs unattended)
     batch_stride: int = 1  # keep every batch_stride-th batch point (grows as points are thinned)
@@ -82,12 +81,11 @@ class RunSnapshot:
     drift: list[dict] = field(default_factory=list)  # per epoch: {"epoch": n, stage: relative change}
     features: FeatureProgress | None = None
     feature_source: str = ""
-    version: int = 0
     wait_seconds: float | None = None  # while queued: about how long until it starts, from recent runs
 
     @property
     def finished(self) -> bool:
-        return self.status not in ("queued", "running")
+        return self.status not in LIVE_STATUSES
 
     @property
     def summary(self) -> RunSummary | None:
@@ -182,7 +180,6 @@ class Runner:
             if run_id in self._waiting:
                 self._waiting.remove(run_id)
                 self._finish(job, "cancelled", "cancelled before it started")
-                self._forget_finished()
                 return True
             job.cancel.set()  # the training loop checks it before every batch
             return job.status == "running"
@@ -196,7 +193,7 @@ class Runner:
         with self._lock:
             job = self._jobs.get(run_id)
             self._check_owner(job.owner if job else self.store.load(run_id).owner, owner, run_id)
-            if job is not None and job.status in ("queued", "running"):
+            if job is not None and job.status in LIVE_STATUSES:
                 raise RunStillLive(f"run {run_id} is still {job.status}; stop it before deleting it.")
             self.store.delete(run_id)
             self._jobs.pop(run_id, None)
@@ -224,7 +221,7 @@ class Runner:
                 self._drop_abandoned()
                 if not self._waiting:
                     continue
-                job = self._jobs[self._next_run_id()]
+                job = self._jobs[self._queue_order()[0]]
                 self._waiting.remove(job.run_id)
                 job.status, job.started = "running", time.monotonic()
                 self._starts += 1
@@ -246,13 +243,10 @@ class Runner:
                 minutes = self.abandoned_seconds / 60
                 self._finish(job, "cancelled", f"not started: its tab was closed (nothing from it for {minutes:g} min)")
 
-    def _next_run_id(self) -> str:
-        """Fair to every student: the waiting run of the owner served longest ago goes first, so one
-        student's six-run race cannot hold the class's one-run labs behind it. Call with the lock held."""
-        return min(self._waiting, key=lambda run_id: self._served.get(self._jobs[run_id].owner, 0))
-
     def _queue_order(self) -> list[str]:
-        """Waiting runs in the order they will start (owners served longest ago first). Lock held."""
+        """Waiting runs in the order they will start. Fair to every student: the waiting run of the owner
+        served longest ago goes first, so one student's six-run race cannot hold the class's one-run labs
+        behind it. Lock held."""
         served = dict(self._served)
         order, waiting, tick = [], list(self._waiting), self._starts
         while waiting:
@@ -295,7 +289,6 @@ class Runner:
         elif isinstance(event, EpochRecord):
             self.store.save_record(job.run_id, event.epoch, event.sample, event.embedding, event.drift)
         with self._lock:
-            job.version += 1
             if isinstance(event, BatchProgress):
                 job.progress, job.features = event, None
                 job.add_batch(event)
@@ -319,7 +312,7 @@ class Runner:
     def _finish(self, job: Job, status: str, message: str) -> None:
         """Record a final status; call with the lock held. If the store refuses it, the run is still
         final in memory (with why it was not saved), and the slot goes on to the next run."""
-        job.status, job.message, job.version = status, message, job.version + 1
+        job.status, job.message = status, message
         if job.started is not None:
             self._durations.append(time.monotonic() - job.started)
         try:
@@ -333,7 +326,7 @@ class Runner:
 
     def _forget_finished(self) -> None:
         """Finished runs leave memory, oldest first, beyond the newest FINISHED_KEPT. Lock held."""
-        finished = [run_id for run_id, job in self._jobs.items() if job.status not in ("queued", "running")]
+        finished = [run_id for run_id, job in self._jobs.items() if job.status not in LIVE_STATUSES]
         for run_id in finished[:-FINISHED_KEPT]:
             del self._jobs[run_id]
 
@@ -343,7 +336,7 @@ class Runner:
         return RunSnapshot(
             job.run_id, job.owner, job.status, job.config, position, job.progress,
             list(job.metrics), job.message, list(job.classes), job.trainable_parameters, list(job.batches),
-            list(job.drift), job.features, job.feature_source, job.version, self._wait_seconds(position),
+            list(job.drift), job.features, job.feature_source, self._wait_seconds(position),
         )  # fmt: skip
 
     def _wait_seconds(self, position: int | None) -> float | None:

@@ -29,7 +29,7 @@ import socket
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import TrainConfig
 from .errors import ConfigError, RunDamaged, RunNotFound, RunStillLive
-from .metrics import EpochMetrics, RunSummary, summarize
+from .metrics import EpochMetrics, RunSummary, metrics_rows, summarize
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 LIVE_STATUSES = ("queued", "running")
@@ -105,11 +105,12 @@ class RunStore:
         """One epoch's recorded features (records/epoch_NNN.npz) and weight drift (drift.jsonl)."""
         folder = self._folder(run_id) / "records"
         folder.mkdir(exist_ok=True)
-        target = folder / f"epoch_{epoch:03d}.npz"
-        tmp = folder / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
-        with open(tmp, "wb") as f:
-            np.savez(f, sample=sample, embedding=embedding)
-        os.replace(tmp, target)
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:  # a file, not a name: np.savez would add its own ".npz"
+                np.savez(f, sample=sample, embedding=embedding)
+
+        _replace_atomically(folder / f"epoch_{epoch:03d}.npz", write)
         with open(self._folder(run_id) / "drift.jsonl", "a") as f:
             f.write(json.dumps({"epoch": epoch, **drift}) + "\n")
 
@@ -127,9 +128,8 @@ class RunStore:
 
     def save_weights(self, run_id: str, state_dict: dict[str, torch.Tensor]) -> Path:
         path = self._folder(run_id) / "weights.safetensors"
-        tmp = path.with_name(f".weights.{uuid.uuid4().hex[:8]}.tmp")
-        save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, str(tmp))
-        os.replace(tmp, path)
+        tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+        _replace_atomically(path, lambda tmp: save_file(tensors, str(tmp)))
         return path
 
     # --- reading ------------------------------------------------------------------------------
@@ -206,14 +206,16 @@ class RunStore:
             archive.write(self.weights_path(run_id), "weights.safetensors")
             archive.writestr("config.json", record.config.to_json())
             archive.writestr("classes.json", json.dumps(record.classes))
-            archive.writestr("metrics.csv", metrics_csv([m.to_dict() for m in record.metrics]))
+            archive.writestr("metrics.csv", metrics_csv(metrics_rows(record.metrics)))
         return buffer.getvalue()
 
     def recover_interrupted(self) -> list[str]:
         """Mark runs whose process died while they were queued or running; returns their ids."""
         found = []
         for record in self.list():  # damaged runs are skipped: they must not stop the server starting
-            meta = self._read_meta(record.run_id)
+            if record.status not in LIVE_STATUSES:
+                continue
+            meta = self._read_meta(record.run_id)  # which process it names
             if meta["status"] in LIVE_STATUSES and not process_alive(meta):
                 self.update(record.run_id, status="interrupted", message=INTERRUPTED[meta["status"]])
                 found.append(record.run_id)
@@ -271,9 +273,18 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")  # unique: two writers never share one
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    _replace_atomically(path, lambda tmp: tmp.write_text(text))
+
+
+def _replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """`write` a temporary file beside `path`, then rename it into place: readers see the old file or the
+    new one. The name is unique, so two writers never share one."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 PROCESS_TOKEN = uuid.uuid4().hex  # tells this process from an earlier one that had the same pid
