@@ -62,7 +62,8 @@ def validation_report(
     config: TrainConfig, classes: list[str], model: TransferModel, data: PreparedData
 ) -> ValidationReport:
     """The trained `model` on the validation split `data` holds (see resolve.verified_data)."""
-    evaluation = evaluate(Inputs(model.eval(), data, config, torch.device("cpu"), cache_prefix=False))
+    plain = config.replace(val_shift="none")  # the report reads the validation split only: no shifted copy
+    evaluation = evaluate(Inputs(model.eval(), data, plain, torch.device("cpu"), cache_prefix=False))
     confidence, predicted = evaluation.probabilities.max(1)
     return ValidationReport(
         classes=classes,

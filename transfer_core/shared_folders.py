@@ -56,7 +56,8 @@ def read_shared_folder(folder: str, limits: UploadLimits | None = None) -> RawDa
             total += 1
             if total > limits.members:
                 raise DatasetUnavailable(f"{folder!r} holds more than {limits.members} images; share a smaller one.")
-            files[class_folder.name].append((file.name, file.read_bytes()[: limits.upload_bytes + 1]))
+            with open(file, "rb") as image:  # one byte past the limit is enough to refuse it: read no more
+                files[class_folder.name].append((file.name, image.read(limits.upload_bytes + 1)))
     try:
         return import_files(files, limits).dataset
     except UploadRejected as err:
