@@ -7,9 +7,15 @@ or fails nothing. Loopback only; needs Debian's chromium (scripts/setup.sh --dev
 Prints per tab the seconds from its click to the first movement (the feature pass counting images, or
 the live curve) and to "Validation accuracy"; then the training seconds of a short full fine-tune
 watched by no tab and by ten tabs (the same session's tabs, all polling it), and the slowdown.
+
+In a classroom each student's browser runs on the student's own machine. Here the browsers share the
+server's cores, so the slowdown is measured on a second server that (with its workers) keeps one CPU
+while the browsers get the rest; `--share-cores` lets them compete, which measures this machine's
+browsers rather than the server. The class's clicks use all cores, browsers included.
 """
 
 import argparse
+import contextlib
 import os
 import socket
 import statistics
@@ -38,12 +44,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, runner: str) -> tuple[subprocess.Popen, str]:
+def split_cores(share: bool) -> tuple[set[int] | None, set[int] | None]:
+    """CPU sets for the server and for the browsers, or (None, None) to let them share all cores."""
+    cores = sorted(os.sched_getaffinity(0))
+    if share or len(cores) < 2:
+        return None, None
+    return set(cores[-1:]), set(cores[:-1])
+
+
+def start_server(home: Path, runner: str, cores: set[int] | None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = os.environ | {"TRANSFER_LAB_HOME": str(home), "TRANSFER_LAB_OFFLINE": "1", "TRANSFER_LAB_RUNNER": runner}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.fileWatcherType", "none"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pin = (lambda: os.sched_setaffinity(0, cores)) if cores else None  # workers inherit the CPU set
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=pin
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -63,6 +80,18 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (here: Playwright's driver)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
 
 
 def cpu_by_kind(server_pid: int) -> dict[str, float]:
@@ -150,30 +179,58 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tabs", type=int, default=10)
     parser.add_argument("--runner", choices=("processes", "threads"), default="processes")
+    parser.add_argument("--repeats", type=int, default=3, help="watched / not watched pairs to measure")
+    parser.add_argument("--watch-only", action="store_true", help="measure only the watched run")
+    parser.add_argument("--share-cores", action="store_true", help="browsers and server on the same cores")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
         home = Path(folder)
-        server, url = start_server(home, args.runner)
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            results = class_presses_start(browser, url, args.tabs)
-            print(f"{args.tabs} tabs pressed Start on one server ({args.runner} runner):")
-            for i, (first, done) in enumerate(results, 1):
-                print(f"  tab {i:2d}: first movement {show(first)}, finished {show(done)}")
-            finished = [done for _, done in results if done is not None]
-            if finished:
-                print(f"  finished: {len(finished)} of {args.tabs}, median {statistics.median(finished):.1f} s, "
-                      f"last {max(finished):.1f} s after its click")  # fmt: skip
-            alone, alone_cpu = watched_run_seconds(browser, url, home, 0, server.pid)
-            watched, watched_cpu = watched_run_seconds(browser, url, home, args.tabs, server.pid)
-            print(f"a short partial fine-tune: {alone:.1f} s watched by no tab, {watched:.1f} s watched by "
-                  f"{args.tabs} tabs ({100 * (watched / alone - 1):+.0f} %)")  # fmt: skip
-            for label, used in (("no tab", alone_cpu), (f"{args.tabs} tabs", watched_cpu)):
-                print(f"  CPU seconds meanwhile, {label}: " + ", ".join(f"{k} {v:.1f}" for k, v in used.items()))
-        finally:
-            browser.close()
-            server.terminate()
-            server.wait(timeout=30)
+        if not args.watch_only:
+            with serving(home / "class", args.runner, None) as (_, url), browsing(playwright) as browser:
+                report_class(class_presses_start(browser, url, args.tabs), args.runner)
+        server_cores, browser_cores = split_cores(args.share_cores)
+        if browser_cores:  # Chromium, started next by Playwright's driver, inherits the driver's CPU set
+            for pid in [os.getpid(), *children(os.getpid())]:
+                os.sched_setaffinity(pid, browser_cores)
+            print(f"watched run: server and workers on CPU {sorted(server_cores)}, browsers on {sorted(browser_cores)}")
+        with serving(home / "watch", args.runner, server_cores) as (server, url), browsing(playwright) as browser:
+            watched_run_seconds(browser, url, home / "watch", 0, server.pid)  # warms the workers and the cache
+            for _ in range(args.repeats):  # alternating, so drift in the machine's speed hits both alike
+                alone, alone_cpu = watched_run_seconds(browser, url, home / "watch", 0, server.pid)
+                watched, watched_cpu = watched_run_seconds(browser, url, home / "watch", args.tabs, server.pid)
+                print(f"a short partial fine-tune: {alone:.1f} s watched by no tab, {watched:.1f} s watched by "
+                      f"{args.tabs} tabs ({100 * (watched / alone - 1):+.0f} %)")  # fmt: skip
+                for label, used in (("no tab", alone_cpu), (f"{args.tabs} tabs", watched_cpu)):
+                    print(f"  CPU seconds meanwhile, {label}: " + ", ".join(f"{k} {v:.1f}" for k, v in used.items()))
+
+
+def report_class(results: list[tuple[float | None, float | None]], runner: str) -> None:
+    print(f"{len(results)} tabs pressed Start on one server ({runner} runner):")
+    for i, (first, done) in enumerate(results, 1):
+        print(f"  tab {i:2d}: first movement {show(first)}, finished {show(done)}")
+    finished = [done for _, done in results if done is not None]
+    if finished:
+        print(f"  finished: {len(finished)} of {len(results)}, median {statistics.median(finished):.1f} s, "
+              f"last {max(finished):.1f} s after its click")  # fmt: skip
+
+
+@contextlib.contextmanager
+def serving(home: Path, runner: str, cores: set[int] | None):
+    server, url = start_server(home, runner, cores)
+    try:
+        yield server, url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def browsing(playwright):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 if __name__ == "__main__":

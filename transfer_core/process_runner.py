@@ -165,7 +165,8 @@ class ProcessRunner(Runner):
         abandoned_seconds: float = ABANDONED_SECONDS,
     ):
         self.memory_bytes, self.grace_seconds = memory_mb * 1024**2, grace_seconds
-        self.threads = max(1, (os.cpu_count() or 1) // slots)
+        # The cores this server may use (a container's or taskset's CPU set), not the machine's.
+        self.threads = max(1, len(os.sched_getaffinity(0)) // slots)
         # Started now, so the first run does not wait for a worker to import torch.
         self._workers_by_slot = {f"runner-slot-{i}": Worker(self.threads) for i in range(slots)}
         self._busy: set[str] = set()  # slots training a run now
