@@ -2,11 +2,12 @@
 
 import streamlit as st
 
+from transfer_core import user_data
 from ui import teacher
 from ui.config_state import CONFIG_KEY, current_config, write_url
 from ui.i18n import t
 from ui.lesson_pages import pages as lesson_pages
-from ui.session import mount_tab_identity
+from ui.session import mount_tab_identity, owner
 from ui.sidebar import score_ui, sidebar_ui
 
 st.set_page_config(page_title="Transfer Lab", page_icon="🔁", layout="wide")
@@ -36,6 +37,8 @@ with st.sidebar:
 score_slot = sidebar_ui()
 if problem := st.session_state.pop("url_problem", None):
     st.error(problem)
+if released := user_data.released_since_last_told(owner()):  # told once, on the tab's next run
+    st.warning(t("my_data.released", names=", ".join(released)))
 page.run()
 score_ui(score_slot)
 write_url(current_config())  # after the page: it may have changed the config, and page switches clear the URL

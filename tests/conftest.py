@@ -19,6 +19,7 @@ def isolated_home(tmp_path, monkeypatch):
     yield tmp_path
     user_data.MEMORY.datasets.clear()
     user_data.MEMORY.webcam.clear()
+    user_data.MEMORY.released.clear()
 
 
 @pytest.fixture

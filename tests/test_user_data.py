@@ -1,6 +1,7 @@
 """A session's own datasets and weights: kept per owner, trainable like built-in ones, bounded."""
 
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,38 @@ def test_the_runner_trains_each_run_as_its_owner(colours, tiny_config, tmp_path)
         assert "no dataset named 'colours'" in runner.snapshot(theirs).message
     finally:
         runner.close()
+
+
+def recompressed(data: bytes) -> bytes:
+    """The same PyTorch zip with every member deflated, as a hostile upload would be made."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def test_a_compressed_weights_file_is_refused_from_its_directory_before_any_tensor_is_read(monkeypatch):
+    """1 MB that unpacks to a 1 GiB tensor (the issue's finding): refused by ratio, and torch.load never runs."""
+    bomb = recompressed(pth_bytes({"conv1.0.weight": torch.zeros(256 * 1024**2)}))
+    assert len(bomb) < 2 * 1024**2
+    loads = []
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a) or {})
+    with pytest.raises(WeightsRefused, match=r"compressed \d+ to 1, beyond the limit of 100 to 1"):
+        read_weights_file(bomb, "tiny.pth", UploadLimits(unpacked_mb=10**5))
+    with pytest.raises(WeightsRefused, match="unpacks to 1074 MB; the limit is 500 MB"):
+        read_weights_file(bomb, "tiny.pth", LIMITS)
+    assert loads == []
+
+
+def test_a_weights_file_in_the_old_format_is_refused_with_how_to_save_it_again():
+    old = io.BytesIO()
+    torch.save(small_cnn_state(), old, _use_new_zipfile_serialization=False)
+    with pytest.raises(WeightsRefused, match="not in PyTorch's zip format"):
+        read_weights_file(old.getvalue(), "old.pth", LIMITS)
+
+
+def test_weights_saved_by_torch_save_still_load():
+    state = small_cnn_state()
+    loaded = read_weights_file(pth_bytes(state), "mine.pth", LIMITS)
+    assert all(torch.equal(loaded[k], v) for k, v in state.items())

@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from .config import TrainConfig
-from .errors import QueueFull, RunNotFound, RunStillLive, StoreUnavailable
+from .errors import QueueFull, RunNotFound, RunStillLive, StoreUnavailable, TransferLabError
 from .evaluation import FeatureProgress, FeaturesReady
 from .feature_store import FeatureStore
+from .memory_budget import check_budget
 from .metrics import EpochMetrics, RunSummary, summarize
+from .resolve import class_count
 from .runs import LIVE_STATUSES, RunRecord, RunStore
 from .train import BatchProgress, Cancelled, Done, EpochRecord, Event, Failed, Started, train
 
@@ -141,7 +143,14 @@ class Runner:
             self._seen[owner] = time.monotonic()
 
     def submit(self, config: TrainConfig, owner: str, keep: bool = False) -> str:
-        """Queue a run; `keep` starts it even if the owner's tab has gone by then."""
+        """Queue a run; `keep` starts it even if the owner's tab has gone by then. A run whose data
+        would not fit the memory budget is refused now, not failed in a worker later."""
+        try:
+            classes = class_count(config, owner)
+        except TransferLabError:
+            classes = None  # data it cannot find now: the run fails with that message where it starts
+        if classes is not None:
+            check_budget(config, classes)
         with self._lock:
             self._seen[owner] = time.monotonic()
             if len(self._waiting) >= self.max_queue:

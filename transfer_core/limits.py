@@ -22,6 +22,7 @@ class UploadLimits:
     pixels: int = 25_000_000  # width x height of one image (5000 x 5000)
     min_per_class: int = 5  # images a class needs to be kept
     session_mb: int = 300  # datasets and weights one session may hold, in memory and on disk
+    server_memory_mb: int = 2048  # datasets and webcam shots all sessions together may hold in memory
 
     @property
     def upload_bytes(self) -> int:
@@ -35,6 +36,10 @@ class UploadLimits:
     def session_bytes(self) -> int:
         return self.session_mb * MB
 
+    @property
+    def server_memory_bytes(self) -> int:
+        return self.server_memory_mb * MB
+
 
 ENVIRONMENT = {
     "upload_mb": "TRANSFER_LAB_MAX_UPLOAD_MB",
@@ -44,6 +49,7 @@ ENVIRONMENT = {
     "pixels": "TRANSFER_LAB_MAX_IMAGE_PIXELS",
     "min_per_class": "TRANSFER_LAB_MIN_IMAGES_PER_CLASS",
     "session_mb": "TRANSFER_LAB_SESSION_STORAGE_MB",
+    "server_memory_mb": "TRANSFER_LAB_SERVER_MEMORY_MB",
 }
 
 

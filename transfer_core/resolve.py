@@ -20,6 +20,7 @@ from .backbones import BACKBONES
 from .config import ALL_STAGES, FOLDER_PREFIX, MINE_PREFIX, TrainConfig
 from .data import DATASETS, PreparedData, RawDataset, check_dataset_name, dataset_available, load_shared, prepare_data
 from .errors import ConfigError, DataChanged, RunNotFound, TransferLabError
+from .memory_budget import check_budget
 from .runs import RunRecord, RunStore
 from .shared_folders import check_shared, read_shared_folder
 from .strategies import TransferModel, initial_model
@@ -91,7 +92,8 @@ def available(name: str, owner: str | None) -> tuple[bool, str]:
 
 
 def prepared_data(config: TrainConfig, owner: str | None) -> PreparedData:
-    """The data a config trains and validates on."""
+    """The data a config trains and validates on, once the memory it needs is known to fit."""
+    check_budget(config, class_count(config, owner))
     raw = raw_dataset(config.dataset, owner)
     return prepare_data(
         raw, config.train_per_class, config.val_per_class, config.image_size, config.seed, config.class_indices
@@ -102,8 +104,8 @@ def class_count(config: TrainConfig, owner: str | None) -> int:
     """How many classes the run's head tells apart: the class subset's, or the whole dataset's."""
     if config.class_indices:
         return len(config.class_indices)
-    if config.dataset in DATASETS and not available(config.dataset, owner)[0]:
-        return DATASETS[config.dataset].num_classes  # known without the files, which may be downloaded later
+    if config.dataset in DATASETS:
+        return DATASETS[config.dataset].num_classes  # known without loading (or downloading) the files
     return len(raw_dataset(config.dataset, owner).classes)
 
 

@@ -4,7 +4,9 @@ A dataset a session uploads or captures lives in memory under the session's owne
 saves it, it is written as class folders of PNGs under `<data folder>/users/<owner>/datasets/`.
 Uploaded weights are checked and always written as safetensors under `.../weights/`, so no pickle
 is ever kept. Configs name them `mine:<name>`; only the owner who made them can resolve that name.
-The owner's total (memory and disk) is bounded by the session storage limit.
+The owner's total (memory and disk) is bounded by the session storage limit. Since every browser
+tab is a session, all sessions' memory together is bounded too (the server memory limit): past it,
+the data of the sessions seen least recently is released, and each is told once when it returns.
 """
 
 import re
@@ -42,6 +44,7 @@ class _Memory:
         self.datasets: dict[str, dict[str, RawDataset]] = {}
         self.webcam: dict[str, dict[str, list[np.ndarray]]] = {}  # owner -> class -> shots
         self.last_seen: dict[str, float] = {}  # owner -> when their tab last ran (time.monotonic())
+        self.released: dict[str, list[str]] = {}  # owner -> names of what was released, not yet told
 
 
 MEMORY = _Memory()
@@ -60,10 +63,45 @@ def release_idle(idle_seconds: float) -> list[str]:
     with MEMORY.lock:
         gone = [owner for owner, last in MEMORY.last_seen.items() if now - last > idle_seconds]
         for owner in gone:
-            MEMORY.datasets.pop(owner, None)
-            MEMORY.webcam.pop(owner, None)
+            _release(owner)
             del MEMORY.last_seen[owner]
     return gone
+
+
+def _release(owner: str) -> None:
+    """Drop what `owner` holds in memory, remembering its names to tell them (saved copies stay on disk)."""
+    names = list(MEMORY.datasets.pop(owner, {})) + [f"webcam: {c}" for c in MEMORY.webcam.pop(owner, {})]
+    if names:
+        MEMORY.released.setdefault(owner, []).extend(names)
+
+
+def released_since_last_told(owner: str) -> list[str]:
+    """What the server released of this owner's data since they were last told (then forgotten)."""
+    with MEMORY.lock:
+        return MEMORY.released.pop(owner, [])
+
+
+def memory_held(owner: str | None = None) -> int:
+    """Bytes of datasets and webcam shots held in memory: one owner's, or every session's together."""
+    with MEMORY.lock:
+        owners = [owner] if owner is not None else set(MEMORY.datasets) | set(MEMORY.webcam)
+        held = sum(dataset_bytes(d) for o in owners for d in MEMORY.datasets.get(o, {}).values())
+        shots = sum(image.nbytes for o in owners for shots in MEMORY.webcam.get(o, {}).values() for image in shots)
+    return held + shots
+
+
+def make_server_room(owner: str, extra: int, limits: UploadLimits) -> None:
+    """Room for `extra` bytes in the memory all sessions share: release the data of the sessions seen
+    least recently until it fits; StorageFull when only this session's own data would be left to release."""
+    with MEMORY.lock:
+        while memory_held() + extra > limits.server_memory_bytes:
+            others = [o for o in set(MEMORY.datasets) | set(MEMORY.webcam) if o != owner and memory_held(o)]
+            if not others:
+                raise StorageFull(
+                    f"the server holds as much of students' data in memory as it may ({limits.server_memory_mb} MB "
+                    "for everyone). Save or delete a dataset you are not using (My data page), or try a smaller one."
+                )
+            _release(min(others, key=lambda o: MEMORY.last_seen.get(o, 0.0)))
 
 
 # --- names and folders --------------------------------------------------------------------------
@@ -105,10 +143,11 @@ def keep_dataset(owner: str, name: str, dataset: RawDataset, limits: UploadLimit
     """Hold a dataset in the session's memory under `name` (replacing one of that name)."""
     check_name(name)
     with MEMORY.lock:
-        held = MEMORY.datasets.setdefault(owner, {})
+        held = MEMORY.datasets.get(owner, {})
         replaced = dataset_bytes(held[name]) if name in held else 0
         check_room(owner, dataset_bytes(dataset) - replaced, limits)
-        held[name] = dataset
+        make_server_room(owner, dataset_bytes(dataset) - replaced, limits)
+        MEMORY.datasets.setdefault(owner, {})[name] = dataset
 
 
 def save_dataset(owner: str, name: str, limits: UploadLimits) -> Path:
@@ -201,6 +240,7 @@ def add_webcam_class(owner: str, class_name: str) -> None:
 def add_webcam_shot(owner: str, class_name: str, image: np.ndarray, limits: UploadLimits) -> None:
     with MEMORY.lock:
         check_room(owner, image.nbytes, limits)
+        make_server_room(owner, image.nbytes, limits)
         MEMORY.webcam.setdefault(owner, {}).setdefault(class_name, []).append(image)
 
 
@@ -264,10 +304,7 @@ def _weights_backbone(file: Path) -> str:
 
 def storage_used(owner: str) -> int:
     """Bytes this owner holds: datasets in memory, webcam shots, and everything on disk."""
-    with MEMORY.lock:
-        held = sum(dataset_bytes(d) for d in MEMORY.datasets.get(owner, {}).values())
-        shots = sum(image.nbytes for shots in MEMORY.webcam.get(owner, {}).values() for image in shots)
-    return held + shots + _disk_bytes(owner_dir(owner))
+    return memory_held(owner) + _disk_bytes(owner_dir(owner))
 
 
 def check_room(owner: str, extra: int, limits: UploadLimits) -> None:

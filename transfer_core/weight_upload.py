@@ -3,10 +3,18 @@
 `.safetensors` holds only tensors. A `.pth` is a pickle, which can run code when loaded, so it is
 read only by `torch.load(weights_only=True)`: tensors and plain containers pass, anything that
 would import or call something is refused.
+
+A `.pth` is also a zip whose members may be compressed: 1 MB can unpack to a gigabyte tensor. Its
+directory is checked first, with the dataset zips' limits (entries, unpacked total, compression
+ratio). Every tensor lives in a storage that is one of those members, and PyTorch refuses a tensor
+larger than its storage, so bounding the members bounds every tensor before a byte is read.
+PyTorch's format from before 1.6 (not a zip) declares storage sizes it allocates before reading;
+it is refused with advice to save again.
 """
 
 import io
 import pickle
+import zipfile
 from dataclasses import dataclass
 
 import torch
@@ -44,11 +52,38 @@ def read_weights_file(data: bytes, filename: str, limits: UploadLimits) -> dict[
         except (SafetensorError, ValueError, RuntimeError) as err:
             raise WeightsRefused(f"{filename} is not a readable safetensors file ({err}).") from err
     if suffix in (".pth", ".pt"):
-        return _read_pickled(data, filename)
+        return _read_pickled(data, filename, limits)
     raise WeightsRefused(f"{filename}: send a .safetensors file (preferred) or a .pth/.pt state dict.")
 
 
-def _read_pickled(data: bytes, filename: str) -> dict[str, torch.Tensor]:
+def check_torch_archive(data: bytes, filename: str, limits: UploadLimits) -> None:
+    """WeightsRefused unless `data` is a PyTorch zip within the upload limits, judged by its directory."""
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError) as err:
+        raise WeightsRefused(
+            f"{filename} is not in PyTorch's zip format (it may be from before PyTorch 1.6, or damaged). "
+            "Save it again with `torch.save(model.state_dict(), path)`, or better, as safetensors."
+        ) from err
+    if len(members) > limits.members:
+        raise WeightsRefused(f"{filename} holds {len(members)} entries; the limit is {limits.members}.")
+    unpacked = sum(info.file_size for info in members)
+    if unpacked > limits.unpacked_bytes:
+        raise WeightsRefused(
+            f"{filename} unpacks to {unpacked / 1e6:.0f} MB; the limit is {limits.unpacked_mb} MB. "
+            "Send the weights of one model, as safetensors if you can."
+        )
+    for info in members:
+        if info.file_size > max(info.compress_size, 1) * limits.ratio:
+            raise WeightsRefused(
+                f"{filename} was refused: its entry {info.filename!r} is compressed "
+                f"{info.file_size / max(info.compress_size, 1):.0f} to 1, beyond the limit of {limits.ratio} to 1. "
+                "Weights saved by torch.save are not compressed; save them again, or as safetensors."
+            )
+
+
+def _read_pickled(data: bytes, filename: str, limits: UploadLimits) -> dict[str, torch.Tensor]:
+    check_torch_archive(data, filename, limits)
     try:
         loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
