@@ -13,7 +13,7 @@ from transfer_core.limits import upload_limits
 from transfer_core.uploads import FileRefused, read_image
 from transfer_core.weights import weights_available
 from ui.config_state import current_config, update_config
-from ui.i18n import localize_frame, t, word
+from ui.i18n import literal, localize_frame, t, word
 from ui.own_weights import download_weights_ui, own_weights_ui
 from ui.teacher import locked
 
@@ -55,7 +55,7 @@ def predictions_ui(name: str, photos: dict[str, np.ndarray]) -> None:
     columns = st.columns(max(len(photos), 3))
     for column, (label, photo) in zip(columns, photos.items()):
         with column:
-            st.image(photo, caption=label, width="stretch")
+            st.image(photo, caption=literal(label), width="stretch")
             st.dataframe(
                 localize_frame(top5(name, label, photo)),
                 hide_index=True,
@@ -95,7 +95,7 @@ with right:
     if available:
         st.success(t("backbone.available", source=spec.weights_source))
     elif spec.has_pretrained:
-        st.warning(why)
+        st.warning(literal(why))
         download_weights_ui(name)
     else:
         st.info(t("backbone.no_weights"))
@@ -108,6 +108,6 @@ else:
         predictions_ui(name, sample_photos())
         predictions_ui(name, uploaded_photo_ui())
     except TransferLabError as err:
-        st.error(str(err))
+        st.error(literal(err))
 
 own_weights_ui(name)

@@ -6,13 +6,13 @@ import streamlit as st
 from transfer_core.backbones import get_spec
 from transfer_core.catalog import describe_config
 from transfer_core.data import SHIFT_DESCRIPTIONS
-from transfer_core.errors import QueueFull
+from transfer_core.errors import QueueFull, TransferLabError
 from transfer_core.experiments import race_configs, source_weights, trained_parameters
 from transfer_core.jobs import RunSnapshot
 from transfer_core.metrics import metrics_rows
 from transfer_core.plots import race_curves
 from ui.config_state import current_config
-from ui.i18n import localize_figure, localize_frame, t, word
+from ui.i18n import literal, localize_figure, localize_frame, t, word
 from ui.polling import poll_runs
 from ui.session import get_runner, owner
 from ui.widgets import bind
@@ -40,6 +40,9 @@ def start_ui(race: dict) -> None:
                 started[label] = runner.submit(config, me)
         except QueueFull as err:
             st.error(t("compare.queue_full", error=err, queued=len(started)))
+        except TransferLabError as err:  # a race over the memory budget, say: nothing was queued
+            st.error(literal(err))
+            return
         st.session_state["race"] = started
         st.rerun()
 

@@ -9,12 +9,13 @@ from transfer_core.catalog import dataset_rows
 from transfer_core.data import DATASETS, FOLDER_PREFIX, MINE_PREFIX, load_shared, prepare_data
 from transfer_core.downloads import dataset_files
 from transfer_core.errors import TransferLabError
+from transfer_core.memory_budget import check_budget
 from transfer_core.plots import class_counts_bars
-from transfer_core.resolve import available, prepared_data
+from transfer_core.resolve import available, class_count, prepared_data
 from transfer_core.weights import downloads_allowed
 from ui.config_state import current_config, update_config
 from ui.download import download_button_ui
-from ui.i18n import localize_figure, localize_frame, t
+from ui.i18n import literal, localize_figure, localize_frame, t, t_plain
 from ui.session import owner
 from ui.teacher import locked
 from ui.widgets import bind
@@ -25,6 +26,7 @@ SAMPLES_PER_CLASS = 8
 def prepared(config) -> tuple:
     """The run's training images as arrays, from the cache for shared datasets. A session's own
     dataset is not cached: it can change, and the cache is shared by every session."""
+    check_budget(config, class_count(config, owner()))  # before anything loads: a link can ask for 47 GB
     args = (config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed,
             config.class_indices)  # fmt: skip
     if config.dataset.startswith((MINE_PREFIX, FOLDER_PREFIX)):  # read as this session, within its limits
@@ -49,7 +51,7 @@ def dataset_choice_ui() -> str:
     if current not in options:  # a link to another session's dataset, or one since deleted
         options.insert(0, current)
     labels = {**{n: info.title for n, info in DATASETS.items()}, "folder": t("data.folder")}
-    labels |= {n: t("data.mine", name=n.removeprefix(MINE_PREFIX)) for n in mine}
+    labels |= {n: t_plain("data.mine", name=n.removeprefix(MINE_PREFIX)) for n in mine}  # plain text in a selectbox
     choice = st.selectbox(
         t("data.dataset"),
         options,
@@ -88,7 +90,7 @@ def samples_ui(images: np.ndarray, labels: np.ndarray, classes: list[str]) -> No
     for label, name in enumerate(classes):
         members = np.flatnonzero(labels == label)[:SAMPLES_PER_CLASS]
         name_column, images_column = st.columns([1, 5], vertical_alignment="center")
-        name_column.markdown(f"**{name}**")
+        name_column.markdown(f"**{literal(name)}**")
         images_column.image([images[i] for i in members], width=64)
 
 
@@ -98,7 +100,7 @@ dataset = dataset_choice_ui()
 st.caption(t("data.own"))
 available_now, why = available(dataset, owner())
 if not available_now:
-    st.error(why)
+    st.error(literal(why))
     download_ui(dataset)
     st.info(t("data.way_out"))
 else:
@@ -109,7 +111,7 @@ else:
         with st.spinner(t("data.loading")):
             images, train_y, val_y, classes = prepared(config)
     except TransferLabError as err:
-        st.error(str(err))
+        st.error(literal(err))
     else:
         counts = pd.DataFrame(
             {"class": classes, "train": np.bincount(train_y, minlength=len(classes)),

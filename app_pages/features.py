@@ -19,7 +19,7 @@ from transfer_core.plots import (
     upscale,
 )
 from transfer_core.runs import RunRecord
-from ui.i18n import localize_figure, t
+from ui.i18n import Markdown, literal, localize_figure, t
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
 
@@ -123,15 +123,15 @@ def cam_row_ui(view: run_analysis.CamView, i: int, before_label: str) -> None:
     left, middle, right = st.columns(3)
     left.image(upscale(view.images[i], SHOW_PX), caption=t("features.true", name=view.true[i]), width=SHOW_PX)
     middle.image(upscale(overlay_heatmap(view.images[i], view.cam_before[i]), SHOW_PX),
-                 caption=f"{before_label}: {view.before_predicted[i]}", width=SHOW_PX)  # fmt: skip
+                 caption=f"{before_label}: {literal(view.before_predicted[i])}", width=SHOW_PX)  # fmt: skip
     right.image(upscale(overlay_heatmap(view.images[i], view.cam_after[i]), SHOW_PX),
-                caption=f"{t('features.fine_tuned')}: {view.predicted[i]}", width=SHOW_PX)  # fmt: skip
+                caption=f"{t('features.fine_tuned')}: {literal(view.predicted[i])}", width=SHOW_PX)  # fmt: skip
 
 
 def cam_ui(record: RunRecord) -> None:
     models = run_models(record.run_id)
-    view = cams(record.run_id, tuple(range(CAM_IMAGES)))
-    st.caption(t("features.cam_caption", stage=view.stage))
+    view = cams(record.run_id, tuple(range(min(CAM_IMAGES, len(models.data.val_y)))))  # own data can be small
+    st.caption(t("features.cam_caption", stage=Markdown(view.stage)))  # the registry's name
     for i in range(len(view.true)):
         cam_row_ui(view, i, before_label(models))
 
@@ -155,7 +155,7 @@ def confusion_ui(record: RunRecord) -> None:
     if len(members):
         view = cams(record.run_id, tuple(int(i) for i in members))
         st.image([upscale(overlay_heatmap(img, cam), SHOW_PX) for img, cam in zip(view.images, view.cam_after)],
-                 caption=view.predicted, width=SHOW_PX + 8)  # fmt: skip
+                 caption=[literal(p) for p in view.predicted], width=SHOW_PX + 8)  # fmt: skip
 
 
 def drift_ui(record: RunRecord) -> None:
@@ -177,7 +177,7 @@ if record is not None:
     try:
         run_models(record.run_id)
     except TransferLabError as err:  # its data changed since it trained, or is gone
-        st.error(str(err))
+        st.error(literal(err))
         st.stop()
     tabs = st.tabs(
         [t(f"features.tabs.{name}") for name in ("embedding", "activations", "cam", "confusion", "drift", "cka")]

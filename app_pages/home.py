@@ -7,7 +7,7 @@ import streamlit as st
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError, TransferLabError
 from ui.config_state import link_params, respecting_locks, set_config
-from ui.i18n import t
+from ui.i18n import literal, t
 from ui.lesson_pages import lesson_link
 from ui.session import get_runner, owner, set_active_run
 
@@ -27,7 +27,7 @@ if st.button(t("home.start"), type="primary"):
     except ConfigError as err:
         st.error(t("url.kept", error=err))
     except TransferLabError as err:
-        st.error(str(err))
+        st.error(literal(err))
     else:
         st.switch_page("app_pages/train.py", query_params=link_params(config))
 

@@ -9,7 +9,7 @@ from transfer_core.errors import RunNotFound, RunStillLive
 from transfer_core.metrics import metrics_rows
 from transfer_core.plots import race_curves
 from transfer_core.runs import RunRecord, sharing_allowed
-from ui.i18n import labels, localize_figure, localize_frame, t
+from ui.i18n import labels, literal, localize_figure, localize_frame, t
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
 
@@ -96,7 +96,7 @@ def manage_ui(selected: list[RunRecord]) -> None:
             try:
                 get_runner().delete(run.run_id, owner=owner())  # the runner forgets it too
             except (RunStillLive, RunNotFound) as err:
-                st.error(str(err))
+                st.error(literal(err))
         st.rerun()
 
 

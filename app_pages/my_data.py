@@ -15,7 +15,7 @@ from transfer_core.uploads import (
     import_zip,
     read_image,
 )  # fmt: skip
-from ui.i18n import localize_frame, t
+from ui.i18n import literal, localize_frame, t
 from ui.own_data import checked_once, default_name, import_result_ui, keep_ui, kept_notice, limits_caption, use_dataset
 from ui.session import owner
 
@@ -58,7 +58,7 @@ def files_ui(limits) -> None:
     try:
         result = import_files(files, limits)
     except TransferLabError as err:
-        st.error(str(err))
+        st.error(literal(err))
         return
     import_result_ui(result)
     keep_ui(result.dataset, t("my_data.default_images"), "files", limits)
@@ -72,7 +72,7 @@ def webcam_ui(limits) -> None:
         st.text_input(t("my_data.new_class"), key="webcam_new_class", placeholder=t("my_data.new_class_example"))
         st.button(t("my_data.add_class"), icon=":material/add:", on_click=add_class, args=(me,))
         if problem := st.session_state.pop("webcam_class_problem", None):
-            st.error(problem)
+            st.error(literal(problem))
         shots = user_data.webcam_shots(me)
         if not shots:
             st.info(t("my_data.webcam_start"))
@@ -123,13 +123,13 @@ def add_shot(me: str, class_name: str, data: bytes, limits) -> None:
     except FileRefused as err:
         st.error(t("my_data.bad_shot", error=err))
     except TransferLabError as err:
-        st.error(str(err))
+        st.error(literal(err))
 
 
 def shots_ui(me: str) -> None:
     for class_name, images in user_data.webcam_shots(me).items():
         head, remove_class = st.columns([3, 2], vertical_alignment="center")
-        head.markdown(f"**{class_name}** — {shots_text(len(images))}")
+        head.markdown(f"**{literal(class_name)}** — {shots_text(len(images))}")
         remove_class.button(
             t("my_data.remove_class"),
             key=f"drop_{class_name}",
@@ -161,7 +161,7 @@ def mine_ui(limits) -> None:
     for row in rows:
         name = row["dataset"]
         label, train, save, delete = st.columns([2, 1, 1, 1], vertical_alignment="center")
-        label.markdown(f"**{name}**")
+        label.markdown(f"**{literal(name)}**")
         train.button(
             t("my_data.train_on_it"), key=f"use_{name}", on_click=use_dataset, args=(name,), icon=":material/school:"
         )
@@ -185,11 +185,11 @@ def mine_ui(limits) -> None:
 
 def save_dataset(me: str, name: str, limits) -> None:
     try:
-        folder = user_data.save_dataset(me, name, limits)
+        user_data.save_dataset(me, name, limits)
     except TransferLabError as err:
         st.session_state["save_problem"] = str(err)
-    else:
-        st.session_state["saved_to"] = t("my_data.saved", name=name, folder=folder)
+    else:  # named, never located: the folder's path holds the owner id
+        st.session_state["saved_to"] = t("my_data.saved", name=name)
 
 
 st.title(t("my_data.title"))

@@ -9,7 +9,7 @@ from transfer_core.metrics import metrics_rows
 from transfer_core.plots import confusion_heatmap, per_class_bars
 from transfer_core.reports import ValidationReport
 from transfer_core.runs import RunRecord
-from ui.i18n import localize_figure, localize_frame, t
+from ui.i18n import literal, localize_figure, localize_frame, t
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
 
@@ -23,7 +23,7 @@ def image_grid_ui(report: ValidationReport) -> None:
     for i in picks:
         true, pred = report.classes[report.y_true[i]], report.classes[report.y_pred[i]]
         mark = "✓" if true == pred else "✗"
-        captions.append(f"{mark} {pred} ({report.confidence[i]:.0%}) · true: {true}")
+        captions.append(f"{mark} {literal(pred)} ({report.confidence[i]:.0%}) · true: {literal(true)}")
     st.image([report.images[i] for i in picks], caption=captions, width=110)
 
 

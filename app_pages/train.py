@@ -13,7 +13,7 @@ from transfer_core.metrics import metrics_rows
 from transfer_core.plots import drift_diagram, learning_curves
 from transfer_core.run_analysis import drift_frame
 from ui.config_state import current_config
-from ui.i18n import localize_figure, t
+from ui.i18n import Markdown, literal, localize_figure, t
 from ui.polling import built_once, poll_until_finished, run_interval
 from ui.session import active_run, get_runner, owner, set_active_run
 
@@ -29,7 +29,7 @@ def launch_ui(live: bool) -> None:
         except QueueFull as err:
             st.error(t("train.busy", error=err))
         except TransferLabError as err:
-            st.error(str(err))
+            st.error(literal(err))
         else:
             st.rerun()
 
@@ -68,8 +68,7 @@ def curves_ui(snapshot: RunSnapshot) -> None:
         epochs, batches = pd.DataFrame(metrics_rows(snapshot.metrics)), pd.DataFrame(snapshot.batches)
         return localize_figure(learning_curves(epochs, batches))
 
-    # While it trains, the curve is redrawn every CURVE_SECONDS (progress bars move every poll): each
-    # redraw costs every watching browser a chart render. A new epoch or the end redraws at once.
+    # While it trains, the curve changes every CURVE_SECONDS; a new epoch or the end changes it at once.
     moment = int(time.monotonic() // CURVE_SECONDS) if not snapshot.finished else None
     version = (snapshot.status, len(snapshot.metrics), moment)
     st.plotly_chart(built_once(("curves", snapshot.run_id), version, figure), width="stretch", key="live_curves")
@@ -109,13 +108,17 @@ def run_ui(run_id: str, snapshot: RunSnapshot | None) -> None:
     if snapshot is None:
         st.error(t("train.gone"))
         return
-    st.markdown(t("train.run_line", run_id=run_id, status=snapshot.status))
+    st.markdown(t("train.run_line", run_id=Markdown(run_id), status=snapshot.status))  # ids are hex
     if not snapshot.finished and st.button(t("train.stop"), key="stop"):
         get_runner().cancel(run_id, owner=owner())
     progress_ui(snapshot)
-    curves_ui(snapshot)
-    drift_ui(snapshot)
     final_ui(snapshot)
+
+
+def charts_ui(snapshot: RunSnapshot | None) -> None:
+    if snapshot is not None:
+        curves_ui(snapshot)
+        drift_ui(snapshot)
 
 
 def read_run(run_id: str) -> RunSnapshot | None:
@@ -131,11 +134,11 @@ live = snapshot is not None and not snapshot.finished
 launch_ui(live)
 if snapshot is not None:
     run_id = snapshot.run_id
-    poll_until_finished(
-        lambda: read_run(run_id),
-        lambda s: s is not None and not s.finished,
-        lambda s: run_ui(run_id, s),
-        lambda s: run_interval([s]) if s is not None else 1.0,
-    )
+    still_live = lambda s: s is not None and not s.finished  # noqa: E731
+    # Progress moves every poll; the charts, whose serialising and drawing cost the server and every
+    # watching browser most, poll on their own every CURVE_SECONDS (and at once when the run ends).
+    poll_until_finished(lambda: read_run(run_id), still_live, lambda s: run_ui(run_id, s),
+                        lambda s: run_interval([s]) if s is not None else 1.0)  # fmt: skip
+    poll_until_finished(lambda: read_run(run_id), still_live, charts_ui, lambda s: CURVE_SECONDS)
 else:
     st.caption(t("train.no_run"))

@@ -3,12 +3,14 @@
 Screenshots of every page land in test-output/screenshots/ to be looked at.
 """
 
+import hashlib
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -229,6 +231,63 @@ def test_reload_reconnects_and_a_second_tab_is_another_session(server, page):
 
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Stopped: cancelled in epoch")).to_be_visible(timeout=30_000)
+
+
+HOSTILE = ("folder:[Your session expired - log in here](http://127.0.0.1:9/phish) ![t](http://127.0.0.1:9/pixel.png)"
+           " <b>bold</b> www.example.com :red[red] $x^2$")  # fmt: skip
+
+
+def hostile_elements(page: Page) -> dict[str, int]:
+    """Links, images and HTML a hostile value could have become, anywhere on the page."""
+    selectors = {"phish link": "a[href*='phish']", "pixel image": "img[src*='pixel']", "html": "b:text('bold')",
+                 "autolink": "a[href*='example.com']", "math": ".katex"}  # fmt: skip
+    return {name: page.locator(selector).count() for name, selector in selectors.items()}
+
+
+def test_a_hostile_link_and_upload_show_as_plain_text_on_every_page(server, page, tmp_path):
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    query = urllib.parse.urlencode({"dataset": HOSTILE})
+    for path in ("", "data", "backbone", "transfer", "train", "results", "features", "compare", "layers", "ledger",
+                 "my_data", "board", "learn_why"):  # fmt: skip
+        page.goto(f"{server}/{path}?{query}")
+        settle(page)
+        assert hostile_elements(page) == dict.fromkeys(hostile_elements(page), 0), path
+        expect(page.locator("[data-testid='stException']")).to_have_count(0)
+        if path == "train":
+            expect(page.get_by_text("[Your session expired - log in here](http")).to_be_visible()
+            shoot(page, "23-hostile-link-as-text")
+    page.goto(f"{server}/train?" + urllib.parse.urlencode({"lr": "[Log in](http://127.0.0.1:9/phish) <b>bold"}))
+    expect(page.get_by_text("could not be used")).to_be_visible(timeout=60_000)  # the bad-link message
+    expect(page.get_by_text("[Log in](http")).to_be_visible()
+    assert page.locator("a[href*='phish']").count() == 0 and page.locator("b:text('bold')").count() == 0
+    upload = tmp_path / "[x](http:pixel.png) <b>bold.zip"
+    upload.write_bytes(b"not a zip")
+    page.goto(f"{server}/my_data")
+    expect(page.get_by_text("Teach the model your own objects")).to_be_visible(timeout=60_000)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(upload))
+    expect(page.get_by_text("not a readable zip")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("[x](http:pixel.png) <b>bold.zip", exact=False)).to_be_visible()
+    assert hostile_elements(page)["html"] == 0 and page.locator("a[href*='pixel']").count() == 0
+    links = [urllib.parse.urlparse(url) for url in fetched]
+    assert not [u for u in links if u.port == 9 or u.path.endswith(("pixel.png", "phish"))], "nothing was fetched"
+
+
+def test_a_tab_that_presents_another_tabs_owner_id_does_not_see_its_runs(server, page):
+    """The owner id names a run's folder on the server; the tab's secret is what the browser keeps.
+    A student who learns an owner id and puts it in their own sessionStorage becomes someone new."""
+    run_line = launch(page, server, TrainConfig(epochs=1))
+    secret = page.evaluate("() => sessionStorage.getItem('transfer-lab-tab')")
+    owner = hashlib.sha256(f"transfer-lab-owner\0{secret}".encode()).hexdigest()[:32]
+    intruder = page.context.browser.new_context().new_page()
+    intruder.goto(server)
+    settle(intruder)
+    intruder.evaluate(f"() => sessionStorage.setItem('transfer-lab-tab', '{owner}')")
+    intruder.goto(f"{server}/train")
+    settle(intruder)
+    expect(intruder.get_by_text("No run yet in this tab.")).to_be_visible()
+    expect(intruder.get_by_text(run_line.strip())).to_have_count(0)
+    intruder.context.close()
 
 
 @pytest.mark.parametrize(

@@ -316,6 +316,19 @@ def test_a_session_reads_server_folders_only_under_the_shared_roots(tmp_path, mo
     assert raw_dataset(f"folder:{private}", owner=None).classes == ["blue", "red"]  # the command line: any folder
 
 
+def test_students_saved_datasets_stay_private_under_a_root_that_holds_the_data_folder(tmp_path, monkeypatch):
+    from transfer_core import paths
+    from transfer_core.errors import DatasetUnavailable
+    from transfer_core.resolve import raw_dataset
+
+    saved = class_folders(paths.data_dir() / "users" / "0123abcd" / "datasets" / "secret")
+    monkeypatch.setenv("TRANSFER_LAB_FOLDER_ROOTS", str(paths.home()))  # an operator shares too much
+    with pytest.raises(DatasetUnavailable, match="not under a folder this server shares"):
+        raw_dataset(f"folder:{saved}", owner="student-b")
+    with pytest.raises(DatasetUnavailable, match="not under a folder this server shares"):
+        raw_dataset(f"folder:{paths.data_dir()}/users/../users/0123abcd/datasets/secret", owner="student-b")
+
+
 def test_a_shared_folder_is_read_with_the_upload_limits(tmp_path, monkeypatch):
     from transfer_core.errors import DatasetUnavailable
     from transfer_core.limits import UploadLimits

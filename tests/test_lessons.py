@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.shown import shown
 from tests.test_pages import APP, config_of, fresh_runner, open_app, open_lesson  # noqa: F401  (fixture)
 from transfer_core import worked_project
 from transfer_core.backbones import get_spec
@@ -197,7 +198,7 @@ def test_the_corrected_code_runs_on_resnet18_with_planted_weights_offline():
 def test_offline_without_resnet_weights_the_lesson_says_what_it_runs_instead():
     assert worked_project.setting() == worked_project.Setting("efficientnet_lite0", "fashion_mnist", True)
     at = lesson_app("project")
-    assert any("runs the same code with efficientnet_lite0 on fashion_mnist" in i.value for i in at.info)
+    assert any("runs the same code with efficientnet_lite0 on fashion_mnist" in shown(i.value) for i in at.info)
     next(b for b in at.button if b.key == "run_fix").click().run()
     accuracy = float(re.search(r"\*\*([\d.]+)\*\*", at.success[0].value).group(1))
     assert accuracy > 0.5, "ImageNet features sort clothes far better than chance (0.1)"
@@ -242,7 +243,7 @@ def test_a_named_preset_from_the_settings_file_sets_up_the_exercise(tmp_path, mo
     missing = AppTest.from_file(APP, default_timeout=120)
     missing.query_params["preset"] = "nope"
     missing.run()
-    assert any("no preset named 'nope'" in e.value for e in missing.error)
+    assert any("no preset named 'nope'" in shown(e.value) for e in missing.error)
 
 
 # --- the class board ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from tests.archives import class_images, make_zip, png_bytes, symlink_member
+from tests.shown import shown
 from tests.test_pages import config_of, fresh_runner, open_app  # noqa: F401  (the fixture is used)
 from transfer_core import user_data
 from transfer_core.config import TrainConfig
@@ -17,7 +18,7 @@ COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220)}
 
 
 def button(at, label: str, key_start: str = ""):
-    return next(b for b in at.button if b.label == label and (b.key or "").startswith(key_start))
+    return next(b for b in at.button if shown(b.label) == label and (b.key or "").startswith(key_start))
 
 
 def jpeg(colour) -> bytes:
@@ -31,7 +32,7 @@ def test_a_partly_bad_zip_is_kept_with_its_refusals_listed_and_trains_from_the_d
     members = class_images(COLOURS, 8) | {"red/../../../tmp/escape.png": png_bytes(), "blue/notes.png": b"hi"}
     at.file_uploader[0].set_value(("colours.zip", make_zip(members, [symlink_member("red/l.png", "/")]), "x")).run()
     assert not at.exception
-    assert any("16 images in 2 classes accepted; 3 files refused" in w.value for w in at.warning)
+    assert any("16 images in 2 classes accepted; 3 files refused" in shown(w.value) for w in at.warning)
     refused = at.dataframe[0].value
     assert set(refused["file"]) == {"red/../../../tmp/escape.png", "blue/notes.png", "red/l.png"}
     assert at.text_input(key="zip_name").value == "colours"
@@ -92,7 +93,7 @@ def test_one_sessions_dataset_is_not_offered_to_another():
     bob = open_app("app_pages/data.py")
     assert not any(option.startswith("Mine:") for option in bob.selectbox[0].options)
     link = open_app("app_pages/data.py", config=config_of(alice).replace(dataset="mine:colours"))
-    assert any("this session has no dataset 'mine:colours'" in e.value for e in link.error)
+    assert any("this session has no dataset 'mine:colours'" in shown(e.value) for e in link.error)
 
 
 # --- weights on the Backbone and Transfer pages -------------------------------------------------
@@ -110,7 +111,7 @@ def test_a_malicious_checkpoint_is_refused_on_the_backbone_page_and_runs_nothing
     at = open_app("app_pages/backbone.py")
     weights_upload(at).set_value(("evil.pth", pth_bytes({"x": RunsCode(str(marker))}), "x")).run()
     assert not at.exception and not marker.exists()
-    assert any("evil.pth" in e.value and "would run code" in e.value for e in at.error)
+    assert any("evil.pth" in shown(e.value) and "would run code" in e.value for e in at.error)
 
 
 def test_uploaded_weights_are_kept_and_offered_as_a_start_on_the_transfer_page():
@@ -122,14 +123,14 @@ def test_uploaded_weights_are_kept_and_offered_as_a_start_on_the_transfer_page()
     at = open_app("app_pages/backbone.py", config=TINY)
     data = save({k: v.contiguous() for k, v in small_cnn_state().items()})
     weights_upload(at).set_value(("digits-net.safetensors", data, "x")).run()
-    assert any("fits small_cnn: 48 tensors" in s.value for s in at.success)
+    assert any("fits small_cnn: 48 tensors" in shown(s.value) for s in at.success)
     button(at, "Keep these weights").click().run()
     assert user_data.saved_weights(at.session_state["owner"]) == {"digits-net": "small_cnn"}
     button(at, "Train from these").click().run()
     assert config_of(at).weights == "mine:digits-net" and config_of(at).strategy == "copy"
     at.switch_page("app_pages/transfer.py").run()
     start = next(r for r in at.radio if r.label == "Start from")
-    assert start.value == "mine:digits-net" and "my weights: digits-net" in start.options
+    assert start.value == "mine:digits-net" and "my weights: digits-net" in map(shown, start.options)
 
 
 # --- downloads with progress --------------------------------------------------------------------

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.shown import shown
 from transfer_core.config import TrainConfig
 from transfer_core.errors import RunNotFound
 
@@ -105,7 +106,7 @@ def test_data_page_shows_samples_counts_and_changes_the_size():
 def test_data_page_says_why_a_dataset_is_unavailable():
     at = open_app("app_pages/data.py")
     at.selectbox[0].set_value("cifar10").run()
-    assert any("CIFAR-10 is not downloaded yet" in e.value for e in at.error)
+    assert any("CIFAR-10 is not downloaded yet" in shown(e.value) for e in at.error)
     assert any("work offline" in i.value for i in at.info)
 
 
@@ -187,7 +188,7 @@ def test_a_run_that_cannot_start_shows_the_cores_advice():
     at = open_app("app_pages/train.py", config=TINY.replace(dataset="cifar10"))
     at.button[0].click().run()
     wait_until_finished(at)
-    assert any("CIFAR-10 is not downloaded yet" in e.value for e in at.error)
+    assert any("CIFAR-10 is not downloaded yet" in shown(e.value) for e in at.error)
 
 
 def test_results_page_shows_confusion_matrix_per_class_accuracy_and_downloads():

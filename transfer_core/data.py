@@ -59,7 +59,7 @@ def _fashion_available() -> tuple[bool, str]:
     if (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").exists():
         return True, f"Debian package dataset-fashion-mnist ({DEBIAN_FASHION_MNIST})"
     if (paths.data_dir() / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").exists():
-        return True, f"downloaded earlier into {paths.data_dir()}"
+        return True, "downloaded earlier into the lab's data folder"
     return False, _fashion_advice()
 
 
@@ -67,7 +67,7 @@ def _fashion_advice() -> str:
     return (
         "Fashion-MNIST is not on this machine. Install Debian's package "
         "(`sudo apt install dataset-fashion-mnist`) or connect to the internet once so torchvision "
-        f"can download it into {paths.data_dir()}; scikit-learn digits works offline meanwhile."
+        "can download it into the lab's data folder; scikit-learn digits works offline meanwhile."
     )
 
 
@@ -87,14 +87,14 @@ def _load_fashion(allow_download: bool) -> RawDataset:
 
 def _cifar_available() -> tuple[bool, str]:
     if (paths.data_dir() / "cifar-10-batches-py").exists():
-        return True, f"downloaded earlier into {paths.data_dir()}"
+        return True, "downloaded earlier into the lab's data folder"
     return False, _cifar_advice()
 
 
 def _cifar_advice() -> str:
     return (
         "CIFAR-10 is not downloaded yet. Connect to the internet once and it downloads "
-        f"(170 MB) into {paths.data_dir()}; offline, use Fashion-MNIST or digits."
+        "(170 MB) into the lab's data folder; offline, use Fashion-MNIST or digits."
     )
 
 

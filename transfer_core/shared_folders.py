@@ -10,6 +10,7 @@ The command line, where the operator names the folder themselves, reads any fold
 import os
 from pathlib import Path
 
+from . import paths
 from .data import IMAGE_SUFFIXES, RawDataset
 from .errors import DatasetUnavailable
 from .limits import UploadLimits, upload_limits
@@ -33,7 +34,10 @@ def check_shared(folder: str) -> Path:
             "this server reads no folders of its own for students (TRANSFER_LAB_FOLDER_ROOTS is not set); "
             "upload a zip of class folders on the My data page instead."
         )
-    if not any(path == root or path.is_relative_to(root) for root in roots):
+    private = [paths.data_dir().resolve() / "users", paths.runs_dir().resolve(), paths.features_dir().resolve()]
+    inside = [root for root in roots if path == root or path.is_relative_to(root)]
+    # Students' saved datasets, runs and features stay private even under a shared root that holds them.
+    if not inside or any(path == folder or path.is_relative_to(folder) for folder in private):
         raise DatasetUnavailable(
             f"{folder!r} is not under a folder this server shares: choose one under "
             f"{', '.join(str(root) for root in roots)}, or upload a zip on the My data page."

@@ -7,7 +7,7 @@ import streamlit as st
 from transfer_core.downloads import Remote, fetch
 from transfer_core.errors import TransferLabError
 
-from .i18n import t
+from .i18n import literal, t
 
 
 def download_button_ui(label: str, files: Callable[[], list[Remote]]) -> None:
@@ -23,6 +23,6 @@ def download_button_ui(label: str, files: Callable[[], list[Remote]]) -> None:
     try:
         fetch(files(), progress)
     except TransferLabError as err:
-        st.error(str(err))
+        st.error(literal(err))
     else:
         st.rerun()

@@ -3,8 +3,13 @@
 Each language is one TOML file in assets/i18n/ (`en.toml`, `zh.toml`, ...): a third language is a
 new file, not a search through the code. Keys are dotted paths (`nav.home`, `lessons.why.title`).
 The language is chosen in the sidebar and kept in the URL (`lang=zh`).
+
+The texts are Markdown the app wrote; the values put into them are not. A value can come from a link,
+an upload, a file name or a class name, so `t()` escapes it: `[log in](http://…)` or `<img>` in a
+value shows as those characters, never as a link, an image or HTML.
 """
 
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -52,10 +57,42 @@ def language() -> str:
     return st.session_state[LANG_KEY]
 
 
-def t(key: str, **values: Any) -> str:
-    """The text for `key` in this session's language (English when a file lacks it), filled in."""
-    text = table(language()).get(key, table(DEFAULT).get(key, key))
-    return text.format(**values) if values else text
+class Markdown(str):
+    """Markdown the app wrote itself (a text from `t()`): put into another text as it is."""
+
+
+# Every ASCII punctuation mark Markdown, Streamlit's directives (:red[…], :material/…:) or LaTeX ($)
+# could read; a backslash before each shows it as itself.
+MARKUP = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~$:&\"'=/@%^;?,]")
+# GitHub's autolinks (www.x, http://x, a@b.c) are found in the text after escapes are read, so a
+# backslash does not stop them: an invisible word joiner inside each does.
+AUTOLINK = re.compile(r"(?i)(?<=www)(?=\.)|(?<=:)(?=//)|(?<=@)")
+WORD_JOINER = "\u2060"
+
+
+def literal(value: Any) -> Any:
+    """A value to show as plain text inside Markdown: numbers and the app's own texts pass as they are,
+    anything else is escaped (and kept on one line)."""
+    if isinstance(value, (Markdown, int, float)):
+        return value
+    text = AUTOLINK.sub(WORD_JOINER, " ".join(str(value).split()))
+    return MARKUP.sub(lambda m: "\\" + m.group(), text)
+
+
+def _text(key: str) -> str:
+    """The text for `key` in this session's language (English when a file lacks it)."""
+    return table(language()).get(key, table(DEFAULT).get(key, key))
+
+
+def t(key: str, **values: Any) -> Markdown:
+    """The text for `key`, filled in with `values` shown as written (see `literal`)."""
+    text = _text(key)
+    return Markdown(text.format(**{name: literal(value) for name, value in values.items()}) if values else text)
+
+
+def t_plain(key: str, **values: Any) -> str:
+    """The text for `key` where Streamlit shows plain text (a selectbox's options): values unescaped."""
+    return _text(key).format(**values) if values else _text(key)
 
 
 def labels(prefix: str, options) -> dict:

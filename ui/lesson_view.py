@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.config import TrainConfig
-from transfer_core.errors import ConfigError, QueueFull
+from transfer_core.errors import ConfigError, QueueFull, TransferLabError
 from transfer_core.lessons import Lesson, decide, run_result
 
 from .config_state import link_params, respecting_locks, set_config
-from .i18n import labels, t
+from .i18n import labels, literal, t
 from .polling import poll_runs
 from .session import get_runner, owner
 
@@ -105,6 +105,9 @@ def start_runs(configs: dict[str, TrainConfig]) -> dict[str, str]:
         return {label: runner.submit(config, me) for label, config in configs.items()}
     except QueueFull as err:
         st.error(t("learn.queue_full", error=err))
+        return {}
+    except TransferLabError as err:
+        st.error(literal(err))
         return {}
 
 

@@ -13,7 +13,7 @@ from transfer_core.limits import UploadLimits
 from transfer_core.uploads import ImportResult
 
 from .config_state import update_config
-from .i18n import localize_frame, t
+from .i18n import literal, localize_frame, t
 from .session import owner
 
 T = TypeVar("T")
@@ -34,11 +34,11 @@ def limits_caption(limits: UploadLimits) -> None:
 def import_result_ui(result: ImportResult) -> None:
     """What was accepted, and every refused file with its reason."""
     if result.refused:
-        st.warning(result.summary() + " " + t("my_data.skipped"))
+        st.warning(literal(result.summary()) + " " + t("my_data.skipped"))
         refused = pd.DataFrame([{"file": r.name, "reason": r.reason} for r in result.refused])
         st.dataframe(localize_frame(refused), hide_index=True, width="stretch")
     else:
-        st.success(result.summary())
+        st.success(literal(result.summary()))
     st.dataframe(
         localize_frame(pd.DataFrame({"class": list(result.counts), "images": list(result.counts.values())})),
         hide_index=True,
@@ -52,7 +52,7 @@ def keep_ui(dataset, default_name: str, key: str, limits: UploadLimits) -> None:
         try:
             user_data.keep_dataset(owner(), name, dataset, limits)
         except TransferLabError as err:
-            st.error(str(err))
+            st.error(literal(err))
         else:
             st.session_state["kept_dataset"] = name
             st.rerun()

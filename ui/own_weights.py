@@ -12,7 +12,7 @@ from transfer_core.weights import TORCHVISION_WEIGHTS, downloads_allowed
 
 from .config_state import update_config
 from .download import download_button_ui
-from .i18n import t
+from .i18n import literal, t
 from .own_data import checked_once
 from .session import owner
 
@@ -47,7 +47,7 @@ def checked_upload_ui(name: str, upload, limits) -> None:
         "weights_check", key, lambda: check_weights(read_weights_file(upload.getvalue(), upload.name, limits), name)
     )
     if isinstance(result, TransferLabError):
-        st.error(f"{upload.name}: {result}")
+        st.error(f"{literal(upload.name)}: {literal(result)}")
         return
     st.success(t("weights.fits", file=upload.name, name=name, count=len(result.state)))
     if result.ignored:
@@ -58,7 +58,7 @@ def checked_upload_ui(name: str, upload, limits) -> None:
         try:
             user_data.keep_weights(owner(), weights_name, name, result.state, limits)
         except TransferLabError as err:
-            st.error(str(err))
+            st.error(literal(err))
         else:
             st.success(t("weights.kept", name=weights_name))
 

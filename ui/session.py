@@ -1,10 +1,15 @@
 """Who this browser tab is, the process-wide runner, and the tab's active run.
 
-A tab's identity lives in the browser's sessionStorage: it survives a page reload
+A tab's identity is a secret in the browser's sessionStorage: it survives a page reload
 (so a reload reconnects to the tab's runs) and a second tab gets its own. It never
 appears in the URL, so a copied link shares the configuration, never the runs.
+
+The secret itself is never shown, logged or written anywhere: run records, folders and
+shared views use the owner id derived from it by a one-way hash, so a folder name seen
+on the server (or in a run record) cannot be turned back into a tab's secret.
 """
 
+import hashlib
 import os
 import uuid
 
@@ -49,20 +54,28 @@ def get_runner() -> Runner:
     return ProcessRunner(store, memory_mb=int(os.environ.get("TRANSFER_LAB_RUN_MEMORY_MB", "4096")), **shared)
 
 
+def owner_id(secret: str) -> str:
+    """The owner id a tab's secret stands for (32 hex digits, safe as a folder name)."""
+    return hashlib.sha256(f"transfer-lab-owner\0{secret}".encode()).hexdigest()[:32]
+
+
 def mount_tab_identity() -> None:
-    """Ask the browser for the tab's identity (once per script run, from app.py), and say the tab is
+    """Ask the browser for the tab's secret (once per script run, from app.py), and say the tab is
     still here: its queued runs are wanted and the data it holds in memory is kept."""
     proposal = st.session_state.setdefault("owner_proposal", uuid.uuid4().hex)
     result = _tab_identity(key="tab_identity", data={"proposal": proposal}, on_owner_change=lambda: None)
-    st.session_state["owner"] = getattr(result, "owner", None) or proposal
+    secret = getattr(result, "owner", None)
+    st.session_state["owner"] = owner_id(secret if isinstance(secret, str) and secret else proposal)
     get_runner().seen(st.session_state["owner"])
     user_data.seen(st.session_state["owner"])
     user_data.release_idle(60 * float(os.environ.get("TRANSFER_LAB_SESSION_IDLE_MINUTES", "60")))
 
 
 def owner() -> str:
-    """This tab's identity; until the browser has answered, the one it is about to adopt."""
-    return st.session_state.get("owner") or st.session_state.setdefault("owner_proposal", uuid.uuid4().hex)
+    """This tab's owner id; until the browser has answered, the one it is about to adopt."""
+    if "owner" not in st.session_state:
+        st.session_state["owner"] = owner_id(st.session_state.setdefault("owner_proposal", uuid.uuid4().hex))
+    return st.session_state["owner"]
 
 
 def active_run() -> RunSnapshot | None:

@@ -6,7 +6,7 @@ from transfer_core.catalog import device_summary
 from transfer_core.errors import RunNotFound
 
 from . import teacher
-from .i18n import language_picker, t
+from .i18n import Markdown, language_picker, t
 from .lesson_view import score
 from .session import active_run
 
@@ -47,7 +47,7 @@ def active_run_ui() -> None:
     if snapshot is None:
         st.caption(t("sidebar.no_run"))
         return
-    line = t("sidebar.active_run", icon=STATUS_ICONS.get(snapshot.status, ""), status=snapshot.status)
+    line = t("sidebar.active_run", icon=Markdown(STATUS_ICONS.get(snapshot.status, "")), status=snapshot.status)
     if snapshot.status == "queued" and snapshot.queue_position:
         line += t("sidebar.queue_place", place=snapshot.queue_position)
     elif snapshot.progress is not None and snapshot.status == "running":
