@@ -4,7 +4,7 @@ import streamlit as st
 
 from transfer_core import user_data
 from ui import teacher
-from ui.config_state import CONFIG_KEY, current_config, write_url
+from ui.config_state import CONFIG_KEY, URL_PROBLEM_KEY, current_config, write_url
 from ui.i18n import t
 from ui.lesson_pages import pages as lesson_pages
 from ui.session import mount_tab_identity, owner
@@ -35,7 +35,7 @@ current_config()  # a new session reads its setup from the URL before anything d
 with st.sidebar:
     mount_tab_identity()
 score_slot = sidebar_ui()
-if problem := st.session_state.pop("url_problem", None):
+if problem := st.session_state.get(URL_PROBLEM_KEY):  # until the user changes the setup
     st.error(problem)
 if released := user_data.released_since_last_told(owner()):  # told once, on the tab's next run
     st.warning(t("my_data.released", names=", ".join(released)))

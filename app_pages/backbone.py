@@ -17,6 +17,8 @@ from ui.i18n import literal, localize_frame, t, word
 from ui.own_weights import download_weights_ui, own_weights_ui
 from ui.teacher import locked
 
+BACKBONE_KEY = "backbone_choice"
+
 
 @st.cache_resource(max_entries=3)
 def pretrained_backbone(name: str):
@@ -30,23 +32,28 @@ def top5(name: str, photo_key: str, photo: np.ndarray) -> pd.DataFrame:
 
 
 def backbone_choice_ui() -> str:
-    names = list(BACKBONES)
-    config = current_config()
-    choice = st.selectbox(
+    # Keyed, its value set from the config before it is drawn and written back by its callback: a
+    # selectbox whose `index` follows the config is a new widget after each change, and drops the next click.
+    st.session_state[BACKBONE_KEY] = current_config().backbone
+    st.selectbox(
         t("backbone.backbone"),
-        names,
-        index=names.index(config.backbone),
+        list(BACKBONES),
+        key=BACKBONE_KEY,
         format_func=lambda n: BACKBONES[n].title,
         disabled=locked("backbone"),
+        on_change=choose_backbone,
     )
-    if choice != config.backbone:
-        changes = {"backbone": choice, "frozen_stages": -1}  # stage counts differ between backbones
-        if not BACKBONES[choice].has_pretrained:
-            changes |= {"weights": "random", "strategy": "scratch"}
-        elif config.weights.startswith(MINE_PREFIX):  # uploaded weights fit one backbone only
-            changes |= {"weights": "imagenet"}
-        update_config(**changes)
-    return choice
+    return current_config().backbone
+
+
+def choose_backbone() -> None:
+    config, choice = current_config(), st.session_state[BACKBONE_KEY]
+    changes = {"backbone": choice, "frozen_stages": -1}  # stage counts differ between backbones
+    if not BACKBONES[choice].has_pretrained:
+        changes |= {"weights": "random", "strategy": "scratch"}
+    elif config.weights.startswith(MINE_PREFIX):  # uploaded weights fit one backbone only
+        changes |= {"weights": "imagenet"}
+    update_config(**changes)
 
 
 def predictions_ui(name: str, photos: dict[str, np.ndarray]) -> None:

@@ -43,7 +43,9 @@ def start_ui(race: dict) -> None:
         except TransferLabError as err:  # a race over the memory budget, say: nothing was queued
             st.error(literal(err))
             return
-        st.session_state["race"] = started
+        race_ids = st.session_state.setdefault("race", {})  # the tab's kept copy: changed in place
+        race_ids.clear()
+        race_ids.update(started)
         st.rerun()
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from transfer_core import user_data
 from transfer_core.catalog import dataset_rows
-from transfer_core.data import DATASETS, FOLDER_PREFIX, MINE_PREFIX, load_shared, prepare_data
+from transfer_core.data import DATASETS, FOLDER_PREFIX, MINE_PREFIX, fitting_sizes, load_shared, prepare_data
 from transfer_core.downloads import dataset_files
 from transfer_core.errors import TransferLabError
 from transfer_core.memory_budget import check_budget
@@ -21,6 +21,8 @@ from ui.teacher import locked
 from ui.widgets import bind
 
 SAMPLES_PER_CLASS = 8
+DATASET_KEY = "dataset_choice"
+FOLDER = "folder"  # the option that asks for a server folder's path
 
 
 def prepared(config) -> tuple:
@@ -46,29 +48,40 @@ def arrays(data) -> tuple:
 def dataset_choice_ui() -> str:
     config = current_config()
     mine = [MINE_PREFIX + name for name in user_data.dataset_names(owner())]
-    options = [*DATASETS, *mine, "folder"]
-    current = "folder" if config.dataset.startswith(FOLDER_PREFIX) else config.dataset
+    options = [*DATASETS, *mine, FOLDER]
+    current = FOLDER if config.dataset.startswith(FOLDER_PREFIX) else config.dataset
     if current not in options:  # a link to another session's dataset, or one since deleted
         options.insert(0, current)
-    labels = {**{n: info.title for n, info in DATASETS.items()}, "folder": t("data.folder")}
+    labels = {**{n: info.title for n, info in DATASETS.items()}, FOLDER: t("data.folder")}
     labels |= {n: t_plain("data.mine", name=n.removeprefix(MINE_PREFIX)) for n in mine}  # plain text in a selectbox
-    choice = st.selectbox(
-        t("data.dataset"),
-        options,
-        disabled=locked("dataset"),
-        index=options.index(current),
-        format_func=lambda n: labels.get(n, n),
-    )
-    if choice == "folder":
-        default = config.dataset.removeprefix(FOLDER_PREFIX) if current == "folder" else ""
-        path = st.text_input(t("data.folder_path"), value=default, placeholder="/path/to/my_images")
-        if not path:
-            st.info(t("data.folder_hint"))
-            return config.dataset
-        choice = FOLDER_PREFIX + path
-    if choice != config.dataset:
-        update_config(dataset=choice)
-    return choice
+    # Keyed and set from the config before it is drawn (a selectbox whose `index` follows the config is a
+    # new widget after each change, and drops the next click); "A folder…" stays chosen until a path is typed.
+    if st.session_state.get(DATASET_KEY) != FOLDER or current == FOLDER:
+        st.session_state[DATASET_KEY] = current
+    choice = st.selectbox(t("data.dataset"), options, key=DATASET_KEY, disabled=locked("dataset"),
+                          format_func=lambda n: labels.get(n, n), on_change=choose_dataset)  # fmt: skip
+    if choice != FOLDER:
+        return config.dataset
+    default = config.dataset.removeprefix(FOLDER_PREFIX) if current == FOLDER else ""
+    path = st.text_input(t("data.folder_path"), value=default, placeholder="/path/to/my_images")
+    if not path:
+        st.info(t("data.folder_hint"))
+        return config.dataset
+    if FOLDER_PREFIX + path != config.dataset:
+        update_config(dataset=FOLDER_PREFIX + path)
+    return FOLDER_PREFIX + path
+
+
+def choose_dataset() -> None:
+    """A new dataset, with per-class sizes that fit it and all its classes."""
+    choice = st.session_state[DATASET_KEY]
+    if choice == FOLDER:  # chosen once a path is typed
+        return
+    if choice in DATASETS:
+        smallest = DATASETS[choice].smallest_class
+    else:
+        smallest = int(np.bincount(user_data.load_dataset(owner(), choice.removeprefix(MINE_PREFIX)).labels).min())
+    update_config(dataset=choice, class_subset="", **fitting_sizes(smallest))
 
 
 def download_ui(dataset: str) -> None:

@@ -396,6 +396,7 @@ def test_lesson_one_try_it_runs_and_its_question_is_answered(server, page):
     nav_link(page, "Train").click()
     page.get_by_role("button", name="Launch").click()
     expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=180_000)
+    launched = page.get_by_text("Run ").first.inner_text()
 
     nav_link(page, "1. Why transfer?").click()
     page.get_by_text("The linear probe on ImageNet features").click()
@@ -406,6 +407,25 @@ def test_lesson_one_try_it_runs_and_its_question_is_answered(server, page):
     expect(page.get_by_text(re.compile("You were right|Not this time"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"Predictions: [01] of 1 right"))).to_be_visible()
     shoot(page, "22-lesson-1-answered")
+    # A reload is a new session of the same tab: the prediction, the result and the score come back,
+    # and the Train page still follows the run launched there, not the lesson's newer runs.
+    page.reload()
+    expect(page.get_by_text("Measured:")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(re.compile(r"Predictions: [01] of 1 right"))).to_be_visible()
+    nav_link(page, "Train").click()
+    expect(page.get_by_text(launched.strip())).to_be_visible(timeout=60_000)
+
+
+def test_a_compare_race_comes_back_after_a_reload(server, page):
+    tiny = TrainConfig(backbone="small_cnn", weights="random", dataset="digits", train_per_class=20, val_per_class=10,
+                       image_size=32, epochs=2)  # fmt: skip
+    page.goto(f"{server}/compare?{tiny.to_query()}")
+    settle(page)
+    page.get_by_role("button", name=re.compile("Start the race")).click()
+    expect(page.get_by_text(re.compile(r"\d of 1 runs finished"))).to_be_visible(timeout=60_000)
+    page.reload()
+    expect(page.get_by_text(re.compile(r"\d of 1 runs finished"))).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("1 of 1 runs finished")).to_be_visible(timeout=120_000)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -431,3 +451,61 @@ def test_lab_pages_in_chinese(server, page, path):
     expect(page.get_by_test_id("stSidebar").get_by_role("combobox")).to_have_value("中文")
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
     shoot(page, f"40-zh-{path or 'home'}")
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick `option` in the selectbox labelled `label`, as a user does: open it, click the option."""
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_selectboxes_keep_every_choice_made_in_a_row(server, page):
+    """The issue's finding: every second choice was dropped (Lite1, Lite2, Lite0, Lite1 showed Lite1,
+    Lite1, Lite0, Lite0) because the selectbox's index followed the config."""
+    page.goto(f"{server}/backbone")
+    settle(page)
+    for title in ("EfficientNet-Lite1", "EfficientNet-Lite2", "EfficientNet-Lite0", "EfficientNet-Lite1"):
+        choose(page, "Backbone", title)
+        settle(page)
+        page.wait_for_timeout(1500)  # the issue waited three seconds between choices
+        expect(page.get_by_role("combobox", name="Backbone")).to_have_value(title)
+    expect(page).to_have_url(re.compile("backbone=efficientnet_lite1"))
+    page.goto(f"{server}/data")
+    settle(page)
+    for title in ("CIFAR-10", "A folder of class sub-folders", "scikit-learn digits", "Fashion-MNIST"):
+        choose(page, "Dataset", title)
+        settle(page)
+        page.wait_for_timeout(1500)
+        expect(page.get_by_role("combobox", name="Dataset")).to_have_value(title)
+    expect(page).to_have_url(re.compile("dataset=fashion_mnist"))
+
+
+def test_sizes_follow_the_dataset_chosen(server, page):
+    """Digits has 174 images in its smallest class: the defaults (200 + 100) do not fit, so choosing it
+    sets sizes that do; choosing Fashion-MNIST again restores the defaults."""
+    page.goto(f"{server}/data?train_per_class=8&val_per_class=2")
+    settle(page)
+    choose(page, "Dataset", "scikit-learn digits")
+    expect(page.get_by_label("Training images per class")).to_have_value("131", timeout=30_000)
+    expect(page.get_by_label("Validation images per class")).to_have_value("43")
+    expect(page.get_by_text("Samples per class")).to_be_visible()
+    expect(page.locator("[data-testid='stAlertContentError']")).to_have_count(0)
+    choose(page, "Dataset", "Fashion-MNIST")
+    expect(page.get_by_label("Training images per class")).to_have_value("200", timeout=30_000)
+    expect(page.get_by_label("Validation images per class")).to_have_value("100")
+
+
+def test_a_links_bad_values_are_named_the_rest_applies_and_the_message_stays(server, page):
+    page.goto(f"{server}/transfer?frozen_stages=99&lr=abc&epochs=3")
+    message = page.get_by_text("The link's “Learning rate” value “abc” could not be used")
+    expect(message).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("The link's “Frozen stages” value “99” could not be used")).to_be_visible()
+    expect(page.get_by_text("the lab uses 0.003 instead")).to_be_visible()
+    page.wait_for_timeout(5000)  # it used to vanish after one to three seconds
+    settle(page)
+    expect(message).to_be_visible()
+    expect(page).to_have_url(re.compile("epochs=3"))  # the link's other values still apply
+    shoot(page, "24-bad-link-named")
+    page.get_by_role("slider", name="Epochs").focus()
+    page.keyboard.press("ArrowRight")  # 3 -> 4 epochs
+    expect(message).to_have_count(0, timeout=30_000)  # once the user acts, it goes

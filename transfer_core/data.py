@@ -19,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import paths
 from .backbones import Preprocessing
-from .config import FOLDER_PREFIX, MINE_PREFIX
+from .config import FOLDER_PREFIX, MINE_PREFIX, TrainConfig
 from .errors import ConfigError, DatasetUnavailable
 from .weights import downloads_allowed
 
@@ -45,6 +45,7 @@ class DatasetInfo:
     load: Callable[[bool], RawDataset]  # argument: whether downloading is allowed
     available: Callable[[], tuple[bool, str]]
     num_classes: int  # known before the files are here
+    smallest_class: int  # images in its smallest class, known before the files are here
 
 
 # --- Fashion-MNIST ------------------------------------------------------------------------------
@@ -166,11 +167,12 @@ DATASETS: dict[str, DatasetInfo] = {
         _load_fashion,
         _fashion_available,
         10,
+        6000,
     ),
     "digits": DatasetInfo(
-        "digits", "scikit-learn digits", "ships inside scikit-learn", _load_digits, lambda: (True, "bundled"), 10
+        "digits", "scikit-learn digits", "ships inside scikit-learn", _load_digits, lambda: (True, "bundled"), 10, 174
     ),
-    "cifar10": DatasetInfo("cifar10", "CIFAR-10", "torchvision download", _load_cifar, _cifar_available, 10),
+    "cifar10": DatasetInfo("cifar10", "CIFAR-10", "torchvision download", _load_cifar, _cifar_available, 10, 5000),
 }
 
 
@@ -211,6 +213,16 @@ def _load_shared(name: str, allow_download: bool | None) -> RawDataset:
 # --- splits and tensors -------------------------------------------------------------------------
 
 
+def fitting_sizes(smallest_class: int) -> dict[str, int]:
+    """Training and validation images per class for a dataset whose smallest class has this many: the
+    lab's defaults where they fit, else a quarter (at most the default) to validate and the rest to train."""
+    train, val = TrainConfig.train_per_class, TrainConfig.val_per_class  # the dataclass's defaults
+    if smallest_class < train + val:
+        val = min(max(1, smallest_class // 4), val)
+        train = max(1, min(smallest_class - val, train))
+    return {"train_per_class": train, "val_per_class": val}
+
+
 def split_indices(
     labels: np.ndarray, train_per_class: int, val_per_class: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -222,8 +234,8 @@ def split_indices(
         if len(members) < train_per_class + val_per_class:
             raise ConfigError(
                 "train_per_class",
-                f"class {label} has only {len(members)} images; train_per_class + val_per_class "
-                f"must be at most {len(members)}.",
+                f"class {label} has only {len(members)} images, fewer than the {train_per_class} training + "
+                f"{val_per_class} validation images per class asked for; ask for {len(members)} or fewer together.",
             )
         members = rng.permutation(members)
         train.append(members[:train_per_class])

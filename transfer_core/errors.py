@@ -9,7 +9,7 @@ class ConfigError(TransferLabError, ValueError):
     """A TrainConfig field holds a value the engine cannot use."""
 
     def __init__(self, field: str, message: str):
-        self.field = field
+        self.field, self.message = field, message
         super().__init__(f"{field}: {message}")
 
 

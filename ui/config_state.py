@@ -14,6 +14,7 @@ from . import i18n, teacher
 from .i18n import t
 
 CONFIG_KEY = "config"
+URL_PROBLEM_KEY = "url_problem"  # what a link or preset asked for that could not be used; shown until the user acts
 
 
 def current_config() -> TrainConfig:
@@ -39,6 +40,7 @@ def update_config(**changes) -> TrainConfig | None:
         return None
     if updated != config:
         set_config(updated)
+        st.session_state.pop(URL_PROBLEM_KEY, None)  # the user has acted on the setup the message was about
     return updated
 
 
@@ -62,8 +64,26 @@ def write_url(config: TrainConfig) -> None:
 
 
 def _config_from_url() -> TrainConfig:
-    try:
-        return check(TrainConfig.from_query(st.query_params.to_dict()))
-    except ConfigError as err:
-        st.session_state["url_problem"] = t("url.bad_link", error=err)
-        return TrainConfig()
+    """The link's setup. A value the lab cannot use is left out and said (with the value used instead);
+    the rest of the link still applies."""
+    params, refused = dict(st.query_params.to_dict()), []
+    while True:
+        try:
+            config = check(TrainConfig.from_query(params))
+            break
+        except ConfigError as err:
+            if err.field not in params:  # not one value of the link's own: start from the defaults
+                refused, config = [(err, "")], TrainConfig()
+                break
+            refused.append((err, params.pop(err.field)))
+    if refused:
+        st.session_state[URL_PROBLEM_KEY] = " ".join(_refusal(err, value, config) for err, value in refused)
+    return config
+
+
+def _refusal(err: ConfigError, value: str, config: TrainConfig) -> str:
+    if not value:
+        return t("url.bad_link", error=err.message)
+    used = getattr(config, err.field, "")
+    why = err.message.rstrip(".")  # it sits in parentheses mid-sentence
+    return t("url.bad_value", field=i18n.field_label(err.field), value=value, why=why, used=used)

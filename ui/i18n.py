@@ -90,6 +90,11 @@ def t(key: str, **values: Any) -> Markdown:
     return Markdown(text.format(**{name: literal(value) for name, value in values.items()}) if values else text)
 
 
+def field_label(field: str) -> str:
+    """A config field as the learner knows it: the label of the widget that sets it."""
+    return table(language()).get(f"fields.{field}", table(DEFAULT).get(f"fields.{field}", field))
+
+
 def t_plain(key: str, **values: Any) -> str:
     """The text for `key` where Streamlit shows plain text (a selectbox's options): values unescaped."""
     return _text(key).format(**values) if values else _text(key)

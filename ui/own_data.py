@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core import user_data
+from transfer_core.data import fitting_sizes
 from transfer_core.errors import TransferLabError
 from transfer_core.limits import UploadLimits
 from transfer_core.uploads import ImportResult
@@ -17,8 +18,6 @@ from .i18n import literal, localize_frame, t
 from .session import owner
 
 T = TypeVar("T")
-MAX_VAL_PER_CLASS = 100
-MAX_TRAIN_PER_CLASS = 500
 
 
 def limits_caption(limits: UploadLimits) -> None:
@@ -75,14 +74,7 @@ def kept_notice() -> None:
 def use_dataset(name: str) -> None:
     """Make the config train on one of this session's datasets, with per-class sizes that fit it."""
     raw = user_data.load_dataset(owner(), name)
-    smallest = int(np.bincount(raw.labels).min())
-    val = min(max(1, smallest // 4), MAX_VAL_PER_CLASS)
-    update_config(
-        dataset=user_data.mine(name),
-        train_per_class=min(smallest - val, MAX_TRAIN_PER_CLASS),
-        val_per_class=val,
-        class_subset="",
-    )
+    update_config(dataset=user_data.mine(name), class_subset="", **fitting_sizes(int(np.bincount(raw.labels).min())))
     st.session_state["go_to_data"] = True
 
 

@@ -23,6 +23,8 @@ from transfer_core.paths import features_dir, runs_dir
 from transfer_core.process_runner import ProcessRunner
 from transfer_core.runs import RunStore
 
+from . import tab_memory
+
 TAB_IDENTITY_JS = """
 export default function (component) {
   const { data, setStateValue } = component;
@@ -66,6 +68,7 @@ def mount_tab_identity() -> None:
     result = _tab_identity(key="tab_identity", data={"proposal": proposal}, on_owner_change=lambda: None)
     secret = getattr(result, "owner", None)
     st.session_state["owner"] = owner_id(secret if isinstance(secret, str) and secret else proposal)
+    tab_memory.restore(st.session_state["owner"])
     get_runner().seen(st.session_state["owner"])
     user_data.seen(st.session_state["owner"])
     user_data.release_idle(60 * float(os.environ.get("TRANSFER_LAB_SESSION_IDLE_MINUTES", "60")))
@@ -79,26 +82,20 @@ def owner() -> str:
 
 
 def active_run() -> RunSnapshot | None:
-    """The tab's current run: the one it launched, or after a reload its newest live (else newest) run."""
-    runner, me = get_runner(), owner()
+    """The run this tab launched to follow on the Train page (kept across a reload), if it still exists.
+    Runs started by Compare, the layer lab or a lesson are never adopted here."""
     run_id = st.session_state.get("active_run")
-    if run_id is None:
-        runs = runner.list(me)
-        live = [s for s in runs if not s.finished]
-        run_id = (live or runs)[0].run_id if runs else None
     if run_id is None:
         return None
     try:
-        snapshot = runner.snapshot(run_id, owner=me)
+        return get_runner().snapshot(run_id, owner=owner())
     except RunNotFound:  # deleted from the ledger since
-        st.session_state.pop("active_run", None)
+        tab_memory.follow_run(None)
         return None
-    st.session_state["active_run"] = run_id
-    return snapshot
 
 
 def set_active_run(run_id: str) -> None:
-    st.session_state["active_run"] = run_id
+    tab_memory.follow_run(run_id)
 
 
 def tab_snapshots(run_ids: dict[str, str]) -> dict[str, RunSnapshot]:
