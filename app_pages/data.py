@@ -15,7 +15,7 @@ from transfer_core.resolve import available, class_count, prepared_data
 from transfer_core.weights import downloads_allowed
 from ui.config_state import current_config, update_config
 from ui.download import download_button_ui
-from ui.i18n import literal, localize_figure, localize_frame, t, t_plain
+from ui.i18n import literal, localize_figure, localize_frame, problem, t, t_plain
 from ui.session import owner
 from ui.teacher import locked
 from ui.widgets import bind
@@ -124,7 +124,7 @@ else:
         with st.spinner(t("data.loading")):
             images, train_y, val_y, classes = prepared(config)
     except TransferLabError as err:
-        st.error(literal(err))
+        st.error(problem(err))
     else:
         counts = pd.DataFrame(
             {"class": classes, "train": np.bincount(train_y, minlength=len(classes)),

@@ -466,3 +466,10 @@ def test_a_layer_lab_left_running_by_a_stopped_server_shows_interrupted_and_star
     newest = saved_labs(get_runner(), me)[0]
     assert newest["lab_id"] != "0123456789ab" and newest["status"] == "running"
     assert newest["settings"] == asdict(settings)
+
+
+def test_a_link_asking_more_images_than_a_class_has_says_so_in_the_pages_words():
+    at = open_app("app_pages/data.py", TrainConfig(dataset="digits"))  # 200 + 100 per class; digits has 174 to 183
+    message = shown(at.error[0].value)
+    assert message.startswith("Training images per class: class ") and "fewer than the 200 training + 100" in message
+    assert "train_per_class" not in message

@@ -95,6 +95,14 @@ def field_label(field: str) -> str:
     return table(language()).get(f"fields.{field}", table(DEFAULT).get(f"fields.{field}", field))
 
 
+def problem(err: Exception) -> Markdown:
+    """An error as a learner reads it: a config field by its widget's label, the rest shown as written."""
+    field = getattr(err, "field", None)
+    if field is None:
+        return Markdown(literal(err))
+    return Markdown(f"{literal(field_label(field))}: {literal(getattr(err, 'message', err))}")
+
+
 def t_plain(key: str, **values: Any) -> str:
     """The text for `key` where Streamlit shows plain text (a selectbox's options): values unescaped."""
     return _text(key).format(**values) if values else _text(key)
