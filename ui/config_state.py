@@ -77,7 +77,8 @@ def _config_from_url() -> TrainConfig:
                 break
             refused.append((err, params.pop(err.field)))
     if refused:
-        st.session_state[URL_PROBLEM_KEY] = " ".join(_refusal(err, value, config) for err, value in refused)
+        told = " ".join(_refusal(err, value, config) for err, value in refused)
+        st.session_state[URL_PROBLEM_KEY] = told if not refused[0][1] else f"{told} {t('url.rest_applies')}"
     return config
 
 
