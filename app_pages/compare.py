@@ -6,7 +6,7 @@ import streamlit as st
 from transfer_core.backbones import get_spec
 from transfer_core.catalog import describe_config
 from transfer_core.data import SHIFT_DESCRIPTIONS
-from transfer_core.errors import QueueFull, TransferLabError
+from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.experiments import race_configs, source_weights, trained_parameters
 from transfer_core.jobs import RunSnapshot
 from transfer_core.metrics import metrics_rows
@@ -14,7 +14,8 @@ from transfer_core.plots import race_curves
 from ui.config_state import current_config
 from ui.i18n import literal, localize_figure, localize_frame, t, word
 from ui.polling import poll_runs
-from ui.session import get_runner, owner
+from ui.run_words import current_run, run_words
+from ui.session import get_runner, owner, tab_snapshots
 from ui.widgets import bind
 
 
@@ -31,8 +32,11 @@ def setup_ui() -> dict:
     return race_configs(current_config(), partial)
 
 
-def start_ui(race: dict) -> None:
-    if st.button(t("compare.start", runs=len(race)), type="primary"):
+def start_ui(race: dict, racing: bool) -> None:
+    """Start the race (one at a time per tab), or Stop the one running: its queued and training runs."""
+    if racing:
+        st.button(t("compare.stop"), icon=":material/stop:", on_click=stop_race, key="stop_race")
+    if st.button(t("compare.start", runs=len(race)), type="primary", disabled=racing):
         runner, me = get_runner(), owner()
         started = {}
         try:
@@ -47,6 +51,15 @@ def start_ui(race: dict) -> None:
         race_ids.clear()
         race_ids.update(started)
         st.rerun()
+
+
+def stop_race() -> None:
+    runner, me = get_runner(), owner()
+    for run_id in st.session_state.get("race", {}).values():
+        try:
+            runner.cancel(run_id, owner=me)
+        except RunNotFound:  # deleted from the ledger meanwhile
+            continue
 
 
 def race_rows(snapshots: dict[str, RunSnapshot]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -71,6 +84,9 @@ def results_ui(snapshots: dict[str, RunSnapshot]) -> None:
     curves, summary = race_rows(snapshots)
     finished = sum(s.finished for s in snapshots.values())
     st.markdown(t("compare.finished", done=finished, total=len(snapshots)))
+    if (current := current_run(snapshots.values())) is not None:
+        label = next(label for label, s in snapshots.items() if s is current)
+        st.caption(f"{literal(label)} · {run_words(current)}")
     if not curves.empty:
         st.plotly_chart(localize_figure(race_curves(curves)), width="stretch", key="race_curves")
     formats = {"val acc": "%.3f", "shifted acc": "%.3f", "seconds": "%.1f"}
@@ -81,8 +97,8 @@ def results_ui(snapshots: dict[str, RunSnapshot]) -> None:
 st.title(t("compare.title"))
 st.write(t("compare.intro"))
 race = setup_ui()
-start_ui(race)
 race_ids = st.session_state.get("race", {})
+start_ui(race, racing=any(not s.finished for s in tab_snapshots(race_ids).values()))
 if race_ids:
     poll_runs(race_ids, results_ui)
 st.caption(t("compare.research"))

@@ -5,6 +5,8 @@ import streamlit as st
 
 from transfer_core.backbones import get_spec
 from transfer_core.data import load_shared
+from transfer_core.errors import RunNotFound
+from transfer_core.jobs import RunSnapshot
 from transfer_core.layer_lab import (
     LabSettings,
     LayerLab,
@@ -13,12 +15,14 @@ from transfer_core.layer_lab import (
     saved_lab,
     saved_labs,
     start_again,
+    stop_lab,
     trainings,
 )
 from transfer_core.plots import layer_lab_figure
 from transfer_core.runs import sharing_allowed
 from ui.i18n import localize_figure, t
 from ui.polling import poll_until_finished
+from ui.run_words import run_words
 from ui.session import get_runner, owner
 
 
@@ -53,6 +57,11 @@ def lab_state_ui(current: dict) -> None:
         min(1.0, (len(points) + len(bases)) / total),
         text=t("layers.progress", done=len(points) + len(bases), total=total, status=current["status"]),
     )
+    if live := lab_live(current):
+        st.caption(run_words(live))
+    if current["status"] == "running" and current["owner"] == owner():
+        st.button(t("layers.stop"), key="stop_lab", icon=":material/stop:", on_click=stop_lab,
+                  args=(current["lab_id"], owner()))  # fmt: skip
     if current["status"] == "interrupted":
         st.warning(t("layers.interrupted"))
         if current["owner"] == owner() and st.button(t("layers.start_again"), key="start_again"):
@@ -68,6 +77,18 @@ def lab_state_ui(current: dict) -> None:
         st.caption(" · ".join(f"{name}: {acc:.3f}" for name, acc in bases.items()))
 
 
+def lab_live(current: dict) -> RunSnapshot | None:
+    """The lab's training now (the last it submitted), while it is queued or training."""
+    run_ids = [*current["bases"].values(), *(p["run_id"] for p in current["points"])]
+    if current["status"] != "running" or not run_ids:
+        return None
+    try:
+        snapshot = get_runner().snapshot(run_ids[-1])
+    except RunNotFound:
+        return None
+    return None if snapshot.finished else snapshot
+
+
 def lab_ui(lab: dict) -> None:
     """The lab's thread saves its state after every step; the page follows it until it ends."""
     poll_until_finished(
@@ -79,10 +100,11 @@ st.title(t("layers.title"))
 st.write(t("layers.intro"))
 settings = settings_ui()
 explain_ui(settings)
-if st.button(t("layers.run"), type="primary"):
+labs = saved_labs(get_runner(), owner())
+running = bool(labs) and labs[0]["status"] == "running"  # one lab at a time per tab: Stop it first
+if st.button(t("layers.run"), type="primary", disabled=running):
     LayerLab(get_runner(), owner(), settings)  # runs in its own thread and saves its state as it goes
     st.rerun()
-labs = saved_labs(get_runner(), owner())
 if not labs and sharing_allowed():  # e.g. the lab the teacher ran before class, in another tab
     labs = saved_labs(get_runner(), None)
     if labs:

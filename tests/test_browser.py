@@ -509,3 +509,19 @@ def test_a_links_bad_values_are_named_the_rest_applies_and_the_message_stays(ser
     page.get_by_role("slider", name="Epochs").focus()
     page.keyboard.press("ArrowRight")  # 3 -> 4 epochs
     expect(message).to_have_count(0, timeout=30_000)  # once the user acts, it goes
+
+
+def test_a_race_says_where_it_is_and_stop_cancels_it(server, page):
+    page.goto(f"{server}/compare?{SLOW.to_query()}")
+    settle(page)
+    start = page.get_by_role("button", name=re.compile("Start the race"))
+    start.click()
+    expect(page.get_by_role("button", name="Stop the race")).to_be_visible(timeout=60_000)
+    expect(start).to_be_disabled()
+    expect(
+        page.get_by_text(re.compile(r"· (Waiting in the queue|Passing the images|Training: epoch|Preparing)"))
+    ).to_be_visible(timeout=60_000)
+    shoot(page, "25-compare-racing")
+    page.get_by_role("button", name="Stop the race").click()
+    expect(page.get_by_text(re.compile(r"(\d) of \1 runs finished"))).to_be_visible(timeout=60_000)
+    expect(start).to_be_enabled()

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.shown import shown
+from tests.waiting import wait_for
 from transfer_core.config import TrainConfig
 from transfer_core.errors import RunNotFound
 
@@ -473,3 +474,46 @@ def test_a_link_asking_more_images_than_a_class_has_says_so_in_the_pages_words()
     message = shown(at.error[0].value)
     assert message.startswith("Training images per class: class ") and "fewer than the 200 training + 100" in message
     assert "train_per_class" not in message
+
+
+def test_a_compare_race_can_be_stopped_and_cannot_be_started_twice_meanwhile(monkeypatch):
+    from tests.test_classroom import Hold
+    from ui.session import get_runner
+
+    hold = Hold()  # every run waits until released: the race is queued and training while we look
+    monkeypatch.setattr(get_runner(), "train_fn", hold)
+    at = open_app("app_pages/compare.py", config=TINY.replace(backbone="efficientnet_lite0", weights="imagenet"))
+    next(b for b in at.button if b.label.startswith("Start the race")).click().run()
+    assert next(b for b in at.button if b.label.startswith("Start the race")).disabled
+    words = [shown(c.value) for c in at.caption]
+    assert any("Waiting in the queue: " in w or "Training" in w or "Preparing" in w for w in words), words
+    next(b for b in at.button if b.key == "stop_race").click().run()
+    race = at.session_state["race"]
+    wait_for(lambda: all(get_runner().snapshot(r).finished for r in race.values()))
+    assert {get_runner().snapshot(r).status for r in race.values()} == {"cancelled"}
+    at.run()
+    assert not next(b for b in at.button if b.label.startswith("Start the race")).disabled
+
+
+def test_a_layer_lab_can_be_stopped_and_says_where_its_training_is(monkeypatch):
+    from tests.test_classroom import Hold
+    from transfer_core.layer_lab import saved_labs
+    from ui.session import get_runner
+
+    hold = Hold()
+    monkeypatch.setattr(get_runner(), "train_fn", hold)
+    blocker = get_runner().submit(TINY, "someone else")  # holds the one slot: the lab's first run waits
+    at = open_app("app_pages/layers.py")
+    at.number_input[0].set_value(20).run()
+    at.number_input[1].set_value(1).run()
+    next(b for b in at.button if b.label == "Run the layer lab").click().run()
+    wait_for(lambda: saved_labs(get_runner(), at.session_state["owner"])[0]["bases"])
+    at.run()
+    assert next(b for b in at.button if b.label == "Run the layer lab").disabled
+    assert any("Waiting in the queue: yours starts next." in shown(c.value) for c in at.caption)
+    next(b for b in at.button if b.key == "stop_lab").click().run()
+    wait_for(lambda: saved_labs(get_runner(), at.session_state["owner"])[0]["status"] == "stopped")
+    get_runner().cancel(blocker)
+    at.run()
+    assert any("stopped by the user" in w.value for w in at.warning)
+    assert not next(b for b in at.button if b.label == "Run the layer lab").disabled

@@ -22,7 +22,7 @@ from .runs import process_alive, this_process
 
 KINDS = ("AnB", "AnB+", "BnB", "BnB+")
 POLL_SECONDS = 0.5
-LIVE_LABS: set[str] = set()  # labs whose thread runs in this process
+LIVE_LABS: dict[str, "LayerLab"] = {}  # labs whose thread runs in this process, by id
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class LayerLab:
             "created": time.time(), "bases": {}, "points": [], "message": "", **this_process(),
         }  # fmt: skip
         self._stop = threading.Event()
-        LIVE_LABS.add(self.lab_id)
+        LIVE_LABS[self.lab_id] = self
         self._save()
         threading.Thread(target=self._run, daemon=True, name=f"layer-lab-{self.lab_id}").start()
 
@@ -118,7 +118,7 @@ class LayerLab:
         except Exception as err:  # the lab thread must end with a status, never silently
             self.state["status"], self.state["message"] = "failed", f"{type(err).__name__}: {err}"
         self._save()
-        LIVE_LABS.discard(self.lab_id)
+        LIVE_LABS.pop(self.lab_id, None)
 
     def _wait(self, run_id: str) -> None:
         while not (snapshot := self.runner.snapshot(run_id)).finished:
@@ -160,6 +160,16 @@ def saved_lab(runner: Runner, lab_id: str) -> dict:
     if lab["status"] == "running" and lab_id not in LIVE_LABS and orphaned:
         lab |= {"status": "interrupted", "message": INTERRUPTED}
     return lab
+
+
+def stop_lab(lab_id: str, owner: str) -> bool:
+    """Stop the owner's running lab: its current training is cancelled and nothing more is queued.
+    False when it is not running here or is someone else's."""
+    lab = LIVE_LABS.get(lab_id)
+    if lab is None or lab.owner != owner:
+        return False
+    lab.cancel()
+    return True
 
 
 def start_again(runner: Runner, lab: dict) -> "LayerLab":

@@ -12,6 +12,7 @@ from transfer_core.lessons import Lesson, decide, run_result
 from .config_state import link_params, respecting_locks, set_config
 from .i18n import labels, literal, t
 from .polling import poll_runs
+from .run_words import current_run, run_words
 from .session import get_runner, owner
 
 VERDICTS = "lesson_verdicts"  # {lesson key: (predicted option, measured option)}
@@ -85,6 +86,8 @@ def when_finished(run_ids: dict[str, str], show: Callable[[dict], None]) -> None
         done = sum(s.finished for s in current.values())
         if done < len(current):
             st.progress(done / len(current), text=t("learn.running", done=done, total=len(current)))
+            if (now := current_run(current.values())) is not None:
+                st.caption(run_words(now))
         else:
             show(current)
 
