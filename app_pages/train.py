@@ -12,7 +12,8 @@ from transfer_core.jobs import RunSnapshot
 from transfer_core.metrics import metrics_rows
 from transfer_core.plots import drift_diagram, learning_curves
 from transfer_core.run_analysis import drift_frame
-from ui.config_state import current_config
+from transfer_core.weights import downloads_allowed, weights_available
+from ui.config_state import current_config, update_config
 from ui.i18n import Markdown, literal, localize_figure, t
 from ui.polling import built_once, poll_until_finished, run_interval
 from ui.session import active_run, get_runner, owner, set_active_run
@@ -20,10 +21,26 @@ from ui.session import active_run, get_runner, owner, set_active_run
 CURVE_SECONDS = 3
 
 
+def missing_weights_ui(config) -> bool:
+    """Before launch: say when the run needs ImageNet weights this machine does not have, and offer
+    random ones. True when it cannot start as it is (offline: nothing can fetch them)."""
+    if config.strategy == "scratch" or config.weights != "imagenet" or weights_available(config.backbone)[0]:
+        return False
+    title = get_spec(config.backbone).title
+    blocked = not downloads_allowed()
+    (st.warning if blocked else st.info)(
+        t("train.weights_offline" if blocked else "train.weights_download", backbone=title)
+    )
+    st.button(t("train.use_random"), on_click=update_config, kwargs={"weights": "random"}, key="use_random")
+    return blocked
+
+
 def launch_ui(live: bool) -> None:
     config = current_config()
     st.markdown(t("train.setup", setup=describe_config(config)))
-    if st.button(t("train.launch"), type="primary", disabled=live, help=t("train.one_at_a_time") if live else None):
+    blocked = missing_weights_ui(config)
+    help_text = t("train.one_at_a_time") if live else None
+    if st.button(t("train.launch"), type="primary", disabled=live or blocked, help=help_text):
         try:
             set_active_run(get_runner().submit(config, owner()))
         except QueueFull as err:
@@ -41,11 +58,14 @@ def progress_ui(snapshot: RunSnapshot) -> None:
             st.caption(t("train.wait", seconds=max(5, round(snapshot.wait_seconds / 5) * 5)))
         return
     progress, features = snapshot.progress, snapshot.features
+    if snapshot.finished and progress is None:  # failed or cancelled before its first batch: nothing is moving
+        return
     if features is not None and features.waiting:
         st.progress(0.0, text=t("train.features_waiting"))
         return
     if features is not None:
         st.progress(features.done / features.total, text=t("train.features", done=features.done, total=features.total))
+        st.caption(t("train.features_why"))  # why epoch 1 is slow and the others are not
         return
     if progress is None:
         st.progress(0.0, text=t("train.preparing"))

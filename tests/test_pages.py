@@ -517,3 +517,25 @@ def test_a_layer_lab_can_be_stopped_and_says_where_its_training_is(monkeypatch):
     at.run()
     assert any("stopped by the user" in w.value for w in at.warning)
     assert not next(b for b in at.button if b.label == "Run the layer lab").disabled
+
+
+def test_missing_imagenet_weights_are_said_before_launch_with_random_weights_offered():
+    """Offline, ResNet-18's weights are not in the (empty) torch cache: before, Launch ran and failed with
+    `urlopen error`; now the page says so, Launch waits, and one click starts from random weights."""
+    at = open_app("app_pages/train.py", config=TINY.replace(backbone="resnet18", weights="imagenet", strategy="copy"))
+    assert any("ImageNet weights for ResNet-18 are not on this machine" in shown(w.value) for w in at.warning)
+    assert next(b for b in at.button if b.label == "Launch").disabled
+    next(b for b in at.button if b.key == "use_random").click().run()
+    assert config_of(at).weights == "random" and not at.warning
+    assert not next(b for b in at.button if b.label == "Launch").disabled
+
+
+def test_a_run_that_failed_before_training_does_not_keep_saying_it_is_preparing():
+    from ui.session import get_runner
+
+    at = open_app("app_pages/train.py", config=TINY.replace(dataset="mine:gone"))
+    next(b for b in at.button if b.label == "Launch").click().run()
+    wait_for(lambda: get_runner().snapshot(at.session_state["active_run"]).finished)
+    at.run()
+    assert any("failed" in e.value for e in at.error)
+    assert not [p for p in at.get("progress") if "Preparing" in p.proto.text]
