@@ -9,7 +9,7 @@ from transfer_core.backbones import get_spec
 from transfer_core.catalog import describe_config, frozen_stage_count
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.jobs import RunSnapshot
-from transfer_core.metrics import metrics_rows
+from transfer_core.metrics import metrics_rows, near_chance
 from transfer_core.plots import drift_diagram, learning_curves
 from transfer_core.run_analysis import drift_frame
 from transfer_core.weights import downloads_allowed, weights_available
@@ -109,6 +109,14 @@ def drift_ui(snapshot: RunSnapshot) -> None:
     )
 
 
+def at_chance_ui(snapshot: RunSnapshot) -> None:
+    """A finished run no better than guessing is said to be so, with the usual reasons."""
+    classes = len(snapshot.classes) or 1
+    val_images = snapshot.config.val_per_class * classes
+    if near_chance(snapshot.summary.final_val_acc, classes, val_images):
+        st.info(t("train.at_chance", acc=snapshot.summary.final_val_acc, classes=classes, chance=1 / classes))
+
+
 def final_ui(snapshot: RunSnapshot) -> None:
     if snapshot.status == "done" and snapshot.summary:
         a, b, c = st.columns(3)
@@ -116,6 +124,7 @@ def final_ui(snapshot: RunSnapshot) -> None:
         b.metric(t("train.train_acc"), f"{snapshot.metrics[-1].train_acc:.3f}")
         c.metric(t("train.seconds"), f"{snapshot.summary.seconds:.1f}")
         st.success(t("train.done"))
+        at_chance_ui(snapshot)
         st.page_link("app_pages/results.py", label=t("train.open_results"), icon=":material/analytics:")
     elif snapshot.status == "cancelled":
         st.warning(t("train.stopped", message=snapshot.message))

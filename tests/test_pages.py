@@ -539,3 +539,14 @@ def test_a_run_that_failed_before_training_does_not_keep_saying_it_is_preparing(
     at.run()
     assert any("failed" in e.value for e in at.error)
     assert not [p for p in at.get("progress") if "Preparing" in p.proto.text]
+
+
+def test_a_run_that_ends_at_chance_says_so_and_why():
+    from transfer_core.metrics import near_chance
+
+    assert near_chance(0.10, 10, 100) and near_chance(0.15, 10, 100) and not near_chance(0.17, 10, 100)
+    guessing = TINY.replace(strategy="scratch", lr=1e-7, epochs=1)  # steps too small to move the weights
+    at = open_app("app_pages/train.py", config=guessing)
+    next(b for b in at.button if b.label == "Launch").click().run()
+    wait_until_finished(at)
+    assert any("is what guessing gets with 10 classes (0.100)" in shown(i.value) for i in at.info)

@@ -4,6 +4,7 @@ Plain dataclasses and no torch, so the run store, the runner's snapshots and the
 of the same typed values.
 """
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 
@@ -60,3 +61,10 @@ def summarize(metrics: Iterable[EpochMetrics]) -> RunSummary | None:
 def metrics_rows(metrics: Iterable[EpochMetrics]) -> list[dict]:
     """Plain rows for tables, charts and CSV files."""
     return [m.to_dict() for m in metrics]
+
+
+def near_chance(accuracy: float, classes: int, val_images: int) -> bool:
+    """Whether a validation accuracy is within two standard errors of guessing (1 / classes) on this
+    many validation images: a result the network may have reached without learning anything."""
+    chance = 1 / max(classes, 1)
+    return accuracy <= chance + 2 * math.sqrt(chance * (1 - chance) / max(val_images, 1))
