@@ -324,3 +324,21 @@ def test_lesson_eight_measures_the_model_choice_side_by_side():
     table = at.dataframe[0].value
     assert list(table["run"]) == ["EfficientNet-Lite0", "EfficientNet-Lite1"]
     assert table["val acc"].between(0.3, 1.0).all() and (table["seconds"] > 0).all()
+
+
+@pytest.mark.parametrize("key, option", [("features", "levels"), ("project", "typeerror")])
+def test_what_a_question_asks_about_appears_only_once_the_prediction_is_locked_in(key, option):
+    """Lesson 3 drew the settling hidden state, and lesson 6 printed the TypeError, above the questions
+    that ask about them."""
+
+    def answer_shown(at) -> bool:
+        if key == "project":
+            return any(c.value.startswith("TypeError: 'generator'") for c in at.code)
+        return any(f.label.startswith("Step") for f in at.slider)  # the stepped hidden state: table and chart
+
+    at = lesson_app(key)
+    assert not answer_shown(at)
+    assert any("once you have locked in your prediction" in c.value for c in at.caption)
+    at.radio(key=f"predict_{key}").set_value(option).run()
+    next(b for b in at.button if b.key == f"lock_{key}").click().run()
+    assert answer_shown(at)

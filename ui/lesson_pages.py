@@ -28,6 +28,12 @@ def stage_pictures(photo_name: str) -> dict[str, np.ndarray]:
     return run_analysis.stage_pictures("efficientnet_lite0", sample_photos()[photo_name])
 
 
+def committed(lesson: Lesson) -> bool:
+    """Whether the learner has locked in a prediction for the lesson: what its question asks about is
+    shown only then."""
+    return lesson.key in st.session_state.get("lesson_predictions", {})
+
+
 def mapping_extra(lesson: Lesson) -> None:
     st.latex(MAPPING_FORMULA)
     st.caption(t("learn.formula_caption"))
@@ -56,6 +62,9 @@ def features_extra(lesson: Lesson) -> None:
     inputs = parse_sequence(text)
     if inputs is None:
         st.error(t("learn.rnn_bad_input"))
+        return
+    if not committed(lesson):  # how the hidden state moves is the question's answer
+        st.caption(t("learn.after_prediction"))
         return
     states = rnn_steps(inputs)
     step = st.slider(t("learn.rnn_step"), 1, len(inputs), min(5, len(inputs)), key="rnn_step")
@@ -113,7 +122,10 @@ def project_extra(lesson: Lesson) -> None:
     st.subheader(t("learn.project_bug1"))
     st.markdown(t("lessons.project.bug1"))
     st.code(inspect.getsource(worked_project.buggy_feature_extractor), language="python")
-    st.code(worked_project.run_bug_1(setting.backbone), language="text", wrap_lines=True)
+    if committed(lesson):  # what the line raises is the question's answer
+        st.code(worked_project.run_bug_1(setting.backbone), language="text", wrap_lines=True)
+    else:
+        st.caption(t("learn.after_prediction"))
     st.subheader(t("learn.project_bug2"))
     st.markdown(t("lessons.project.bug2"))
     shape, message = worked_project.run_bug_2(setting.backbone)
