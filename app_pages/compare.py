@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.backbones import get_spec
-from transfer_core.catalog import describe_config
+from transfer_core.catalog import describe_task
 from transfer_core.data import SHIFT_DESCRIPTIONS
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.experiments import race_configs, source_weights, trained_parameters
@@ -22,7 +22,7 @@ from ui.widgets import bind
 def setup_ui() -> dict:
     config = current_config()
     spec = get_spec(config.backbone)
-    st.markdown(t("compare.task", task=describe_config(config)))
+    st.markdown(t("compare.task", task=describe_task(config)))  # every strategy runs it
     if source_weights(config) is None:
         st.info(t("compare.scratch_only", backbone=spec.title))
         partial = None
@@ -96,13 +96,36 @@ def results_ui(snapshots: dict[str, RunSnapshot]) -> None:
         s.summary.final_val_acc, len(s.classes) or 1, s.config.val_per_class * (len(s.classes) or 1))]  # fmt: skip
     if guessing:
         st.info(t("compare.at_chance", runs=", ".join(guessing)))
+    verdict_ui(snapshots)
+
+
+def prediction_ui(race: dict, racing: bool) -> None:
+    """Predict first: the strategy the learner expects to end highest, kept with the tab (and its reload)."""
+    kept = st.session_state.setdefault("race_prediction", {})
+    if kept.get("winner") in race:
+        st.session_state["race_pick"] = kept["winner"]
+    st.radio(t("compare.predict"), list(race), index=None, key="race_pick", horizontal=True, disabled=racing,
+             on_change=lambda: kept.update(winner=st.session_state["race_pick"]))  # fmt: skip
+
+
+def verdict_ui(snapshots: dict[str, RunSnapshot]) -> None:
+    """Once every run has finished: the prediction against the strategy that ended highest."""
+    predicted = st.session_state.get("race_prediction", {}).get("winner")
+    done = {label: s.summary.final_val_acc for label, s in snapshots.items() if s.status == "done" and s.summary}
+    if predicted is None or not done or any(not s.finished for s in snapshots.values()):
+        return
+    winner = max(done, key=done.get)
+    key = "compare.verdict_right" if predicted == winner else "compare.verdict_wrong"
+    st.markdown(t(key, predicted=predicted, winner=winner, acc=done[winner]))
 
 
 st.title(t("compare.title"))
 st.write(t("compare.intro"))
 race = setup_ui()
 race_ids = st.session_state.get("race", {})
-start_ui(race, racing=any(not s.finished for s in tab_snapshots(race_ids).values()))
+racing = any(not s.finished for s in tab_snapshots(race_ids).values())
+prediction_ui(race, racing)
+start_ui(race, racing)
 if race_ids:
     poll_runs(race_ids, results_ui)
 st.caption(t("compare.research"))

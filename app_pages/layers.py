@@ -25,6 +25,9 @@ from ui.polling import poll_until_finished
 from ui.run_words import run_words
 from ui.session import get_runner, owner
 
+LAB_ANSWERS = ("drops", "holds")
+DROP = 0.02  # AnB this far below BnB counts as a drop: two images in a hundred
+
 
 def settings_ui() -> LabSettings:
     left, middle, right = st.columns(3)
@@ -75,6 +78,34 @@ def lab_state_ui(current: dict) -> None:
     )
     if bases:
         st.caption(" · ".join(f"{name}: {acc:.3f}" for name, acc in bases.items()))
+    lab_verdict_ui(current, points)
+
+
+def lab_prediction_ui(running: bool) -> None:
+    """Predict first: does copying more frozen stages from task A hurt task B? Kept with the tab."""
+    kept = st.session_state.setdefault("lab_prediction", {})
+    if kept.get("answer") in LAB_ANSWERS:
+        st.session_state["lab_pick"] = kept["answer"]
+
+    def keep() -> None:
+        kept["answer"] = st.session_state["lab_pick"]
+
+    st.radio(t("layers.predict"), LAB_ANSWERS, format_func=lambda a: t(f"layers.answers.{a}"), index=None,
+             key="lab_pick", disabled=running, on_change=keep)  # fmt: skip
+
+
+def lab_verdict_ui(current: dict, points: list[dict]) -> None:
+    """Once the lab is done: frozen AnB against BnB at the deepest copy, against the prediction."""
+    predicted = st.session_state.get("lab_prediction", {}).get("answer")
+    if predicted is None or current["status"] != "done" or not points:
+        return
+    deepest = max(p["n"] for p in points)
+    acc = {p["kind"]: p["val_acc"] for p in points if p["n"] == deepest}
+    if "AnB" not in acc or "BnB" not in acc:
+        return
+    measured = "drops" if acc["AnB"] < acc["BnB"] - DROP else "holds"
+    said = {"predicted": t(f"layers.answers.{predicted}"), "measured": t(f"layers.answers.{measured}")}
+    st.markdown(t("layers.verdict", n=deepest, anb=acc["AnB"], bnb=acc["BnB"], **said))
 
 
 def lab_live(current: dict) -> RunSnapshot | None:
@@ -102,6 +133,7 @@ settings = settings_ui()
 explain_ui(settings)
 labs = saved_labs(get_runner(), owner())
 running = bool(labs) and labs[0]["status"] == "running"  # one lab at a time per tab: Stop it first
+lab_prediction_ui(running)
 if st.button(t("layers.run"), type="primary", disabled=running):
     LayerLab(get_runner(), owner(), settings)  # runs in its own thread and saves its state as it goes
     st.rerun()

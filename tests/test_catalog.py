@@ -33,7 +33,11 @@ def test_stage_table_follows_the_image_through_the_network():
     [
         (TrainConfig(), "9 of 9 stages frozen (a linear probe)"),
         (TrainConfig(frozen_stages=0), "0 of 9 stages frozen (full fine-tuning)"),
-        (TrainConfig(strategy="fusion", frozen_stages=3), "feature fusion (concat), 3 of 9 stages frozen"),
+        (
+            TrainConfig(strategy="fusion", frozen_stages=3),
+            "feature fusion (concat): the source (3 of 9 stages frozen, the rest fine-tuned) beside a small new branch",
+        ),
+        (TrainConfig(strategy="fusion"), "feature fusion (concat): the source (frozen) beside a small new branch"),
         (TrainConfig(strategy="scratch"), "random weights → fashion_mnist, from scratch"),
         (TrainConfig(), "EfficientNet-Lite0 with ImageNet weights → fashion_mnist"),
         (TrainConfig(weights="mine:my cat photos"), "EfficientNet-Lite0 with your weights 'my cat photos' →"),

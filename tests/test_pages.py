@@ -266,6 +266,7 @@ def test_compare_races_every_strategy_on_the_same_task_with_a_shifted_copy():
     at = open_app("app_pages/compare.py", config=base)
     shift = next(r for r in at.radio if r.label == "Shifted validation copy")
     shift.set_value("noise").run()
+    at.radio(key="race_pick").set_value("linear probe").run()  # predict first
     next(b for b in at.button if b.label.startswith("Start the race")).click().run()
     race = at.session_state["race"]
     assert len(race) == 6
@@ -284,6 +285,9 @@ def test_compare_races_every_strategy_on_the_same_task_with_a_shifted_copy():
         assert row["seconds"] == pytest.approx(result.seconds), label
     configs = [get_runner().snapshot(run_id).config for run_id in race.values()]
     assert {(c.dataset, c.seed, c.train_per_class, c.val_shift) for c in configs} == {("digits", 0, 20, "noise")}
+    winner = summary.set_index("strategy")["val acc"].idxmax()
+    verdict = "You predicted **linear probe**" + (", and it ended highest" if winner == "linear probe" else "; **")
+    assert any(shown(m.value).startswith(verdict) for m in at.markdown), winner
 
 
 def test_layers_page_explains_the_experiment_and_draws_a_finished_lab():
@@ -291,6 +295,7 @@ def test_layers_page_explains_the_experiment_and_draws_a_finished_lab():
     assert any("Task **A**" in m.value and "18 trainings" in m.value for m in at.markdown)
     at.number_input[0].set_value(20).run()  # a small lab: 20 images per class, one epoch
     at.number_input[1].set_value(1).run()
+    at.radio(key="lab_pick").set_value("drops").run()  # predict first
     next(b for b in at.button if b.label == "Run the layer lab").click().run()
     from transfer_core.layer_lab import saved_labs
     from ui.session import get_runner
@@ -303,6 +308,8 @@ def test_layers_page_explains_the_experiment_and_draws_a_finished_lab():
     assert not at.exception, at.exception
     assert any("18 of 18 trainings done · done" in p.proto.text for p in at.get("progress"))
     assert len(at.get("plotly_chart")) == 1
+    verdict = [shown(m.value) for m in at.markdown if m.value.startswith("You predicted")]
+    assert verdict and "AnB falls below BnB at the deepest copy. Measured with 4 stages copied: AnB " in verdict[0]
 
 
 def test_ledger_lists_compares_exports_and_deletes_this_tabs_runs(monkeypatch):

@@ -89,6 +89,13 @@ def describe_config(config: TrainConfig) -> str:
             f"LP-FT: a linear probe for {config.probe_epochs} epochs, then every stage fine-tuned "
             f"at {config.finetune_lr_scale:g} x the learning rate"
         )
+    elif config.strategy == "fusion":  # the source's unfrozen stages train alongside the new branch
+        kept = (
+            "frozen"
+            if frozen == spec.num_stages
+            else f"{frozen} of {spec.num_stages} stages frozen, the rest fine-tuned"
+        )
+        how = f"feature fusion ({config.fusion_mode}): the source ({kept}) beside a small new branch"
     else:
         kind = (
             "a linear probe"
@@ -97,11 +104,19 @@ def describe_config(config: TrainConfig) -> str:
             if frozen == 0
             else "partial fine-tuning"
         )
-        method = f"feature fusion ({config.fusion_mode})" if config.strategy == "fusion" else "feature copy"
-        how = f"{method}, {frozen} of {spec.num_stages} stages frozen ({kind})"
+        how = f"feature copy, {frozen} of {spec.num_stages} stages frozen ({kind})"
+    return f"{spec.title} with {source} → {config.dataset}, {how}; {task_sizes(config)}"
+
+
+def describe_task(config: TrainConfig) -> str:
+    """The task a race runs every strategy on: where from, to what, how much, for how long."""
+    spec = get_spec(config.backbone)
+    return f"{spec.title} with {starting_weights_words(config)} → {config.dataset}; {task_sizes(config)}"
+
+
+def task_sizes(config: TrainConfig) -> str:
     return (
-        f"{spec.title} with {source} → {config.dataset}, {how}; {config.train_per_class} images per class, "
-        f"{config.epochs} epochs, lr {config.lr:g}, {config.image_size} px"
+        f"{config.train_per_class} images per class, {config.epochs} epochs, lr {config.lr:g}, {config.image_size} px"
     )
 
 

@@ -7,7 +7,7 @@ Kept in this server process only: a restart forgets it (the runs themselves stay
 
 import streamlit as st
 
-KEPT = ("race", "lesson_predictions", "lesson_verdicts", "lesson_runs")  # dicts the pages change in place
+KEPT = ("race", "race_prediction", "lab_prediction", "lesson_predictions", "lesson_verdicts", "lesson_runs")
 TRAIN = "train"  # {"active_run": run id}: the run the user launched to follow on the Train page
 
 
