@@ -9,7 +9,7 @@ from transfer_core.catalog import sample_photos, stage_table
 from transfer_core.data import MINE_PREFIX
 from transfer_core.errors import TransferLabError
 from transfer_core.imagenet import predict_topk
-from transfer_core.limits import upload_limits
+from transfer_core.limits import upload_limits, uploader_mb
 from transfer_core.uploads import FileRefused, read_image
 from transfer_core.weights import weights_available
 from ui.config_state import current_config, update_config
@@ -73,7 +73,9 @@ def predictions_ui(name: str, photos: dict[str, np.ndarray]) -> None:
 
 
 def uploaded_photo_ui() -> dict[str, np.ndarray]:
-    upload = st.file_uploader(t("backbone.upload_photo"), type=["png", "jpg", "jpeg", "webp", "bmp"])
+    upload = st.file_uploader(
+        t("backbone.upload_photo"), type=["png", "jpg", "jpeg", "webp", "bmp"], max_upload_size=uploader_mb()
+    )
     if upload is None:
         return {}
     try:

@@ -9,6 +9,7 @@ from transfer_core import run_analysis
 from transfer_core.catalog import frozen_stage_count
 from transfer_core.config import MINE_PREFIX
 from transfer_core.errors import TransferLabError
+from transfer_core.limits import uploader_mb
 from transfer_core.plots import (
     cka_bars,
     confusion_cells,
@@ -87,7 +88,8 @@ def embedding_ui(record: RunRecord) -> None:
 
 def picked_image_ui(models: run_analysis.RunModels) -> tuple[np.ndarray, str]:
     """A validation image chosen by number, or the user's own photo, at the run's image size."""
-    upload = st.file_uploader(t("features.upload"), type=["png", "jpg", "jpeg", "webp", "bmp"], key="activation_upload")
+    upload = st.file_uploader(t("features.upload"), type=["png", "jpg", "jpeg", "webp", "bmp"], key="activation_upload",
+                              max_upload_size=uploader_mb())  # fmt: skip
     if upload is not None:
         try:
             with Image.open(upload) as photo:

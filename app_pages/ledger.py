@@ -1,6 +1,7 @@
 """Ledger: every run of this tab (and the class's shared ones), compared, exported, tidied up."""
 
 import json
+import time
 
 import pandas as pd
 import streamlit as st
@@ -9,7 +10,7 @@ from transfer_core.errors import RunNotFound, RunStillLive
 from transfer_core.metrics import metrics_rows
 from transfer_core.plots import race_curves
 from transfer_core.runs import RunRecord, sharing_allowed
-from ui.i18n import labels, literal, localize_figure, localize_frame, t
+from ui.i18n import labels, literal, localize_figure, localize_frame, t, word
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
 
@@ -29,27 +30,63 @@ def runs_ui() -> list[RunRecord]:
         st.warning(t("ledger.damaged", count=len(damaged), runs=", ".join(damaged)))
     records = records if source == "mine" else store.shared()
     statuses = sorted({r.status for r in records})
-    chosen = st.multiselect(t("ledger.status"), statuses, default=statuses)
+    chosen = kept_multiselect(t("ledger.status"), statuses, "ledger_status", everything_at_first=True)
     records = [r for r in records if r.status in chosen]
     if not records:
         st.info(t("ledger.empty"))
         return []
-    table = pd.DataFrame(
-        [{"run": r.run_id, "what": run_label(r), "status": r.status, "shared": r.shared} for r in records]
-    )
-    st.dataframe(localize_frame(table), hide_index=True, width="stretch")
+    st.dataframe(localize_frame(runs_table(records)), hide_index=True, width="stretch",
+                 column_config={word("val acc"): st.column_config.NumberColumn(format="%.3f")})  # fmt: skip
     by_id = {r.run_id: r for r in records}
-    picked = st.multiselect(t("ledger.select"), list(by_id), format_func=lambda i: run_label(by_id[i]))
+    picked = kept_multiselect(t("ledger.select"), list(by_id), "ledger_pick", format_func=lambda i: run_label(by_id[i]))
     return [by_id[i] for i in picked]
 
 
+def runs_table(records: list[RunRecord]) -> pd.DataFrame:
+    rows = []
+    for r in records:
+        row = {"run": r.run_id, "what": run_label(r), "status": r.status,
+               "val acc": r.summary.final_val_acc if r.summary else None}  # fmt: skip
+        if sharing_allowed():  # a "shared" column means nothing where runs cannot be shared
+            row["shared"] = r.shared
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def kept_multiselect(label: str, options: list, key: str, everything_at_first: bool = False, **kwargs) -> list:
+    """A multiselect whose choices survive runs changing state: the options change as runs finish, and
+    a multiselect whose options change is a new widget, with nothing selected."""
+    kept_key = f"{key}_kept"
+    if kept_key not in st.session_state:
+        st.session_state[kept_key] = list(options) if everything_at_first else []
+    seen_key = f"{key}_seen"  # options new since last time join a filter that showed everything
+    new = [o for o in options if o not in st.session_state.get(seen_key, options)]
+    st.session_state[seen_key] = list(options)
+    st.session_state[key] = [
+        o for o in options if o in st.session_state[kept_key] or (everything_at_first and o in new)
+    ]
+
+    def keep() -> None:
+        st.session_state[kept_key] = list(st.session_state[key])
+
+    return st.multiselect(label, options, key=key, on_change=keep, **kwargs)
+
+
 def overlay_ui(selected: list[RunRecord]) -> None:
-    rows = [{"strategy": f"{r.run_id}", **m} for r in selected for m in metrics_rows(r.metrics)]
+    rows = [{"strategy": legend_name(r), **m} for r in selected for m in metrics_rows(r.metrics)]
     if rows:
         st.plotly_chart(localize_figure(race_curves(pd.DataFrame(rows))), width="stretch")
 
 
+def legend_name(record: RunRecord) -> str:
+    """Short enough for a legend, and telling runs apart: when it started, its strategy, its id's start."""
+    when = time.strftime("%H:%M:%S", time.localtime(record.created))
+    return f"{when} {record.config.strategy} ({record.run_id[:6]})"
+
+
 def differences_ui(selected: list[RunRecord]) -> None:
+    if len(selected) < 2:  # one run differs from nothing
+        return
     configs = pd.DataFrame({r.run_id: r.config.to_dict() for r in selected}).astype(str)
     differing = configs[configs.nunique(axis=1) > 1]
     if differing.empty:

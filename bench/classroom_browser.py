@@ -33,6 +33,7 @@ from transfer_core.runs import RunStore
 
 ROOT = Path(__file__).parents[1]
 CHROMIUM = "/usr/bin/chromium"
+SCRIPT = os.environ.get("TRANSFER_LAB_SERVE", "serve.py")  # what scripts/start.sh runs
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 WATCHED = TrainConfig(frozen_stages=6, epochs=3, train_per_class=100, val_per_class=50, lr=3e-4)
@@ -55,7 +56,7 @@ def split_cores(share: bool) -> tuple[set[int] | None, set[int] | None]:
 def start_server(home: Path, runner: str, cores: set[int] | None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = os.environ | {"TRANSFER_LAB_HOME": str(home), "TRANSFER_LAB_OFFLINE": "1", "TRANSFER_LAB_RUNNER": runner}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    command = [sys.executable, "-m", "streamlit", "run", SCRIPT, "--server.headless", "true",
                "--server.port", str(port), "--server.fileWatcherType", "none"]  # fmt: skip
     pin = (lambda: os.sched_setaffinity(0, cores)) if cores else None  # workers inherit the CPU set
     process = subprocess.Popen(

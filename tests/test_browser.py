@@ -42,7 +42,7 @@ def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("lab-home")
     env = os.environ | {"TRANSFER_LAB_HOME": str(home), "TRANSFER_LAB_OFFLINE": "1", "TORCH_HOME": str(home / "torch"),
                         "TRANSFER_LAB_RUNNER": "processes"}  # fmt: skip
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    command = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
                "--server.port", str(port), "--server.fileWatcherType", "none"]  # fmt: skip
     log_path = home / "server.log"
     with open(log_path, "w") as log:
@@ -157,7 +157,7 @@ def test_default_lab_trains_live_and_shows_results(server, page):
     page.get_by_text("Open Results").click()
     expect(page.get_by_text("Confusion matrix")).to_be_visible(timeout=60_000)
     settle(page)
-    expect(page.get_by_role("button", name="Download weights (safetensors)")).to_be_visible()
+    expect(page.get_by_role("button", name="Download weights (safetensors)")).to_be_visible(timeout=60_000)
     expect(page.get_by_role("button", name="Download metrics (CSV)")).to_be_visible()
     shoot(page, "04-results")
     features_views(page)

@@ -557,3 +557,48 @@ def test_a_run_that_ends_at_chance_says_so_and_why():
     next(b for b in at.button if b.label == "Launch").click().run()
     wait_until_finished(at)
     assert any("is what guessing gets with 10 classes (0.100)" in shown(i.value) for i in at.info)
+
+
+def test_the_ledger_keeps_its_selection_while_runs_change_and_shows_accuracy():
+    from tests.test_classroom import Hold
+    from ui.session import get_runner
+
+    at = open_app("app_pages/train.py", config=TINY)
+    at.button[0].click().run()
+    wait_until_finished(at)
+    done = at.session_state["active_run"]
+    at.switch_page("app_pages/ledger.py").run()
+    table = at.dataframe[0].value
+    assert "shared" not in table.columns  # sharing is off on this server
+    assert table.set_index("run").loc[done, "val acc"] == pytest.approx(
+        get_runner().snapshot(done).summary.final_val_acc
+    )
+    next(m for m in at.multiselect if m.label.startswith("Select runs")).set_value([done]).run()
+    assert not any("identical" in c.value for c in at.caption)  # one run is compared with nothing
+    hold = Hold()
+    get_runner().train_fn = hold
+    queued = get_runner().submit(TINY, at.session_state["owner"])  # another run appears, then changes state
+    at.run()
+    wait_for(lambda: get_runner().snapshot(queued).status == "running")
+    at.run()
+    hold.release.set()
+    wait_for(lambda: get_runner().snapshot(queued).finished)
+    at.run()
+    assert next(m for m in at.multiselect if m.label.startswith("Select runs")).value == [done]
+    assert set(next(m for m in at.multiselect if m.label.startswith("Status")).value) >= {"done", "cancelled"}
+
+
+def test_photo_uploaders_state_the_upload_limit_in_force(monkeypatch):
+    monkeypatch.setenv("TRANSFER_LAB_MAX_UPLOAD_MB", "7")
+    at = open_app("app_pages/backbone.py")
+    photo = next(u for u in at.get("file_uploader") if "photo" in u.proto.label.lower())
+    assert photo.proto.max_upload_size_mb == 7  # was Streamlit's 200 MB while the lab refused over 100
+
+
+def test_the_empty_layer_lab_chart_has_an_accuracy_axis():
+    import pandas as pd
+
+    from transfer_core.plots import layer_lab_figure
+
+    empty = layer_lab_figure(pd.DataFrame(columns=["n", "kind", "run_id", "val_acc"]), None, 4)
+    assert tuple(empty.layout.yaxis.range) == (0, 1.02)  # not -1 to 4

@@ -64,3 +64,12 @@ def upload_limits() -> UploadLimits:
             raise SettingError(f"{variable}={text!r} must be a positive whole number; unset it for the default.")
         values[field] = int(text)
     return UploadLimits(**values)
+
+
+def uploader_mb() -> int:
+    """The per-file limit an upload widget shows and enforces: the setting, or its default while the
+    setting is bad (which is reported where the upload is read)."""
+    try:
+        return upload_limits().upload_mb
+    except SettingError:
+        return UploadLimits().upload_mb

@@ -244,6 +244,6 @@ def layer_lab_figure(points: pd.DataFrame, base_b: float | None, stages: int) ->
     figure.update_layout(
         height=400, margin={"t": 10, "b": 10, "l": 10, "r": 10},
         xaxis={"title": "n: stages copied from the base network", "range": [0.5, stages + 0.5], "dtick": 1},
-        yaxis={"title": "accuracy on task B (validation)"},
+        yaxis={"title": "accuracy on task B (validation)", "range": [0, 1.02]},  # empty too: an accuracy axis
     )  # fmt: skip
     return figure

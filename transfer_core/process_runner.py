@@ -62,7 +62,10 @@ def worker_main(conn: Connection, stop, threads: int) -> None:
     """A worker process: train each run it is handed, sending every event back, until told to end."""
     torch.set_num_threads(threads)
     while True:
-        assignment = conn.recv()
+        try:
+            assignment = conn.recv()
+        except (EOFError, OSError):  # the server has gone without saying goodbye: so does its worker
+            return
         if assignment is None:
             return
         config = TrainConfig.from_json(assignment.config_json)
