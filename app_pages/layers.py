@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.backbones import get_spec
-from transfer_core.data import load_shared
+from transfer_core.data import DATASETS, load_shared
 from transfer_core.errors import RunNotFound
 from transfer_core.jobs import RunSnapshot
 from transfer_core.layer_lab import (
@@ -18,6 +18,7 @@ from transfer_core.layer_lab import (
     stop_lab,
     trainings,
 )
+from transfer_core.metrics import near_chance
 from transfer_core.plots import layer_lab_figure
 from transfer_core.runs import sharing_allowed
 from ui.i18n import localize_figure, t
@@ -78,6 +79,11 @@ def lab_state_ui(current: dict) -> None:
     )
     if bases:
         st.caption(" · ".join(f"{name}: {acc:.3f}" for name, acc in bases.items()))
+        settings = LabSettings(**current["settings"])
+        half = DATASETS[settings.dataset].num_classes // 2  # each base tells half of the classes apart
+        guessing = [name for name, acc in bases.items() if near_chance(acc, half, settings.val_per_class * half)]
+        if guessing:
+            st.info(t("layers.at_chance", bases=", ".join(guessing), chance=1 / half))
     lab_verdict_ui(current, points)
 
 

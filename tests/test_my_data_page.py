@@ -183,3 +183,19 @@ def test_the_backbone_page_downloads_torchvision_weights_and_then_predicts(monke
     assert not at.exception
     assert torchvision_cache_path("resnet18").exists()
     assert any("Pretrained weights available" in s.value for s in at.success)
+
+
+def test_a_failed_download_says_why_and_leaves_no_progress_bar(monkeypatch, tmp_path):
+    from tests.test_downloads import serve
+    from transfer_core import downloads, paths
+
+    monkeypatch.delenv("TRANSFER_LAB_OFFLINE")
+    (tmp_path / "empty").mkdir()
+    with serve(tmp_path / "empty") as url:  # the file is not there: the server answers 404
+        target = paths.data_dir() / "cifar.tar.gz"
+        monkeypatch.setattr(downloads, "dataset_files", lambda name: [Remote(f"{url}/cifar.tar.gz", target)])
+        at = open_app("app_pages/data.py", config=TrainConfig(dataset="cifar10"))
+        button(at, "Download CIFAR-10 now").click().run()
+    assert not at.exception
+    assert len(at.error) >= 2  # "not downloaded yet", and why the download failed
+    assert not [p for p in at.get("progress") if "download" in p.proto.text.lower()]

@@ -152,9 +152,11 @@ def test_a_links_bad_value_is_named_with_the_value_used_and_the_rest_of_the_link
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["epochs"] = "lots"
     at.query_params["lr"] = "0.01"
+    at.query_params["frozen_stages"] = "99"
     at.run()
     assert not at.exception
     message = shown(at.error[0].value)
+    assert "“Frozen stages” value “99” could not be used" in message and "uses all stages frozen instead" in message
     assert "The link's “Epochs” value “lots” could not be used (expected int, got 'lots'); the lab uses 5" in message
     assert config_of(at) == TrainConfig(lr=0.01)
     at.run()  # the browser's identity answer reruns the script: the message stays until the user acts
@@ -308,6 +310,7 @@ def test_layers_page_explains_the_experiment_and_draws_a_finished_lab():
     assert not at.exception, at.exception
     assert any("18 of 18 trainings done · done" in p.proto.text for p in at.get("progress"))
     assert len(at.get("plotly_chart")) == 1
+    assert any("No better than guessing (0.200): baseA" in shown(i.value) for i in at.info)  # 1 epoch, 20 images
     verdict = [shown(m.value) for m in at.markdown if m.value.startswith("You predicted")]
     assert verdict and "AnB falls below BnB at the deepest copy. Measured with 4 stages copied: AnB " in verdict[0]
 

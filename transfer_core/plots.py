@@ -215,9 +215,10 @@ def race_curves(frame: pd.DataFrame) -> go.Figure:
                                         mode="lines+markers", line={"color": colour, "dash": "dash"},
                                         legendgroup=strategy, showlegend=False))  # fmt: skip
     figure.update_layout(
-        height=380, margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        height=440, margin={"t": 10, "b": 10, "l": 10, "r": 10},
         xaxis={"title": "epoch", "dtick": 1},
         yaxis={"title": "validation accuracy (dashed: shifted)", "range": [0, 1.02]},
+        legend={"orientation": "h", "y": -0.2, "yanchor": "top", "x": 0},  # below: the toolbar sits top right
     )  # fmt: skip
     return figure
 

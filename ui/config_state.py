@@ -6,7 +6,7 @@ and rewritten on every run (page switches clear it).
 
 import streamlit as st
 
-from transfer_core.config import TrainConfig
+from transfer_core.config import ALL_STAGES, TrainConfig
 from transfer_core.errors import ConfigError
 from transfer_core.resolve import check
 
@@ -86,5 +86,7 @@ def _refusal(err: ConfigError, value: str, config: TrainConfig) -> str:
     if not value:
         return t("url.bad_link", error=err.message)
     used = getattr(config, err.field, "")
+    if err.field == "frozen_stages" and used == ALL_STAGES:  # -1 is how a link says it, not the slider
+        used = t("url.all_stages")
     why = err.message.rstrip(".")  # it sits in parentheses mid-sentence
     return t("url.bad_value", field=i18n.field_label(err.field), value=value, why=why, used=used)

@@ -23,6 +23,7 @@ def download_button_ui(label: str, files: Callable[[], list[Remote]]) -> None:
     try:
         fetch(files(), progress)
     except TransferLabError as err:
+        bar.empty()  # a bar left at "Starting the download…" would say it is still going
         st.error(literal(err))
     else:
         st.rerun()
