@@ -18,6 +18,7 @@ from ui.own_weights import download_weights_ui, own_weights_ui
 from ui.teacher import locked
 
 BACKBONE_KEY = "backbone_choice"
+PHOTOS_PER_ROW = 3
 
 
 @st.cache_resource(max_entries=3)
@@ -59,17 +60,19 @@ def choose_backbone() -> None:
 def predictions_ui(name: str, photos: dict[str, np.ndarray]) -> None:
     if not photos:
         return
-    columns = st.columns(max(len(photos), 3))
-    for column, (label, photo) in zip(columns, photos.items()):
-        with column:
-            st.image(photo, caption=literal(label), width="stretch")
-            st.dataframe(
-                localize_frame(top5(name, label, photo)),
-                hide_index=True,
-                column_config={
-                    word("probability"): st.column_config.ProgressColumn(format="%.2f", min_value=0, max_value=1)
-                },
-            )
+    items = list(photos.items())
+    for start in range(0, len(items), PHOTOS_PER_ROW):  # rows of three: wide enough for the bars' numbers
+        for column, (label, photo) in zip(st.columns(PHOTOS_PER_ROW), items[start : start + PHOTOS_PER_ROW]):
+            with column:
+                st.image(photo, caption=literal(label), width="stretch")
+                st.dataframe(
+                    localize_frame(top5(name, label, photo)),
+                    hide_index=True,
+                    width="stretch",
+                    column_config={
+                        word("probability"): st.column_config.ProgressColumn(format="%.2f", min_value=0, max_value=1)
+                    },
+                )
 
 
 def uploaded_photo_ui() -> dict[str, np.ndarray]:

@@ -64,6 +64,7 @@ def stop_race() -> None:
 
 def race_rows(snapshots: dict[str, RunSnapshot]) -> tuple[pd.DataFrame, pd.DataFrame]:
     curves, summary = [], []
+    shifted = any(s.config.val_shift != "none" for s in snapshots.values())  # else the column would be all None
     for label, snapshot in snapshots.items():
         curves += [{"strategy": label, **row} for row in metrics_rows(snapshot.metrics)]
         result = snapshot.summary
@@ -72,7 +73,7 @@ def race_rows(snapshots: dict[str, RunSnapshot]) -> tuple[pd.DataFrame, pd.DataF
                 "strategy": label,
                 "status": snapshot.status if snapshot.status != "queued" else f"queued ({snapshot.queue_position})",
                 "val acc": result.final_val_acc if result else None,
-                "shifted acc": result.final_shift_acc if result else None,
+                **({"shifted acc": result.final_shift_acc if result else None} if shifted else {}),
                 "seconds": result.seconds if result else None,
                 "trainable parameters": trained_parameters(snapshot.config, len(snapshot.classes) or 10),
             }

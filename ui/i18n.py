@@ -121,8 +121,9 @@ def word(text: str) -> str:
 
 
 def localize_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The table with its column names in the session's language."""
-    return frame.rename(columns=word) if language() != DEFAULT else frame
+    """The table with its column names in the session's language (in English too: `train_loss` reads
+    "training loss")."""
+    return frame.rename(columns=word)
 
 
 def localize_figure(figure: go.Figure) -> go.Figure:
