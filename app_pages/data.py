@@ -16,6 +16,7 @@ from transfer_core.weights import downloads_allowed
 from ui.config_state import current_config, update_config
 from ui.download import download_button_ui
 from ui.i18n import literal, localize_figure, localize_frame, problem, t, t_plain
+from ui.own_data import sizes_for_own
 from ui.session import owner
 from ui.teacher import locked
 from ui.widgets import bind
@@ -28,11 +29,11 @@ FOLDER = "folder"  # the option that asks for a server folder's path
 def prepared(config) -> tuple:
     """The run's training images as arrays, from the cache for shared datasets. A session's own
     dataset is not cached: it can change, and the cache is shared by every session."""
+    if config.dataset.startswith((MINE_PREFIX, FOLDER_PREFIX)):  # read as this session, within its limits
+        return arrays(prepared_data(config, owner()))  # which checks the memory budget first
     check_budget(config, class_count(config, owner()))  # before anything loads: a link can ask for 47 GB
     args = (config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed,
             config.class_indices)  # fmt: skip
-    if config.dataset.startswith((MINE_PREFIX, FOLDER_PREFIX)):  # read as this session, within its limits
-        return arrays(prepared_data(config, owner()))
     return prepared_shared(*args)
 
 
@@ -78,10 +79,10 @@ def choose_dataset() -> None:
     if choice == FOLDER:  # chosen once a path is typed
         return
     if choice in DATASETS:
-        smallest = DATASETS[choice].smallest_class
+        sizes = fitting_sizes(DATASETS[choice].smallest_class)
     else:
-        smallest = int(np.bincount(user_data.load_dataset(owner(), choice.removeprefix(MINE_PREFIX)).labels).min())
-    update_config(dataset=choice, class_subset="", **fitting_sizes(smallest))
+        sizes = sizes_for_own(choice.removeprefix(MINE_PREFIX))
+    update_config(dataset=choice, class_subset="", **sizes)
 
 
 def download_ui(dataset: str) -> None:

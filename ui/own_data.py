@@ -73,9 +73,13 @@ def kept_notice() -> None:
 
 def use_dataset(name: str) -> None:
     """Make the config train on one of this session's datasets, with per-class sizes that fit it."""
-    raw = user_data.load_dataset(owner(), name)
-    update_config(dataset=user_data.mine(name), class_subset="", **fitting_sizes(int(np.bincount(raw.labels).min())))
+    update_config(dataset=user_data.mine(name), class_subset="", **sizes_for_own(name))
     st.session_state["go_to_data"] = True
+
+
+def sizes_for_own(name: str) -> dict[str, int]:
+    """Per-class sizes that fit one of this session's datasets: its smallest class decides."""
+    return fitting_sizes(int(np.bincount(user_data.load_dataset(owner(), name).labels).min()))
 
 
 def default_name(file_name: str) -> str:
