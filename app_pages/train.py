@@ -16,6 +16,7 @@ from transfer_core.weights import downloads_allowed, weights_available
 from ui.config_state import current_config, update_config
 from ui.i18n import Markdown, literal, localize_figure, t
 from ui.polling import built_once, poll_until_finished, run_interval
+from ui.run_words import wait_words
 from ui.session import active_run, get_runner, owner, set_active_run
 
 CURVE_SECONDS = 3
@@ -55,7 +56,7 @@ def progress_ui(snapshot: RunSnapshot) -> None:
     if snapshot.status == "queued":
         st.info(t("train.queued", place=snapshot.queue_position))
         if snapshot.wait_seconds is not None:
-            st.caption(t("train.wait", seconds=max(5, round(snapshot.wait_seconds / 5) * 5)))
+            st.caption(wait_words(snapshot.wait_seconds))
         return
     progress, features = snapshot.progress, snapshot.features
     if snapshot.finished and progress is None:  # failed or cancelled before its first batch: nothing is moving

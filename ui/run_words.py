@@ -23,7 +23,7 @@ def run_words(snapshot: RunSnapshot) -> Markdown:
         ahead = max(0, (snapshot.queue_position or 1) - 1)
         words = t("waiting.ahead", ahead=ahead) if ahead else t("waiting.next")
         if snapshot.wait_seconds is not None:
-            words = Markdown(f"{words} {t('train.wait', seconds=max(5, round(snapshot.wait_seconds / 5) * 5))}")
+            words = Markdown(f"{words} {wait_words(snapshot.wait_seconds)}")
         return words
     features, progress = snapshot.features, snapshot.progress
     if features is not None:
@@ -35,6 +35,11 @@ def run_words(snapshot: RunSnapshot) -> Markdown:
               batches=progress.batches)  # fmt: skip
     left = seconds_left(snapshot)
     return Markdown(f"{words} {t('waiting.left', seconds=left)}") if left is not None else words
+
+
+def wait_words(seconds: float) -> Markdown:
+    """The estimated wait, to the nearest 5 s (it is an estimate), never under 5 s."""
+    return t("train.wait", seconds=max(5, round(seconds / 5) * 5))
 
 
 def seconds_left(snapshot: RunSnapshot) -> int | None:
