@@ -9,7 +9,7 @@ from transfer_core.data import SHIFT_DESCRIPTIONS
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.experiments import race_configs, source_weights, trained_parameters
 from transfer_core.jobs import RunSnapshot
-from transfer_core.metrics import metrics_rows, near_chance
+from transfer_core.metrics import metrics_rows
 from transfer_core.plots import race_curves
 from ui.config_state import current_config
 from ui.i18n import literal, localize_figure, localize_frame, t, word
@@ -93,8 +93,7 @@ def results_ui(snapshots: dict[str, RunSnapshot]) -> None:
     formats = {"val acc": "%.3f", "shifted acc": "%.3f", "seconds": "%.1f"}
     columns = {word(name): st.column_config.NumberColumn(format=f) for name, f in formats.items()}
     st.dataframe(localize_frame(summary), hide_index=True, width="stretch", column_config=columns)
-    guessing = [label for label, s in snapshots.items() if s.status == "done" and s.summary and near_chance(
-        s.summary.final_val_acc, len(s.classes) or 1, s.config.val_per_class * (len(s.classes) or 1))]  # fmt: skip
+    guessing = [label for label, s in snapshots.items() if s.at_chance]
     if guessing:
         st.info(t("compare.at_chance", runs=", ".join(guessing)))
     verdict_ui(snapshots)

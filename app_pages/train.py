@@ -9,7 +9,7 @@ from transfer_core.backbones import get_spec
 from transfer_core.catalog import describe_config, frozen_stage_count
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.jobs import RunSnapshot
-from transfer_core.metrics import metrics_rows, near_chance
+from transfer_core.metrics import metrics_rows
 from transfer_core.plots import drift_diagram, learning_curves
 from transfer_core.run_analysis import drift_frame
 from transfer_core.weights import downloads_allowed, weights_available
@@ -112,9 +112,8 @@ def drift_ui(snapshot: RunSnapshot) -> None:
 
 def at_chance_ui(snapshot: RunSnapshot) -> None:
     """A finished run no better than guessing is said to be so, with the usual reasons."""
-    classes = len(snapshot.classes) or 1
-    val_images = snapshot.config.val_per_class * classes
-    if near_chance(snapshot.summary.final_val_acc, classes, val_images):
+    if snapshot.at_chance:
+        classes = len(snapshot.classes) or 1
         st.info(t("train.at_chance", acc=snapshot.summary.final_val_acc, classes=classes, chance=1 / classes))
 
 

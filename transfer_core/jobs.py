@@ -21,7 +21,7 @@ from .errors import QueueFull, RunNotFound, RunStillLive, StoreUnavailable, Tran
 from .evaluation import FeatureProgress, FeaturesReady
 from .feature_store import FeatureStore
 from .memory_budget import check_budget
-from .metrics import EpochMetrics, RunSummary, summarize
+from .metrics import EpochMetrics, RunSummary, near_chance, summarize
 from .resolve import class_count
 from .runs import LIVE_STATUSES, RunRecord, RunStore
 from .train import BatchProgress, Cancelled, Done, EpochRecord, Event, Failed, Started, train
@@ -92,6 +92,17 @@ class RunSnapshot:
     @property
     def summary(self) -> RunSummary | None:
         return summarize(self.metrics)
+
+    @property
+    def at_chance(self) -> bool:
+        """Finished, and no better than guessing among its classes on its validation images."""
+        classes = len(self.classes) or 1
+        summary = self.summary
+        return (
+            self.status == "done"
+            and summary is not None
+            and near_chance(summary.final_val_acc, classes, self.config.val_per_class * classes)
+        )
 
 
 class JobEnded(Exception):
