@@ -16,7 +16,7 @@ from ui.i18n import literal, localize_figure, localize_frame, t, word
 from ui.polling import poll_runs
 from ui.run_words import current_run, run_words
 from ui.session import get_runner, owner, tab_snapshots
-from ui.widgets import bind
+from ui.widgets import bind, kept_answer
 
 
 def setup_ui() -> dict:
@@ -102,15 +102,12 @@ def results_ui(snapshots: dict[str, RunSnapshot]) -> None:
 def prediction_ui(race: dict, racing: bool) -> None:
     """Predict first: the strategy the learner expects to end highest, kept with the tab (and its reload)."""
     kept = st.session_state.setdefault("race_prediction", {})
-    if kept.get("winner") in race:
-        st.session_state["race_pick"] = kept["winner"]
-    st.radio(t("compare.predict"), list(race), index=None, key="race_pick", horizontal=True, disabled=racing,
-             on_change=lambda: kept.update(winner=st.session_state["race_pick"]))  # fmt: skip
+    kept_answer(t("compare.predict"), list(race), kept, "race_pick", horizontal=True, disabled=racing)
 
 
 def verdict_ui(snapshots: dict[str, RunSnapshot]) -> None:
     """Once every run has finished: the prediction against the strategy that ended highest."""
-    predicted = st.session_state.get("race_prediction", {}).get("winner")
+    predicted = st.session_state.get("race_prediction", {}).get("answer")
     done = {label: s.summary.final_val_acc for label, s in snapshots.items() if s.status == "done" and s.summary}
     if predicted is None or not done or any(not s.finished for s in snapshots.values()):
         return

@@ -25,6 +25,7 @@ from ui.i18n import localize_figure, t
 from ui.polling import poll_until_finished
 from ui.run_words import run_words
 from ui.session import get_runner, owner
+from ui.widgets import kept_answer
 
 LAB_ANSWERS = ("drops", "holds")
 DROP = 0.02  # AnB this far below BnB counts as a drop: two images in a hundred
@@ -90,14 +91,8 @@ def lab_state_ui(current: dict) -> None:
 def lab_prediction_ui(running: bool) -> None:
     """Predict first: does copying more frozen stages from task A hurt task B? Kept with the tab."""
     kept = st.session_state.setdefault("lab_prediction", {})
-    if kept.get("answer") in LAB_ANSWERS:
-        st.session_state["lab_pick"] = kept["answer"]
-
-    def keep() -> None:
-        kept["answer"] = st.session_state["lab_pick"]
-
-    st.radio(t("layers.predict"), LAB_ANSWERS, format_func=lambda a: t(f"layers.answers.{a}"), index=None,
-             key="lab_pick", disabled=running, on_change=keep)  # fmt: skip
+    kept_answer(t("layers.predict"), LAB_ANSWERS, kept, "lab_pick", disabled=running,
+                format_func=lambda a: t(f"layers.answers.{a}"))  # fmt: skip
 
 
 def lab_verdict_ui(current: dict, points: list[dict]) -> None:

@@ -39,3 +39,15 @@ def bind(
 
 def _write_back(field: str, key: str, decode: Callable[[Any], Any]) -> None:
     update_config(**{field: decode(st.session_state[key])})
+
+
+def kept_answer(label: str, options, kept: dict, key: str, **kwargs) -> None:
+    """A radio for a prediction whose answer lives in `kept["answer"]` (a dict the tab keeps on the
+    server, so a reload brings it back): shown from it before it is drawn, written to it on change."""
+    if kept.get("answer") in options:
+        st.session_state[key] = kept["answer"]
+
+    def keep() -> None:
+        kept["answer"] = st.session_state[key]
+
+    st.radio(label, options, index=None, key=key, on_change=keep, **kwargs)
