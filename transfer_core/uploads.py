@@ -154,9 +154,16 @@ def member_problem(info: zipfile.ZipInfo, limits: UploadLimits) -> str | None:
         return f"not an image file (extension {suffix or 'none'}; accepted: {', '.join(IMAGE_SUFFIXES)})"
     if info.file_size > limits.upload_bytes:
         return f"{info.file_size / 1e6:.0f} MB uncompressed, more than the {limits.upload_mb} MB limit"
+    if (too_compressed := ratio_problem(info, limits)) is not None:
+        return f"{too_compressed} (a zip bomb)"
+    return None
+
+
+def ratio_problem(info: zipfile.ZipInfo, limits: UploadLimits) -> str | None:
+    """Whether a zip member unpacks to more than the ratio limit allows, judged from the directory."""
     if info.file_size > max(info.compress_size, 1) * limits.ratio:
         ratio = info.file_size / max(info.compress_size, 1)
-        return f"compressed {ratio:.0f} to 1, beyond the limit of {limits.ratio} to 1 (a zip bomb)"
+        return f"compressed {ratio:.0f} to 1, beyond the limit of {limits.ratio} to 1"
     return None
 
 

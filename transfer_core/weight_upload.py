@@ -24,6 +24,7 @@ from safetensors.torch import load as load_safetensors
 from .backbones import get_spec
 from .errors import TransferLabError
 from .limits import UploadLimits
+from .uploads import ratio_problem
 
 SUFFIXES = (".safetensors", ".pth", ".pt")
 WRAPPER_KEYS = ("state_dict", "model", "model_state_dict")  # common checkpoint layouts around a state dict
@@ -74,10 +75,9 @@ def check_torch_archive(data: bytes, filename: str, limits: UploadLimits) -> Non
             "Send the weights of one model, as safetensors if you can."
         )
     for info in members:
-        if info.file_size > max(info.compress_size, 1) * limits.ratio:
+        if (too_compressed := ratio_problem(info, limits)) is not None:
             raise WeightsRefused(
-                f"{filename} was refused: its entry {info.filename!r} is compressed "
-                f"{info.file_size / max(info.compress_size, 1):.0f} to 1, beyond the limit of {limits.ratio} to 1. "
+                f"{filename} was refused: its entry {info.filename!r} is {too_compressed}. "
                 "Weights saved by torch.save are not compressed; save them again, or as safetensors."
             )
 
