@@ -65,6 +65,14 @@ def wait_until_finished(at: AppTest, timeout: float = 90) -> None:
     at.run()
 
 
+def trained(config: TrainConfig) -> AppTest:
+    """The Train page after Launch, once its run has finished (the run is `session_state["active_run"]`)."""
+    at = open_app("app_pages/train.py", config=config)
+    next(b for b in at.button if b.label == "Launch").click().run()
+    wait_until_finished(at)
+    return at
+
+
 def markdown_text(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown) + "\n".join(m.value for m in at.sidebar.markdown)
 
@@ -192,16 +200,12 @@ def test_stop_cancels_the_running_run():
 
 
 def test_a_run_that_cannot_start_shows_the_cores_advice():
-    at = open_app("app_pages/train.py", config=TINY.replace(dataset="cifar10"))
-    at.button[0].click().run()
-    wait_until_finished(at)
+    at = trained(TINY.replace(dataset="cifar10"))
     assert any("CIFAR-10 is not downloaded yet" in shown(e.value) for e in at.error)
 
 
 def test_results_page_shows_confusion_matrix_per_class_accuracy_and_downloads():
-    at = open_app("app_pages/train.py", config=TINY)
-    at.button[0].click().run()
-    wait_until_finished(at)
+    at = trained(TINY)
     at.switch_page("app_pages/results.py").run()
     assert not at.exception, at.exception
     assert [s.value for s in at.subheader][:3] == [
@@ -228,9 +232,7 @@ def test_each_session_sees_only_its_own_runs():
 
 def test_features_page_shows_every_view_for_a_finished_run():
     lite = TINY.replace(backbone="efficientnet_lite0", weights="imagenet", strategy="copy", frozen_stages=6)
-    at = open_app("app_pages/train.py", config=lite)
-    at.button[0].click().run()
-    wait_until_finished(at)
+    at = trained(lite)
     assert any("Weight drift" in m.value for m in at.markdown)  # the live drift panel on Train
     at.switch_page("app_pages/features.py").run()
     assert not at.exception, at.exception
@@ -321,9 +323,7 @@ def test_ledger_lists_compares_exports_and_deletes_this_tabs_runs(monkeypatch):
     from ui.session import get_runner
 
     monkeypatch.setenv("TRANSFER_LAB_SHARING", "1")
-    at = open_app("app_pages/train.py", config=TINY)
-    at.button[0].click().run()
-    wait_until_finished(at)
+    at = trained(TINY)
     first = at.session_state["active_run"]
     at.query_params["seed"] = "5"
     at.session_state["config"] = TINY.replace(seed=5)
@@ -543,12 +543,7 @@ def test_missing_imagenet_weights_are_said_before_launch_with_random_weights_off
 
 
 def test_a_run_that_failed_before_training_does_not_keep_saying_it_is_preparing():
-    from ui.session import get_runner
-
-    at = open_app("app_pages/train.py", config=TINY.replace(dataset="mine:gone"))
-    next(b for b in at.button if b.label == "Launch").click().run()
-    wait_for(lambda: get_runner().snapshot(at.session_state["active_run"]).finished)
-    at.run()
+    at = trained(TINY.replace(dataset="mine:gone"))
     assert any("failed" in e.value for e in at.error)
     assert not [p for p in at.get("progress") if "Preparing" in p.proto.text]
 
@@ -558,9 +553,7 @@ def test_a_run_that_ends_at_chance_says_so_and_why():
 
     assert near_chance(0.10, 10, 100) and near_chance(0.15, 10, 100) and not near_chance(0.17, 10, 100)
     guessing = TINY.replace(strategy="scratch", lr=1e-7, epochs=1)  # steps too small to move the weights
-    at = open_app("app_pages/train.py", config=guessing)
-    next(b for b in at.button if b.label == "Launch").click().run()
-    wait_until_finished(at)
+    at = trained(guessing)
     assert any("is what guessing gets with 10 classes (0.100)" in shown(i.value) for i in at.info)
 
 
@@ -568,9 +561,7 @@ def test_the_ledger_keeps_its_selection_while_runs_change_and_shows_accuracy():
     from tests.test_classroom import Hold
     from ui.session import get_runner
 
-    at = open_app("app_pages/train.py", config=TINY)
-    at.button[0].click().run()
-    wait_until_finished(at)
+    at = trained(TINY)
     done = at.session_state["active_run"]
     at.switch_page("app_pages/ledger.py").run()
     table = at.dataframe[0].value
