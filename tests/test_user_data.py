@@ -220,3 +220,17 @@ def test_weights_saved_by_torch_save_still_load():
     state = small_cnn_state()
     loaded = read_weights_file(pth_bytes(state), "mine.pth", LIMITS)
     assert all(torch.equal(loaded[k], v) for k, v in state.items())
+
+
+def test_a_saved_datasets_classes_are_counted_without_reading_its_images(colours, tiny_config, monkeypatch):
+    """The runner counts classes at every submit (for the memory budget): a saved copy is not read for it."""
+    from transfer_core import data
+    from transfer_core.resolve import class_count
+
+    user_data.keep_dataset("alice", "colours", colours, LIMITS)
+    user_data.save_dataset("alice", "colours", LIMITS)
+    user_data.MEMORY.datasets.clear()  # only the saved copy is left, as after a restart
+    monkeypatch.setattr(data, "_read_image", lambda file: pytest.fail(f"read {file.name}"))
+    assert class_count(tiny_config.replace(dataset="mine:colours"), "alice") == 2
+    with pytest.raises(DatasetUnavailable, match="no dataset named 'colours'"):
+        class_count(tiny_config.replace(dataset="mine:colours"), "bob")

@@ -137,7 +137,7 @@ def _load_digits(allow_download: bool) -> RawDataset:
 def load_folder(root: Path) -> RawDataset:
     if not root.is_dir():
         raise DatasetUnavailable(f"{root} is not a folder; give a folder with one sub-folder of images per class.")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    classes = folder_classes(root)
     images, labels = [], []
     for label, name in enumerate(classes):
         for file in sorted((root / name).iterdir()):
@@ -147,6 +147,11 @@ def load_folder(root: Path) -> RawDataset:
     if len(classes) < 2 or not images:
         raise DatasetUnavailable(f"{root} needs at least two sub-folders of images, one per class.")
     return RawDataset(images, np.asarray(labels, dtype=np.int64), classes)
+
+
+def folder_classes(root: Path) -> list[str]:
+    """A class folder's class names, its visible sub-folders in order, without reading an image."""
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def _read_image(file: Path) -> np.ndarray:

@@ -106,6 +106,8 @@ def class_count(config: TrainConfig, owner: str | None) -> int:
         return len(config.class_indices)
     if config.dataset in DATASETS:
         return DATASETS[config.dataset].num_classes  # known without loading (or downloading) the files
+    if config.dataset.startswith(MINE_PREFIX):  # a saved copy's classes are its folders: no image is read
+        return len(user_data.dataset_classes(owner, config.dataset.removeprefix(MINE_PREFIX)))
     return len(raw_dataset(config.dataset, owner).classes)
 
 

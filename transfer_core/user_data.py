@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from . import paths
 from .config import MINE_PREFIX
-from .data import RawDataset, load_folder
+from .data import RawDataset, folder_classes, load_folder
 from .errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
 from .limits import UploadLimits
 
@@ -198,18 +198,29 @@ def dataset_names(owner: str) -> list[str]:
 
 def load_dataset(owner: str | None, name: str) -> RawDataset:
     """The owner's dataset `name`: the session's copy first, else the saved one."""
+    held, folder = _find_dataset(owner, name)
+    return held if held is not None else load_folder(folder)
+
+
+def dataset_classes(owner: str | None, name: str) -> list[str]:
+    """The class names of the owner's dataset `name`, without reading a saved copy's images."""
+    held, folder = _find_dataset(owner, name)
+    return held.classes if held is not None else folder_classes(folder)
+
+
+def _find_dataset(owner: str | None, name: str) -> tuple[RawDataset | None, Path]:
+    """The session's copy of `name` (or None) and the folder of its saved copy; DatasetUnavailable
+    when it is neither held nor saved, or `owner` is no session."""
     if owner is None:
         raise DatasetUnavailable(f"{mine(name)} belongs to a session; open it from the session that made it.")
     held = session_datasets(owner).get(name)
-    if held is not None:
-        return held
     folder = dataset_folder(owner, name)
-    if not folder.is_dir():
+    if held is None and not folder.is_dir():
         raise DatasetUnavailable(
             f"this session has no dataset named {name!r}. Upload or capture it on the My data page "
             "(datasets kept only in memory are gone after a server restart unless they were saved)."
         )
-    return load_folder(folder)
+    return held, folder
 
 
 def delete_dataset(owner: str, name: str) -> None:
