@@ -10,7 +10,7 @@ from transfer_core.errors import RunNotFound, RunStillLive
 from transfer_core.metrics import metrics_rows
 from transfer_core.plots import race_curves
 from transfer_core.runs import RunRecord, sharing_allowed
-from ui.i18n import labels, literal, localize_figure, localize_frame, t, word
+from ui.i18n import MISSING, labels, literal, localize_figure, localize_frame, t, word
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
 
@@ -35,7 +35,7 @@ def runs_ui() -> list[RunRecord]:
     if not records:
         st.info(t("ledger.empty"))
         return []
-    st.dataframe(localize_frame(runs_table(records)), hide_index=True, width="stretch",
+    st.dataframe(localize_frame(runs_table(records)), hide_index=True, width="stretch", placeholder=MISSING,
                  column_config={word("val acc"): st.column_config.NumberColumn(format="%.3f")})  # fmt: skip
     by_id = {r.run_id: r for r in records}
     picked = kept_multiselect(t("ledger.select"), list(by_id), "ledger_pick", format_func=lambda i: run_label(by_id[i]))
@@ -62,9 +62,9 @@ def kept_multiselect(label: str, options: list, key: str, everything_at_first: b
     seen_key = f"{key}_seen"  # options new since last time join a filter that showed everything
     new = [o for o in options if o not in st.session_state.get(seen_key, options)]
     st.session_state[seen_key] = list(options)
-    st.session_state[key] = [
-        o for o in options if o in st.session_state[kept_key] or (everything_at_first and o in new)
-    ]
+    if everything_at_first:  # kept too, or the next rerun would drop them again
+        st.session_state[kept_key] += new
+    st.session_state[key] = [o for o in options if o in st.session_state[kept_key]]
 
     def keep() -> None:
         st.session_state[kept_key] = list(st.session_state[key])
@@ -93,7 +93,11 @@ def differences_ui(selected: list[RunRecord]) -> None:
         st.caption(t("ledger.identical"))
         return
     st.markdown(t("ledger.differ"))
-    st.dataframe(differing.style.apply(lambda row: ["background-color: #fff3cd"] * len(row), axis=1), width="stretch")
+    st.dataframe(
+        differing.style.apply(lambda row: ["background-color: #fff3cd"] * len(row), axis=1),
+        width="stretch",
+        placeholder=MISSING,
+    )
 
 
 def export_ui(selected: list[RunRecord]) -> None:

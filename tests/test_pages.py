@@ -3,6 +3,7 @@
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -497,6 +498,8 @@ def test_a_compare_race_can_be_stopped_and_cannot_be_started_twice_meanwhile(mon
     at = open_app("app_pages/compare.py", config=TINY.replace(backbone="efficientnet_lite0", weights="imagenet"))
     next(b for b in at.button if b.label.startswith("Start the race")).click().run()
     assert next(b for b in at.button if b.label.startswith("Start the race")).disabled
+    summary = at.dataframe[0]
+    assert summary.value["val acc"].isna().all() and summary.proto.placeholder == "—"  # no "None" while racing
     words = [shown(c.value) for c in at.caption]
     assert any("Waiting in the queue: " in w or "Training" in w or "Preparing" in w for w in words), words
     next(b for b in at.button if b.key == "stop_race").click().run()
@@ -577,6 +580,10 @@ def test_the_ledger_keeps_its_selection_while_runs_change_and_shows_accuracy():
     at.run()
     wait_for(lambda: get_runner().snapshot(queued).status == "running")
     at.run()
+    at.run()  # a second rerun: a new status once joined the filter for one run only, then vanished
+    table = at.dataframe[0]
+    assert pd.isna(table.value.set_index("run").loc[queued, "val acc"])  # not measured yet
+    assert table.proto.placeholder == "—"  # shown as a dash, not Streamlit's "None"
     hold.release.set()
     wait_for(lambda: get_runner().snapshot(queued).finished)
     at.run()
