@@ -5,7 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from transfer_core.runs import sharing_allowed
-from ui.i18n import localize_figure, t
+from ui.i18n import MISSING, localize_figure, t
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
 
@@ -47,4 +47,4 @@ rows = [
     }
     for record in shared
 ]
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder=MISSING)

@@ -12,7 +12,7 @@ from transfer_core.jobs import RunSnapshot
 from transfer_core.metrics import metrics_rows
 from transfer_core.plots import race_curves
 from ui.config_state import current_config
-from ui.i18n import literal, localize_figure, localize_frame, t, word
+from ui.i18n import MISSING, literal, localize_figure, localize_frame, t, word
 from ui.polling import poll_runs
 from ui.run_words import current_run, run_words
 from ui.session import get_runner, owner, tab_snapshots
@@ -92,7 +92,7 @@ def results_ui(snapshots: dict[str, RunSnapshot]) -> None:
         st.plotly_chart(localize_figure(race_curves(curves)), width="stretch", key="race_curves")
     formats = {"val acc": "%.3f", "shifted acc": "%.3f", "seconds": "%.1f"}
     columns = {word(name): st.column_config.NumberColumn(format=f) for name, f in formats.items()}
-    st.dataframe(localize_frame(summary), hide_index=True, width="stretch", column_config=columns)
+    st.dataframe(localize_frame(summary), hide_index=True, width="stretch", column_config=columns, placeholder=MISSING)
     guessing = [label for label, s in snapshots.items() if s.at_chance]
     if guessing:
         st.info(t("compare.at_chance", runs=", ".join(guessing)))

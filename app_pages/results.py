@@ -9,7 +9,7 @@ from transfer_core.metrics import metrics_rows
 from transfer_core.plots import confusion_heatmap, per_class_bars
 from transfer_core.reports import ValidationReport
 from transfer_core.runs import RunRecord
-from ui.i18n import literal, localize_figure, localize_frame, t, word
+from ui.i18n import MISSING, literal, localize_figure, localize_frame, t, word
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
 
@@ -77,5 +77,5 @@ if record is not None:
     formats = {"train_loss": "%.3f", "train_acc": "%.3f", "val_loss": "%.3f", "val_acc": "%.3f", "shift_acc": "%.3f",
                "seconds": "%.1f", "images_per_second": "%.0f"}  # fmt: skip
     columns = {word(name): st.column_config.NumberColumn(format=f) for name, f in formats.items()}
-    st.dataframe(localize_frame(epochs), hide_index=True, column_config=columns)
+    st.dataframe(localize_frame(epochs), hide_index=True, column_config=columns, placeholder=MISSING)
     downloads_ui(record)

@@ -18,6 +18,8 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from transfer_core.config import TrainConfig
+from transfer_core.data import SHIFT_DESCRIPTIONS
+from ui.i18n import table
 
 ROOT = Path(__file__).parents[1]
 SHOTS = ROOT / "test-output" / "screenshots"
@@ -431,7 +433,6 @@ def test_a_compare_race_comes_back_after_a_reload(server, page):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_lesson_page_in_both_languages(server, page, lang):
     from transfer_core.lessons import LESSONS
-    from ui.i18n import table
 
     for number, lesson in enumerate(LESSONS, start=1):
         page.goto(f"{server}/learn_{lesson.key}?lang={lang}")
@@ -525,3 +526,98 @@ def test_a_race_says_where_it_is_and_stop_cancels_it(server, page):
     page.get_by_role("button", name="Stop the race").click()
     expect(page.get_by_text(re.compile(r"(\d) of \1 runs finished"))).to_be_visible(timeout=60_000)
     expect(start).to_be_enabled()
+
+
+def radio_group(page: Page, label: str):
+    return page.get_by_test_id("stRadio").filter(has=page.get_by_text(label, exact=True))
+
+
+def pick(page: Page, label: str, option: str) -> None:
+    """Click `option` in the radio group labelled `label`, then check that it is the one chosen."""
+    group = radio_group(page, label)
+    group.get_by_text(option, exact=True).click()
+    settle(page)
+    page.wait_for_timeout(1000)  # a change that the next rerun undoes shows only after a moment
+    expect(group.get_by_role("radio", name=option, exact=True)).to_be_checked()
+
+
+def type_number(page: Page, label: str, value: int) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    settle(page)
+    page.wait_for_timeout(1000)
+    expect(field).to_have_value(str(value))
+
+
+def test_every_pages_main_widgets_keep_each_change_made_in_a_row(server, page):
+    """No widget drops a choice: each page's main widgets changed several times in a row, each change
+    checked after the page has rerun (Backbone's and Data's selectboxes have their own test above)."""
+    page.goto(f"{server}/transfer")
+    settle(page)
+    for strategy in ("fusion", "scratch", "copy", "fusion"):
+        pick(page, "Strategy", table("en")[f"transfer.strategies.{strategy}"])
+    for optimizer in ("sgd", "adamw", "adam", "sgd"):
+        choose(page, "Optimizer", optimizer)
+        settle(page)
+        page.wait_for_timeout(1000)
+        expect(page.get_by_role("combobox", name="Optimizer")).to_have_value(optimizer)
+    for epochs in (6, 7, 8):  # from the default 5
+        page.get_by_role("slider", name="Epochs").focus()
+        page.keyboard.press("ArrowRight")
+        settle(page)
+        expect(page).to_have_url(re.compile(f"&epochs={epochs}&"))
+    expect(page).to_have_url(re.compile("strategy=fusion.*optimizer=sgd|optimizer=sgd.*strategy=fusion"))
+
+    page.goto(f"{server}/compare")
+    settle(page)
+    for shift in ("blur", "noise", "none", "rotation"):
+        pick(page, "Shifted validation copy", SHIFT_DESCRIPTIONS[shift])
+    expect(page).to_have_url(re.compile("val_shift=rotation"))
+
+    page.goto(f"{server}/layers")
+    settle(page)
+    for per_class in (40, 60, 40):
+        type_number(page, "Training images per class", per_class)
+    for epochs in (2, 3, 1):
+        type_number(page, "Epochs per training", epochs)
+
+    page.goto(f"{server}/my_data")
+    settle(page)
+    page.get_by_role("tab", name="Images per class").click()
+    for classes in (3, 4, 2, 3):
+        type_number(page, "Classes", classes)
+    expect(page.get_by_label("Class 3", exact=True)).to_be_visible()
+    expect(page.get_by_label("Class 4", exact=True)).to_have_count(0)
+
+    tiny = TrainConfig(backbone="small_cnn", weights="random", strategy="scratch", dataset="digits",
+                       train_per_class=20, val_per_class=10, image_size=32, epochs=2)  # fmt: skip
+    launch(page, server, tiny)
+    expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=120_000)
+    nav_link(page, "Features").click()
+    settle(page)
+    for method in ("t-SNE (slower)", "PCA", "t-SNE (slower)"):
+        pick(page, "Projection", method)
+    page.get_by_role("tab", name="Activations").click()
+    for index in (1, 2, 3):
+        page.get_by_role("slider", name="Validation image").focus()
+        page.keyboard.press("ArrowRight")
+        settle(page)
+        expect(page.get_by_text(f"validation image {index}, true class")).to_be_visible()
+
+    nav_link(page, "Ledger").click()
+    settle(page)
+    statuses = page.get_by_test_id("stMultiSelect").filter(has=page.get_by_text("Status", exact=True))
+    empty = page.get_by_text("No runs to show yet")
+    for _ in range(2):  # take "done" out, put it back: the table empties and fills again
+        statuses.get_by_role("combobox").click()
+        page.keyboard.press("Backspace")  # removes the last chosen status: the only one, "done"
+        page.keyboard.press("Escape")
+        settle(page)
+        expect(empty).to_be_visible()
+        statuses.get_by_role("combobox").click()
+        page.get_by_role("option", name="done").click()
+        settle(page)
+        page.wait_for_timeout(1000)
+        expect(empty).to_have_count(0)
+        expect(page.get_by_test_id("stDataFrame")).to_be_visible()

@@ -120,6 +120,9 @@ def word(text: str) -> str:
     return table(language()).get(f"words.{text}", text) if isinstance(text, str) else text
 
 
+MISSING = "—"  # a table cell with no value (yet): Streamlit would show the word "None"
+
+
 def localize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The table with its column names in the session's language (in English too: `train_loss` reads
     "training loss")."""

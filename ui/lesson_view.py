@@ -10,7 +10,7 @@ from transfer_core.errors import ConfigError, QueueFull, TransferLabError
 from transfer_core.lessons import Lesson, decide, run_result
 
 from .config_state import link_params, respecting_locks, set_config
-from .i18n import labels, literal, t
+from .i18n import MISSING, labels, literal, t
 from .polling import poll_runs
 from .run_words import current_run, run_words
 from .session import get_runner, owner
@@ -123,7 +123,7 @@ def side_by_side_ui(run_ids: dict[str, str]) -> None:
              t("learn.col_seconds"): s.summary.seconds if s.summary else None}
             for label, s in current.items()
         ]  # fmt: skip
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder=MISSING)
 
     when_finished(run_ids, table)
 
@@ -145,7 +145,7 @@ def finish_experiment(lesson: Lesson, predicted: str, current: dict) -> None:
     if table[t("learn.col_shift")].isna().all():
         table = table.drop(columns=t("learn.col_shift"))
     st.caption(t("learn.results_table"))
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table, hide_index=True, placeholder=MISSING)
     verdict_ui(lesson)
 
 
