@@ -55,6 +55,8 @@ def downloads_ui(record: RunRecord) -> None:
 st.title(t("results.title"))
 record = finished_run_ui()
 if record is not None:
+    if record.trained_on:  # the machine and device, wherever the runner placed it
+        st.caption(t("results.trained_on", where=record.trained_on))
     try:
         with st.spinner(t("results.evaluating")):
             report = run_report(record.run_id)

@@ -4,14 +4,14 @@ import streamlit as st
 
 from transfer_core import user_data
 from transfer_core.backbones import get_spec
-from transfer_core.catalog import cuda_available, frozen_stage_count, parameter_budget, trainable_parameters
+from transfer_core.catalog import frozen_stage_count, parameter_budget, trainable_parameters
 from transfer_core.config import ALL_STAGES, FUSION_MODES, OPTIMIZERS
 from transfer_core.errors import TransferLabError
 from transfer_core.plots import stage_diagram
 from transfer_core.resolve import class_count
 from ui.config_state import current_config, update_config
 from ui.i18n import labels, localize_figure, t
-from ui.session import owner
+from ui.session import get_runner, owner
 from ui.widgets import bind
 
 IMAGE_SIZES = [32, 48, 64, 96, 128, 160, 224]
@@ -90,7 +90,7 @@ def with_value(options: list, value) -> list:
 
 
 def device_options() -> list[str]:
-    if cuda_available():
+    if get_runner().offers_cuda():  # this machine's GPU, or a cluster's
         return ["auto", "cpu", "cuda"]
     if current_config().device == "cuda":
         st.error(t("transfer.no_cuda"))

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from transfer_core.train import BatchProgress, Cancelled, Done, train
+from transfer_core.train import BatchProgress, Cancelled, Done, Failed, train
 
 
 def misbehaving(config, should_stop, **context):
@@ -33,3 +33,19 @@ def misbehaving(config, should_stop, **context):
         yield event
         if isinstance(event, (Done, Cancelled)):
             return
+
+
+def where_placed(config, should_stop, **context):
+    """Reports, as its failure message, the device it was told to use and the GPUs Ray gave it."""
+    import ray
+
+    yield Failed(f"device={config.device} gpus={ray.get_gpu_ids()}")
+
+
+def sleeper(config, should_stop, **context):
+    """One batch, then seconds of waiting: long enough to see runs train side by side."""
+    yield BatchProgress(1, 1, 1, 2, 1.0, 0.5)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not should_stop():
+        time.sleep(0.05)
+    yield Cancelled(1, 2)

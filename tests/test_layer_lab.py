@@ -1,4 +1,5 @@
 import time
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -90,3 +91,35 @@ def test_stages_are_copied_only_from_the_owners_runs_in_the_runners_store(finish
     assert caught.value.field == "init_from"
     with pytest.raises(ConfigError, match="needs the run store"):
         model_for(config, 5, "teacher", None)
+
+
+class CountingRunner:
+    """Finishes every run at once, and logs each submit and each look at a run, in order."""
+
+    def __init__(self, store: RunStore, slots: int):
+        self.store, self.slots, self.calls = store, slots, []
+
+    def submit(self, config, owner, keep=False) -> str:
+        self.calls.append("submit")
+        return f"{len(self.calls):012d}"  # run ids are 12 characters
+
+    def snapshot(self, run_id, owner=None):
+        self.calls.append("look")
+        return SimpleNamespace(run_id=run_id, finished=True, status="done", message="")
+
+
+@pytest.mark.parametrize("slots", [1, 3])
+def test_the_lab_submits_as_many_trainings_together_as_the_runner_trains_at_once(tmp_path, slots):
+    """On a cluster (a runner with many slots) a wave of trainings runs in parallel; on one machine the
+    queue holds one training of the lab at a time."""
+    runner = CountingRunner(RunStore(tmp_path), slots)
+    lab = LayerLab(runner, "teacher", TINY)
+    deadline = time.monotonic() + 30
+    while lab.state["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert lab.state["status"] == "done", lab.state["message"]
+    waves = [len(group) for group in "".join("s" if c == "submit" else " " for c in runner.calls).split()]
+    trainings = 2 + 4 * len(KINDS)  # two bases, then every kind at each of the small CNN's four stages
+    assert sum(waves) == trainings
+    assert waves == ([1] * trainings if slots == 1 else [2, 3, 3, 3, 3, 3, 1])  # bases first, then the rest

@@ -10,12 +10,14 @@ about the UI. Pages submit, poll `snapshot`, cancel and delete.
 
 from __future__ import annotations  # the classes define a method named list
 
+import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from . import catalog
 from .config import TrainConfig
 from .errors import QueueFull, RunNotFound, RunStillLive, StoreUnavailable, TransferLabError
 from .evaluation import FeatureProgress, FeaturesReady
@@ -35,6 +37,14 @@ RECENT_RUNS = 20  # finished runs whose durations estimate a queued run's wait
 ABANDONED_SECONDS = 600.0  # a queued run whose owner has not been seen for this long is not started
 
 
+@dataclass(frozen=True)
+class Placed:
+    """Where a run trains (sent first by runners whose runs may train on another machine)."""
+
+    node: str
+    pid: int
+
+
 @dataclass
 class Job:
     run_id: str
@@ -52,6 +62,8 @@ class Job:
     feature_source: str = ""  # "computed", "stored" (shared with earlier runs) or "memory"
     started: float | None = None  # time.monotonic() when a slot took it
     keep: bool = False  # start it even if its owner is gone (a layer lab runs unattended)
+    node: str = ""  # the machine it trains on, when the runner says (see Placed); else this one
+    pid: int | None = None  # the process training it there
     batch_stride: int = 1  # keep every batch_stride-th batch point (grows as points are thinned)
     seen_batches: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -141,6 +153,7 @@ class Runner:
         self._starts = 0
         self._durations: deque[float] = deque(maxlen=RECENT_RUNS)  # seconds recent runs held a slot
         self._closing = False
+        self.notice = ""  # what the server's admin should know about where runs train (shown on every page)
         self._workers = [
             threading.Thread(target=self._work_loop, daemon=True, name=f"runner-slot-{i}") for i in range(slots)
         ]
@@ -203,6 +216,14 @@ class Runner:
                 return True
             job.cancel.set()  # the training loop checks it before every batch
             return job.status == "running"
+
+    def offers_cuda(self) -> bool:
+        """Whether a run may ask for CUDA: here, whether this machine has a CUDA GPU."""
+        return catalog.cuda_available()
+
+    def compute_summary(self) -> str:
+        """Where runs train, in a few words (the sidebar's "Device")."""
+        return catalog.device_summary()
 
     def list(self, owner: str) -> list[RunSnapshot]:
         """The owner's runs, newest first: live ones from memory, the rest from the store."""
@@ -305,11 +326,14 @@ class Runner:
         elif isinstance(event, Done):
             self.store.save_weights(job.run_id, event.model.state_dict())
         elif isinstance(event, Started):
-            self.store.update(job.run_id, classes=event.classes, fingerprint=event.fingerprint)
+            trained_on = f"{job.node or socket.gethostname()} · {event.device}"
+            self.store.update(job.run_id, classes=event.classes, fingerprint=event.fingerprint, trained_on=trained_on)
         elif isinstance(event, EpochRecord):
             self.store.save_record(job.run_id, event.epoch, event.sample, event.embedding, event.drift)
         with self._lock:
-            if isinstance(event, BatchProgress):
+            if isinstance(event, Placed):
+                job.node, job.pid = event.node, event.pid
+            elif isinstance(event, BatchProgress):
                 job.progress, job.features = event, None
                 job.add_batch(event)
             elif isinstance(event, FeatureProgress):

@@ -99,19 +99,22 @@ class LayerLab:
 
     def _run(self) -> None:
         try:
-            for name, config in base_configs(self.settings, self.num_classes).items():
-                self.state["bases"][name] = self.runner.submit(config, self.owner, keep=True)
+            bases = base_configs(self.settings, self.num_classes)
+            for wave in self._waves(list(bases.items())):
+                for name, config in wave:
+                    self.state["bases"][name] = self.runner.submit(config, self.owner, keep=True)
                 self._save()
-                self._wait(self.state["bases"][name])
-            for n in range(1, self.stages + 1):
-                for kind in KINDS:
+                self._wait([self.state["bases"][name] for name, _ in wave])
+            transfers = [(n, kind) for n in range(1, self.stages + 1) for kind in KINDS]
+            for wave in self._waves(transfers):
+                for n, kind in wave:
                     base = self.state["bases"]["baseA" if kind.startswith("A") else "baseB"]
                     config = transfer_config(self.settings, self.num_classes, kind, n, base)
                     self.state["points"].append(
                         {"n": n, "kind": kind, "run_id": self.runner.submit(config, self.owner, keep=True)}
                     )
-                    self._save()
-                    self._wait(self.state["points"][-1]["run_id"])
+                self._save()
+                self._wait([point["run_id"] for point in self.state["points"][-len(wave) :]])
             self.state["status"] = "done"
         except LabStopped as stopped:
             self.state["status"], self.state["message"] = "stopped", str(stopped)
@@ -120,14 +123,26 @@ class LayerLab:
         self._save()
         LIVE_LABS.pop(self.lab_id, None)
 
-    def _wait(self, run_id: str) -> None:
-        while not (snapshot := self.runner.snapshot(run_id)).finished:
+    def _waves(self, items: list) -> list[list]:
+        """The trainings in groups of as many as the runner trains at once: on a cluster a wave trains in
+        parallel, and on one machine the queue holds one wave, not the whole lab, ahead of the class."""
+        size = max(1, self.runner.slots)
+        return [items[i : i + size] for i in range(0, len(items), size)]
+
+    def _wait(self, run_ids: list[str]) -> None:
+        """Until every run of the wave has finished; a stop cancels them, a run that fails ends the lab."""
+        while True:
+            snapshots = [self.runner.snapshot(run_id) for run_id in run_ids]
+            if all(snapshot.finished for snapshot in snapshots):
+                break
             if self._stop.is_set():
-                self.runner.cancel(run_id)
+                for run_id in run_ids:
+                    self.runner.cancel(run_id)
                 raise LabStopped("stopped by the user")
             time.sleep(POLL_SECONDS)
-        if snapshot.status != "done":
-            raise LabStopped(f"run {run_id} {snapshot.status}: {snapshot.message}")
+        for snapshot in snapshots:
+            if snapshot.status != "done":
+                raise LabStopped(f"run {snapshot.run_id} {snapshot.status}: {snapshot.message}")
 
     def _save(self) -> None:
         folder = self.runner.store.root / "labs"

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
@@ -43,7 +43,8 @@ class SavedWeights:
         self.arrays = {name: tensor.detach().cpu().numpy() for name, tensor in state.items()}
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        return {name: torch.from_numpy(array) for name, array in self.arrays.items()}
+        # A copy: arrays that arrive through Ray's object store are read-only views of it.
+        return {name: torch.tensor(array) for name, array in self.arrays.items()}
 
 
 @dataclass(frozen=True)
@@ -68,19 +69,26 @@ def worker_main(conn: Connection, stop, threads: int) -> None:
             return
         if assignment is None:
             return
-        config = TrainConfig.from_json(assignment.config_json)
-        if assignment.own_dataset is not None:
-            _hold_own_dataset(assignment.owner, config.dataset, assignment.own_dataset)
-        try:
-            store = RunStore(assignment.store_root)
-            events = assignment.train_fn(
-                config, stop.is_set, owner=assignment.owner, store=store, features=assignment.features
-            )
-            for event in events:
-                conn.send(_portable(event))
-        except Exception as err:  # reported as the run's failure; the worker takes the next run
-            conn.send(Failed(f"{type(err).__name__}: {err}"))
+        for event in assignment_events(assignment, stop.is_set):
+            conn.send(event)
         conn.send(END)
+
+
+def assignment_events(assignment: Assignment, should_stop: Callable[[], bool]) -> Iterator[Event]:
+    """Train one assignment where this process runs, yielding events fit to send to the server; a run
+    that raises ends in a Failed event, so the process can take the next run."""
+    config = TrainConfig.from_json(assignment.config_json)
+    if assignment.own_dataset is not None:
+        _hold_own_dataset(assignment.owner, config.dataset, assignment.own_dataset)
+    try:
+        store = RunStore(assignment.store_root)
+        events = assignment.train_fn(
+            config, should_stop, owner=assignment.owner, store=store, features=assignment.features
+        )
+        for event in events:
+            yield _portable(event)
+    except Exception as err:
+        yield Failed(f"{type(err).__name__}: {err}")
 
 
 def _portable(event: Event) -> Event:

@@ -64,6 +64,7 @@ class RunRecord:
     classes: list[str] = field(default_factory=list)
     shared: bool = False  # visible, read-only, to the whole class when the server allows sharing
     fingerprint: dict = field(default_factory=dict)  # the data it trained on (resolve.fingerprint)
+    trained_on: str = ""  # "machine · device", once it has started
 
     @property
     def summary(self) -> RunSummary | None:
@@ -155,6 +156,7 @@ class RunStore:
             classes=meta.get("classes", []),
             shared=meta.get("shared", False),
             fingerprint=meta.get("fingerprint", {}),
+            trained_on=meta.get("trained_on", ""),
         )
 
     def metrics(self, run_id: str) -> list[EpochMetrics]:

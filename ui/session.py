@@ -16,7 +16,7 @@ import uuid
 import streamlit as st
 
 from transfer_core import user_data
-from transfer_core.errors import RunNotFound
+from transfer_core.errors import RunNotFound, TransferLabError
 from transfer_core.feature_store import FeatureStore
 from transfer_core.jobs import Runner, RunSnapshot
 from transfer_core.paths import features_dir, runs_dir
@@ -51,9 +51,37 @@ def get_runner() -> Runner:
     store, features = RunStore(runs_dir()), FeatureStore(features_dir(), feature_mb * 1024**2)
     abandoned = 60 * float(os.environ.get("TRANSFER_LAB_ABANDONED_MINUTES", "10"))
     shared = {"slots": slots, "max_queue": max_queue, "features": features, "abandoned_seconds": abandoned}
-    if os.environ.get("TRANSFER_LAB_RUNNER", "processes") == "threads":
+    kind = os.environ.get("TRANSFER_LAB_RUNNER", "processes")
+    if kind == "threads":
         return Runner(store, **shared)
+    if kind == "ray":
+        try:
+            return ray_runner(store, dict(shared))
+        except TransferLabError as err:  # the class still trains, here, and every page says why
+            runner = process_runner(store, shared)
+            runner.notice = str(err)
+            return runner
+    return process_runner(store, shared)
+
+
+def process_runner(store: RunStore, shared: dict) -> Runner:
     return ProcessRunner(store, memory_mb=int(os.environ.get("TRANSFER_LAB_RUN_MEMORY_MB", "4096")), **shared)
+
+
+def ray_runner(store: RunStore, shared: dict) -> Runner:
+    """Runs as tasks on the Ray cluster at RAY_ADDRESS, or on a Ray started here when there is none.
+    Without TRANSFER_LAB_SLOTS, the cluster's CPUs set how many runs train at once."""
+    from transfer_core.ray_runner import RayRunner, start_ray  # Ray is imported only when chosen
+
+    start_ray(os.environ.get("RAY_ADDRESS") or None)
+    if "TRANSFER_LAB_SLOTS" not in os.environ:
+        shared["slots"] = None
+    return RayRunner(
+        store,
+        cpus_per_run=float(os.environ.get("TRANSFER_LAB_RAY_CPUS_PER_RUN", "1")),
+        gpus_per_run=float(os.environ.get("TRANSFER_LAB_RAY_GPUS_PER_RUN", "1")),
+        **shared,
+    )
 
 
 def owner_id(secret: str) -> str:

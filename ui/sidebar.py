@@ -2,13 +2,12 @@
 
 import streamlit as st
 
-from transfer_core.catalog import device_summary
 from transfer_core.errors import RunNotFound
 
 from . import teacher
 from .i18n import Markdown, language_picker, t
 from .lesson_view import score
-from .session import active_run
+from .session import active_run, get_runner
 
 STATUS_ICONS = {
     "queued": ":material/hourglass_top:",
@@ -25,7 +24,9 @@ def sidebar_ui():
     (a page may have just scored a prediction)."""
     with st.sidebar:
         language_picker()
-        st.markdown(t("sidebar.device", device=device_summary()))
+        st.markdown(t("sidebar.device", device=get_runner().compute_summary()))
+        if get_runner().notice:
+            st.warning(t("sidebar.runner_notice", notice=get_runner().notice))
         if teacher.active():
             st.caption(t("sidebar.teacher"))
         score_slot = st.empty()

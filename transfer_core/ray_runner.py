@@ -1,0 +1,165 @@
+"""The runner for a school's cluster: every run is a Ray task, placed wherever Ray finds its resources.
+
+The web server stays the only thing users reach; it is Ray's driver. Each run is a streaming generator
+task asking for `cpus_per_run` CPUs, and a GPU when its config asks for CUDA (so it lands on a GPU node
+and trains there with mixed precision; a CPU run never holds a GPU and never touches one). Its events
+stream back while it trains and are recorded by the server exactly as the other runners record theirs,
+so the run store, snapshots and pages cannot tell where a run trained, except for its "trained on" line.
+
+Ray's resources are the concurrency limit: the runner keeps as many runs in flight as the cluster has
+room for (one slot thread each, waiting on its task's events); the app's queue bound, per-owner
+fairness and owner checks apply before anything reaches Ray. Cancel asks Ray to interrupt the task
+(it stops within the batch it is in); a task that does not stop within the grace period is killed.
+A worker or node lost mid-run fails the run with a message.
+
+Files: the server writes the run store itself. A task reads the shared feature store, a saved own
+dataset and earlier runs' weights (init_from) from TRANSFER_LAB_HOME, so on several machines that
+folder must be on a filesystem every node mounts at the same path (NFS); on one machine it simply is.
+"""
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import ray
+from ray.exceptions import RayError, TaskCancelledError
+
+from .config import TrainConfig
+from .errors import ConfigError, TransferLabError
+from .feature_store import FeatureStore
+from .jobs import ABANDONED_SECONDS, Job, JobEnded, Placed, Runner, TrainFn
+from .process_runner import GRACE_SECONDS, Assignment, _own_dataset, assignment_events
+from .runs import RunStore
+from .train import Event, train
+
+POLL_SECONDS = 0.2
+LOST = "the Ray worker training this run was lost ({why}); its machine may have gone down. Launch it again."
+
+
+@ray.remote(max_retries=0)  # a lost run is reported, not silently started again from scratch
+def train_on_ray(assignment: Assignment, threads: int, device: str) -> Iterator[Event]:
+    """Where Ray placed it: say where, then train on `device` and stream every event back."""
+    import torch
+
+    torch.set_num_threads(threads)
+    yield Placed(node=socket.gethostname(), pid=os.getpid())
+    config = TrainConfig.from_json(assignment.config_json).replace(device=device)
+    # Nothing asks it to stop between batches: Ray's cancel interrupts it where it is.
+    yield from assignment_events(replace(assignment, config_json=config.to_json()), lambda: False)
+
+
+def start_ray(address: str | None = None, num_cpus: int | None = None, num_gpus: int | None = None,
+              object_store_mb: int = 512) -> None:  # fmt: skip
+    """Join the cluster at `address` (RAY_ADDRESS), or start a Ray on this machine for trying it: without
+    a dashboard (Ray's dashboard and job API accept anyone who can reach them), with a small object
+    store (a run's events and weights are megabytes, not the default's third of the memory)."""
+    if address:
+        check_reachable(address)
+    if ray.is_initialized():
+        return
+    quiet = {"log_to_driver": False, "configure_logging": False}
+    if address:
+        ray.init(address=address, **quiet)
+        return
+    ray.init(num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False,
+             object_store_memory=object_store_mb * 1024**2, **quiet)  # fmt: skip
+
+
+def check_reachable(address: str, timeout: float = 3.0) -> None:
+    """RayUnreachable unless the head at host:port answers now: Ray's own connect waits minutes, and the
+    web server must not hang while it starts."""
+    if address == "auto":  # a Ray started on this machine, found through its session files
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as err:
+        why = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
+        raise RayUnreachable(f"the Ray cluster at {address} does not answer ({why})") from err
+
+
+def cluster_gpus() -> float:
+    return ray.cluster_resources().get("GPU", 0.0)
+
+
+class RayUnreachable(TransferLabError):
+    """RAY_ADDRESS names a cluster that does not answer."""
+
+
+class RayRunner(Runner):
+    """The Runner interface (submit, snapshot, cancel, list, delete), each run a task on a Ray cluster."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        slots: int | None = None,
+        max_queue: int = 64,
+        features: FeatureStore | None = None,
+        cpus_per_run: float = 1,
+        gpus_per_run: float = 1,
+        train_fn: TrainFn = train,
+        grace_seconds: float = GRACE_SECONDS,
+        abandoned_seconds: float = ABANDONED_SECONDS,
+    ):
+        self.cpus_per_run, self.gpus_per_run, self.grace_seconds = cpus_per_run, gpus_per_run, grace_seconds
+        if slots is None:  # as many runs in flight as the cluster has CPUs for
+            slots = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_run))
+        super().__init__(
+            store, slots=slots, max_queue=max_queue, train_fn=train_fn, features=features,
+            abandoned_seconds=abandoned_seconds,
+        )  # fmt: skip
+
+    def submit(self, config: TrainConfig, owner: str, keep: bool = False) -> str:
+        """As every runner's, and a run that asks for CUDA where no machine has a GPU is refused now:
+        Ray would keep it waiting for one for ever."""
+        if config.device == "cuda" and not self.offers_cuda():
+            raise ConfigError("device", "no machine in the Ray cluster has a GPU: choose auto or cpu.")
+        return super().submit(config, owner, keep)
+
+    def offers_cuda(self) -> bool:
+        return cluster_gpus() > 0
+
+    def compute_summary(self) -> str:
+        resources, machines = ray.cluster_resources(), len([n for n in ray.nodes() if n["Alive"]])
+        return (f"Ray cluster: {machines} machine(s), {resources.get('CPU', 0):g} CPUs, "
+                f"{resources.get('GPU', 0):g} GPUs")  # fmt: skip
+
+    def _events(self, job: Job) -> Iterator[Event]:
+        wants_gpu = job.config.device == "cuda"
+        assignment = Assignment(job.config.to_json(), job.owner, str(self.store.root), self.features,
+                                _own_dataset(job), self.train_fn)  # fmt: skip
+        task = train_on_ray.options(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run if wants_gpu else 0).remote(
+            assignment, max(1, int(self.cpus_per_run)), "cuda" if wants_gpu else "cpu"
+        )
+        asked_to_stop = None
+        try:
+            while True:
+                if job.cancel.is_set() and asked_to_stop is None:
+                    ray.cancel(task)  # interrupts the task where it is, inside the current batch
+                    asked_to_stop = time.monotonic()
+                if asked_to_stop is not None and time.monotonic() - asked_to_stop > self.grace_seconds:
+                    ray.cancel(task, force=True)
+                    raise JobEnded("cancelled", f"stopped after {self.grace_seconds:g} s without answering the stop")
+                ready, _ = ray.wait([task], timeout=POLL_SECONDS)
+                if not ready:
+                    continue
+                try:
+                    ref = next(task)
+                except StopIteration:
+                    return
+                yield ray.get(ref)
+        except TaskCancelledError:
+            raise JobEnded("cancelled", self._cancelled_where(job)) from None
+        except RayError as err:
+            if asked_to_stop is not None:
+                raise JobEnded("cancelled", self._cancelled_where(job)) from None
+            raise JobEnded("failed", LOST.format(why=type(err).__name__)) from None
+
+    @staticmethod
+    def _cancelled_where(job: Job) -> str:
+        if job.progress is None:
+            return "cancelled before its first batch"
+        return f"cancelled in epoch {job.progress.epoch} before batch {job.progress.batch + 1}"
