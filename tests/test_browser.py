@@ -40,10 +40,20 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    yield from serve(tmp_path_factory, "processes")
+
+
+@pytest.fixture(scope="module")
+def ray_server(tmp_path_factory):
+    """A server whose runs train on a Ray it starts itself, as `TRANSFER_LAB_RUNNER=ray` alone does."""
+    yield from serve(tmp_path_factory, "ray")
+
+
+def serve(tmp_path_factory, runner: str):
     port = free_port()
     home = tmp_path_factory.mktemp("lab-home")
     env = os.environ | {"TRANSFER_LAB_HOME": str(home), "TRANSFER_LAB_OFFLINE": "1", "TORCH_HOME": str(home / "torch"),
-                        "TRANSFER_LAB_RUNNER": "processes"}  # fmt: skip
+                        "TRANSFER_LAB_RUNNER": runner}  # fmt: skip
     command = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
                "--server.port", str(port), "--server.fileWatcherType", "none"]  # fmt: skip
     log_path = home / "server.log"
@@ -621,3 +631,19 @@ def test_every_pages_main_widgets_keep_each_change_made_in_a_row(server, page):
         page.wait_for_timeout(1000)
         expect(empty).to_have_count(0)
         expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+
+
+def test_a_cold_server_on_ray_trains_the_default_lab_and_says_where(ray_server, page):
+    """The server starts its Ray from the first page's script thread, which ends with that page run:
+    Ray's processes must outlive it (they died with it, and the next page hung)."""
+    page.goto(f"{ray_server}/train")
+    expect(page.get_by_text("Ray cluster: 1 machine(s)")).to_be_visible(timeout=60_000)
+    settle(page)
+    page.wait_for_timeout(3000)  # the thread that started Ray has ended by now
+    page.get_by_role("button", name="Launch").click()
+    expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=180_000)
+    nav_link(page, "Results").click()
+    expect(page.get_by_text(re.compile(r"Trained on: .+ · cpu"))).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Confusion matrix")).to_be_visible(timeout=60_000)
+    settle(page)
+    shoot(page, "50-ray-results")

@@ -19,6 +19,7 @@ folder must be on a filesystem every node mounts at the same path (NFS); on one 
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -35,6 +36,7 @@ from .runs import RunStore
 from .train import Event, train
 
 POLL_SECONDS = 0.2
+RESOURCES_SECONDS = 10.0
 LOST = "the Ray worker training this run was lost ({why}); its machine may have gone down. Launch it again."
 
 
@@ -63,8 +65,28 @@ def start_ray(address: str | None = None, num_cpus: int | None = None, num_gpus:
     if address:
         ray.init(address=address, **quiet)
         return
-    ray.init(num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False,
-             object_store_memory=object_store_mb * 1024**2, **quiet)  # fmt: skip
+    options = {"num_cpus": num_cpus, "num_gpus": num_gpus, "include_dashboard": False,
+               "object_store_memory": object_store_mb * 1024**2, **quiet}  # fmt: skip
+    if threading.current_thread() is threading.main_thread():
+        ray.init(**options)
+        return
+    # Ray's own processes are told to die with the thread that started them (Linux's parent-death
+    # signal follows the thread), and a page's script thread ends with every page run: start them from
+    # a thread that lives as long as the server.
+    started, failure = threading.Event(), []
+    threading.Thread(target=_keep_ray, args=(options, started, failure), daemon=True, name="ray-keeper").start()
+    started.wait()
+    if failure:
+        raise failure[0]
+
+
+def _keep_ray(options: dict, started: threading.Event, failure: list) -> None:
+    try:
+        ray.init(**options)
+    except Exception as err:
+        failure.append(err)
+    started.set()
+    threading.Event().wait()  # for ever: this thread's life is the local Ray's
 
 
 def check_reachable(address: str, timeout: float = 3.0) -> None:
@@ -81,8 +103,20 @@ def check_reachable(address: str, timeout: float = 3.0) -> None:
         raise RayUnreachable(f"the Ray cluster at {address} does not answer ({why})") from err
 
 
+_resources: tuple[float, dict] = (0.0, {})  # (when asked, what Ray said)
+
+
+def cluster_resources() -> dict:
+    """The cluster's resources, asked of Ray at most every RESOURCES_SECONDS: every page shows them."""
+    global _resources
+    asked, resources = _resources
+    if time.monotonic() - asked > RESOURCES_SECONDS:
+        _resources = (time.monotonic(), ray.cluster_resources())
+    return _resources[1]
+
+
 def cluster_gpus() -> float:
-    return ray.cluster_resources().get("GPU", 0.0)
+    return cluster_resources().get("GPU", 0.0)
 
 
 class RayUnreachable(TransferLabError):
@@ -106,7 +140,7 @@ class RayRunner(Runner):
     ):
         self.cpus_per_run, self.gpus_per_run, self.grace_seconds = cpus_per_run, gpus_per_run, grace_seconds
         if slots is None:  # as many runs in flight as the cluster has CPUs for
-            slots = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_run))
+            slots = max(1, int(cluster_resources().get("CPU", 1) // cpus_per_run))
         super().__init__(
             store, slots=slots, max_queue=max_queue, train_fn=train_fn, features=features,
             abandoned_seconds=abandoned_seconds,
@@ -123,7 +157,8 @@ class RayRunner(Runner):
         return cluster_gpus() > 0
 
     def compute_summary(self) -> str:
-        resources, machines = ray.cluster_resources(), len([n for n in ray.nodes() if n["Alive"]])
+        resources = cluster_resources()
+        machines = sum(key.startswith("node:") and key != "node:__internal_head__" for key in resources)
         return (f"Ray cluster: {machines} machine(s), {resources.get('CPU', 0):g} CPUs, "
                 f"{resources.get('GPU', 0):g} GPUs")  # fmt: skip
 
