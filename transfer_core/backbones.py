@@ -15,6 +15,8 @@ from torch import nn
 from . import weights as weight_sources
 from .efficientnet_lite import LITE_SPECS, EfficientNetLite
 from .errors import ConfigError
+from .sequence_backbones import CONV_WIDTHS, HIDDEN, conv_stages, gru_stages, last_state, max_over_letters
+from .words import MAX_LETTERS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -31,13 +33,22 @@ class Preprocessing:
 
 
 class StagedBackbone(nn.Module):
-    """stages -> global average pool -> (optional) ImageNet classifier."""
+    """stages -> pool (global average for images) -> (optional) ImageNet classifier."""
 
-    def __init__(self, stages: dict[str, nn.Module], feature_dim: int, classifier: nn.Module | None = None):
+    def __init__(
+        self,
+        stages: dict[str, nn.Module],
+        feature_dim: int,
+        classifier: nn.Module | None = None,
+        pool: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        reads: str = "images",
+    ):
         super().__init__()
         self.stages = nn.ModuleDict(stages)
         self.feature_dim = feature_dim
         self.classifier = classifier
+        self.pool = pool or pool_features
+        self.reads = reads  # "images", or "words" (token sequences)
 
     @property
     def stage_names(self) -> list[str]:
@@ -46,7 +57,7 @@ class StagedBackbone(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         for stage in self.stages.values():
             x = stage(x)
-        return pool_features(x)  # (B, feature_dim)
+        return self.pool(x)  # (B, feature_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.classifier is None:
@@ -68,6 +79,7 @@ class BackboneSpec:
     build_raw: Callable[[], nn.Module]
     to_staged: Callable[[nn.Module], StagedBackbone]
     has_pretrained: bool = True
+    reads: str = "images"  # or "words": token sequences (see words.py)
 
     @property
     def weights_source(self) -> str:
@@ -162,6 +174,23 @@ def small_cnn(widths: tuple[int, ...] = SMALL_CNN_WIDTHS) -> StagedBackbone:
     return StagedBackbone(stages, in_ch)
 
 
+# --- character-level word encoders (pretrained on the project's own source task, see word_source.py) ---
+
+WORD_INPUT = Preprocessing((0.0,) * 3, (1.0,) * 3, MAX_LETTERS)  # tokens are not normalised
+
+
+def _word_spec(name: str, title: str, stages: Callable[[], dict[str, nn.Module]], dim: int, pool) -> BackboneSpec:
+    return BackboneSpec(
+        name, title, tuple(stages()), dim, WORD_INPUT,
+        lambda: StagedBackbone(stages(), dim, pool=pool, reads="words"), lambda staged: staged, reads="words",
+    )  # fmt: skip
+
+
+WORD_BACKBONES = (
+    _word_spec("word_gru", "Word GRU (recurrent)", gru_stages, HIDDEN, last_state),
+    _word_spec("word_cnn", "Word CNN (1-D convolutions)", conv_stages, CONV_WIDTHS[-1], max_over_letters),
+)
+
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
@@ -205,6 +234,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             lambda staged: staged,
             has_pretrained=False,
         ),
+        *WORD_BACKBONES,
     )
 }
 

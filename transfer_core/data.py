@@ -17,7 +17,7 @@ import torchvision.transforms.v2 as T
 import torchvision.transforms.v2.functional as TF
 from PIL import Image, UnidentifiedImageError
 
-from . import paths
+from . import paths, words
 from .backbones import Preprocessing
 from .config import FOLDER_PREFIX, MINE_PREFIX, TrainConfig
 from .errors import ConfigError, DatasetUnavailable
@@ -35,6 +35,7 @@ class RawDataset:
     images: np.ndarray | list[np.ndarray]  # uint8 (N, H, W) grey or (N, H, W, 3) colour; a list if sizes differ
     labels: np.ndarray  # int64 (N,)
     classes: list[str]
+    kind: str = "images"  # or "words": `images` then holds int64 (N, MAX_LETTERS) tokens (see words.py)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,38 @@ def _read_image(file: Path) -> np.ndarray:
         raise DatasetUnavailable(f"{file} is not a readable image ({err}); remove it or replace it.") from err
 
 
+# --- words labelled by language (Debian's word lists) ------------------------------------------
+
+WORD_SETS = {
+    "words_source": ("English", "German", "French", "Spanish", "Italian", "Dutch"),  # the source task
+    "words_near": ("Portuguese", "Catalan", "Swedish", "Danish"),  # held out, each related to the source's
+    "words_far": ("Polish", "Portuguese", "Swedish"),  # adds a Slavic language the source never saw
+}
+
+
+def _words_available(languages: tuple[str, ...]) -> tuple[bool, str]:
+    missing = [words.word_list_available(language) for language in languages]
+    problems = [why for ok, why in missing if not ok]
+    return (False, "; ".join(problems) + ".") if problems else (True, "Debian word lists in /usr/share/dict")
+
+
+def _load_words(languages: tuple[str, ...]) -> RawDataset:
+    ok, why = _words_available(languages)
+    if not ok:
+        raise DatasetUnavailable(why)
+    lists = [words.language_words(language) for language in languages]
+    tokens = np.stack([words.encode(word) for entries in lists for word in entries])
+    labels = np.concatenate([np.full(len(entries), i, dtype=np.int64) for i, entries in enumerate(lists)])
+    return RawDataset(tokens, labels, list(languages), kind="words")
+
+
+def _word_dataset(name: str, title: str) -> DatasetInfo:
+    languages = WORD_SETS[name]
+    packages = ", ".join(words.LANGUAGES[language][0] for language in languages)
+    return DatasetInfo(name, title, f"Debian word lists ({packages})", lambda _allow_download: _load_words(languages),
+                       lambda: _words_available(languages), len(languages), words.CANDIDATES)  # fmt: skip
+
+
 # --- registry -----------------------------------------------------------------------------------
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -178,7 +211,15 @@ DATASETS: dict[str, DatasetInfo] = {
         "digits", "scikit-learn digits", "ships inside scikit-learn", _load_digits, lambda: (True, "bundled"), 10, 174
     ),
     "cifar10": DatasetInfo("cifar10", "CIFAR-10", "torchvision download", _load_cifar, _cifar_available, 10, 5000),
+    "words_source": _word_dataset("words_source", "Words: 6 source languages"),
+    "words_near": _word_dataset("words_near", "Words: 4 languages near the source's"),
+    "words_far": _word_dataset("words_far", "Words: Polish beside 2 near languages"),
 }
+
+
+def reads(dataset: str) -> str:
+    """What a dataset holds: "words" for the word sets, "images" for every other (own data included)."""
+    return "words" if dataset in WORD_SETS else "images"
 
 
 def check_dataset_name(name: str) -> None:
@@ -268,7 +309,10 @@ def _empty(size: int) -> torch.Tensor:
 
 
 def normalize(batch: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
-    """uint8 (B, 3, H, W) -> float, scaled to [0, 1] and normalised the way the weights expect."""
+    """uint8 (B, 3, H, W) -> float, scaled to [0, 1] and normalised the way the weights expect. Word
+    tokens (int64) pass through: a word encoder reads them as they are."""
+    if batch.dtype == torch.int64:
+        return batch
     mean = torch.tensor(prep.mean, device=batch.device).view(1, 3, 1, 1)
     std = torch.tensor(prep.std, device=batch.device).view(1, 3, 1, 1)
     return (batch.float() / 255 - mean) / std
@@ -342,6 +386,10 @@ def prepare_data(
         labels = relabel[raw.labels]
         classes = [raw.classes[i] for i in class_subset]
     train_idx, val_idx = split_indices(labels, train_per_class, val_per_class, seed)
+    if raw.kind == "words":  # tokens, as they are: no size, no channels
+        tokens = torch.from_numpy(raw.images)
+        y = torch.from_numpy(labels)
+        return PreparedData(tokens[train_idx], y[train_idx], tokens[val_idx], y[val_idx], classes)
     return PreparedData(
         train_x=to_image_tensor(_take(raw.images, train_idx), image_size),
         train_y=torch.from_numpy(labels[train_idx]),

@@ -18,7 +18,16 @@ import torch
 from . import user_data
 from .backbones import BACKBONES
 from .config import ALL_STAGES, FOLDER_PREFIX, MINE_PREFIX, TrainConfig
-from .data import DATASETS, PreparedData, RawDataset, check_dataset_name, dataset_available, load_shared, prepare_data
+from .data import (
+    DATASETS,
+    PreparedData,
+    RawDataset,
+    check_dataset_name,
+    dataset_available,
+    load_shared,
+    prepare_data,
+    reads,
+)
 from .errors import ConfigError, DataChanged, RunNotFound, TransferLabError
 from .memory_budget import check_budget
 from .runs import RunRecord, RunStore
@@ -52,7 +61,21 @@ def check(config: TrainConfig) -> TrainConfig:
         raise ConfigError("frozen_stages", f"must be -1 (all) or 0..{spec.num_stages} for {config.backbone}.")
     if config.init_stages > spec.num_stages:
         raise ConfigError("init_stages", f"{config.backbone} has only {spec.num_stages} stages.")
+    check_modality(config, spec.reads)
     return config
+
+
+def check_modality(config: TrainConfig, backbone_reads: str) -> None:
+    """A word encoder reads words, an image backbone images; image-only settings stay off for words."""
+    data_reads = reads(config.dataset)
+    if backbone_reads != data_reads:
+        fitting = [name for name, spec in BACKBONES.items() if spec.reads == data_reads]
+        raise ConfigError("backbone", f"{config.dataset} holds {data_reads} and {config.backbone} reads "
+                          f"{backbone_reads}; choose one of {', '.join(fitting)}.")  # fmt: skip
+    if data_reads == "words" and config.augment:
+        raise ConfigError("augment", "crop-and-flip augmentation is for images; turn it off for words.")
+    if data_reads == "words" and config.val_shift != "none":
+        raise ConfigError("val_shift", "the shifted validation copies are image changes; choose none for words.")
 
 
 def resolve_device(requested: str) -> torch.device:

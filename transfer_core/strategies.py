@@ -7,8 +7,9 @@ be computed once and cached) and a *suffix* (everything that trains).
 import torch
 from torch import nn
 
-from .backbones import StagedBackbone, build_backbone, pool_features, small_cnn
+from .backbones import StagedBackbone, build_backbone, small_cnn
 from .config import ALL_STAGES, TrainConfig
+from .sequence_backbones import WordBranch
 
 FUSION_BRANCH_WIDTHS = (16, 32, 64)
 FUSION_HIDDEN = 128
@@ -17,10 +18,10 @@ FUSION_HIDDEN = 128
 class FusionHead(nn.Module):
     """Combines frozen source features with a small trainable target branch's features."""
 
-    def __init__(self, source_dim: int, num_classes: int, mode: str):
+    def __init__(self, source_dim: int, num_classes: int, mode: str, words: bool = False):
         super().__init__()
         self.mode = mode
-        self.branch = small_cnn(FUSION_BRANCH_WIDTHS)
+        self.branch = WordBranch() if words else small_cnn(FUSION_BRANCH_WIDTHS)
         target_dim = self.branch.feature_dim
         if mode == "concat":
             self.classifier = nn.Linear(source_dim + target_dim, num_classes)
@@ -52,8 +53,10 @@ class TransferModel(nn.Module):
     def __init__(self, backbone: StagedBackbone, num_classes: int, frozen: int, fusion_mode: str | None = None):
         super().__init__()
         self.stages = backbone.stages
+        self.pool = backbone.pool
         self.frozen = frozen
-        self.fusion = FusionHead(backbone.feature_dim, num_classes, fusion_mode) if fusion_mode else None
+        words = backbone.reads == "words"
+        self.fusion = FusionHead(backbone.feature_dim, num_classes, fusion_mode, words) if fusion_mode else None
         self.head = None if fusion_mode else nn.Linear(backbone.feature_dim, num_classes)
         freeze_stages(self, frozen)
         self.train()  # puts the frozen stages in eval mode from the start
@@ -70,14 +73,14 @@ class TransferModel(nn.Module):
     def prefix(self, x: torch.Tensor) -> torch.Tensor:
         for stage in list(self.stages.values())[: self.frozen]:
             x = stage(x)
-        return pool_features(x) if self.frozen == len(self.stages) else x
+        return self.pool(x) if self.frozen == len(self.stages) else x
 
     def suffix_features(self, h: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
         """From the prefix's output to the penultimate features (what the last linear layer reads)."""
         if self.frozen < len(self.stages):
             for stage in list(self.stages.values())[self.frozen :]:
                 h = stage(h)
-            h = pool_features(h)  # (B, feature_dim)
+            h = self.pool(h)  # (B, feature_dim)
         return self.fusion.features(h, x) if self.fusion is not None else h
 
     def classify(self, features: torch.Tensor) -> torch.Tensor:

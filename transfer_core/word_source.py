@@ -1,0 +1,63 @@
+"""The word encoders' pretrained source: language identification over the six source languages.
+
+As ImageNet is for the image backbones, this is the task the word encoders learned before any
+learner's transfer: which of English, German, French, Spanish, Italian and Dutch a word is. It is
+trained by the lab itself, with the lab's own training loop, from a fixed seed:
+
+    .venv/bin/python -m transfer_core.word_source        # rebuilds assets/word_source/*.safetensors
+
+The files ship in the repository (a few hundred kB each), so every run reuses them; a checkout
+without them builds them once on first use into the data folder and reuses that copy afterwards.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from . import paths
+from .config import TrainConfig
+from .train import Done, Failed, train
+
+SHIPPED = Path(__file__).parents[1] / "assets" / "word_source"
+SOURCE_TASK = TrainConfig(dataset="words_source", strategy="scratch", weights="random", train_per_class=6000,
+                          val_per_class=1000, epochs=10, batch_size=128, lr=3e-3, image_size=32, seed=0)  # fmt: skip
+SOURCE_DESCRIPTION = "language identification over English, German, French, Spanish, Italian and Dutch words"
+
+
+def source_file(backbone: str) -> Path:
+    shipped = SHIPPED / f"{backbone}.safetensors"
+    return shipped if shipped.exists() else paths.data_dir() / "word_source" / f"{backbone}.safetensors"
+
+
+def source_state(backbone: str) -> dict[str, torch.Tensor]:
+    """The encoder's pretrained weights (its stages, no head): shipped, built earlier, or built now."""
+    file = source_file(backbone)
+    if not file.exists():
+        build_source(backbone, file)
+    return load_file(file)  # keys as a StagedBackbone names them: stages.<stage>.<tensor>
+
+
+def build_source(backbone: str, file: Path) -> float:
+    """Trains the encoder from scratch on the source task and saves its stages; returns the accuracy."""
+    final = None
+    for event in train(SOURCE_TASK.replace(backbone=backbone), record=False):
+        if isinstance(event, Failed):
+            raise RuntimeError(f"building the {backbone} source failed: {event.message}")
+        if isinstance(event, Done):
+            final = event
+    state = {k: v.contiguous() for k, v in final.model.state_dict().items() if k.startswith("stages.")}
+    file.parent.mkdir(parents=True, exist_ok=True)
+    partial = file.with_suffix(".partial")
+    save_file(state, str(partial), metadata={"task": SOURCE_DESCRIPTION, "accuracy": f"{final.metrics.val_acc:.4f}"})
+    partial.replace(file)  # whole or not at all: a half-written source is never read
+    return final.metrics.val_acc
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or ["word_gru", "word_cnn"]:
+        started = time.monotonic()
+        accuracy = build_source(name, SHIPPED / f"{name}.safetensors")
+        print(f"{name}: source validation accuracy {accuracy:.3f} in {time.monotonic() - started:.0f} s")
