@@ -10,6 +10,7 @@ from transfer_core.efficientnet_lite import LITE_SPECS, EfficientNetLite
 from transfer_core.errors import WeightsUnavailable
 from transfer_core.imagenet import photo_tensor, predict_topk
 from transfer_core.weights import pretrained_state_dict, torchvision_cache_path, weights_available
+from transfer_core.words import MAX_LETTERS, VOCABULARY
 
 LITES = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
 CATS = {"tabby", "tiger cat", "Egyptian cat"}
@@ -55,7 +56,7 @@ def test_stages_compose_to_the_original_network(name):
     raw = spec.build_raw().eval()
     staged = spec.to_staged(raw).eval()
     assert staged.stage_names == list(spec.stage_names)
-    x = torch.randn(2, 3, 64, 64)
+    x = torch.randint(0, VOCABULARY, (2, MAX_LETTERS)) if spec.reads == "words" else torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         features = staged.forward_features(x)
         assert features.shape == (2, spec.feature_dim)

@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from transfer_core import word_source, words
+from transfer_core import word_source, word_weights, words
 from transfer_core.backbones import build_backbone
 from transfer_core.config import TrainConfig
 from transfer_core.data import load_shared
-from transfer_core.errors import ConfigError
+from transfer_core.errors import ConfigError, WeightsUnavailable
 from transfer_core.resolve import check
 from transfer_core.sequence_backbones import WordBranch
 from transfer_core.train import Done, Failed, train
@@ -81,19 +81,16 @@ def test_the_pretrained_source_ships_and_is_read_not_trained_again(monkeypatch):
 
     monkeypatch.setattr(word_source, "build_source", never)
     backbone = build_backbone("word_gru", pretrained=True)
-    assert torch.equal(
-        backbone.stages["gru1"].gru.weight_hh_l0, pretrained_state_dict("word_gru")["stages.gru1.gru.weight_hh_l0"]
-    )
+    shipped = pretrained_state_dict("word_gru")["stages.gru1.gru.weight_hh_l0"]
+    assert torch.equal(backbone.stages["gru1"].gru.weight_hh_l0, shipped)
 
 
-def test_without_the_shipped_file_the_source_is_built_once_then_reused(monkeypatch, tmp_path):
-    monkeypatch.setattr(word_source, "SHIPPED", tmp_path / "not-shipped")
-    tiny = word_source.SOURCE_TASK.replace(train_per_class=20, val_per_class=10, epochs=1)
+def test_without_the_shipped_file_the_source_is_built_by_its_script_then_read(monkeypatch, tmp_path):
+    monkeypatch.setattr(word_weights, "SHIPPED", tmp_path / "not-shipped")
+    with pytest.raises(WeightsUnavailable, match="python -m transfer_core.word_source word_cnn"):
+        pretrained_state_dict("word_cnn")
+    tiny = word_source.SOURCE_TASK.replace(backbone="word_cnn", train_per_class=20, val_per_class=10, epochs=1)
     monkeypatch.setattr(word_source, "SOURCE_TASK", tiny)
-    builds = []
-    build = word_source.build_source
-    monkeypatch.setattr(word_source, "build_source", lambda *args: builds.append(args) or build(*args))
-    first = word_source.source_state("word_cnn")
-    second = word_source.source_state("word_cnn")
-    assert len(builds) == 1 and word_source.source_file("word_cnn").exists()
-    assert all(torch.equal(first[k], second[k]) for k in first)
+    word_source.build_source("word_cnn", word_weights.source_file("word_cnn"))  # into the data folder
+    built = pretrained_state_dict("word_cnn")
+    assert set(built) == set(build_backbone("word_cnn", pretrained=False).state_dict())

