@@ -10,6 +10,7 @@ from transfer_core.data import MINE_PREFIX
 from transfer_core.errors import TransferLabError
 from transfer_core.imagenet import predict_topk
 from transfer_core.limits import upload_limits, uploader_mb
+from transfer_core.resolve import data_for_backbone
 from transfer_core.uploads import FileRefused, read_image
 from transfer_core.weights import weights_available
 from ui.config_state import current_config, update_config
@@ -54,7 +55,7 @@ def choose_backbone() -> None:
         changes |= {"weights": "random", "strategy": "scratch"}
     elif config.weights.startswith(MINE_PREFIX):  # uploaded weights fit one backbone only
         changes |= {"weights": "imagenet"}
-    update_config(**changes)
+    update_config(**changes, **data_for_backbone(config, choice))  # a word encoder gets words to read
 
 
 def predictions_ui(name: str, photos: dict[str, np.ndarray]) -> None:
@@ -98,12 +99,13 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader(t("backbone.stages", title=spec.title, stages=spec.num_stages))
     st.dataframe(localize_frame(pd.DataFrame(stage_table(name, config.image_size))), hide_index=True, width="stretch")
-    st.caption(t("backbone.shapes", size=config.image_size))
+    st.caption(t("backbone.word_shapes") if spec.reads == "words" else t("backbone.shapes", size=config.image_size))
 with right:
     st.subheader(t("backbone.weights"))
     available, why = weights_available(name) if spec.has_pretrained else (False, spec.weights_source)
     st.metric(t("backbone.feature_size"), spec.feature_dim)
-    st.metric(t("backbone.input_size"), f"{spec.preprocessing.input_size} px")
+    if spec.reads == "images":
+        st.metric(t("backbone.input_size"), f"{spec.preprocessing.input_size} px")
     if available:
         st.success(t("backbone.available", source=spec.weights_source))
     elif spec.has_pretrained:
@@ -113,7 +115,9 @@ with right:
         st.info(t("backbone.no_weights"))
 
 st.subheader(t("backbone.sees"))
-if not available:
+if spec.reads == "words":
+    st.info(t("backbone.reads_words"))
+elif not available:
     st.info(t("backbone.needs_weights"))
 else:
     try:

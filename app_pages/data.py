@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
 
 from transfer_core import user_data
 from transfer_core.catalog import dataset_rows
@@ -11,8 +12,9 @@ from transfer_core.downloads import dataset_files
 from transfer_core.errors import TransferLabError
 from transfer_core.memory_budget import check_budget
 from transfer_core.plots import class_counts_bars
-from transfer_core.resolve import available, class_count, prepared_data
+from transfer_core.resolve import available, class_count, prepared_data, settings_for_data
 from transfer_core.weights import downloads_allowed
+from transfer_core.words import decode
 from ui.config_state import current_config, update_config
 from ui.download import download_button_ui
 from ui.i18n import literal, localize_figure, localize_frame, problem, t, t_plain
@@ -43,7 +45,12 @@ def prepared_shared(dataset: str, train_per_class: int, val_per_class: int, imag
 
 
 def arrays(data) -> tuple:
-    return data.train_x.permute(0, 2, 3, 1).numpy(), data.train_y.numpy(), data.val_y.numpy(), data.classes
+    """Images as (N, H, W, 3) arrays, or a word dataset's words as strings."""
+    if data.train_x.dtype == torch.int64:
+        samples = np.array([decode(tokens) for tokens in data.train_x.numpy()])
+    else:
+        samples = data.train_x.permute(0, 2, 3, 1).numpy()
+    return samples, data.train_y.numpy(), data.val_y.numpy(), data.classes
 
 
 def dataset_choice_ui() -> str:
@@ -82,7 +89,7 @@ def choose_dataset() -> None:
         sizes = fitting_sizes(DATASETS[choice].smallest_class)
     else:
         sizes = sizes_for_own(choice.removeprefix(MINE_PREFIX))
-    update_config(dataset=choice, class_subset="", **sizes)
+    update_config(dataset=choice, class_subset="", **sizes, **settings_for_data(current_config(), choice))
 
 
 def download_ui(dataset: str) -> None:
@@ -100,12 +107,15 @@ def size_ui() -> None:
         bind(st.number_input, t("data.val_per_class"), "val_per_class", 1, 6000, step=10, decode=int)
 
 
-def samples_ui(images: np.ndarray, labels: np.ndarray, classes: list[str]) -> None:
+def samples_ui(samples: np.ndarray, labels: np.ndarray, classes: list[str]) -> None:
     for label, name in enumerate(classes):
         members = np.flatnonzero(labels == label)[:SAMPLES_PER_CLASS]
-        name_column, images_column = st.columns([1, 5], vertical_alignment="center")
+        name_column, samples_column = st.columns([1, 5], vertical_alignment="center")
         name_column.markdown(f"**{literal(name)}**")
-        images_column.image([images[i] for i in members], width=64)
+        if samples.dtype.kind == "U":  # words
+            samples_column.markdown(literal(" · ".join(samples[i] for i in members)))
+        else:
+            samples_column.image([samples[i] for i in members], width=64)
 
 
 st.title(t("data.title"))

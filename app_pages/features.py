@@ -6,6 +6,7 @@ import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
 from transfer_core import run_analysis
+from transfer_core.backbones import get_spec
 from transfer_core.catalog import frozen_stage_count
 from transfer_core.config import MINE_PREFIX
 from transfer_core.errors import TransferLabError
@@ -16,10 +17,14 @@ from transfer_core.plots import (
     drift_diagram,
     embedding_animation,
     embedding_scatter,
+    hidden_state_heatmap,
     overlay_heatmap,
     upscale,
+    word_reading_chart,
 )
 from transfer_core.runs import RunRecord
+from transfer_core.word_reading import read_word, reading_frame
+from transfer_core.words import MAX_LETTERS
 from ui.i18n import Markdown, literal, localize_figure, t
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
@@ -27,6 +32,7 @@ from ui.session import get_runner
 CAM_IMAGES = 8
 CELL_IMAGES = 12
 SHOW_PX = 128
+READING_EXAMPLE = "saudade"
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -167,6 +173,23 @@ def drift_ui(record: RunRecord) -> None:
     st.plotly_chart(localize_figure(drift_diagram(frame, stages, frozen_stage_count(record.config))), width="stretch")
 
 
+def reading_ui(record: RunRecord) -> None:
+    """Type a word: the prediction after each letter, and the state h_t the network carries along."""
+    models = run_models(record.run_id)
+    typed = st.text_input(t("features.type_word"), value=READING_EXAMPLE, max_chars=MAX_LETTERS, key="typed_word")
+    letters = "".join(letter for letter in typed.lower() if letter.isalpha())
+    if not letters:
+        st.info(t("features.type_word_hint"))
+        return
+    reading = read_word(models.final, letters)
+    guess = models.classes[int(reading.probabilities[-1].argmax())]
+    st.markdown(t("features.reading_guess", word=letters, guess=guess, p=float(reading.probabilities[-1].max())))
+    st.plotly_chart(localize_figure(word_reading_chart(reading_frame(reading, models.classes))), width="stretch")
+    st.caption(t("features.reading_caption"))
+    st.plotly_chart(localize_figure(hidden_state_heatmap(reading.states, reading.letters)), width="stretch")
+    st.caption(t("features.states_caption"))
+
+
 def cka_ui(record: RunRecord) -> None:
     st.plotly_chart(localize_figure(cka_bars(cka(record.run_id))), width="stretch")
     st.caption(t("features.cka_caption"))
@@ -181,9 +204,11 @@ if record is not None:
     except TransferLabError as err:  # its data changed since it trained, or is gone
         st.error(literal(err))
         st.stop()
-    tabs = st.tabs(
-        [t(f"features.tabs.{name}") for name in ("embedding", "activations", "cam", "confusion", "drift", "cka")]
-    )
-    for tab, view_ui in zip(tabs, (embedding_ui, activations_ui, cam_ui, confusion_ui, drift_ui, cka_ui)):
+    if get_spec(record.config.backbone).reads == "words":
+        views = {"reading": reading_ui, "embedding": embedding_ui, "drift": drift_ui}
+    else:
+        views = {"embedding": embedding_ui, "activations": activations_ui, "cam": cam_ui, "confusion": confusion_ui,
+                 "drift": drift_ui, "cka": cka_ui}  # fmt: skip
+    for tab, view_ui in zip(st.tabs([t(f"features.tabs.{name}") for name in views]), views.values()):
         with tab:
             view_ui(record)

@@ -16,6 +16,17 @@ from ui.session import get_runner
 GRID_IMAGES = 24
 
 
+def wrong_words_ui(report: ValidationReport) -> None:
+    """A word run's validation words that it got wrong, the most confident mistakes first."""
+    wrong = np.flatnonzero(report.y_true != report.y_pred)
+    wrong = wrong[np.argsort(-report.confidence[wrong])][:GRID_IMAGES]
+    rows = [{"word": report.images[i], "guess": report.classes[report.y_pred[i]], "confidence": report.confidence[i],
+             "true language": report.classes[report.y_true[i]]} for i in wrong]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["word", "guess", "confidence", "true language"])
+    confidence = st.column_config.NumberColumn(format="%.2f")
+    st.dataframe(localize_frame(frame), hide_index=True, column_config={word("confidence"): confidence})
+
+
 def image_grid_ui(report: ValidationReport) -> None:
     rng = np.random.default_rng(0)
     picks = rng.choice(len(report.y_true), size=min(GRID_IMAGES, len(report.y_true)), replace=False)
@@ -72,8 +83,12 @@ if record is not None:
         with right:
             st.subheader(t("results.per_class"))
             st.plotly_chart(localize_figure(per_class_bars(report.per_class())), width="stretch")
-        st.subheader(t("results.images"))
-        image_grid_ui(report)
+        if report.images.dtype.kind == "U":  # a word run
+            st.subheader(t("results.wrong_words"))
+            wrong_words_ui(report)
+        else:
+            st.subheader(t("results.images"))
+            image_grid_ui(report)
     st.subheader(t("results.take"))
     epochs = pd.DataFrame(metrics_rows(record.metrics)).dropna(axis=1, how="all")  # no shifted copy: no column
     formats = {"train_loss": "%.3f", "train_acc": "%.3f", "val_loss": "%.3f", "val_acc": "%.3f", "shift_acc": "%.3f",

@@ -1,5 +1,6 @@
 """Every page through Streamlit's AppTest: renders, shows its widgets, and the widgets drive the config."""
 
+import json
 import time
 from pathlib import Path
 
@@ -605,3 +606,30 @@ def test_the_empty_layer_lab_chart_has_an_accuracy_axis():
 
     empty = layer_lab_figure(pd.DataFrame(columns=["n", "kind", "run_id", "val_acc"]), None, 4)
     assert tuple(empty.layout.yaxis.range) == (0, 1.02)  # not -1 to 4
+
+
+def test_choosing_words_brings_a_word_encoder_and_shows_words_and_back_again():
+    at = open_app("app_pages/data.py")
+    at.selectbox[0].set_value("words_near").run()
+    config = config_of(at)
+    assert (config.dataset, config.backbone, config.train_per_class) == ("words_near", "word_gru", 200)
+    assert "Portuguese" in markdown_text(at) and not at.exception
+    assert any("800 training and 400 validation" in h.value for h in at.subheader)
+    at.switch_page("app_pages/backbone.py").run()
+    at.selectbox[0].set_value("efficientnet_lite0").run()  # an image backbone brings image data back
+    assert (config_of(at).backbone, config_of(at).dataset) == ("efficientnet_lite0", "fashion_mnist")
+
+
+def test_a_word_run_shows_its_wrong_guesses_and_reads_a_typed_word_letter_by_letter():
+    at = trained(TrainConfig(backbone="word_gru", dataset="words_near", train_per_class=60, val_per_class=30))
+    at.switch_page("app_pages/results.py").run()
+    wrong = at.dataframe[0].value
+    assert list(wrong.columns) == ["word", "guess", "confidence", "true language"] and len(wrong) > 0
+    assert (wrong["guess"] != wrong["true language"]).all()
+    at.switch_page("app_pages/features.py").run()
+    assert not at.exception
+    at.text_input(key="typed_word").set_value("smørrebrød").run()
+    assert any("After reading “smørrebrød”" in shown(m.value) for m in at.markdown)
+    chart, heatmap = (json.loads(c.proto.spec) for c in at.get("plotly_chart")[:2])
+    assert len(chart["data"]) == 4 and len(chart["data"][0]["x"]) == len("smørrebrød")  # 4 languages, 10 letters
+    assert len(heatmap["data"][0]["x"]) == len("smørrebrød")

@@ -10,6 +10,7 @@ from .backbones import get_spec
 from .config import ALL_STAGES, MINE_PREFIX, TrainConfig
 from .data import DATASETS, dataset_available
 from .strategies import build_model
+from .words import MAX_LETTERS
 
 
 def cuda_available() -> bool:
@@ -32,15 +33,18 @@ def dataset_rows() -> list[dict]:
 
 @lru_cache(maxsize=16)
 def stage_table(backbone: str, image_size: int) -> tuple[dict, ...]:
-    """Per stage: its output shape for one image of `image_size` and its parameter count."""
-    staged = get_spec(backbone).to_staged(get_spec(backbone).build_raw()).eval()
-    x = torch.zeros(1, 3, image_size, image_size)
+    """Per stage: its output shape for one image of `image_size` (or one word) and its parameter count."""
+    spec = get_spec(backbone)
+    staged = spec.to_staged(spec.build_raw()).eval()
+    words = spec.reads == "words"
+    x = torch.zeros(1, MAX_LETTERS, dtype=torch.int64) if words else torch.zeros(1, 3, image_size, image_size)
+    column = "output (letters x units)" if words else "output (C x H x W)"
     rows = []
     with torch.no_grad():
         for name, stage in staged.stages.items():
             x = stage(x)
             shape = " x ".join(str(d) for d in x.shape[1:])
-            rows.append({"stage": name, "output (C x H x W)": shape, "parameters": _count(stage)})
+            rows.append({"stage": name, column: shape, "parameters": _count(stage)})
     return tuple(rows)
 
 
@@ -74,6 +78,8 @@ def starting_weights_words(config: TrainConfig) -> str:
         return "random weights"
     if config.weights.startswith(MINE_PREFIX):
         return f"your weights {config.weights.removeprefix(MINE_PREFIX)!r}"
+    if get_spec(config.backbone).reads == "words":
+        return "its source weights (language ID over 6 languages)"
     return "ImageNet weights"
 
 
@@ -115,6 +121,8 @@ def describe_task(config: TrainConfig) -> str:
 
 
 def task_sizes(config: TrainConfig) -> str:
+    if get_spec(config.backbone).reads == "words":  # words have no size in pixels
+        return f"{config.train_per_class} words per class, {config.epochs} epochs, lr {config.lr:g}"
     return (
         f"{config.train_per_class} images per class, {config.epochs} epochs, lr {config.lr:g}, {config.image_size} px"
     )

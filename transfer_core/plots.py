@@ -248,3 +248,20 @@ def layer_lab_figure(points: pd.DataFrame, base_b: float | None, stages: int) ->
         yaxis={"title": "accuracy on task B (validation)", "range": [0, 1.02]},  # empty too: an accuracy axis
     )  # fmt: skip
     return figure
+
+
+def word_reading_chart(frame: pd.DataFrame) -> go.Figure:
+    """Each class's probability after each letter read, one line per class."""
+    figure = px.line(frame, x="read so far", y="probability", color="class", markers=True)
+    figure.update_layout(height=340, margin={"t": 10, "b": 10, "l": 10, "r": 10}, yaxis={"range": [0, 1.02]})
+    return figure
+
+
+def hidden_state_heatmap(states: np.ndarray, letters: list[str]) -> go.Figure:
+    """h_t at each letter: letters across, units down (at most 64 units, the most active first)."""
+    order = np.argsort(-np.abs(states).mean(axis=0))[:64]
+    positions = [f"{i + 1}:{letter}" for i, letter in enumerate(letters)]
+    figure = go.Figure(go.Heatmap(z=states[:, order].T, x=positions, colorscale="RdBu", zmid=0))
+    figure.update_layout(height=420, margin={"t": 10, "b": 10, "l": 10, "r": 10},
+                         xaxis={"title": "letter read"}, yaxis={"title": "unit of h_t"})  # fmt: skip
+    return figure

@@ -12,6 +12,7 @@ from .config import TrainConfig
 from .data import PreparedData
 from .evaluation import Inputs, evaluate
 from .strategies import TransferModel, build_model
+from .words import decode
 
 
 def load_trained_model(config: TrainConfig, num_classes: int, state_dict: dict[str, torch.Tensor]) -> TransferModel:
@@ -41,7 +42,7 @@ class ValidationReport:
     y_true: np.ndarray  # (N,)
     y_pred: np.ndarray  # (N,)
     confidence: np.ndarray  # (N,) softmax probability of the predicted class
-    images: np.ndarray  # uint8 (N, H, W, 3), as the model saw them before normalisation
+    images: np.ndarray  # uint8 (N, H, W, 3), as the model saw them before normalisation; for words, str (N,)
 
     @property
     def accuracy(self) -> float:
@@ -70,5 +71,12 @@ def validation_report(
         y_true=data.val_y.numpy(),
         y_pred=predicted.numpy(),
         confidence=confidence.numpy(),
-        images=data.val_x.permute(0, 2, 3, 1).numpy(),
+        images=samples_as_shown(data.val_x),
     )
+
+
+def samples_as_shown(x: torch.Tensor) -> np.ndarray:
+    """Images as uint8 (N, H, W, 3) arrays; a word dataset's tokens as the words they spell."""
+    if x.dtype == torch.int64:
+        return np.array([decode(tokens) for tokens in x.numpy()])
+    return x.permute(0, 2, 3, 1).numpy()

@@ -24,6 +24,7 @@ from .data import (
     RawDataset,
     check_dataset_name,
     dataset_available,
+    fitting_sizes,
     load_shared,
     prepare_data,
     reads,
@@ -46,6 +47,9 @@ class ResolvedRun:
     fingerprint: dict
 
 
+WORD_DEFAULT = "word_gru"  # the backbone a word dataset gets when chosen with an image backbone
+WORD_DATASET = "words_near"  # and the dataset a word encoder gets when chosen with image data
+
 # --- registry checks (no data, no weights) ------------------------------------------------------
 
 
@@ -63,6 +67,33 @@ def check(config: TrainConfig) -> TrainConfig:
         raise ConfigError("init_stages", f"{config.backbone} has only {spec.num_stages} stages.")
     check_modality(config, spec.reads)
     return config
+
+
+def settings_for_data(config: TrainConfig, dataset: str) -> dict:
+    """What else changes when a config's dataset becomes `dataset`: a backbone that reads what it holds
+    (the default one for it), and no image-only settings for words. Nothing when the backbone fits."""
+    data_reads = reads(dataset)
+    if BACKBONES[config.backbone].reads == data_reads:
+        return {}
+    changes = {"backbone": WORD_DEFAULT if data_reads == "words" else TrainConfig.backbone, "frozen_stages": ALL_STAGES}
+    if config.strategy != "scratch":
+        changes["weights"] = "imagenet"  # the new backbone's pretrained weights (a word encoder's: its source)
+    if data_reads == "words":
+        changes |= {"augment": False, "val_shift": "none"}
+    return changes
+
+
+def data_for_backbone(config: TrainConfig, backbone: str) -> dict:
+    """What else changes when a config's backbone becomes `backbone`: a dataset it can read (the default
+    for what it reads, at sizes that fit), and no image-only settings for words. Nothing when it fits."""
+    backbone_reads = BACKBONES[backbone].reads
+    if reads(config.dataset) == backbone_reads:
+        return {}
+    dataset = WORD_DATASET if backbone_reads == "words" else TrainConfig.dataset
+    changes = {"dataset": dataset, "class_subset": "", **fitting_sizes(DATASETS[dataset].smallest_class)}
+    if backbone_reads == "words":
+        changes |= {"augment": False, "val_shift": "none"}
+    return changes
 
 
 def check_modality(config: TrainConfig, backbone_reads: str) -> None:
