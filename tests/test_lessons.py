@@ -1,10 +1,10 @@
 """Lessons, languages, teacher mode and the class board."""
 
+import json
 import re
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -13,7 +13,7 @@ from tests.test_pages import APP, config_of, fresh_runner, open_app, open_lesson
 from transfer_core import worked_project
 from transfer_core.backbones import get_spec
 from transfer_core.config import TrainConfig
-from transfer_core.lessons import LESSONS, RunResult, most_changed_part, rnn_answer, rnn_steps
+from transfer_core.lessons import LESSONS, RunResult, get_lesson, most_changed_part
 from transfer_core.metrics import EpochMetrics
 from ui.i18n import flatten, languages, table
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).parents[1]
 CODE = [*ROOT.glob("app.py"), *ROOT.glob("app_pages/*.py"), *ROOT.glob("ui/*.py")]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Values that are the same in every language: names and symbols.
-SAME_EVERYWHERE = {"nav.layers", "learn.rnn_col_t", "learn.rnn_col_x", "learn.rnn_col_h"}
+SAME_EVERYWHERE = {"nav.layers"}
 SAME_EVERYWHERE |= {"lessons.challenges.preset_lite0", "lessons.challenges.preset_lite1"}
 
 
@@ -108,13 +108,25 @@ def lesson_app(key: str):
 
 
 def test_a_local_lesson_question_is_decided_by_running_its_worked_example():
-    at = lesson_app("features")
-    at.radio(key="predict_features").set_value("grows").run()
-    next(b for b in at.button if b.key == "lock_features").click().run()
-    next(b for b in at.button if b.key == "run_features").click().run()
-    assert any("levels off" in m.value for m in at.markdown), "measured: it levels off"
+    at = lesson_app("project")
+    at.radio(key="predict_project").set_value("works").run()
+    next(b for b in at.button if b.key == "lock_project").click().run()
+    next(b for b in at.button if b.key == "run_project").click().run()
     assert any("Not this time" in i.value for i in at.info)
     assert "0 of 1 right" in at.sidebar.markdown[1].value
+
+
+def test_lesson_three_shows_the_trained_word_gru_reading_a_word_and_decides_on_unseen_languages():
+    at = lesson_app("features")
+    assert not at.exception
+    at.text_input(key="rnn_word").set_value("bicicleta").run()
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [trace["name"] for trace in chart["data"]] == ["English", "German", "French", "Spanish", "Italian", "Dutch"]
+    assert len(chart["data"][0]["x"]) == len("bicicleta")  # a guess after every letter
+    lesson = get_lesson("features")
+    assert {c.dataset for c in lesson.experiment.runs.values()} == {"words_near"}  # four languages it never saw
+    probe, scratch = lesson.experiment.runs["probe"], lesson.experiment.runs["scratch"]
+    assert probe.is_linear_probe and scratch.strategy == "scratch" and probe.train_per_class == 10
 
 
 def test_an_experiment_lesson_trains_its_runs_and_scores_the_prediction():
@@ -145,29 +157,11 @@ def test_try_it_opens_the_lab_with_the_lessons_preset_in_the_url():
     assert config_of(at).val_shift == "contrast"
 
 
-def test_the_rnn_answer_follows_the_sequence_and_the_drift_decider_picks_the_part_that_moved_most():
-    states = rnn_steps([1.0] * 30)
-    assert states[0] == pytest.approx(np.tanh(0.9 * 0 + 0.8 * 1 + 0.1))  # h_1 = tanh(W_xh x_1 + b_h)
-    assert states[1] == pytest.approx(np.tanh(0.9 * states[0] + 0.8 + 0.1))
-    assert rnn_answer([1.0] * 30) == "levels"
-    assert rnn_answer([1.0] * 3) == "grows"  # three steps: still climbing
-    assert rnn_answer([0.0] * 6) == "grows"  # b_h alone lifts it, more slowly
-    assert rnn_answer([0.0] * 50) == "levels"
-    assert rnn_answer([1.0, -1.0] * 10) == "follows"  # an alternating input drags the state up and down
+def test_the_drift_decider_picks_the_part_that_moved_most():
     drift = {"stem": 0.01, "a": 0.02, "b": 0.03, "c": 0.05, "d": 0.04, "head": 0.2}
     assert most_changed_part({"run": RunResult(0.5, None, drift)}) == "late"
     assert most_changed_part({"run": RunResult(0.5, None, drift | {"stem": 0.9})}) == "early"
     assert most_changed_part({"run": RunResult(0.5, None, drift | {"b": 0.95})}) == "middle"
-
-
-def test_the_rnn_question_is_decided_on_the_sequence_the_learner_typed():
-    at = lesson_app("features")
-    at.text_input(key="rnn_inputs").set_value("1, -1, 1, -1, 1, -1, 1, -1").run()
-    at.radio(key="predict_features").set_value("levels").run()
-    next(b for b in at.button if b.key == "lock_features").click().run()
-    next(b for b in at.button if b.key == "run_features").click().run()
-    assert any("moving up and down with the input" in m.value for m in at.markdown), "measured on what was typed"
-    assert "0 of 1 right" in at.sidebar.markdown[1].value
 
 
 # --- the worked project -------------------------------------------------------------------------
@@ -326,15 +320,12 @@ def test_lesson_eight_measures_the_model_choice_side_by_side():
     assert table["val acc"].between(0.3, 1.0).all() and (table["seconds"] > 0).all()
 
 
-@pytest.mark.parametrize("key, option", [("features", "levels"), ("project", "typeerror")])
-def test_what_a_question_asks_about_appears_only_once_the_prediction_is_locked_in(key, option):
-    """Lesson 3 drew the settling hidden state, and lesson 6 printed the TypeError, above the questions
-    that ask about them."""
+def test_what_a_question_asks_about_appears_only_once_the_prediction_is_locked_in():
+    """Lesson 6 printed the TypeError above the question that asks whether it will happen."""
+    key, option = "project", "typeerror"
 
     def answer_shown(at) -> bool:
-        if key == "project":
-            return any(c.value.startswith("TypeError: 'generator'") for c in at.code)
-        return any(f.label.startswith("Step") for f in at.slider)  # the stepped hidden state: table and chart
+        return any(c.value.startswith("TypeError: 'generator'") for c in at.code)
 
     at = lesson_app(key)
     assert not answer_shown(at)

@@ -169,6 +169,7 @@ WORD_SETS = {
     "words_source": ("English", "German", "French", "Spanish", "Italian", "Dutch"),  # the source task
     "words_near": ("Portuguese", "Catalan", "Swedish", "Danish"),  # held out, each related to the source's
     "words_far": ("Polish", "Portuguese", "Swedish"),  # adds a Slavic language the source never saw
+    "words_all": tuple(words.LANGUAGES),  # every word list: eleven languages
 }
 
 
@@ -214,6 +215,7 @@ DATASETS: dict[str, DatasetInfo] = {
     "words_source": _word_dataset("words_source", "Words: 6 source languages"),
     "words_near": _word_dataset("words_near", "Words: 4 languages near the source's"),
     "words_far": _word_dataset("words_far", "Words: Polish beside 2 near languages"),
+    "words_all": _word_dataset("words_all", "Words: all 11 languages"),
 }
 
 

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .backbones import build_backbone, get_spec
 from .strategies import TransferModel
+from .word_weights import source_head
 from .words import MAX_LETTERS, encode
 
 
@@ -40,3 +42,13 @@ def reading_frame(reading: WordReading, classes: list[str]) -> pd.DataFrame:
             {"read so far": read, "class": name, "probability": float(p)} for name, p in zip(classes, probabilities)
         ]
     return pd.DataFrame(rows)
+
+
+def source_reader(backbone: str = "word_gru") -> tuple[TransferModel, list[str]]:
+    """The encoder as its source task left it, with its head: it names which source language a word is."""
+    head, classes = source_head(backbone)
+    model = TransferModel(
+        build_backbone(backbone, pretrained=True), len(classes), frozen=len(get_spec(backbone).stage_names)
+    )
+    model.head.load_state_dict(head)
+    return model.eval(), classes

@@ -11,6 +11,7 @@ them again (`word_weights` reads them). `build_source` with a data-folder file b
 checkout without them.
 """
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from .config import TrainConfig
+from .data import WORD_SETS
 from .train import Done, Failed, train
 from .word_weights import SHIPPED
 
@@ -34,10 +36,13 @@ def build_source(backbone: str, file: Path) -> float:
             raise RuntimeError(f"building the {backbone} source failed: {event.message}")
         if isinstance(event, Done):
             final = event
-    state = {k: v.contiguous() for k, v in final.model.state_dict().items() if k.startswith("stages.")}
+    # The stages are what transfers; the head is kept too, so a lesson can show the source reading a word.
+    state = {k: v.contiguous() for k, v in final.model.state_dict().items() if k.startswith(("stages.", "head."))}
     file.parent.mkdir(parents=True, exist_ok=True)
     partial = file.with_suffix(".partial")
-    save_file(state, str(partial), metadata={"task": SOURCE_DESCRIPTION, "accuracy": f"{final.metrics.val_acc:.4f}"})
+    classes = json.dumps(list(WORD_SETS[SOURCE_TASK.dataset]))
+    metadata = {"task": SOURCE_DESCRIPTION, "classes": classes, "accuracy": f"{final.metrics.val_acc:.4f}"}
+    save_file(state, str(partial), metadata=metadata)
     partial.replace(file)  # whole or not at all: a half-written source is never read
     return final.metrics.val_acc
 

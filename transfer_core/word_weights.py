@@ -4,9 +4,11 @@ They ship in assets/word_source (built by `python -m transfer_core.word_source`,
 a checkout without them reads a copy built into the data folder. Reading never trains anything.
 """
 
+import json
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file
 
 from . import paths
@@ -22,6 +24,17 @@ def source_file(backbone: str) -> Path:
 
 def source_state(backbone: str) -> dict[str, torch.Tensor]:
     """The encoder's pretrained stages, keyed as a StagedBackbone names them (stages.<stage>.<tensor>)."""
+    return {key: value for key, value in _source(backbone).items() if key.startswith("stages.")}
+
+
+def source_head(backbone: str) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """The source task's head (weight, bias) and its classes: the six source languages."""
+    head = {key.removeprefix("head."): value for key, value in _source(backbone).items() if key.startswith("head.")}
+    with safe_open(source_file(backbone), "pt") as f:
+        return head, json.loads(f.metadata()["classes"])
+
+
+def _source(backbone: str) -> dict[str, torch.Tensor]:
     file = source_file(backbone)
     if not file.exists():
         raise WeightsUnavailable(

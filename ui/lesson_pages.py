@@ -4,23 +4,23 @@ is the shared frame (text, try it, predict then run) around what that lesson sho
 import inspect
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from transfer_core import run_analysis, worked_project
 from transfer_core.backbones import get_spec
 from transfer_core.catalog import parameter_budget, sample_photos
 from transfer_core.errors import TransferLabError
-from transfer_core.lessons import LESSONS, Lesson, get_lesson, rnn_answer, rnn_steps
-from transfer_core.plots import stage_diagram
+from transfer_core.lessons import LESSONS, Lesson, get_lesson
+from transfer_core.plots import hidden_state_heatmap, stage_diagram, word_reading_chart
+from transfer_core.word_reading import read_word, reading_frame, source_reader
+from transfer_core.words import MAX_LETTERS
 
-from .i18n import t
+from .i18n import literal, localize_figure, t
 from .lesson_view import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button
 
 MAPPING_FORMULA = r"f(x) = f_{c}^{1} \circ \ldots \circ f_{c}^{n}(x)"
 RNN_FORMULA = r"h_{t} = \sigma(W_{hh} h_{t-1} + W_{xh} x_{t} + b_{h})"
-RNN_EXAMPLE = "1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1"
-MAX_SEQUENCE = 50
+RNN_EXAMPLE = "transfer"
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
@@ -54,39 +54,25 @@ def mapping_extra(lesson: Lesson) -> None:
 
 
 def features_extra(lesson: Lesson) -> None:
-    """The RNN recurrence and a one-unit RNN stepped through a sequence the learner can edit."""
+    """The recurrence, and the lab's trained word GRU reading a word the learner types, letter by letter."""
     st.latex(RNN_FORMULA)
     st.subheader(t("learn.rnn_title"))
-    st.caption(t("learn.rnn_weights"))
-    text = st.text_input(t("learn.rnn_inputs"), value=RNN_EXAMPLE, key="rnn_inputs")
-    inputs = parse_sequence(text)
-    if inputs is None:
-        st.error(t("learn.rnn_bad_input"))
+    st.caption(t("learn.rnn_source"))
+    typed = st.text_input(t("features.type_word"), value=RNN_EXAMPLE, max_chars=MAX_LETTERS, key="rnn_word")
+    letters = "".join(letter for letter in typed.lower() if letter.isalpha())
+    if not letters:
+        st.info(t("features.type_word_hint"))
         return
-    if not committed(lesson):  # how the hidden state moves is the question's answer
-        st.caption(t("learn.after_prediction"))
-        return
-    states = rnn_steps(inputs)
-    step = st.slider(t("learn.rnn_step"), 1, len(inputs), min(5, len(inputs)), key="rnn_step")
-    frame = pd.DataFrame(
-        {
-            t("learn.rnn_col_t"): range(1, step + 1),
-            t("learn.rnn_col_x"): inputs[:step],
-            t("learn.rnn_col_h"): states[:step],
-        }
-    )
-    st.dataframe(
-        frame, hide_index=True, column_config={t("learn.rnn_col_h"): st.column_config.NumberColumn(format="%.4f")}
-    )
-    st.line_chart(frame.set_index(t("learn.rnn_col_t"))[t("learn.rnn_col_h")], height=200)
-
-
-def parse_sequence(text: str) -> list[float] | None:
     try:
-        values = [float(part) for part in text.replace("，", ",").split(",") if part.strip()]
-    except ValueError:
-        return None
-    return values if 2 <= len(values) <= MAX_SEQUENCE else None
+        model, classes = source_reader()
+    except TransferLabError as err:
+        st.info(literal(err))
+        return
+    reading = read_word(model, letters)
+    st.plotly_chart(localize_figure(word_reading_chart(reading_frame(reading, classes))), width="stretch")
+    st.caption(t("learn.rnn_reading"))
+    st.plotly_chart(localize_figure(hidden_state_heatmap(reading.states, reading.letters)), width="stretch")
+    st.caption(t("features.states_caption"))
 
 
 def methods_extra(lesson: Lesson) -> None:
@@ -174,14 +160,7 @@ EXTRAS = {
 }
 
 
-def rnn_sequence_answer() -> str:
-    """What the hidden state does on the sequence the learner typed (the example, until they change it)."""
-    typed = parse_sequence(st.session_state.get("rnn_inputs", RNN_EXAMPLE))
-    return rnn_answer(typed if typed is not None else parse_sequence(RNN_EXAMPLE))
-
-
 LOCAL_ANSWERS = {
-    "features": rnn_sequence_answer,
     "project": project_answer,
 }
 
