@@ -89,7 +89,7 @@ def choose_dataset() -> None:
         sizes = fitting_sizes(DATASETS[choice].smallest_class)
     else:
         sizes = sizes_for_own(choice.removeprefix(MINE_PREFIX))
-    update_config(dataset=choice, class_subset="", **sizes, **settings_for_data(current_config(), choice))
+    update_config(dataset=choice, class_subset="", **sizes, **settings_for_data(current_config(), choice, owner()))
 
 
 def download_ui(dataset: str) -> None:

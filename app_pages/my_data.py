@@ -15,6 +15,8 @@ from transfer_core.uploads import (
     import_zip,
     read_image,
 )  # fmt: skip
+from transfer_core.word_upload import import_word_lists
+from transfer_core.words import MAX_LETTERS
 from ui.i18n import literal, localize_frame, t
 from ui.own_data import checked_once, default_name, import_result_ui, keep_ui, kept_notice, limits_caption, use_dataset
 from ui.session import owner
@@ -62,6 +64,32 @@ def files_ui(limits) -> None:
         return
     import_result_ui(result)
     keep_ui(result.dataset, t("my_data.default_images"), "files", limits)
+
+
+def words_ui(limits) -> None:
+    """A word dataset: one text file per class, a word per line (a class is a language, say)."""
+    st.write(t("my_data.words_intro", letters=MAX_LETTERS))
+    classes = st.number_input(t("my_data.classes"), 2, CLASS_SLOTS, 2, key="words_classes")
+    files = {}
+    for slot in range(int(classes)):
+        left, right = st.columns([1, 3])
+        name = left.text_input(t("my_data.class_n", n=slot + 1), key=f"words_name_{slot}")
+        upload = right.file_uploader(t("my_data.words_n", n=slot + 1), type=["txt"], key=f"words_upload_{slot}",
+                                     max_upload_size=limits.upload_mb)  # fmt: skip
+        if name and upload is not None:
+            files[name] = (upload.name, upload.getvalue())
+    if len(files) < 2:
+        st.info(t("my_data.words_hint"))
+        return
+    try:
+        for name in files:
+            user_data.check_name(name, "class")
+        result = import_word_lists(files, limits)
+    except TransferLabError as err:
+        st.error(literal(err))
+        return
+    import_result_ui(result)
+    keep_ui(result.dataset, t("my_data.default_words"), "words", limits)
 
 
 def webcam_ui(limits) -> None:
@@ -206,11 +234,15 @@ kept_notice()
 for key, show in (("saved_to", st.success), ("save_problem", st.error)):
     if message := st.session_state.pop(key, None):
         show(message)
-tab_zip, tab_files, tab_webcam, tab_mine = st.tabs([t(f"my_data.tabs.{n}") for n in ("zip", "files", "webcam", "mine")])
+tab_zip, tab_files, tab_words, tab_webcam, tab_mine = st.tabs(
+    [t(f"my_data.tabs.{n}") for n in ("zip", "files", "words", "webcam", "mine")]
+)
 with tab_zip:
     zip_ui(limits)
 with tab_files:
     files_ui(limits)
+with tab_words:
+    words_ui(limits)
 with tab_webcam:
     webcam_ui(limits)
 with tab_mine:

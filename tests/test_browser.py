@@ -670,3 +670,31 @@ def test_a_word_transfer_trains_and_features_reads_a_typed_word(server, page):
     settle(page)
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
     shoot(page, "53-words-reading")
+
+
+def test_own_word_lists_upload_with_bad_lines_named_and_train_on_a_word_encoder(server, page, tmp_path):
+    lists = {"Finnish": "talo\nkissa\nkoira\njärvi\nmetsä\nkirja\nkala\nHelsinki\n",
+             "Basque": "etxe\nkatu\ntxakur\nibai\nmendi\nliburu\nbi hitz\n"}  # fmt: skip
+    page.goto(f"{server}/my_data")
+    page.get_by_role("tab", name="Words per class").click()
+    words_tab = page.get_by_role("tabpanel", name="Words per class")
+    for slot, name in enumerate(lists):
+        words_tab.get_by_label(f"Class {slot + 1}", exact=True).fill(name)
+        words_tab.get_by_label(f"Class {slot + 1}", exact=True).press("Enter")
+        settle(page)
+    for slot, (name, text) in enumerate(lists.items()):
+        file = tmp_path / f"{name.lower()}.txt"
+        file.write_text(text, encoding="utf-8")
+        uploader = words_tab.get_by_test_id("stFileUploader").filter(has_text=f"Words of class {slot + 1}")
+        uploader.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(file))
+        settle(page)
+    expect(page.get_by_text("13 words in 2 classes accepted; 2 lines or files refused.")).to_be_visible(timeout=30_000)
+    settle(page)
+    shoot(page, "54-my-words")
+    page.get_by_role("button", name="Keep as my dataset").last.click()
+    page.get_by_role("button", name="Train on “my words”").click()
+    expect(page.get_by_text("2 classes, 10 training and 2 validation")).to_be_visible(timeout=60_000)
+    expect(page).to_have_url(re.compile("backbone=word_gru"))
+    nav_link(page, "Train").click()
+    page.get_by_role("button", name="Launch").click()
+    expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=120_000)

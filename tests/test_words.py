@@ -3,15 +3,18 @@
 import pytest
 import torch
 
-from transfer_core import word_source, word_weights, words
+from transfer_core import user_data, word_source, word_weights, words
 from transfer_core.backbones import build_backbone
 from transfer_core.config import TrainConfig
 from transfer_core.data import load_shared
 from transfer_core.errors import ConfigError, WeightsUnavailable
+from transfer_core.limits import UploadLimits
 from transfer_core.resolve import check
 from transfer_core.sequence_backbones import WordBranch
 from transfer_core.train import Done, Failed, train
+from transfer_core.uploads import UploadRejected
 from transfer_core.weights import pretrained_state_dict
+from transfer_core.word_upload import import_word_lists
 
 WORDS = TrainConfig(backbone="word_gru", dataset="words_near", train_per_class=40, val_per_class=40, epochs=2,
                     batch_size=32)  # fmt: skip
@@ -94,3 +97,70 @@ def test_without_the_shipped_file_the_source_is_built_by_its_script_then_read(mo
     word_source.build_source("word_cnn", word_weights.source_file("word_cnn"))  # into the data folder
     built = pretrained_state_dict("word_cnn")
     assert set(built) == set(build_backbone("word_cnn", pretrained=False).state_dict())
+
+
+# --- a learner's own word lists -------------------------------------------------------------------
+
+
+def word_file(*lines: str) -> bytes:
+    return "\n".join(lines).encode()
+
+
+GOOD_FILES = {
+    "Finnish": ("finnish.txt", word_file("talo", "kissa", "koira", "järvi", "metsä", "kirja", "kala", "kissa")),
+    "Basque": ("basque.txt", word_file("etxe", "katu", "txakur", "ibai", "mendi", "liburu", "arrain")),
+}
+
+
+def test_uploaded_word_lists_keep_words_and_list_each_bad_line_with_why():
+    files = GOOD_FILES | {
+        "Basque": (
+            "basque.txt",
+            word_file(
+                "etxe", "katu", "txakur", "ibai", "mendi", "liburu", "two words", "Bilbao", "x", "abc123", "a" * 20
+            ),
+        ),  # fmt: skip
+    }
+    result = import_word_lists(files, UploadLimits())
+    assert result.counts == {"Finnish": 7, "Basque": 6}  # "kissa" counted once
+    assert result.dataset.kind == "words" and result.dataset.classes == ["Finnish", "Basque"]
+    reasons = {r.name: r.reason for r in result.refused}
+    assert (
+        reasons["basque.txt, line 7"]
+        == "“two words” is not a word: only letters, one word per line (no spaces, digits or punctuation)"
+    )
+    assert "starts with a capital" in reasons["basque.txt, line 8"]
+    assert "one letter" in reasons["basque.txt, line 9"] and "longer than 16" in reasons["basque.txt, line 11"]
+    assert result.summary() == "13 words in 2 classes accepted; 5 lines or files refused."
+
+
+def test_a_word_file_that_is_not_utf8_too_long_or_too_short_is_refused_with_its_reason():
+    limits = UploadLimits(upload_mb=1)
+    files = GOOD_FILES | {
+        "Latin1": ("latin1.txt", "café\nnaïve\n".encode("latin-1")),
+        "Huge": ("huge.txt", b"a\n" * 600_000),
+        "Few": ("few.txt", word_file("uno", "dos")),
+    }
+    reasons = {r.name: r.reason for r in import_word_lists(files, limits).refused}
+    assert reasons["latin1.txt"].startswith("not UTF-8 text: save it as UTF-8")
+    assert reasons["huge.txt"] == "larger than 1 MB"
+    assert reasons["few.txt"] == "2 words; a class needs 5"
+    with pytest.raises(UploadRejected, match="two classes need 5 words"):
+        import_word_lists({"Few": ("few.txt", word_file("uno", "dos"))}, limits)
+
+
+def test_own_words_are_kept_saved_read_back_and_trained_with_a_word_encoder(tmp_path):
+    dataset = import_word_lists(GOOD_FILES, UploadLimits()).dataset
+    user_data.keep_dataset("alice", "nordic", dataset, UploadLimits())
+    user_data.save_dataset("alice", "nordic", UploadLimits())
+    user_data.MEMORY.datasets.clear()  # a restarted server: only the saved copy is left
+    assert user_data.dataset_kind("alice", "nordic") == "words"
+    assert sorted(user_data.dataset_classes("alice", "nordic")) == ["Basque", "Finnish"]
+    saved = user_data.load_dataset("alice", "nordic")
+    assert sorted(words.decode(t) for t in saved.images) == sorted(words.decode(t) for t in dataset.images)
+    config = WORDS.replace(dataset="mine:nordic", train_per_class=4, val_per_class=2, batch_size=4)
+    for event in train(config, record=False, owner="alice"):
+        assert not isinstance(event, Failed), event.message
+    image_backbone = config.replace(backbone="small_cnn", weights="random", strategy="scratch")
+    failed = [e for e in train(image_backbone, record=False, owner="alice") if isinstance(e, Failed)]
+    assert failed and "holds words" in failed[0].message

@@ -69,10 +69,17 @@ def check(config: TrainConfig) -> TrainConfig:
     return config
 
 
-def settings_for_data(config: TrainConfig, dataset: str) -> dict:
+def dataset_reads(name: str, owner: str | None) -> str:
+    """ "words" or "images": what a dataset holds; a session's own dataset is asked of its owner's copy."""
+    if name.startswith(MINE_PREFIX) and owner is not None:
+        return user_data.dataset_kind(owner, name.removeprefix(MINE_PREFIX))
+    return reads(name)
+
+
+def settings_for_data(config: TrainConfig, dataset: str, owner: str | None = None) -> dict:
     """What else changes when a config's dataset becomes `dataset`: a backbone that reads what it holds
     (the default one for it), and no image-only settings for words. Nothing when the backbone fits."""
-    data_reads = reads(dataset)
+    data_reads = dataset_reads(dataset, owner)
     if BACKBONES[config.backbone].reads == data_reads:
         return {}
     changes = {"backbone": WORD_DEFAULT if data_reads == "words" else TrainConfig.backbone, "frozen_stages": ALL_STAGES}
@@ -96,9 +103,12 @@ def data_for_backbone(config: TrainConfig, backbone: str) -> dict:
     return changes
 
 
-def check_modality(config: TrainConfig, backbone_reads: str) -> None:
-    """A word encoder reads words, an image backbone images; image-only settings stay off for words."""
-    data_reads = reads(config.dataset)
+def check_modality(config: TrainConfig, backbone_reads: str, data_reads: str | None = None) -> None:
+    """A word encoder reads words, an image backbone images; image-only settings stay off for words.
+    A session's own dataset is checked once its owner's copy is at hand (`data_reads`)."""
+    if data_reads is None and config.dataset.startswith(MINE_PREFIX):
+        return
+    data_reads = data_reads or reads(config.dataset)
     if backbone_reads != data_reads:
         fitting = [name for name, spec in BACKBONES.items() if spec.reads == data_reads]
         raise ConfigError("backbone", f"{config.dataset} holds {data_reads} and {config.backbone} reads "
@@ -149,6 +159,7 @@ def prepared_data(config: TrainConfig, owner: str | None) -> PreparedData:
     """The data a config trains and validates on, once the memory it needs is known to fit."""
     check_budget(config, class_count(config, owner))
     raw = raw_dataset(config.dataset, owner)
+    check_modality(config, BACKBONES[config.backbone].reads, raw.kind)  # an own dataset's kind is known now
     return prepare_data(
         raw, config.train_per_class, config.val_per_class, config.image_size, config.seed, config.class_indices
     )

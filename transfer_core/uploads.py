@@ -41,12 +41,16 @@ class Refusal:
 @dataclass
 class ImportResult:
     dataset: RawDataset
-    counts: dict[str, int]  # images kept per class
+    counts: dict[str, int]  # images (or words) kept per class
     refused: list[Refusal] = field(default_factory=list)
+    unit: str = "image"  # what a class is made of: "image", or "word" for a word dataset
 
     def summary(self) -> str:
-        text = f"{count(sum(self.counts.values()), 'image')} in {len(self.counts)} classes accepted"
-        return text + (f"; {count(len(self.refused), 'file')} refused." if self.refused else ".")
+        text = f"{count(sum(self.counts.values()), self.unit)} in {len(self.counts)} classes accepted"
+        if not self.refused:
+            return text + "."
+        refused = count(len(self.refused), "file") if self.unit == "image" else f"{len(self.refused)} lines or files"
+        return text + f"; {refused} refused."
 
 
 def count(n: int, noun: str) -> str:

@@ -27,9 +27,11 @@ from .config import MINE_PREFIX
 from .data import RawDataset, folder_classes, load_folder
 from .errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
 from .limits import UploadLimits
+from .words import decode, encode
 
 NAME_PATTERN = re.compile(r"\w[\w .-]{0,39}")  # \w includes letters of every script, so 中文 names work
 OWNER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+WORDS_FOLDER = "words"  # a saved word dataset: words/<class>.txt inside its folder, a word per line
 
 
 class StorageFull(TransferLabError):
@@ -161,14 +163,14 @@ def save_dataset(owner: str, name: str, limits: UploadLimits) -> Path:
 
 
 def write_folder(dataset: RawDataset, target: Path, check=lambda: None) -> Path:
-    """The dataset as class folders of PNGs at `target`, replacing what was there only once all is written
-    and `check()` has not raised."""
+    """The dataset as class folders of PNGs at `target` (a word dataset: WORDS_FOLDER/<class>.txt, a word
+    per line), replacing what was there only once all is written and `check()` has not raised."""
     staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
     try:
-        for index, (image, label) in enumerate(zip(dataset.images, dataset.labels)):
-            folder = staging / dataset.classes[label]
-            folder.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(image).save(folder / f"{index:05d}.png")
+        if dataset.kind == "words":
+            _write_words(dataset, staging / WORDS_FOLDER)
+        else:
+            _write_images(dataset, staging)
         check()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -177,6 +179,35 @@ def write_folder(dataset: RawDataset, target: Path, check=lambda: None) -> Path:
         shutil.rmtree(target)
     staging.rename(target)
     return target
+
+
+def _write_images(dataset: RawDataset, staging: Path) -> None:
+    for index, (image, label) in enumerate(zip(dataset.images, dataset.labels)):
+        folder = staging / dataset.classes[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{index:05d}.png")
+
+
+def _write_words(dataset: RawDataset, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for label, name in enumerate(dataset.classes):
+        words = [decode(tokens) for tokens in dataset.images[dataset.labels == label]]
+        (folder / f"{name}.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+
+
+def _read_words(folder: Path) -> RawDataset:
+    """A saved word dataset: its classes in name order, each file's words in order."""
+    files = sorted(folder.glob("*.txt"))
+    lists = [file.read_text(encoding="utf-8").split() for file in files]
+    tokens = np.stack([encode(word) for words in lists for word in words])
+    labels = np.concatenate([np.full(len(words), i, dtype=np.int64) for i, words in enumerate(lists)])
+    return RawDataset(tokens, labels, [file.stem for file in files], kind="words")
+
+
+def dataset_kind(owner: str | None, name: str) -> str:
+    """ "words" or "images": what the owner's dataset `name` holds, without reading it."""
+    held, folder = _find_dataset(owner, name)
+    return held.kind if held is not None else "words" if (folder / WORDS_FOLDER).is_dir() else "images"
 
 
 def session_datasets(owner: str) -> dict[str, RawDataset]:
@@ -199,13 +230,18 @@ def dataset_names(owner: str) -> list[str]:
 def load_dataset(owner: str | None, name: str) -> RawDataset:
     """The owner's dataset `name`: the session's copy first, else the saved one."""
     held, folder = _find_dataset(owner, name)
-    return held if held is not None else load_folder(folder)
+    if held is not None:
+        return held
+    return _read_words(folder / WORDS_FOLDER) if (folder / WORDS_FOLDER).is_dir() else load_folder(folder)
 
 
 def dataset_classes(owner: str | None, name: str) -> list[str]:
     """The class names of the owner's dataset `name`, without reading a saved copy's images."""
     held, folder = _find_dataset(owner, name)
-    return held.classes if held is not None else folder_classes(folder)
+    if held is not None:
+        return held.classes
+    words = folder / WORDS_FOLDER
+    return sorted(file.stem for file in words.glob("*.txt")) if words.is_dir() else folder_classes(folder)
 
 
 def _find_dataset(owner: str | None, name: str) -> tuple[RawDataset | None, Path]:

@@ -11,9 +11,10 @@ from transfer_core import user_data
 from transfer_core.data import fitting_sizes
 from transfer_core.errors import TransferLabError
 from transfer_core.limits import UploadLimits
+from transfer_core.resolve import settings_for_data
 from transfer_core.uploads import ImportResult
 
-from .config_state import update_config
+from .config_state import current_config, update_config
 from .i18n import literal, localize_frame, t
 from .session import owner
 
@@ -39,7 +40,7 @@ def import_result_ui(result: ImportResult) -> None:
     else:
         st.success(literal(result.summary()))
     st.dataframe(
-        localize_frame(pd.DataFrame({"class": list(result.counts), "images": list(result.counts.values())})),
+        localize_frame(pd.DataFrame({"class": list(result.counts), f"{result.unit}s": list(result.counts.values())})),
         hide_index=True,
     )
 
@@ -73,7 +74,9 @@ def kept_notice() -> None:
 
 def use_dataset(name: str) -> None:
     """Make the config train on one of this session's datasets, with per-class sizes that fit it."""
-    update_config(dataset=user_data.mine(name), class_subset="", **sizes_for_own(name))
+    dataset = user_data.mine(name)
+    fitting = settings_for_data(current_config(), dataset, owner())  # own words need a word encoder
+    update_config(dataset=dataset, class_subset="", **sizes_for_own(name), **fitting)
     st.session_state["go_to_data"] = True
 
 
