@@ -333,3 +333,9 @@ def test_what_a_question_asks_about_appears_only_once_the_prediction_is_locked_i
     at.radio(key=f"predict_{key}").set_value(option).run()
     next(b for b in at.button if b.key == f"lock_{key}").click().run()
     assert answer_shown(at)
+
+
+def test_lesson_seven_links_its_text_use_to_the_word_lesson():
+    at = lesson_app("uses")
+    links = [link.proto for link in at.get("page_link")]
+    assert any(link.page == "learn_features" and "lesson 3" in link.label for link in links), links

@@ -164,3 +164,11 @@ def test_own_words_are_kept_saved_read_back_and_trained_with_a_word_encoder(tmp_
     image_backbone = config.replace(backbone="small_cnn", weights="random", strategy="scratch")
     failed = [e for e in train(image_backbone, record=False, owner="alice") if isinstance(e, Failed)]
     assert failed and "holds words" in failed[0].message
+
+
+def test_a_word_models_new_head_starts_at_equal_odds_and_an_image_models_does_not():
+    from transfer_core.strategies import build_model
+
+    words_head = build_model(WORDS.replace(frozen_stages=0), 4).head
+    assert not words_head.weight.any() and not words_head.bias.any()  # every language at 1/4 before training
+    assert build_model(TrainConfig(backbone="small_cnn", weights="random", strategy="scratch"), 4).head.weight.any()

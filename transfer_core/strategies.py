@@ -58,6 +58,12 @@ class TransferModel(nn.Module):
         words = backbone.reads == "words"
         self.fusion = FusionHead(backbone.feature_dim, num_classes, fusion_mode, words) if fusion_mode else None
         self.head = None if fusion_mode else nn.Linear(backbone.feature_dim, num_classes)
+        if self.head is not None and words:
+            # A word source's features cluster tightly by language: a random new head maps whole clusters
+            # to wrong classes (below chance at the start) and a fine-tune's small learning rate takes
+            # epochs to undo that. A zero head starts every class at equal odds.
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
         freeze_stages(self, frozen)
         self.train()  # puts the frozen stages in eval mode from the start
 

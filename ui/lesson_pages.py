@@ -151,11 +151,17 @@ def challenges_extra(lesson: Lesson) -> None:
     side_by_side_ui(runs)
 
 
+def uses_extra(lesson: Lesson) -> None:
+    """Text, among the uses: lesson 3 transfers the lab's word GRU to languages it never saw."""
+    st.page_link(lesson_link("features"), label=t("learn.text_in_the_lab"), icon=":material/translate:")
+
+
 EXTRAS = {
     "mapping": mapping_extra,
     "features": features_extra,
     "methods": methods_extra,
     "project": project_extra,
+    "uses": uses_extra,
     "challenges": challenges_extra,
 }
 
