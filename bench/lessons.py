@@ -1,13 +1,14 @@
 """Lesson experiments: what each predict-then-run experiment measures here, and how long it takes.
 Prints figures, passes or fails nothing. The numbers come from the same measurement step the
-lesson pages use (`transfer_core.lessons.run_result` and `decide`).
+lesson pages use (`transfer_core.lessons.run_result` and `decide`), each run once per seed as the pages
+run them, with the verdict: an answer, or "close" when the seeds' results overlap.
 
     .venv/bin/python -m bench.lessons
 """
 
 import time
 
-from transfer_core.lessons import LESSONS, RunResult, decide, run_result
+from transfer_core.lessons import LESSONS, SEEDS, RunResult, by_label, decide, run_result
 from transfer_core.metrics import EpochMetrics
 from transfer_core.train import EpochRecord, Failed, train
 
@@ -25,18 +26,22 @@ def run(config) -> RunResult:
     return run_result(metrics, drift)
 
 
+def seed_figures(runs: list[RunResult]) -> str:
+    figures = " ".join(f"{r.val_acc:.3f}" for r in runs)
+    if runs[0].shift_acc is not None:
+        figures += " (shifted " + " ".join(f"{r.shift_acc:.3f}" for r in runs) + ")"
+    return figures
+
+
 def main() -> None:
     for lesson in LESSONS:
         if lesson.experiment is None:
             continue
         started = time.perf_counter()
-        results = {label: run(config) for label, config in lesson.experiment.runs.items()}
+        results = {label: run(config) for label, config in lesson.experiment.seeded_runs().items()}
         seconds = time.perf_counter() - started
-        figures = ", ".join(
-            f"{label} {r.val_acc:.3f}" + (f" (shifted {r.shift_acc:.3f})" if r.shift_acc is not None else "")
-            for label, r in results.items()
-        )
-        print(f"{lesson.key}: {figures}; answer: {decide(lesson, results)}; {seconds:.1f} s")
+        figures = "; ".join(f"{label} {seed_figures(runs)}" for label, runs in by_label(results).items())
+        print(f"{lesson.key}: {figures}; verdict over {len(SEEDS)} seeds: {decide(lesson, results)}; {seconds:.1f} s")
 
 
 if __name__ == "__main__":

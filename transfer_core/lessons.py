@@ -36,14 +36,32 @@ def run_result(metrics: Iterable[EpochMetrics], drift_rows: list[dict]) -> RunRe
     return RunResult(summary.final_val_acc, summary.final_shift_acc, drift)
 
 
+SEEDS = (0, 1, 2)  # every run of an experiment, once per seed: another split and another initialisation
+CLOSE = "close"  # the verdict when the seeds' results overlap: too close to call with this budget
+SEED_MARK = " · seed "
+
+
 @dataclass(frozen=True)
 class Experiment:
-    """Runs to launch, and how their results decide which answer was right.
+    """Runs to launch, each once per seed, and how their results decide which answer was right.
 
-    `decide` gets {run label: RunResult} and returns the right option's key."""
+    `decide` gets {run label: [RunResult per seed]} and returns the right option's key, or CLOSE."""
 
     runs: dict[str, TrainConfig]
-    decide: Callable[[dict[str, RunResult]], str]
+    decide: Callable[[dict[str, list[RunResult]]], str]
+
+    def seeded_runs(self, seeds: tuple[int, ...] = SEEDS) -> dict[str, TrainConfig]:
+        """{"probe · seed 1": config with seed 1, …}: what a lesson page queues."""
+        return {f"{label}{SEED_MARK}{seed}": config.replace(seed=seed) for label, config in self.runs.items()
+                for seed in seeds}  # fmt: skip
+
+
+def by_label(results: dict[str, RunResult]) -> dict[str, list[RunResult]]:
+    """{"probe · seed 1": result, …} -> {"probe": [result per seed], …}, in seed order."""
+    grouped: dict[str, list[RunResult]] = {}
+    for name, result in sorted(results.items(), key=lambda item: int(item[0].rpartition(SEED_MARK)[2] or 0)):
+        grouped.setdefault(name.rpartition(SEED_MARK)[0] or name, []).append(result)
+    return grouped
 
 
 @dataclass(frozen=True)
@@ -55,22 +73,41 @@ class Lesson:
     extra_presets: dict[str, TrainConfig] = field(default_factory=dict)
 
 
-def best(metric: str) -> Callable[[dict[str, RunResult]], str]:
-    """The run with the highest `metric` wins."""
-    return lambda results: max(results, key=lambda label: getattr(results[label], metric) or 0.0)
+def separated(values: dict[str, list[float]]) -> str:
+    """The label whose every seed beats every seed of the others; CLOSE when their ranges overlap."""
+    leader = max(values, key=lambda label: sum(values[label]) / len(values[label]))
+    others = [v for label, seeds in values.items() if label != leader for v in seeds]
+    return leader if min(values[leader]) > max(others) else CLOSE
 
 
-def most_changed_part(results: dict[str, RunResult]) -> str:
-    """Which third of the network (early, middle, late) moved furthest from its start."""
-    drift = next(iter(results.values())).drift
+def best(metric: str) -> Callable[[dict[str, list[RunResult]]], str]:
+    """The run with the highest `metric` wins, if it does under every seed."""
+    return lambda results: separated(
+        {label: [getattr(r, metric) or 0.0 for r in runs] for label, runs in results.items()}
+    )
+
+
+def kept_most(results: dict[str, list[RunResult]]) -> str:
+    """The run that lost the least accuracy on the shifted copy (shifted minus clean: the drop)."""
+    return separated({label: [(r.shift_acc or 0.0) - r.val_acc for r in runs] for label, runs in results.items()})
+
+
+def most_changed_part(results: dict[str, list[RunResult]]) -> str:
+    """Which third of the network (early, middle, late) moved furthest from its start, if every seed agrees."""
+    parts = {changed_part(r.drift) for runs in results.values() for r in runs}
+    return parts.pop() if len(parts) == 1 else CLOSE
+
+
+def changed_part(drift: dict[str, float]) -> str:
     stages = list(drift)
     strongest = stages.index(max(stages, key=drift.get))
     return ("early", "middle", "late")[min(2, 3 * strongest // len(stages))]
 
 
 def decide(lesson: "Lesson", results: dict[str, RunResult]) -> str:
-    """The measured answer to a lesson's question, from its experiment's finished runs."""
-    return lesson.experiment.decide(results)
+    """The measured answer to a lesson's question (or CLOSE), from its experiment's finished runs,
+    labelled as `Experiment.seeded_runs` labels them."""
+    return lesson.experiment.decide(by_label(results))
 
 
 def probe_or_scratch(**task) -> dict[str, TrainConfig]:
@@ -124,7 +161,7 @@ LESSONS: tuple[Lesson, ...] = (
         "challenges",
         PROBE.replace(**FADED),
         ("probe", "finetune"),
-        Experiment({"probe": PROBE.replace(**FADED), "finetune": FULL_FINE_TUNE.replace(**FADED)}, best("shift_acc")),
+        Experiment({"probe": PROBE.replace(**FADED), "finetune": FULL_FINE_TUNE.replace(**FADED)}, kept_most),
         {"lite0": PROBE, "lite1": PROBE.replace(backbone="efficientnet_lite1")},
     ),
     Lesson(

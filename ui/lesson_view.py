@@ -7,7 +7,7 @@ import streamlit as st
 
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError, QueueFull, TransferLabError
-from transfer_core.lessons import Lesson, decide, run_result
+from transfer_core.lessons import CLOSE, SEEDS, Lesson, by_label, decide, run_result
 
 from .config_state import link_params, respecting_locks, set_config
 from .i18n import MISSING, labels, literal, t
@@ -95,7 +95,7 @@ def when_finished(run_ids: dict[str, str], show: Callable[[dict], None]) -> None
 
 
 def start_experiment(lesson: Lesson, runs: dict) -> None:
-    started = start_runs(lesson.experiment.runs)
+    started = start_runs(lesson.experiment.seeded_runs())
     if started:
         runs[lesson.key] = started
         st.rerun()
@@ -135,24 +135,31 @@ def finish_experiment(lesson: Lesson, predicted: str, current: dict) -> None:
         return
     results = {label: run_result(s.metrics, s.drift) for label, s in current.items()}
     st.session_state.setdefault(VERDICTS, {})[lesson.key] = (predicted, decide(lesson, results))
-    table = pd.DataFrame(
-        [
-            {t("learn.col_run"): option_label(lesson, label) if label in lesson.options else label,
-             t("learn.col_val"): r.val_acc, t("learn.col_shift"): r.shift_acc}
-            for label, r in results.items()
-        ]
-    )  # fmt: skip
-    if table[t("learn.col_shift")].isna().all():
-        table = table.drop(columns=t("learn.col_shift"))
-    st.caption(t("learn.results_table"))
-    st.dataframe(table, hide_index=True, placeholder=MISSING)
+    st.caption(t("learn.results_table", seeds=len(SEEDS)))
+    st.dataframe(seeds_table(lesson, by_label(results)), hide_index=True, placeholder=MISSING)
     verdict_ui(lesson)
+
+
+def seeds_table(lesson: Lesson, results: dict[str, list]) -> pd.DataFrame:
+    """One row per run and seed: the spread each verdict is read against."""
+    rows = [
+        {t("learn.col_run"): option_label(lesson, label) if label in lesson.options else label,
+         t("learn.col_seed"): seed, t("learn.col_val"): r.val_acc, t("learn.col_shift"): r.shift_acc}
+        for label, runs in results.items() for seed, r in zip(SEEDS, runs)
+    ]  # fmt: skip
+    table = pd.DataFrame(rows)
+    return table.drop(columns=t("learn.col_shift")) if table[t("learn.col_shift")].isna().all() else table
 
 
 def verdict_ui(lesson: Lesson) -> None:
     predicted, measured = st.session_state[VERDICTS][lesson.key]
-    st.markdown(t("learn.measured", answer=option_label(lesson, measured)))
-    (st.success if predicted == measured else st.info)(t("learn.right" if predicted == measured else "learn.wrong"))
+    if measured == CLOSE:  # neither answer: the seeds disagree, and saying otherwise would teach noise
+        st.markdown(t("learn.measured_close", seeds=len(SEEDS)))
+        st.info(t("learn.close"))
+    else:
+        st.markdown(t("learn.measured", answer=option_label(lesson, measured)))
+        right = predicted == measured
+        (st.success if right else st.info)(t("learn.right" if right else "learn.wrong"))
     st.caption(t(f"lessons.{lesson.key}.explain"))
     if st.button(t("learn.again"), key=f"again_{lesson.key}"):
         for store in ("lesson_predictions", "lesson_runs", VERDICTS):
@@ -162,5 +169,5 @@ def verdict_ui(lesson: Lesson) -> None:
 
 def score() -> tuple[int, int]:
     """(right, answered) over the lessons whose experiment has run in this session."""
-    verdicts = st.session_state.get(VERDICTS, {})
-    return sum(p == m for p, m in verdicts.values()), len(verdicts)
+    decided = [(p, m) for p, m in st.session_state.get(VERDICTS, {}).values() if m != CLOSE]
+    return sum(p == m for p, m in decided), len(decided)  # a close call is no one's point, and no one's miss
