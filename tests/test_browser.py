@@ -700,4 +700,4 @@ def test_own_word_lists_upload_with_bad_lines_named_and_train_on_a_word_encoder(
     expect(page).to_have_url(re.compile("backbone=word_gru"))
     nav_link(page, "Train").click()
     page.get_by_role("button", name="Launch").click()
-    expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("Validation accuracy", exact=True)).to_be_visible(timeout=120_000)

@@ -65,6 +65,9 @@ def metrics_rows(metrics: Iterable[EpochMetrics]) -> list[dict]:
 
 def near_chance(accuracy: float, classes: int, val_images: int) -> bool:
     """Whether a validation accuracy is within two standard errors of guessing (1 / classes) on this
-    many validation images: a result the network may have reached without learning anything."""
+    many validation images, and closer to guessing than to perfect: a result the network may have
+    reached without learning anything. (On two validation images even 1.0 is within two standard
+    errors of a coin flip; calling it "what guessing gets" would be wrong.)"""
     chance = 1 / max(classes, 1)
-    return accuracy <= chance + 2 * math.sqrt(chance * (1 - chance) / max(val_images, 1))
+    within_noise = accuracy <= chance + 2 * math.sqrt(chance * (1 - chance) / max(val_images, 1))
+    return within_noise and accuracy < (chance + 1) / 2
