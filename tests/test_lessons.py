@@ -392,3 +392,4 @@ def test_the_lessons_corrected_claims_are_said_in_both_languages(lang):
     assert negative in words["lessons.uses.body"]
     tenth = {"en": "a tenth of the learning rate", "zh": "十分之一的学习率"}[lang]
     assert tenth in words["compare.intro"]
+    assert "Adam" in words["lessons.mapping.explain"]  # why drift relative to size can mislead
