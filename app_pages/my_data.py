@@ -38,22 +38,26 @@ def zip_ui(limits) -> None:
     keep_ui(result.dataset, default_name(upload.name), "zip", limits)
 
 
-def files_ui(limits) -> None:
-    st.write(t("my_data.files_intro"))
-    classes = st.number_input(t("my_data.classes"), 2, CLASS_SLOTS, 2, key="files_classes")
-    files = {}
+def class_uploads(key: str, label_key: str, limits, **uploader) -> dict:
+    """A number of classes, then per class a name and a file uploader: {name: what was uploaded} for the
+    classes that have both. `uploader` is what differs between image and word files."""
+    classes = st.number_input(t("my_data.classes"), 2, CLASS_SLOTS, 2, key=f"{key}_classes")
+    uploads = {}
     for slot in range(int(classes)):
         left, right = st.columns([1, 3])
-        name = left.text_input(t("my_data.class_n", n=slot + 1), key=f"files_name_{slot}")
-        uploads = right.file_uploader(
-            t("my_data.images_n", n=slot + 1),
-            type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
-            accept_multiple_files=True,
-            key=f"files_upload_{slot}",
-            max_upload_size=limits.upload_mb,
-        )
-        if name and uploads:
-            files[name] = [(u.name, u.getvalue()) for u in uploads]
+        name = left.text_input(t("my_data.class_n", n=slot + 1), key=f"{key}_name_{slot}")
+        upload = right.file_uploader(t(label_key, n=slot + 1), key=f"{key}_upload_{slot}",
+                                     max_upload_size=limits.upload_mb, **uploader)  # fmt: skip
+        if name and upload:
+            uploads[name] = upload
+    return uploads
+
+
+def files_ui(limits) -> None:
+    st.write(t("my_data.files_intro"))
+    uploads = class_uploads("files", "my_data.images_n", limits, type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+                            accept_multiple_files=True)  # fmt: skip
+    files = {name: [(u.name, u.getvalue()) for u in files] for name, files in uploads.items()}
     if len(files) < 2:
         st.info(t("my_data.files_hint"))
         return
@@ -69,15 +73,8 @@ def files_ui(limits) -> None:
 def words_ui(limits) -> None:
     """A word dataset: one text file per class, a word per line (a class is a language, say)."""
     st.write(t("my_data.words_intro", letters=MAX_LETTERS))
-    classes = st.number_input(t("my_data.classes"), 2, CLASS_SLOTS, 2, key="words_classes")
-    files = {}
-    for slot in range(int(classes)):
-        left, right = st.columns([1, 3])
-        name = left.text_input(t("my_data.class_n", n=slot + 1), key=f"words_name_{slot}")
-        upload = right.file_uploader(t("my_data.words_n", n=slot + 1), type=["txt"], key=f"words_upload_{slot}",
-                                     max_upload_size=limits.upload_mb)  # fmt: skip
-        if name and upload is not None:
-            files[name] = (upload.name, upload.getvalue())
+    uploads = class_uploads("words", "my_data.words_n", limits, type=["txt"])
+    files = {name: (upload.name, upload.getvalue()) for name, upload in uploads.items()}
     if len(files) < 2:
         st.info(t("my_data.words_hint"))
         return
