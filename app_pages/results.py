@@ -9,6 +9,7 @@ from transfer_core.metrics import metrics_rows
 from transfer_core.plots import confusion_heatmap, per_class_bars
 from transfer_core.reports import ValidationReport
 from transfer_core.runs import RunRecord
+from ui.code_export import code_downloads
 from ui.i18n import MISSING, literal, localize_figure, localize_frame, t, word
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
@@ -96,3 +97,5 @@ if record is not None:
     columns = {word(name): st.column_config.NumberColumn(format=f) for name, f in formats.items()}
     st.dataframe(localize_frame(epochs), hide_index=True, column_config=columns, placeholder=MISSING)
     downloads_ui(record)
+    st.caption(t("export.intro"))
+    code_downloads(record.config, key="export_run")

@@ -9,6 +9,7 @@ from transfer_core.config import ALL_STAGES, FUSION_MODES, OPTIMIZERS
 from transfer_core.errors import TransferLabError
 from transfer_core.plots import stage_diagram
 from transfer_core.resolve import class_count
+from ui.code_export import code_downloads
 from ui.config_state import current_config, update_config
 from ui.i18n import labels, localize_figure, t
 from ui.session import get_runner, owner
@@ -139,3 +140,6 @@ diagram_ui()
 st.subheader(t("transfer.training"))
 training_ui()
 st.page_link("app_pages/train.py", label=t("transfer.go_train"), icon=":material/rocket_launch:")
+with st.expander(t("export.title"), icon=":material/code:"):
+    st.caption(t("export.intro"))
+    code_downloads(current_config(), key="export_setup")

@@ -214,7 +214,8 @@ def test_the_articles_two_bugs_raise_what_the_lesson_promises():
     assert message.startswith("ValueError: the model gives scores of shape (4, 1000), but the task has 10 classes")
 
 
-def test_the_corrected_code_runs_on_resnet18_with_planted_weights_offline():
+def test_the_corrected_code_is_the_plain_script_and_runs_on_resnet18_with_planted_weights_offline(tmp_path):
+    from tests.test_export import lab_accuracy, run_script
     from transfer_core.weights import torchvision_cache_path
 
     path = torchvision_cache_path("resnet18")
@@ -223,16 +224,29 @@ def test_the_corrected_code_runs_on_resnet18_with_planted_weights_offline():
     torch.save(get_spec("resnet18").build_raw().state_dict(), path)  # stands in for ImageNet's file
     setting = worked_project.setting()
     assert (setting.backbone, setting.dataset, setting.substituted) == ("resnet18", "fashion_mnist", True)
-    accuracy = worked_project.corrected(setting.backbone, setting.dataset, per_class=10, epochs=3, size=32)
+    config = worked_project.corrected_config(setting).replace(train_per_class=10, val_per_class=10, image_size=32)
+    accuracy, _ = run_script(config, tmp_path)  # torchvision's weights API reads the planted file
     assert (accuracy * 100) == pytest.approx(round(accuracy * 100)), "a share of the 100 validation images"
     assert accuracy > 0.25, "a probe on even random ResNet features sorts clothes well above chance (0.1)"
+    assert accuracy == pytest.approx(lab_accuracy(config), abs=0.011)
 
 
 def test_offline_without_resnet_weights_the_lesson_says_what_it_runs_instead():
+    from ui.session import get_runner
+
     assert worked_project.setting() == worked_project.Setting("efficientnet_lite0", "fashion_mnist", True)
     at = lesson_app("project")
     assert any("runs the same code with efficientnet_lite0 on fashion_mnist" in shown(i.value) for i in at.info)
+    shown_code = "\n".join(c.value for c in at.code)
+    assert "class TransferModel(nn.Module)" in shown_code and "transfer_core" not in shown_code
+    assert {b.label for b in at.get("download_button")} >= {"Download as a PyTorch script"}
     next(b for b in at.button if b.key == "run_fix").click().run()
+    run_id = at.session_state["project_fix_runs"]["fix"]
+    deadline = time.monotonic() + 300
+    while not get_runner().snapshot(run_id).finished:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    at.run()
     accuracy = float(re.search(r"\*\*([\d.]+)\*\*", at.success[0].value).group(1))
     assert accuracy > 0.5, "ImageNet features sort clothes far better than chance (0.1)"
 

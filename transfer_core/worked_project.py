@@ -6,7 +6,7 @@ Bug 2: the pretrained network's 1000 ImageNet scores are used as CIFAR-10's 10 c
 the images are neither resized nor normalised). PyTorch raises nothing: the loss is computed over
 1000 classes. `check_scores` makes the mistake visible.
 The fix re-uses the stages, puts a new 10-class head on them, and feeds resized, normalised images:
-the same functions the app trains with.
+a run of the lab, shown as the plain PyTorch script it exports.
 """
 
 from dataclasses import dataclass
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from .backbones import build_backbone, get_spec
-from .data import dataset_available, load_shared, normalize, prepare_data
-from .strategies import TransferModel
+from .backbones import get_spec
+from .config import TrainConfig
+from .data import dataset_available
 from .weights import weights_available
 
 ARTICLE_CODE = """\
@@ -77,28 +77,12 @@ def check_scores(scores: torch.Tensor, num_classes: int) -> None:
         )
 
 
-def corrected(backbone: str, dataset: str, per_class: int = 20, epochs: int = 2, size: int = 64) -> float:
-    """The fix. Returns validation accuracy after a short linear probe."""
-    torch.manual_seed(0)
-    data = prepare_data(load_shared(dataset), per_class, per_class, size, seed=0)  # resized to `size`, 3 channels
-    source = build_backbone(backbone, pretrained=True)  # ImageNet stages, in order: a list, not a generator
-    model = TransferModel(source, num_classes=len(data.classes), frozen=len(source.stages))  # new head
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)
-    criterion = nn.CrossEntropyLoss()
-    prep = get_spec(backbone).preprocessing
-    for _ in range(epochs):
-        for start in range(0, len(data.train_x), 32):
-            images = normalize(data.train_x[start : start + 32], prep)  # ImageNet's mean and std
-            scores = model(images)
-            check_scores(scores, len(data.classes))
-            loss = criterion(scores, data.train_y[start : start + 32])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    model.eval()
-    with torch.no_grad():
-        predicted = model(normalize(data.val_x, prep)).argmax(1)
-    return float((predicted == data.val_y).float().mean())
+def corrected_config(setting: Setting) -> TrainConfig:
+    """The fix, as a run: the stages kept and frozen, a new head with one output per class, images resized
+    to 64 px and normalised as the weights expect; a 2-epoch linear probe on 20 images per class. The lesson
+    shows it as plain PyTorch (export.script) and runs it through the lab's runner."""
+    return TrainConfig(backbone=setting.backbone, dataset=setting.dataset, train_per_class=20, val_per_class=20,
+                       epochs=2, batch_size=32)  # fmt: skip
 
 
 def run_bug_1(backbone: str) -> str:

@@ -6,17 +6,19 @@ import inspect
 import numpy as np
 import streamlit as st
 
-from transfer_core import run_analysis, worked_project
+from transfer_core import export, run_analysis, worked_project
 from transfer_core.backbones import get_spec
 from transfer_core.catalog import parameter_budget, sample_photos
+from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
 from transfer_core.lessons import LESSONS, Lesson, get_lesson
 from transfer_core.plots import hidden_state_heatmap, stage_diagram, word_reading_chart
 from transfer_core.word_reading import read_word, reading_frame, source_reader
 from transfer_core.words import MAX_LETTERS
 
+from .code_export import code_downloads
 from .i18n import literal, localize_figure, t
-from .lesson_view import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button
+from .lesson_view import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button, when_finished
 
 MAPPING_FORMULA = r"f(x) = f_{c}^{1} \circ \ldots \circ f_{c}^{n}(x)"
 RNN_FORMULA = r"h_{t} = \sigma(W_{hh} h_{t-1} + W_{xh} x_{t} + b_{h})"
@@ -120,16 +122,32 @@ def project_extra(lesson: Lesson) -> None:
     st.code(message, language="text", wrap_lines=True)
     st.subheader(t("learn.project_fix"))
     st.markdown(t("lessons.project.fix"))
-    st.code(inspect.getsource(worked_project.corrected), language="python")
+    config = worked_project.corrected_config(setting)
+    st.code(export.script(config), language="python", height=480)
+    code_downloads(config, key="export_project")
     if setting.substituted:
         st.info(t("learn.project_substituted", backbone=setting.backbone, dataset=setting.dataset))
-    if st.button(t("learn.project_run_fix"), key="run_fix"):
-        with st.spinner(t("learn.project_setting", backbone=setting.backbone, dataset=setting.dataset)):
-            accuracy = worked_project.corrected(setting.backbone, setting.dataset)
-        st.session_state["project_accuracy"] = (accuracy, setting)
-    if "project_accuracy" in st.session_state:
-        accuracy, used = st.session_state["project_accuracy"]
-        st.success(t("learn.project_accuracy", acc=accuracy, backbone=used.backbone, dataset=used.dataset))
+    run_fix_ui(config)
+
+
+def run_fix_ui(config: TrainConfig) -> None:
+    """The corrected code, run by the lab's runner (the same computation: tests/test_export.py checks it)."""
+    runs = st.session_state.setdefault("project_fix_runs", {})
+    if not runs:
+        if st.button(t("learn.project_run_fix"), key="run_fix"):
+            runs |= start_runs({"fix": config})
+            st.rerun()
+        return
+
+    def result(current: dict) -> None:
+        run = current.get("fix")
+        if run is None or run.status != "done" or run.summary is None:
+            st.error(t("learn.failed", error=run.message if run else "—"))
+            return
+        acc = run.summary.final_val_acc
+        st.success(t("learn.project_accuracy", acc=acc, backbone=config.backbone, dataset=config.dataset))
+
+    when_finished(runs, result)
 
 
 def project_answer() -> str:

@@ -1,0 +1,96 @@
+"""Take the code home: the exported script runs without the app and ends where the app's run ended."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from transfer_core import export
+from transfer_core.config import TrainConfig
+from transfer_core.train import Done, Failed, train
+
+TINY = TrainConfig(dataset="digits", train_per_class=15, val_per_class=15, image_size=32, epochs=2, batch_size=16)
+
+
+def lab_accuracy(config: TrainConfig) -> float:
+    for event in train(config, record=False):
+        assert not isinstance(event, Failed), event.message
+        if isinstance(event, Done):
+            return event.metrics.val_acc
+    raise AssertionError("the run did not finish")
+
+
+def run_script(config: TrainConfig, folder) -> tuple[float, str]:
+    """Run the exported script in a bare folder, with nothing of the app importable."""
+    path = folder / f"{export.file_stem(config)}.py"
+    path.write_text(export.script(config))
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-I", path.name], cwd=folder, env=env, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return float(re.search(r"validation accuracy: ([0-9.]+)", done.stdout).group(1)), done.stdout
+
+
+def test_the_default_labs_exported_script_reaches_the_labs_validation_accuracy_without_the_app(tmp_path):
+    config = TrainConfig()
+    text = export.script(config)
+    assert "transfer_core" not in text and "import streamlit" not in text
+    accuracy, printed = run_script(config, tmp_path)
+    assert printed.count("epoch ") == config.epochs
+    assert accuracy == pytest.approx(lab_accuracy(config), abs=0.002)  # two of 1000 images at most
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TINY.replace(strategy="scratch", weights="random", frozen_stages=0, backbone="small_cnn"),
+        TINY.replace(frozen_stages=3, stage_lr_decay=0.5, optimizer="sgd", lr=0.01, val_shift="noise"),
+        TINY.replace(strategy="fusion", fusion_mode="gate"),
+        TINY.replace(strategy="lpft", probe_epochs=1, epochs=3, class_subset="3,1,4"),
+        TINY.replace(frozen_stages=0, lr=3e-4, optimizer="adamw", weight_decay=0.01, augment=True, seed=3),
+    ],
+    ids=["scratch", "copy-3-frozen-sgd-shift", "fusion-gate", "lpft-subset", "fine-tune-augment"],
+)
+def test_every_strategys_exported_script_trains_the_same_model_as_the_lab(config, tmp_path):
+    accuracy, printed = run_script(config, tmp_path)
+    assert accuracy == pytest.approx(lab_accuracy(config), abs=1 / 150 + 1e-9)  # one validation image at most
+    if config.val_shift != "none":
+        assert "shifted copy" in printed
+
+
+def test_the_notebook_holds_the_scripts_code_cell_by_cell():
+    config = TrainConfig(strategy="lpft")
+    book = nbformat.reads(export.notebook(config), as_version=4)
+    nbformat.validate(book)
+    code = [cell.source for cell in book.cells if cell.cell_type == "code"]
+    titles = [cell.source for cell in book.cells if cell.cell_type == "markdown"]
+    assert "LP-FT" in titles[0] and titles[1] == "### Imports"
+    script = export.script(config)
+    assert all(chunk in script for chunk in code) and "make_optimizer(LR * 0.1)" in "".join(code)
+    assert len(code) == script.count("# %% ")
+    json.loads(export.notebook(config))  # a file Jupyter opens
+
+
+def test_what_only_the_server_can_read_is_refused_with_what_to_choose():
+    for config, said in (
+        (TrainConfig(dataset="mine:holiday"), "fashion_mnist, digits, cifar10"),
+        (TrainConfig(backbone="word_gru", dataset="words_near"), "reads words"),
+        (TrainConfig(weights="mine:my_net"), "weights kept on this server"),
+    ):
+        with pytest.raises(export.NotExportable, match=said):
+            export.script(config)
+
+
+def test_the_transfer_page_offers_the_setup_as_code_and_says_why_when_it_cannot():
+    from tests.test_pages import open_app
+
+    at = open_app("app_pages/transfer.py", config=TINY.replace(strategy="fusion"))
+    buttons = {b.label: b for b in at.get("download_button")}
+    assert set(buttons) == {"Download as a PyTorch script", "Download as a Jupyter notebook"}
+    at = open_app("app_pages/transfer.py", config=TrainConfig(backbone="word_gru", dataset="words_near"))
+    assert not at.get("download_button")
+    assert any("No plain-code version of this setup" in c.value and "reads words" in c.value for c in at.caption)
