@@ -1,10 +1,11 @@
-"""Class board: every run students shared with the class, on one chart and in one table."""
+"""Class board: the class's answers to the lessons' questions, and every run students shared with the class."""
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from transfer_core.runs import sharing_allowed
+from ui.board_lessons import lesson_questions_ui
 from ui.i18n import MISSING, localize_figure, t
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
@@ -14,6 +15,8 @@ st.write(t("board.intro"))
 if not sharing_allowed():
     st.info(t("board.off"))
     st.stop()
+lesson_questions_ui()
+st.subheader(t("board.shared_runs"))
 store, me = get_runner().store, owner()
 shared = [record for record in store.shared() if record.status == "done"]
 if not shared:

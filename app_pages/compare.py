@@ -12,7 +12,7 @@ from transfer_core.jobs import RunSnapshot
 from transfer_core.metrics import metrics_rows
 from transfer_core.plots import race_curves
 from ui.config_state import current_config
-from ui.i18n import MISSING, literal, localize_figure, localize_frame, t, word
+from ui.i18n import MISSING, literal, localize_figure, localize_frame, setup_words, t, word
 from ui.polling import poll_runs
 from ui.run_words import current_run, run_words
 from ui.session import get_runner, owner, tab_snapshots
@@ -22,13 +22,14 @@ from ui.widgets import bind, kept_answer
 def setup_ui() -> dict:
     config = current_config()
     spec = get_spec(config.backbone)
-    st.markdown(t("compare.task", task=describe_task(config)))  # every strategy runs it
+    st.markdown(t("compare.task", task=describe_task(config, setup_words)))  # every strategy runs it
     if source_weights(config) is None:
         st.info(t("compare.scratch_only", backbone=spec.title))
         partial = None
     else:
         partial = st.slider(t("compare.partial"), 1, spec.num_stages - 1, spec.num_stages // 2)
-    bind(st.radio, t("compare.shift"), "val_shift", list(SHIFT_DESCRIPTIONS), format_func=SHIFT_DESCRIPTIONS.get)
+    shifts = {shift: word(description) for shift, description in SHIFT_DESCRIPTIONS.items()}
+    bind(st.radio, t("compare.shift"), "val_shift", list(shifts), format_func=shifts.get)
     return race_configs(current_config(), partial)
 
 

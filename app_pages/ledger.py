@@ -30,7 +30,7 @@ def runs_ui() -> list[RunRecord]:
         st.warning(t("ledger.damaged", count=len(damaged), runs=", ".join(damaged)))
     records = records if source == "mine" else store.shared()
     statuses = sorted({r.status for r in records})
-    chosen = kept_multiselect(t("ledger.status"), statuses, "ledger_status", everything_at_first=True)
+    chosen = kept_multiselect(t("ledger.status"), statuses, "ledger_status", everything_at_first=True, format_func=word)
     records = [r for r in records if r.status in chosen]
     if not records:
         st.info(t("ledger.empty"))
@@ -45,7 +45,7 @@ def runs_ui() -> list[RunRecord]:
 def runs_table(records: list[RunRecord]) -> pd.DataFrame:
     rows = []
     for r in records:
-        row = {"run": r.run_id, "what": run_label(r), "status": r.status,
+        row = {"run": r.run_id, "what": run_label(r), "status": word(r.status),
                "val acc": r.summary.final_val_acc if r.summary else None}  # fmt: skip
         if sharing_allowed():  # a "shared" column means nothing where runs cannot be shared
             row["shared"] = r.shared

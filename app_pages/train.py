@@ -14,7 +14,7 @@ from transfer_core.plots import drift_diagram, learning_curves
 from transfer_core.run_analysis import drift_frame
 from transfer_core.weights import downloads_allowed, weights_available
 from ui.config_state import current_config, update_config
-from ui.i18n import Markdown, literal, localize_figure, t
+from ui.i18n import Markdown, literal, localize_figure, setup_words, t
 from ui.polling import built_once, poll_until_finished, run_interval
 from ui.run_words import wait_words
 from ui.session import active_run, get_runner, owner, set_active_run
@@ -38,7 +38,7 @@ def missing_weights_ui(config) -> bool:
 
 def launch_ui(live: bool) -> None:
     config = current_config()
-    st.markdown(t("train.setup", setup=describe_config(config)))
+    st.markdown(t("train.setup", setup=describe_config(config, setup_words)))
     blocked = missing_weights_ui(config)
     help_text = t("train.one_at_a_time") if live else None
     if st.button(t("train.launch"), type="primary", disabled=live or blocked, help=help_text):

@@ -149,11 +149,16 @@ def test_an_experiment_lesson_trains_its_runs_and_scores_the_prediction():
     scratch = table[table["run"] == "No, training from scratch wins"]["val acc"]
     assert list(table["seed"]) == list(SEEDS) * 2 and len(probe) == len(scratch) == len(SEEDS)
     sidebar = "".join(m.value for m in at.sidebar.markdown)
-    if probe.min() > scratch.max():
+    shown_results = {f"{label}{SEED_MARK}{seed}": RunResult(acc, None, {})
+                     for label, column in (("probe", probe), ("scratch", scratch))
+                     for seed, acc in zip(SEEDS, column)}  # fmt: skip
+    verdict = at.session_state["lesson_verdicts"]["uses"][1]
+    assert verdict == decide(get_lesson("uses"), shown_results), "the verdict is the table's, decided"
+    if verdict == "probe":
         assert any("You were right" in s.value for s in at.success) and "1 of 1 right" in sidebar
-    elif scratch.min() > probe.max():
+    elif verdict == "scratch":
         assert any("Not this time" in i.value for i in at.info) and "0 of 1 right" in sidebar
-    else:  # the seeds overlap: neither answer, and no point won or lost
+    else:  # within the noise: neither answer, and no point won or lost
         assert any("too close to call" in m.value for m in at.markdown) and "right" not in sidebar
 
 
@@ -166,11 +171,14 @@ def test_try_it_opens_the_lab_with_the_lessons_preset_in_the_url():
 
 def test_the_drift_decider_picks_the_part_that_moved_most_when_every_seed_agrees():
     drift = {"stem": 0.01, "a": 0.02, "b": 0.03, "c": 0.05, "d": 0.04, "head": 0.2}
-    assert most_changed_part({"run": [RunResult(0.5, None, drift)] * 3}) == "late"
-    assert most_changed_part({"run": [RunResult(0.5, None, drift | {"stem": 0.9})] * 3}) == "early"
-    assert most_changed_part({"run": [RunResult(0.5, None, drift | {"b": 0.95})] * 3}) == "middle"
-    mixed = [RunResult(0.5, None, drift), RunResult(0.5, None, drift | {"stem": 0.9}), RunResult(0.5, None, drift)]
-    assert most_changed_part({"run": mixed}) == CLOSE
+
+    def seeds(*drifts):
+        return {"run": {seed: RunResult(0.5, None, d) for seed, d in enumerate(drifts)}}
+
+    assert most_changed_part(seeds(drift, drift, drift)) == "late"
+    assert most_changed_part(seeds(*[drift | {"stem": 0.9}] * 3)) == "early"
+    assert most_changed_part(seeds(*[drift | {"b": 0.95}] * 3)) == "middle"
+    assert most_changed_part(seeds(drift, drift | {"stem": 0.9}, drift)) == CLOSE
 
 
 def planted(**accuracies: list[float]) -> dict[str, RunResult]:
@@ -407,3 +415,73 @@ def test_the_lessons_corrected_claims_are_said_in_both_languages(lang):
     tenth = {"en": "a tenth of the learning rate", "zh": "十分之一的学习率"}[lang]
     assert tenth in words["compare.intro"]
     assert "Adam" in words["lessons.mapping.explain"]  # why drift relative to size can mislead
+
+
+# --- pitfalls, links and code to take home --------------------------------------------------------
+
+
+def test_the_batchnorm_pitfall_moves_frozen_features_and_eval_mode_keeps_them():
+    from transfer_core.pitfalls import batchnorm_pitfall
+
+    pitfall, fixed = batchnorm_pitfall(keep_eval=False, batches=10), batchnorm_pitfall(keep_eval=True, batches=10)
+    assert not pitfall.weights_changed and not fixed.weights_changed, "requires_grad_(False) holds every weight"
+    assert pitfall.statistics_moved > 0.01 and pitfall.features_moved > 0.05
+    assert fixed.statistics_moved == 0.0 and fixed.features_moved == 0.0
+
+
+def test_lesson_five_measures_the_pitfall_on_request_and_shows_the_fix():
+    at = lesson_app("finetune")
+    assert "stage.eval()" in "".join(c.value for c in at.code)
+    next(b for b in at.button if b.key == "bn_run").click().run()
+    table = at.dataframe[0].value
+    assert list(table["weights changed"]) == ["no", "no"]
+    assert table["features of the same images moved"].iloc[1] == "0.0%"
+    assert float(table["features of the same images moved"].iloc[0].rstrip("%")) > 5
+
+
+@pytest.mark.parametrize(
+    "key, pages", [("mapping", ["layers"]), ("finetune", ["layers", "compare"]), ("challenges", ["compare"])]
+)
+def test_lessons_link_to_the_lab_pages_that_answer_their_question_another_way(key, pages):
+    at = lesson_app(key)
+    links = [link.proto.page for link in at.get("page_link")]  # a page's url path: its file's name
+    assert [p for p in links if p in ("layers", "compare")] == pages
+
+
+def test_a_lessons_experiment_is_offered_as_code_to_take_home():
+    at = lesson_app("why")
+    labels = [b.label for b in at.get("download_button")]
+    assert labels.count("Download as a PyTorch script") == 2 and labels.count("Download as a Jupyter notebook") == 2
+
+
+# --- Chinese as a teacher writes it ---------------------------------------------------------------
+
+
+def test_the_engines_sentences_statuses_and_shifts_have_chinese_words_and_english_stays_the_engines():
+    from transfer_core.catalog import SETUP_WORDS, describe_config
+    from transfer_core.data import SHIFT_DESCRIPTIONS
+    from transfer_core.runs import STATUSES
+
+    english, chinese = table("en"), table("zh")
+    assert {k.removeprefix("setup."): v for k, v in english.items() if k.startswith("setup.")} == SETUP_WORDS
+    for phrase in [*SHIFT_DESCRIPTIONS.values(), *STATUSES]:
+        assert CJK.search(chinese[f"words.{phrase}"]), phrase
+
+    def say_zh(key, **values):
+        return chinese[f"setup.{key}"].format(**values)
+
+    for config in (TrainConfig(), TrainConfig(strategy="lpft"), TrainConfig(strategy="fusion", frozen_stages=3),
+                   TrainConfig(strategy="scratch"), TrainConfig(frozen_stages=4)):  # fmt: skip
+        line = describe_config(config, say_zh)
+        assert CJK.search(line) and not re.search(r"\b(images|stages|weights|frozen)\b", line), line
+
+
+def test_navigation_names_and_page_titles_agree_and_a_run_is_a_training_not_a_running():
+    for code in languages():
+        strings = table(code)
+        for key, name in ((k, v) for k, v in strings.items() if k.startswith("nav.")):
+            title = strings.get(f"{key.removeprefix('nav.')}.title")
+            assert title is None or title == name, (code, key, name, title)
+    chinese = "\n".join(v for v in table("zh").values() if isinstance(v, str))
+    for clumsy in ("输出头", "确定我的预测", "次运行", "个运行", "运行记录"):
+        assert clumsy not in chinese, clumsy

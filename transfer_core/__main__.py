@@ -5,22 +5,28 @@ python -m transfer_core datasets
 python -m transfer_core train [--backbone NAME --epochs N ...] [--json]
 python -m transfer_core predict IMAGE [--backbone NAME]
 python -m transfer_core import-dataset FILE.zip [--save NAME]
+python -m transfer_core export [--backbone NAME ...] [--notebook] > run.py
+python -m transfer_core prepare LESSON [--seeds N]
 """
 
 import argparse
 import json
 import sys
+import time
 from dataclasses import fields
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from . import paths
+from . import class_lessons, export, paths
 from .backbones import BACKBONES, build_backbone, get_spec
 from .config import TrainConfig
 from .data import DATASETS, FOLDER_PREFIX, dataset_available
 from .errors import TransferLabError
+from .feature_store import FeatureStore
 from .imagenet import predict_topk
+from .jobs import Runner
+from .lessons import LESSONS
 from .limits import upload_limits
 from .metrics import EpochMetrics
 from .resolve import check
@@ -72,9 +78,13 @@ def cmd_import_dataset(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
+def config_from(args) -> TrainConfig:
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
-    config = check(TrainConfig.from_dict(given))
+    return TrainConfig.from_dict(given)
+
+
+def cmd_train(args) -> int:
+    config = check(config_from(args))
     final = None
     for event in train(config, store=RunStore(paths.runs_dir())):  # init_from names a run in the run folder
         if isinstance(event, Started):
@@ -108,6 +118,34 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    """A setup as a plain PyTorch script (or notebook) on standard output."""
+    config = config_from(args)
+    print(export.notebook(config) if args.notebook else export.script(config), end="")
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    """Run a lesson's experiment for every seed a class will use, into the store the app reads."""
+    lesson = next((lesson for lesson in LESSONS if lesson.key == args.lesson and lesson.experiment), None)
+    if lesson is None:
+        keys = ", ".join(lesson.key for lesson in LESSONS if lesson.experiment)
+        raise TransferLabError(f"no lesson experiment {args.lesson!r}; choose one of {keys}.")
+    features = FeatureStore(paths.features_dir(), 2 * 1024**3)
+    runner = Runner(RunStore(paths.runs_dir()), features=features, max_queue=10_000)
+    try:
+        queued, _ = class_lessons.prepare(runner, lesson, range(args.seeds))
+        print(f"{lesson.key}: {len(queued)} run(s) to train; the rest were prepared already")
+        for done, run_id in enumerate(queued.values(), start=1):
+            while not runner.snapshot(run_id).finished:
+                time.sleep(0.5)
+            snapshot = runner.snapshot(run_id)
+            print(f"  {done}/{len(queued)} {snapshot.status} seed {snapshot.config.seed}", flush=True)
+    finally:
+        runner.close()
+    return 0
+
+
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     for f in fields(TrainConfig):
@@ -136,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("zip")
     importer.add_argument("--save", metavar="NAME", help="keep the accepted images in the data folder as NAME")
     importer.set_defaults(run=cmd_import_dataset)
+    exporter = commands.add_parser("export", help="print a setup as a plain PyTorch script (or a notebook)")
+    add_config_options(exporter)
+    exporter.add_argument("--notebook", action="store_true", help="a Jupyter notebook instead of a script")
+    exporter.set_defaults(run=cmd_export)
+    preparer = commands.add_parser("prepare", help="run a lesson's experiment ahead of class, for every seed")
+    preparer.add_argument("lesson", help="the lesson's key, as in its page's address (learn_KEY)")
+    preparer.add_argument("--seeds", type=int, default=class_lessons.class_size(), help="one per student")
+    preparer.set_defaults(run=cmd_prepare)
     return parser
 
 

@@ -1,6 +1,7 @@
 """What this machine offers (device, backbones, datasets) and what a model costs, as plain rows.
 Nothing here touches the network."""
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -72,60 +73,76 @@ def frozen_stage_count(config: TrainConfig) -> int:
     return stages if config.frozen_stages == ALL_STAGES or config.strategy == "lpft" else config.frozen_stages
 
 
-def starting_weights_words(config: TrainConfig) -> str:
+# The engine's sentences about a setup, in English; a page passes `say` to have them in its language
+# (the string tables' [setup] section has these keys; a test keeps the two the same in English).
+SETUP_WORDS = {
+    "random": "random weights",
+    "yours": "your weights '{name}'",
+    "source": "its source weights (language ID over 6 languages)",
+    "imagenet": "ImageNet weights",
+    "scratch": "from scratch, every stage trains",
+    "lpft": "LP-FT: a linear probe for {epochs} epochs, then every stage fine-tuned at {scale} x the learning rate",
+    "fusion_frozen": "frozen",
+    "fusion_partial": "{frozen} of {stages} stages frozen, the rest fine-tuned",
+    "fusion": "feature fusion ({mode}): the source ({kept}) beside a small new branch",
+    "probe": "a linear probe",
+    "full": "full fine-tuning",
+    "partial": "partial fine-tuning",
+    "copy": "feature copy, {frozen} of {stages} stages frozen ({kind})",
+    "config": "{title} with {source} → {dataset}, {how}; {sizes}",
+    "task": "{title} with {source} → {dataset}; {sizes}",
+    "word_sizes": "{per_class} words per class, {epochs} epochs, lr {lr}",
+    "image_sizes": "{per_class} images per class, {epochs} epochs, lr {lr}, {size} px",
+}
+Say = Callable[..., str]
+
+
+def english(key: str, **values) -> str:
+    return SETUP_WORDS[key].format(**values)
+
+
+def starting_weights_words(config: TrainConfig, say: Say = english) -> str:
     """Where the run's starting weights come from, in words."""
     if config.strategy == "scratch" or config.weights == "random":
-        return "random weights"
+        return say("random")
     if config.weights.startswith(MINE_PREFIX):
-        return f"your weights {config.weights.removeprefix(MINE_PREFIX)!r}"
+        return say("yours", name=config.weights.removeprefix(MINE_PREFIX))
     if get_spec(config.backbone).reads == "words":
-        return "its source weights (language ID over 6 languages)"
-    return "ImageNet weights"
+        return say("source")
+    return say("imagenet")
 
 
-def describe_config(config: TrainConfig) -> str:
+def describe_config(config: TrainConfig, say: Say = english) -> str:
     """One sentence a learner can read: what transfers, from where, to what."""
     spec = get_spec(config.backbone)
-    source = starting_weights_words(config)
-    frozen = frozen_stage_count(config)
+    frozen, stages = frozen_stage_count(config), spec.num_stages
     if config.strategy == "scratch":
-        how = "from scratch, every stage trains"
+        how = say("scratch")
     elif config.strategy == "lpft":
-        how = (
-            f"LP-FT: a linear probe for {config.probe_epochs} epochs, then every stage fine-tuned "
-            f"at {config.finetune_lr_scale:g} x the learning rate"
-        )
+        how = say("lpft", epochs=config.probe_epochs, scale=f"{config.finetune_lr_scale:g}")
     elif config.strategy == "fusion":  # the source's unfrozen stages train alongside the new branch
-        kept = (
-            "frozen"
-            if frozen == spec.num_stages
-            else f"{frozen} of {spec.num_stages} stages frozen, the rest fine-tuned"
-        )
-        how = f"feature fusion ({config.fusion_mode}): the source ({kept}) beside a small new branch"
+        kept = say("fusion_frozen") if frozen == stages else say("fusion_partial", frozen=frozen, stages=stages)
+        how = say("fusion", mode=config.fusion_mode, kept=kept)
     else:
-        kind = (
-            "a linear probe"
-            if frozen == spec.num_stages
-            else "full fine-tuning"
-            if frozen == 0
-            else "partial fine-tuning"
-        )
-        how = f"feature copy, {frozen} of {spec.num_stages} stages frozen ({kind})"
-    return f"{spec.title} with {source} → {config.dataset}, {how}; {task_sizes(config)}"
+        kind = say("probe") if frozen == stages else say("full") if frozen == 0 else say("partial")
+        how = say("copy", frozen=frozen, stages=stages, kind=kind)
+    source = starting_weights_words(config, say)
+    return say("config", title=spec.title, source=source, dataset=config.dataset, how=how,
+               sizes=task_sizes(config, say))  # fmt: skip
 
 
-def describe_task(config: TrainConfig) -> str:
+def describe_task(config: TrainConfig, say: Say = english) -> str:
     """The task a race runs every strategy on: where from, to what, how much, for how long."""
     spec = get_spec(config.backbone)
-    return f"{spec.title} with {starting_weights_words(config)} → {config.dataset}; {task_sizes(config)}"
+    source = starting_weights_words(config, say)
+    return say("task", title=spec.title, source=source, dataset=config.dataset, sizes=task_sizes(config, say))
 
 
-def task_sizes(config: TrainConfig) -> str:
+def task_sizes(config: TrainConfig, say: Say = english) -> str:
+    values = {"per_class": config.train_per_class, "epochs": config.epochs, "lr": f"{config.lr:g}"}
     if get_spec(config.backbone).reads == "words":  # words have no size in pixels
-        return f"{config.train_per_class} words per class, {config.epochs} epochs, lr {config.lr:g}"
-    return (
-        f"{config.train_per_class} images per class, {config.epochs} epochs, lr {config.lr:g}, {config.image_size} px"
-    )
+        return say("word_sizes", **values)
+    return say("image_sizes", size=config.image_size, **values)
 
 
 def sample_photos() -> dict[str, np.ndarray]:

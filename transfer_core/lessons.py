@@ -41,26 +41,41 @@ CLOSE = "close"  # the verdict when the seeds' results overlap: too close to cal
 SEED_MARK = " · seed "
 
 
+Seeded = dict[int, "RunResult"]  # {seed: the result of one run under that seed}
+
+
 @dataclass(frozen=True)
 class Experiment:
     """Runs to launch, each once per seed, and how their results decide which answer was right.
 
-    `decide` gets {run label: [RunResult per seed]} and returns the right option's key, or CLOSE."""
+    `decide` gets {run label: {seed: RunResult}} and returns the right option's key, or CLOSE."""
 
     runs: dict[str, TrainConfig]
-    decide: Callable[[dict[str, list[RunResult]]], str]
+    decide: Callable[[dict[str, Seeded]], str]
+    measure: str = "val_acc"  # what each run contributes to the class's distribution: val_acc, drop or part
 
-    def seeded_runs(self, seeds: tuple[int, ...] = SEEDS) -> dict[str, TrainConfig]:
+    def seeded_runs(self, seeds: Iterable[int] = SEEDS) -> dict[str, TrainConfig]:
         """{"probe · seed 1": config with seed 1, …}: what a lesson page queues."""
-        return {f"{label}{SEED_MARK}{seed}": config.replace(seed=seed) for label, config in self.runs.items()
+        return {seeded_label(label, seed): config.replace(seed=seed) for label, config in self.runs.items()
                 for seed in seeds}  # fmt: skip
 
 
-def by_label(results: dict[str, RunResult]) -> dict[str, list[RunResult]]:
-    """{"probe · seed 1": result, …} -> {"probe": [result per seed], …}, in seed order."""
-    grouped: dict[str, list[RunResult]] = {}
-    for name, result in sorted(results.items(), key=lambda item: int(item[0].rpartition(SEED_MARK)[2] or 0)):
-        grouped.setdefault(name.rpartition(SEED_MARK)[0] or name, []).append(result)
+def seeded_label(label: str, seed: int) -> str:
+    return f"{label}{SEED_MARK}{seed}"
+
+
+def split_label(name: str) -> tuple[str, int]:
+    """ "probe · seed 1" -> ("probe", 1)."""
+    label, _, seed = name.rpartition(SEED_MARK)
+    return (label, int(seed)) if label else (name, 0)
+
+
+def by_label(results: dict[str, "RunResult"]) -> dict[str, Seeded]:
+    """{"probe · seed 1": result, …} -> {"probe": {seed: result}, …}, in seed order."""
+    grouped: dict[str, Seeded] = {}
+    for name in sorted(results, key=lambda name: split_label(name)[1]):
+        label, seed = split_label(name)
+        grouped.setdefault(label, {})[seed] = results[name]
     return grouped
 
 
@@ -73,28 +88,54 @@ class Lesson:
     extra_presets: dict[str, TrainConfig] = field(default_factory=dict)
 
 
-def separated(values: dict[str, list[float]]) -> str:
-    """The label whose every seed beats every seed of the others; CLOSE when their ranges overlap."""
-    leader = max(values, key=lambda label: sum(values[label]) / len(values[label]))
-    others = [v for label, seeds in values.items() if label != leader for v in seeds]
-    return leader if min(values[leader]) > max(others) else CLOSE
+def t_quantile(degrees_of_freedom: int) -> float:
+    """The 97.5th percentile of Student's t: a 95 % interval's half-width, in standard errors."""
+    from scipy.stats import t  # scipy comes with scikit-learn; imported only where a verdict is decided
+
+    return float(t.ppf(0.975, degrees_of_freedom))
 
 
-def best(metric: str) -> Callable[[dict[str, list[RunResult]]], str]:
-    """The run with the highest `metric` wins, if it does under every seed."""
+def paired_interval(a: dict[int, float], b: dict[int, float]) -> tuple[float, float, int]:
+    """The mean of a - b over the seeds both were run with, its 95 % interval's half-width, and how many
+    seeds. The same seed gives both runs the same split, so the difference cancels what the split adds."""
+    differences = [a[seed] - b[seed] for seed in a if seed in b]
+    n = len(differences)
+    if n < 2:
+        return (differences[0] if differences else 0.0), float("inf"), n
+    mean = sum(differences) / n
+    spread = (sum((d - mean) ** 2 for d in differences) / (n - 1)) ** 0.5
+    return mean, t_quantile(n - 1) * spread / n**0.5, n
+
+
+def separated(values: dict[str, dict[int, float]]) -> str:
+    """The label that beats every other one, seed for seed, by more than the 95 % interval of the mean
+    difference; CLOSE when any interval holds zero (or fewer than two seeds were run)."""
+    leader = max(values, key=lambda label: sum(values[label].values()) / max(1, len(values[label])))
+    for label in values:
+        if label != leader:
+            mean, half_width, _ = paired_interval(values[leader], values[label])
+            if not mean - half_width > 0:
+                return CLOSE
+    return leader
+
+
+def best(metric: str) -> Callable[[dict[str, Seeded]], str]:
+    """The run with the highest `metric` wins, if it does by more than the noise between seeds."""
     return lambda results: separated(
-        {label: [getattr(r, metric) or 0.0 for r in runs] for label, runs in results.items()}
+        {label: {seed: getattr(r, metric) or 0.0 for seed, r in runs.items()} for label, runs in results.items()}
     )
 
 
-def kept_most(results: dict[str, list[RunResult]]) -> str:
+def kept_most(results: dict[str, Seeded]) -> str:
     """The run that lost the least accuracy on the shifted copy (shifted minus clean: the drop)."""
-    return separated({label: [(r.shift_acc or 0.0) - r.val_acc for r in runs] for label, runs in results.items()})
+    return separated(
+        {label: {seed: (r.shift_acc or 0.0) - r.val_acc for seed, r in runs.items()} for label, runs in results.items()}
+    )
 
 
-def most_changed_part(results: dict[str, list[RunResult]]) -> str:
+def most_changed_part(results: dict[str, Seeded]) -> str:
     """Which third of the network (early, middle, late) moved furthest from its start, if every seed agrees."""
-    parts = {changed_part(r.drift) for runs in results.values() for r in runs}
+    parts = {changed_part(r.drift) for runs in results.values() for r in runs.values()}
     return parts.pop() if len(parts) == 1 else CLOSE
 
 
@@ -102,6 +143,17 @@ def changed_part(drift: dict[str, float]) -> str:
     stages = list(drift)
     strongest = stages.index(max(stages, key=drift.get))
     return ("early", "middle", "late")[min(2, 3 * strongest // len(stages))]
+
+
+def measured_points(lesson: "Lesson", results: dict[str, RunResult]) -> list[tuple[str, int, float | str]]:
+    """(run label, seed, what the question reads of it): each run's point in the class's distribution."""
+    points = []
+    for label, runs in by_label(results).items():
+        for seed, r in runs.items():
+            measure = lesson.experiment.measure
+            value = r.val_acc if measure == "val_acc" else changed_part(r.drift) if measure == "part" else None
+            points.append((label, seed, (r.shift_acc or 0.0) - r.val_acc if value is None else value))
+    return points
 
 
 def decide(lesson: "Lesson", results: dict[str, RunResult]) -> str:
@@ -132,7 +184,7 @@ LESSONS: tuple[Lesson, ...] = (
         "mapping",
         FULL_FINE_TUNE,
         ("early", "middle", "late"),
-        Experiment({"fine-tune": FULL_FINE_TUNE}, most_changed_part),
+        Experiment({"fine-tune": FULL_FINE_TUNE}, most_changed_part, measure="part"),
     ),
     Lesson(
         "features",
@@ -161,7 +213,7 @@ LESSONS: tuple[Lesson, ...] = (
         "challenges",
         PROBE.replace(**FADED),
         ("probe", "finetune"),
-        Experiment({"probe": PROBE.replace(**FADED), "finetune": FULL_FINE_TUNE.replace(**FADED)}, kept_most),
+        Experiment({"probe": PROBE.replace(**FADED), "finetune": FULL_FINE_TUNE.replace(**FADED)}, kept_most, "drop"),
         {"lite0": PROBE, "lite1": PROBE.replace(backbone="efficientnet_lite1")},
     ),
     Lesson(

@@ -265,3 +265,18 @@ def hidden_state_heatmap(states: np.ndarray, letters: list[str]) -> go.Figure:
     figure.update_layout(height=420, margin={"t": 10, "b": 10, "l": 10, "r": 10},
                          xaxis={"title": "letter read"}, yaxis={"title": "unit of h_t"})  # fmt: skip
     return figure
+
+
+def prediction_bars(counts: pd.DataFrame) -> go.Figure:
+    """A class's predictions for one question: how many chose each answer (columns: answer, students)."""
+    figure = px.bar(counts, x="students", y="answer", orientation="h", text="students")
+    figure.update_layout(height=80 + 40 * len(counts), margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return figure.update_xaxes(dtick=1)
+
+
+def seed_strip(points: pd.DataFrame, value_title: str) -> go.Figure:
+    """Every seed's result, one dot each, per answer (columns: answer, seed, value): the class's distribution."""
+    figure = px.strip(points, x="value", y="answer", color="answer", hover_data=["seed"])
+    figure.update_layout(height=120 + 60 * points["answer"].nunique(), showlegend=False,
+                         margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title=value_title)  # fmt: skip
+    return figure

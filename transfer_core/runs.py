@@ -81,7 +81,7 @@ class RunStore:
         run_id = uuid.uuid4().hex[:12]
         folder = self.root / run_id
         folder.mkdir()
-        _write_atomic(folder / "config.json", config.to_json())
+        write_atomic(folder / "config.json", config.to_json())
         meta = {"owner": owner, "status": "queued", "created": time.time(), "message": ""}
         self._write_meta(run_id, meta | this_process())
         return run_id
@@ -243,7 +243,7 @@ class RunStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _write_meta(self, run_id: str, meta: dict) -> None:
-        _write_atomic(self._folder(run_id) / "meta.json", json.dumps(meta, indent=2))
+        write_atomic(self._folder(run_id) / "meta.json", json.dumps(meta, indent=2))
 
 
 def sharing_allowed() -> bool:
@@ -274,7 +274,7 @@ def _read_jsonl(path: Path) -> list[dict]:
     return rows
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     _replace_atomically(path, lambda tmp: tmp.write_text(text))
 
 

@@ -103,6 +103,11 @@ def problem(err: Exception) -> Markdown:
     return Markdown(f"{literal(field_label(field))}: {literal(getattr(err, 'message', err))}")
 
 
+def setup_words(key: str, **values: Any) -> str:
+    """The engine's sentences about a setup (catalog.describe_config's `say`), in the session's language."""
+    return t_plain(f"setup.{key}", **values)
+
+
 def t_plain(key: str, **values: Any) -> str:
     """The text for `key` where Streamlit shows plain text (a selectbox's options): values unescaped."""
     return _text(key).format(**values) if values else _text(key)

@@ -4,6 +4,7 @@ is the shared frame (text, try it, predict then run) around what that lesson sho
 import inspect
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from transfer_core import export, run_analysis, worked_project
@@ -12,12 +13,14 @@ from transfer_core.catalog import parameter_budget, sample_photos
 from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
 from transfer_core.lessons import LESSONS, Lesson, get_lesson
+from transfer_core.pitfalls import PitfallResult, batchnorm_pitfall
 from transfer_core.plots import hidden_state_heatmap, stage_diagram, word_reading_chart
 from transfer_core.word_reading import read_word, reading_frame, source_reader
 from transfer_core.words import MAX_LETTERS
 
 from .code_export import code_downloads
 from .i18n import literal, localize_figure, t
+from .lesson_prepare import prepare_ui
 from .lesson_view import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button, when_finished
 
 MAPPING_FORMULA = r"f(x) = f_{c}^{1} \circ \ldots \circ f_{c}^{n}(x)"
@@ -169,6 +172,44 @@ def challenges_extra(lesson: Lesson) -> None:
     side_by_side_ui(runs)
 
 
+BATCHNORM_FIX = """\
+def train(self, mode=True):
+    super().train(mode)
+    for stage in self.stages[: self.frozen]:
+        stage.eval()  # frozen stages keep their BatchNorm statistics
+    return self"""
+
+
+@st.cache_data(show_spinner=False)
+def measured_pitfall() -> tuple[PitfallResult, PitfallResult]:
+    """The pitfall and its fix, measured once per server (the same numbers for everyone)."""
+    return batchnorm_pitfall(keep_eval=False), batchnorm_pitfall(keep_eval=True)
+
+
+def finetune_extra(lesson: Lesson) -> None:
+    """What the baseline is, and the classic BatchNorm pitfall of frozen stages, measured."""
+    st.caption(t("lessons.finetune.body_baseline"))
+    st.subheader(t("learn.bn_title"))
+    st.markdown(t("learn.bn_intro"))
+    st.code(BATCHNORM_FIX, language="python")
+    if not st.session_state.get("bn_shown") and not st.button(t("learn.bn_run"), key="bn_run"):
+        return
+    st.session_state["bn_shown"] = True
+    try:
+        with st.spinner(t("learn.bn_running")):
+            pitfall, fixed = measured_pitfall()
+    except TransferLabError as err:
+        st.info(literal(err))
+        return
+    rows = [
+        {t("learn.bn_col_how"): t(f"learn.bn_{name}"), t("learn.bn_col_weights"): t("learn.bn_no"),
+         t("learn.bn_col_stats"): f"{r.statistics_moved:.1%}", t("learn.bn_col_features"): f"{r.features_moved:.1%}"}
+        for name, r in (("pitfall", pitfall), ("fixed", fixed))
+    ]  # fmt: skip
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption(t("learn.bn_caption", moved=pitfall.features_moved))
+
+
 def uses_extra(lesson: Lesson) -> None:
     """Text, among the uses: lesson 3 transfers the lab's word GRU to languages it never saw."""
     st.page_link(lesson_link("features"), label=t("learn.text_in_the_lab"), icon=":material/translate:")
@@ -180,6 +221,7 @@ EXTRAS = {
     "methods": methods_extra,
     "project": project_extra,
     "uses": uses_extra,
+    "finetune": finetune_extra,
     "challenges": challenges_extra,
 }
 
@@ -189,13 +231,46 @@ LOCAL_ANSWERS = {
 }
 
 
+# Where a lab page answers the lesson's question another way: lesson 2 and 5 in the layer lab (which stages
+# matter, measured by what each one changes), lesson 5 and 8 in Compare (the strategies raced side by side).
+PAGE_LINKS = {
+    "mapping": ("layers",),
+    "finetune": ("layers", "compare"),
+    "challenges": ("compare",),
+}
+PAGE_FILES = {
+    "layers": ("app_pages/layers.py", ":material/layers:"),
+    "compare": ("app_pages/compare.py", ":material/leaderboard:"),
+}
+
+
+def page_links_ui(key: str) -> None:
+    for page in PAGE_LINKS.get(key, ()):
+        path, icon = PAGE_FILES[page]
+        st.page_link(path, label=t(f"lessons.{key}.link_{page}"), icon=icon)
+
+
 def lesson_page(key: str) -> None:
     lesson = get_lesson(key)
     lesson_text(lesson)
+    page_links_ui(key)
     if key in EXTRAS:
         EXTRAS[key](lesson)
     try_it_button(lesson.preset, t("learn.try_it"), key=f"try_{key}")
     predict_then_run(lesson, LOCAL_ANSWERS.get(key))
+    experiment_code_ui(lesson)
+    prepare_ui(lesson)
+
+
+def experiment_code_ui(lesson: Lesson) -> None:
+    """Each of the experiment's runs (its first seed) as plain code to take home."""
+    if lesson.experiment is None:
+        return
+    with st.expander(t("export.title"), icon=":material/code:"):
+        st.caption(t("export.lesson_intro"))
+        for label, config in lesson.experiment.runs.items():
+            st.markdown(f"**{t(f'lessons.{lesson.key}.options.{label}') if label in lesson.options else label}**")
+            code_downloads(config, key=f"export_{lesson.key}_{label}")
 
 
 def lesson_link(key: str) -> st.Page:

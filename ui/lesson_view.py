@@ -1,21 +1,26 @@
 """The frame every lesson shares: its text, a "try it" preset, and predict-then-run with a score."""
 
+import time
 from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
+from transfer_core import class_lessons
+from transfer_core.class_lessons import PREPARED_OWNER
 from transfer_core.config import TrainConfig
-from transfer_core.errors import ConfigError, QueueFull, TransferLabError
-from transfer_core.lessons import CLOSE, SEEDS, Lesson, by_label, decide, run_result
+from transfer_core.errors import ConfigError, QueueFull, RunNotFound, TransferLabError
+from transfer_core.lessons import CLOSE, SEEDS, Lesson, decide, run_result, split_label
+from transfer_core.runs import sharing_allowed
 
 from .config_state import link_params, respecting_locks, set_config
-from .i18n import MISSING, labels, literal, t
-from .polling import poll_runs
+from .i18n import MISSING, labels, literal, t, word
+from .polling import poll_runs, poll_until_finished, run_interval
 from .run_words import current_run, run_words
 from .session import get_runner, owner
 
 VERDICTS = "lesson_verdicts"  # {lesson key: (predicted option, measured option)}
+PREPARED = "lesson_prepared"  # {lesson key: {run label: when the prepared run finished}}
 
 
 def lesson_text(lesson: Lesson) -> None:
@@ -53,6 +58,8 @@ def predict_then_run(lesson: Lesson, run_locally: Callable[[], str] | None = Non
         )
         if st.button(t("learn.lock_in"), key=f"lock_{lesson.key}", disabled=choice is None, type="primary"):
             predictions[lesson.key] = choice
+            if in_class() and lesson.experiment is not None:  # the class board's histogram, anonymous
+                class_lessons.record_prediction(get_runner().store, lesson.key, owner(), choice)
             st.rerun()
         return
     st.markdown(t("learn.locked", answer=option_label(lesson, predicted)))
@@ -70,17 +77,30 @@ def local_run_ui(lesson: Lesson, predicted: str, run_locally: Callable[[], str])
         verdict_ui(lesson)
 
 
+def in_class() -> bool:
+    """A class on a shared server (the teacher turned sharing on): student i runs seed i, and verdicts
+    pool the whole class's seeds."""
+    return sharing_allowed()
+
+
+def lesson_seeds() -> tuple[int, ...]:
+    """The seeds this tab's experiment runs: its seat's one in a class, else every seed in SEEDS."""
+    return (class_lessons.seat(get_runner().store, owner()),) if in_class() else SEEDS
+
+
 def experiment_ui(lesson: Lesson, predicted: str) -> None:
     runs = st.session_state.setdefault("lesson_runs", {})
     if lesson.key not in runs:
         if st.button(t("learn.run"), key=f"run_{lesson.key}", type="primary"):
             start_experiment(lesson, runs)
         return
-    when_finished(runs[lesson.key], lambda current: finish_experiment(lesson, predicted, current))
+    prepared = st.session_state.get(PREPARED, {}).get(lesson.key, {})
+    when_finished(runs[lesson.key], lambda current: finish_experiment(lesson, predicted, current), set(prepared))
 
 
-def when_finished(run_ids: dict[str, str], show: Callable[[dict], None]) -> None:
-    """A progress bar while the runs train, then `show(snapshots)` once every one has finished."""
+def when_finished(run_ids: dict[str, str], show: Callable[[dict], None], prepared: set[str] = frozenset()) -> None:
+    """A progress bar while the runs train, then `show(snapshots)` once every one has finished. Labels in
+    `prepared` are runs the teacher prepared: read as theirs, never this tab's."""
 
     def draw(current: dict) -> None:
         done = sum(s.finished for s in current.values())
@@ -91,13 +111,38 @@ def when_finished(run_ids: dict[str, str], show: Callable[[dict], None]) -> None
         else:
             show(current)
 
-    poll_runs(run_ids, draw)
+    if not prepared:
+        poll_runs(run_ids, draw)
+        return
+    poll_until_finished(
+        lambda: lesson_snapshots(run_ids, prepared),
+        lambda snapshots: any(not s.finished for s in snapshots.values()),
+        draw,
+        lambda snapshots: run_interval(list(snapshots.values())),
+    )
 
 
-def start_experiment(lesson: Lesson, runs: dict) -> None:
-    started = start_runs(lesson.experiment.seeded_runs())
-    if started:
-        runs[lesson.key] = started
+def lesson_snapshots(run_ids: dict[str, str], prepared: set[str]) -> dict:
+    runner, me = get_runner(), owner()
+    found = {}
+    for label, run_id in run_ids.items():
+        try:
+            found[label] = runner.snapshot(run_id, owner=PREPARED_OWNER if label in prepared else me)
+        except RunNotFound:  # deleted meanwhile
+            continue
+    return found
+
+
+def start_experiment(lesson: Lesson, runs: dict, afresh: bool = False) -> None:
+    """Queue the experiment under this tab's seeds; a run the teacher prepared is reused, unless `afresh`."""
+    configs = lesson.experiment.seeded_runs(lesson_seeds())
+    reused = {} if afresh else class_lessons.prepared_records(get_runner().store, configs)
+    started = start_runs({label: config for label, config in configs.items() if label not in reused})
+    if started or (reused and len(reused) == len(configs)):
+        runs[lesson.key] = started | {label: record.run_id for label, record in reused.items()}
+        st.session_state.setdefault(PREPARED, {})[lesson.key] = {
+            label: record.finished for label, record in reused.items()
+        }
         st.rerun()
 
 
@@ -134,19 +179,52 @@ def finish_experiment(lesson: Lesson, predicted: str, current: dict) -> None:
         st.error(t("learn.failed", error=failed[0].message or failed[0].status))
         return
     results = {label: run_result(s.metrics, s.drift) for label, s in current.items()}
-    st.session_state.setdefault(VERDICTS, {})[lesson.key] = (predicted, decide(lesson, results))
-    st.caption(t("learn.results_table", seeds=len(SEEDS)))
-    st.dataframe(seeds_table(lesson, by_label(results)), hide_index=True, placeholder=MISSING)
+    measured = results
+    if in_class():  # thirty students' seeds decide what one student's could not
+        store = get_runner().store
+        class_lessons.record_results(store, lesson.key, owner(), results)
+        measured = class_lessons.class_answers(store, lesson.key).results | results
+    st.session_state.setdefault(VERDICTS, {})[lesson.key] = (predicted, decide(lesson, measured))
+    prepared = st.session_state.get(PREPARED, {}).get(lesson.key, {})
+    st.caption(t("learn.results_table", seeds=len(lesson_seeds())))
+    st.dataframe(seeds_table(lesson, results, prepared), hide_index=True, placeholder=MISSING)
+    if prepared:
+        prepared_note(lesson, prepared)
+    if in_class():
+        seeds = len({split_label(name)[1] for name in measured})
+        st.caption(t("learn.class_pooled", seeds=seeds))
+        st.button(t("learn.class_refresh"), key=f"refresh_{lesson.key}", icon=":material/refresh:")
     verdict_ui(lesson)
 
 
-def seeds_table(lesson: Lesson, results: dict[str, list]) -> pd.DataFrame:
-    """One row per run and seed: the spread each verdict is read against."""
-    rows = [
-        {t("learn.col_run"): option_label(lesson, label) if label in lesson.options else label,
-         t("learn.col_seed"): seed, t("learn.col_val"): r.val_acc, t("learn.col_shift"): r.shift_acc}
-        for label, runs in results.items() for seed, r in zip(SEEDS, runs)
-    ]  # fmt: skip
+def prepared_note(lesson: Lesson, prepared: dict[str, float | None]) -> None:
+    """Say that some results were measured before class, and let the learner measure them afresh."""
+    st.info(t("learn.prepared_note", count=len(prepared), total=len(st.session_state["lesson_runs"][lesson.key])))
+    if st.button(t("learn.run_afresh"), key=f"afresh_{lesson.key}", icon=":material/replay:"):
+        runs = st.session_state["lesson_runs"]
+        runs.pop(lesson.key, None)
+        st.session_state[VERDICTS].pop(lesson.key, None)
+        start_experiment(lesson, runs, afresh=True)
+
+
+def seeds_table(lesson: Lesson, results: dict, prepared: dict[str, float | None]) -> pd.DataFrame:
+    """One row per run and seed: the spread each verdict is read against, and when each was measured."""
+    rows = []
+    order = list(lesson.experiment.runs) if lesson.experiment else []
+
+    def position(name: str) -> tuple[int, int]:  # the experiment's order of runs, then seeds
+        label, seed = split_label(name)
+        return (order.index(label) if label in order else len(order), seed)
+
+    for name, r in sorted(results.items(), key=lambda item: position(item[0])):
+        label, seed = split_label(name)
+        when = prepared.get(name)
+        rows.append({
+            t("learn.col_run"): option_label(lesson, label) if label in lesson.options else word(label),
+            t("learn.col_seed"): seed, t("learn.col_val"): r.val_acc, t("learn.col_shift"): r.shift_acc,
+            t("learn.col_measured"): t("learn.measured_earlier", when=time.strftime("%H:%M", time.localtime(when)))
+            if name in prepared and when else t("learn.measured_now"),
+        })  # fmt: skip
     table = pd.DataFrame(rows)
     return table.drop(columns=t("learn.col_shift")) if table[t("learn.col_shift")].isna().all() else table
 
@@ -162,7 +240,7 @@ def verdict_ui(lesson: Lesson) -> None:
         (st.success if right else st.info)(t("learn.right" if right else "learn.wrong"))
     st.caption(t(f"lessons.{lesson.key}.explain"))
     if st.button(t("learn.again"), key=f"again_{lesson.key}"):
-        for store in ("lesson_predictions", "lesson_runs", VERDICTS):
+        for store in ("lesson_predictions", "lesson_runs", VERDICTS, PREPARED):
             st.session_state.get(store, {}).pop(lesson.key, None)
         st.rerun()
 

@@ -9,7 +9,7 @@ from transfer_core.reports import ValidationReport, load_trained_model, validati
 from transfer_core.resolve import verified_data
 from transfer_core.runs import RunRecord
 
-from .i18n import t
+from .i18n import setup_words, t
 from .session import get_runner, owner
 
 
@@ -26,7 +26,7 @@ def run_report(run_id: str) -> ValidationReport:
 def run_label(record: RunRecord) -> str:
     when = time.strftime("%H:%M:%S", time.localtime(record.created))
     accuracy = f" · val acc {record.summary.final_val_acc:.3f}" if record.summary else ""
-    return f"{when} · {describe_config(record.config)}{accuracy}"
+    return f"{when} · {describe_config(record.config, setup_words)}{accuracy}"
 
 
 def finished_run_ui(with_feature_records: bool = False) -> RunRecord | None:

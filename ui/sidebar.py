@@ -5,7 +5,7 @@ import streamlit as st
 from transfer_core.errors import RunNotFound
 
 from . import teacher
-from .i18n import Markdown, language_picker, t
+from .i18n import Markdown, language_picker, t, word
 from .lesson_view import score
 from .session import active_run, get_runner
 
@@ -48,7 +48,7 @@ def active_run_ui() -> None:
     if snapshot is None:
         st.caption(t("sidebar.no_run"))
         return
-    line = t("sidebar.active_run", icon=Markdown(STATUS_ICONS.get(snapshot.status, "")), status=snapshot.status)
+    line = t("sidebar.active_run", icon=Markdown(STATUS_ICONS.get(snapshot.status, "")), status=word(snapshot.status))
     if snapshot.status == "queued" and snapshot.queue_position:
         line += t("sidebar.queue_place", place=snapshot.queue_position)
     elif snapshot.progress is not None and snapshot.status == "running":

@@ -9,6 +9,7 @@ preset from a settings file (`preset=exercise1`; the file is TRANSFER_LAB_PRESET
     hide = ["optimizer", "weight_decay"]
 """
 
+import hmac
 import os
 import tomllib
 from dataclasses import fields
@@ -18,10 +19,12 @@ import streamlit as st
 
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError
+from transfer_core.runs import sharing_allowed
 
 from .i18n import t
 
 STATE_KEY = "teacher"
+TEACHER_KEY = "TRANSFER_LAB_TEACHER_KEY"  # the secret in the teacher's own link (teacher=...)
 FIELDS = {f.name for f in fields(TrainConfig)}
 
 
@@ -47,6 +50,7 @@ def start_session() -> TrainConfig | None:
         return None
     query = st.query_params
     state = {"lock": _fields(query.get("lock", "")), "hide": _fields(query.get("hide", "")), "preset": ""}
+    state["teacher"] = teacher_link(query.get("teacher", ""))  # read once, and never written back to the URL
     config = None
     name = query.get("preset", "")
     if name:
@@ -67,6 +71,18 @@ def start_session() -> TrainConfig | None:
 def _fields(value: str | list[str]) -> set[str]:
     names = value.split(",") if isinstance(value, str) else value
     return {name.strip() for name in names if name.strip() in FIELDS}
+
+
+def teacher_link(given: str) -> bool:
+    key = os.environ.get(TEACHER_KEY, "")
+    return bool(key) and hmac.compare_digest(given.encode(), key.encode())
+
+
+def may_prepare_lessons() -> bool:
+    """Preparing a lesson queues dozens of runs. On a class server only the teacher's link may
+    (teacher=<TRANSFER_LAB_TEACHER_KEY>); where nobody shares (one learner, or a teacher's own laptop),
+    whoever uses the app is the teacher."""
+    return state().get("teacher", False) or (not os.environ.get(TEACHER_KEY) and not sharing_allowed())
 
 
 def state() -> dict:

@@ -1,0 +1,54 @@
+"""The field's key results, measured by the lab, for the lessons' inline pictures: validation accuracy
+against labelled images per class (from scratch, linear probe, full fine-tune: the article's "less data"
+claim, and where the lines cross) and against the number of frozen stages. Three seeds each; writes
+every seed's figure to assets/lesson_figures.json, which the lessons draw (mean and spread).
+
+    .venv/bin/python -m bench.lesson_figures        # about 15 minutes on 2 cores
+"""
+
+import json
+import time
+from pathlib import Path
+
+from bench.lessons import run
+from transfer_core.lessons import FULL_FINE_TUNE, PROBE, SCRATCH, SEEDS
+
+OUT = Path(__file__).parents[1] / "assets" / "lesson_figures.json"
+PER_CLASS = (5, 20, 50, 200)
+FROZEN = (0, 2, 4, 6, 8, 9)
+VAL = {"val_per_class": 50}
+STRATEGIES = {"scratch": SCRATCH, "probe": PROBE, "finetune": FULL_FINE_TUNE}
+
+
+def points(name: str, configs: dict) -> list[dict]:
+    rows = []
+    for x, config in configs.items():
+        for seed in SEEDS:
+            started = time.perf_counter()
+            acc = run(config.replace(seed=seed)).val_acc
+            rows.append({"series": name, "x": x, "seed": seed, "val_acc": round(acc, 4)})
+            print(f"{name:9} {x:>4} seed {seed}: {acc:.3f}  ({time.perf_counter() - started:.1f} s)", flush=True)
+    return rows
+
+
+def main() -> None:
+    by_size = []
+    for name, base in STRATEGIES.items():
+        # Small sets get batches of 8 so that every run takes enough steps (see lessons.TEN_PER_CLASS).
+        sized = {n: base.replace(train_per_class=n, batch_size=8 if n < 20 else 16, **VAL) for n in PER_CLASS}
+        by_size += points(name, sized)
+    by_frozen = points("frozen", {k: FULL_FINE_TUNE.replace(frozen_stages=k, **VAL) for k in FROZEN})
+    setup = {
+        "backbone": PROBE.backbone,
+        "dataset": PROBE.dataset,
+        "epochs": PROBE.epochs,
+        **VAL,
+        "frozen_train_per_class": PROBE.train_per_class,
+        "lr": {k: c.lr for k, c in STRATEGIES.items()},
+    }
+    OUT.write_text(json.dumps({"setup": setup, "images_per_class": by_size, "frozen_stages": by_frozen}, indent=1))
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
