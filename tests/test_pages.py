@@ -215,7 +215,8 @@ def test_results_page_shows_confusion_matrix_per_class_accuracy_and_downloads():
     ]  # fmt: skip
     assert len(at.get("plotly_chart")) == 2
     labels = [d.proto.label for d in at.get("download_button")]
-    assert labels == ["Download weights (safetensors)", "Download metrics (CSV)", "Download config (JSON)"]
+    assert labels == ["Download weights (safetensors)", "Download metrics (CSV)", "Download config (JSON)",
+                      "Download as a PyTorch script", "Download as a Jupyter notebook"]  # fmt: skip
     epochs = at.dataframe[-1].value  # in the page's words, with no all-empty shifted column
     assert list(epochs.columns)[:3] == ["epoch", "training loss", "training accuracy"] and "shift_acc" not in epochs
 
