@@ -15,7 +15,7 @@ from transfer_core.lessons import FULL_FINE_TUNE, PROBE, SCRATCH, SEEDS
 SWEEPS = {
     "probe": [PROBE.replace(lr=lr) for lr in (1e-3, 3e-3, 1e-2)],
     "finetune": [FULL_FINE_TUNE.replace(lr=lr) for lr in (1e-4, 3e-4, 1e-3)],
-    "scratch": [SCRATCH.replace(lr=lr, epochs=epochs) for lr in (1e-3, 3e-3, 1e-2) for epochs in (4, 8)],
+    "scratch": [SCRATCH.replace(lr=3e-3, epochs=4)] + [SCRATCH.replace(lr=lr, epochs=8) for lr in (1e-3, 3e-3)],
     "fusion": [
         PROBE.replace(strategy="fusion", dataset=d, **size)
         for d, size in (("fashion_mnist", {}), ("digits", {"train_per_class": 30, "val_per_class": 30}))

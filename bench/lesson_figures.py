@@ -3,9 +3,11 @@ against labelled images per class (from scratch, linear probe, full fine-tune: t
 claim, and where the lines cross) and against the number of frozen stages. Three seeds each; writes
 every seed's figure to assets/lesson_figures.json, which the lessons draw (mean and spread).
 
-    .venv/bin/python -m bench.lesson_figures        # about 15 minutes on 2 cores
+    .venv/bin/python -m bench.lesson_figures        # about 30 minutes on 2 cores
+    .venv/bin/python -m bench.lesson_figures --only scratch   # one series again, the others kept
 """
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -14,8 +16,8 @@ from bench.lessons import run
 from transfer_core.lessons import FULL_FINE_TUNE, PROBE, SCRATCH, SEEDS
 
 OUT = Path(__file__).parents[1] / "assets" / "lesson_figures.json"
-PER_CLASS = (5, 20, 50, 200)
-FROZEN = (0, 2, 4, 6, 8, 9)
+PER_CLASS = (5, 10, 25, 50, 100)
+FROZEN = (0, 3, 6, 8, 9)
 VAL = {"val_per_class": 50}
 STRATEGIES = {"scratch": SCRATCH, "probe": PROBE, "finetune": FULL_FINE_TUNE}
 
@@ -32,20 +34,21 @@ def points(name: str, configs: dict) -> list[dict]:
 
 
 def main() -> None:
-    by_size = []
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", nargs="*", choices=[*STRATEGIES, "frozen"], help="measure these series again")
+    wanted = set(parser.parse_args().only or [*STRATEGIES, "frozen"])
+    kept = json.loads(OUT.read_text()) if OUT.exists() else {"images_per_class": [], "frozen_stages": []}
+    by_size = [row for row in kept["images_per_class"] if row["series"] not in wanted]
     for name, base in STRATEGIES.items():
-        # Small sets get batches of 8 so that every run takes enough steps (see lessons.TEN_PER_CLASS).
-        sized = {n: base.replace(train_per_class=n, batch_size=8 if n < 20 else 16, **VAL) for n in PER_CLASS}
-        by_size += points(name, sized)
-    by_frozen = points("frozen", {k: FULL_FINE_TUNE.replace(frozen_stages=k, **VAL) for k in FROZEN})
-    setup = {
-        "backbone": PROBE.backbone,
-        "dataset": PROBE.dataset,
-        "epochs": PROBE.epochs,
-        **VAL,
-        "frozen_train_per_class": PROBE.train_per_class,
-        "lr": {k: c.lr for k, c in STRATEGIES.items()},
-    }
+        if name in wanted:  # small sets get batches of 8, so every run takes enough steps (lessons.TEN_PER_CLASS)
+            sized = {n: base.replace(train_per_class=n, batch_size=8 if n < 20 else 16, **VAL) for n in PER_CLASS}
+            by_size += points(name, sized)
+    by_frozen = kept["frozen_stages"] if "frozen" not in wanted else []
+    if "frozen" in wanted:
+        by_frozen = points("frozen", {k: FULL_FINE_TUNE.replace(frozen_stages=k, **VAL) for k in FROZEN})
+    setup = {"backbone": PROBE.backbone, "dataset": PROBE.dataset, "epochs": PROBE.epochs, **VAL,
+             "frozen_train_per_class": PROBE.train_per_class,
+             "settings": {name: {"lr": c.lr, "epochs": c.epochs} for name, c in STRATEGIES.items()}}  # fmt: skip
     OUT.write_text(json.dumps({"setup": setup, "images_per_class": by_size, "frozen_stages": by_frozen}, indent=1))
     print(f"wrote {OUT}")
 

@@ -96,3 +96,12 @@ def test_import_dataset_rejects_a_bad_zip_with_a_message_not_a_traceback(tmp_pat
     assert err.startswith("error: this is not a readable zip") and "Traceback" not in err
     assert main(["import-dataset", str(tmp_path / "missing.zip")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_export_prints_a_setup_as_plain_pytorch_and_prepare_names_the_lessons_it_knows(capsys):
+    assert main(["export", "--strategy", "lpft", "--probe-epochs", "1"]) == 0
+    script = capsys.readouterr().out
+    assert "make_optimizer(LR * 0.1)" in script and "if epoch == 1 + 1:" in script
+    assert main(["export", "--notebook"]) == 0 and '"nbformat": 4' in capsys.readouterr().out
+    assert main(["prepare", "nope"]) == 2
+    assert "choose one of why, mapping" in capsys.readouterr().err

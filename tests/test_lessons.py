@@ -485,3 +485,62 @@ def test_navigation_names_and_page_titles_agree_and_a_run_is_a_training_not_a_ru
     chinese = "\n".join(v for v in table("zh").values() if isinstance(v, str))
     for clumsy in ("输出头", "确定我的预测", "次运行", "个运行", "运行记录"):
         assert clumsy not in chinese, clumsy
+
+
+# --- the field's key results, measured --------------------------------------------------------------
+
+
+def test_the_shipped_key_results_cover_the_benchs_grid_with_three_seeds_per_point():
+    from bench.lesson_figures import FROZEN, PER_CLASS, STRATEGIES
+    from transfer_core import lesson_figures
+
+    figures = lesson_figures.load()
+    assert figures is not None, "assets/lesson_figures.json: run python -m bench.lesson_figures"
+    sizes, frozen = figures["images_per_class"], figures["frozen_stages"]
+    assert set(sizes["series"]) == set(STRATEGIES) and set(sizes["x"]) == set(PER_CLASS)
+    assert set(frozen["x"]) == set(FROZEN)
+    for points in (sizes, frozen):
+        assert (points.groupby(["series", "x"])["seed"].nunique() == len(SEEDS)).all()
+        assert points["val_acc"].between(0, 1).all()
+
+
+def test_a_crossover_is_the_fewest_images_where_one_mean_reaches_the_other():
+    import pandas as pd
+
+    from transfer_core.lesson_figures import crossover
+
+    rows = [("probe", 5, 0.6), ("probe", 50, 0.8), ("probe", 500, 0.85),
+            ("finetune", 5, 0.3), ("finetune", 50, 0.7), ("finetune", 500, 0.9)]  # fmt: skip
+    points = pd.DataFrame([{"series": s, "x": x, "seed": 0, "val_acc": a} for s, x, a in rows])
+    assert crossover(points, "probe", "finetune") == 500
+    assert crossover(points, "finetune", "probe") == 5
+    assert crossover(points[points["x"] < 500], "probe", "finetune") is None
+
+
+@pytest.mark.parametrize("key, series", [("why", 3), ("finetune", 1)])
+def test_the_lessons_draw_the_measured_key_results_with_every_seed(key, series):
+    at = lesson_app(key)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = [trace["name"] for trace in chart["data"] if trace.get("name")]
+    assert len(names) == series, names
+    assert len(chart["data"]) == 3 * series, "per series: the band, the mean and every seed's points"
+    assert any("three seeds per point" in c.value for c in at.caption)
+
+
+def test_lesson_four_asks_whether_fusion_buys_a_gain_beyond_the_noise_and_always_gets_an_answer():
+    lesson = get_lesson("methods")
+    assert lesson.options == ("gain", "no_gain")
+    clear = planted(fusion=[0.80, 0.82, 0.81], copy=[0.76, 0.77, 0.775])
+    assert decide(lesson, clear) == "gain"
+    assert decide(lesson, planted(fusion=[0.768, 0.741, 0.772], copy=[0.764, 0.757, 0.750])) == "no_gain"
+    assert decide(lesson, planted(fusion=[0.70, 0.71, 0.72], copy=[0.80, 0.81, 0.82])) == "no_gain", "worse: no gain"
+
+
+def test_from_scratch_gets_its_own_best_setting_and_the_lessons_say_what_the_baseline_is():
+    from transfer_core.lessons import PROBE, SCRATCH
+
+    assert (SCRATCH.epochs, SCRATCH.lr) == (2 * PROBE.epochs, 1e-3)
+    for key in ("why", "uses", "qa"):
+        at = lesson_app(key)
+        assert any("twice the epochs (8)" in c.value for c in at.caption), key
+    assert not any("twice the epochs (8)" in c.value for c in lesson_app("features").caption), "words: own baseline"

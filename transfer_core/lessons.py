@@ -14,7 +14,9 @@ from .metrics import EpochMetrics, summarize
 # at 64 per batch (32 steps) a scratch network fits its training images yet scores chance on validation.
 SMALL = TrainConfig(train_per_class=50, val_per_class=50, epochs=4, batch_size=16)
 PROBE = SMALL
-SCRATCH = SMALL.replace(strategy="scratch", weights="random", frozen_stages=0)
+# A fair baseline: from scratch gets the setting that served it best in a sweep (bench/baselines.py: lr 1e-3
+# or 3e-3 for 8 epochs, 0.68-0.69 on the lesson's task, against 0.52 at the probe's 3e-3 for 4 epochs).
+SCRATCH = SMALL.replace(strategy="scratch", weights="random", frozen_stages=0, lr=1e-3, epochs=8)
 FULL_FINE_TUNE = SMALL.replace(frozen_stages=0, lr=3e-4)
 
 
@@ -126,6 +128,18 @@ def best(metric: str) -> Callable[[dict[str, Seeded]], str]:
     )
 
 
+def measurable_gain(new: str, base: str) -> Callable[[dict[str, Seeded]], str]:
+    """ "gain" when `new` beats `base` by more than the noise (the paired interval leaves out zero), else
+    "no_gain": a question about whether something pays that this budget can always answer."""
+
+    def decide(results: dict[str, Seeded]) -> str:
+        accuracy = {label: {seed: r.val_acc for seed, r in runs.items()} for label, runs in results.items()}
+        mean, half_width, _ = paired_interval(accuracy[new], accuracy[base])
+        return "gain" if mean - half_width > 0 else "no_gain"
+
+    return decide
+
+
 def kept_most(results: dict[str, Seeded]) -> str:
     """The run that lost the least accuracy on the shifted copy (shifted minus clean: the drop)."""
     return separated(
@@ -192,11 +206,11 @@ LESSONS: tuple[Lesson, ...] = (
         ("probe", "scratch"),
         Experiment({"probe": WORD_PROBE, "scratch": WORD_SCRATCH}, best("val_acc")),
     ),
-    Lesson(
+    Lesson(  # copy against fusion cannot be told apart at this budget (bench/baselines.py): ask what can
         "methods",
         FUSION,
-        ("copy", "fusion"),
-        Experiment({"copy": PROBE, "fusion": FUSION}, best("val_acc")),
+        ("gain", "no_gain"),
+        Experiment({"copy": PROBE, "fusion": FUSION}, measurable_gain("fusion", "copy")),
         {"copy": PROBE, "fusion": FUSION},
     ),
     Lesson(

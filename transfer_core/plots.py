@@ -280,3 +280,29 @@ def seed_strip(points: pd.DataFrame, value_title: str) -> go.Figure:
     figure.update_layout(height=120 + 60 * points["answer"].nunique(), showlegend=False,
                          margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title=value_title)  # fmt: skip
     return figure
+
+
+def spread_curves(points: pd.DataFrame, x_title: str, log_x: bool = False) -> go.Figure:
+    """Mean validation accuracy per series against x, a band from the lowest to the highest seed, and
+    every seed's point (columns: series, x, seed, val_acc)."""
+    figure = go.Figure()
+    palette = px.colors.qualitative.D3
+    for i, (series, rows) in enumerate(points.groupby("series", sort=False)):
+        colour = palette[i % len(palette)]
+        stats = rows.groupby("x")["val_acc"].agg(["mean", "min", "max"]).reset_index()
+        band = pd.concat([stats["x"], stats["x"][::-1]])
+        figure.add_trace(go.Scatter(x=band, y=pd.concat([stats["max"], stats["min"][::-1]]), fill="toself",
+                                    fillcolor=colour, opacity=0.2, line={"width": 0}, hoverinfo="skip",
+                                    showlegend=False, legendgroup=series))  # fmt: skip
+        figure.add_trace(go.Scatter(x=stats["x"], y=stats["mean"], name=series, mode="lines",
+                                    line={"color": colour}, legendgroup=series))  # fmt: skip
+        figure.add_trace(go.Scatter(x=rows["x"], y=rows["val_acc"], mode="markers", marker={"color": colour, "size": 5},
+                                    showlegend=False, legendgroup=series, customdata=rows["seed"],
+                                    hovertemplate="seed %{customdata}: %{y:.3f}<extra></extra>"))  # fmt: skip
+    figure.update_layout(
+        height=380, margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        xaxis={"title": x_title, "type": "log" if log_x else "linear"},
+        yaxis={"title": "validation accuracy", "range": [0, 1.02]},
+        legend={"orientation": "h", "y": -0.25, "yanchor": "top", "x": 0},
+    )  # fmt: skip
+    return figure

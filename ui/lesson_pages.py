@@ -7,19 +7,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from transfer_core import export, run_analysis, worked_project
+from transfer_core import export, lesson_figures, run_analysis, worked_project
 from transfer_core.backbones import get_spec
 from transfer_core.catalog import parameter_budget, sample_photos
 from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
-from transfer_core.lessons import LESSONS, Lesson, get_lesson
+from transfer_core.lessons import LESSONS, SCRATCH, Lesson, get_lesson
 from transfer_core.pitfalls import PitfallResult, batchnorm_pitfall
-from transfer_core.plots import hidden_state_heatmap, stage_diagram, word_reading_chart
+from transfer_core.plots import hidden_state_heatmap, spread_curves, stage_diagram, word_reading_chart
 from transfer_core.word_reading import read_word, reading_frame, source_reader
 from transfer_core.words import MAX_LETTERS
 
 from .code_export import code_downloads
-from .i18n import literal, localize_figure, t
+from .i18n import literal, localize_figure, t, t_plain
 from .lesson_prepare import prepare_ui
 from .lesson_view import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button, when_finished
 
@@ -186,9 +186,39 @@ def measured_pitfall() -> tuple[PitfallResult, PitfallResult]:
     return batchnorm_pitfall(keep_eval=False), batchnorm_pitfall(keep_eval=True)
 
 
+def key_result_ui(name: str) -> None:
+    """One of the field's key results as the lab measured it (bench/lesson_figures.py): each seed's
+    point, the mean, and the band from the lowest seed to the highest."""
+    figures = lesson_figures.load()
+    if figures is None:
+        st.caption(t("learn.figures_missing"))
+        return
+    points = figures[name].copy()
+    points["series"] = points["series"].map(lambda series: t_plain(f"learn.series_{series}"))
+    chart = spread_curves(points, t_plain(f"learn.figure_x_{name}"), log_x=name == "images_per_class")
+    st.plotly_chart(localize_figure(chart), key=f"figure_{name}", width="stretch")
+    setup = figures["setup"]
+    sizes = {"epochs": setup["epochs"], "val": setup["val_per_class"], "per_class": setup["frozen_train_per_class"]}
+    st.caption(t(f"learn.figure_caption_{name}", backbone=setup["backbone"], dataset=setup["dataset"], **sizes))
+    if name == "images_per_class":
+        raw = figures[name]
+        measured = set(raw["series"])
+        for first, second in (pair for pair in (("probe", "scratch"), ("probe", "finetune")) if set(pair) <= measured):
+            at = lesson_figures.crossover(raw, first, second)
+            words = {"first": t_plain(f"learn.series_{first}"), "second": t_plain(f"learn.series_{second}")}
+            st.markdown(t("learn.crossover", at=at, **words) if at else t("learn.no_crossover", **words))
+
+
+def why_extra(lesson: Lesson) -> None:
+    """The article's "less data" claim, measured: accuracy against labelled images per class."""
+    st.subheader(t("learn.figure_title_images_per_class"))
+    key_result_ui("images_per_class")
+
+
 def finetune_extra(lesson: Lesson) -> None:
-    """What the baseline is, and the classic BatchNorm pitfall of frozen stages, measured."""
-    st.caption(t("lessons.finetune.body_baseline"))
+    """Accuracy against frozen stages, what the baseline is, and the BatchNorm pitfall, measured."""
+    st.subheader(t("learn.figure_title_frozen_stages"))
+    key_result_ui("frozen_stages")
     st.subheader(t("learn.bn_title"))
     st.markdown(t("learn.bn_intro"))
     st.code(BATCHNORM_FIX, language="python")
@@ -216,6 +246,7 @@ def uses_extra(lesson: Lesson) -> None:
 
 
 EXTRAS = {
+    "why": why_extra,
     "mapping": mapping_extra,
     "features": features_extra,
     "methods": methods_extra,
@@ -256,6 +287,8 @@ def lesson_page(key: str) -> None:
     page_links_ui(key)
     if key in EXTRAS:
         EXTRAS[key](lesson)
+    if uses_image_baseline(lesson):  # say what "from scratch" is, so that "transfer wins" is no strawman
+        st.caption(t("learn.baseline"))
     try_it_button(lesson.preset, t("learn.try_it"), key=f"try_{key}")
     predict_then_run(lesson, LOCAL_ANSWERS.get(key))
     experiment_code_ui(lesson)
@@ -271,6 +304,11 @@ def experiment_code_ui(lesson: Lesson) -> None:
         for label, config in lesson.experiment.runs.items():
             st.markdown(f"**{t(f'lessons.{lesson.key}.options.{label}') if label in lesson.options else label}**")
             code_downloads(config, key=f"export_{lesson.key}_{label}")
+
+
+def uses_image_baseline(lesson: Lesson) -> bool:
+    runs = lesson.experiment.runs.values() if lesson.experiment else ()
+    return any(config.strategy == "scratch" and config.backbone == SCRATCH.backbone for config in runs)
 
 
 def lesson_link(key: str) -> st.Page:
