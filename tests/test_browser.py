@@ -415,19 +415,24 @@ def test_lesson_one_try_it_runs_and_its_question_is_answered(server, page):
     launched = page.get_by_text("Run ").first.inner_text()
 
     nav_link(page, "1. Why transfer?").click()
-    page.get_by_text("The linear probe on ImageNet features").click()
+    page.get_by_test_id("stRadioGroup").get_by_text("The linear probe on ImageNet features").click()
     page.get_by_role("button", name="Lock in my prediction").click()
     page.get_by_role("button", name="Run the experiment").click()
-    expect(page.get_by_text("Measured:")).to_be_visible(timeout=240_000)
+    # Three seeds of a probe and of a fair scratch baseline (8 epochs each): about four minutes here.
+    expect(page.get_by_text("Measured:")).to_be_visible(timeout=600_000)
     settle(page)
-    expect(page.get_by_text(re.compile("You were right|Not this time"))).to_be_visible()
-    expect(page.get_by_text(re.compile(r"Predictions: [01] of 1 right"))).to_be_visible()
+    verdict = page.get_by_text(re.compile("You were right|Not this time|too close to call")).first
+    expect(verdict).to_be_visible()
+    if "too close" in verdict.inner_text():  # a close call scores nothing either way
+        expect(page.get_by_text(re.compile(r"Predictions: \d"))).to_have_count(0)
+    else:
+        expect(page.get_by_text(re.compile(r"Predictions: [01] of 1 right"))).to_be_visible()
     shoot(page, "22-lesson-1-answered")
     # A reload is a new session of the same tab: the prediction, the result and the score come back,
     # and the Train page still follows the run launched there, not the lesson's newer runs.
     page.reload()
     expect(page.get_by_text("Measured:")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text(re.compile(r"Predictions: [01] of 1 right"))).to_be_visible()
+    expect(page.get_by_text(re.compile("You were right|Not this time|too close to call"))).to_be_visible()
     nav_link(page, "Train").click()
     expect(page.get_by_text(launched.strip())).to_be_visible(timeout=60_000)
 

@@ -301,7 +301,7 @@ def spread_curves(points: pd.DataFrame, x_title: str, log_x: bool = False) -> go
                                     hovertemplate="seed %{customdata}: %{y:.3f}<extra></extra>"))  # fmt: skip
     figure.update_layout(
         height=380, margin={"t": 10, "b": 10, "l": 10, "r": 10},
-        xaxis={"title": x_title, "type": "log" if log_x else "linear"},
+        xaxis={"title": x_title, "type": "log" if log_x else "linear", "tickvals": sorted(points["x"].unique())},
         yaxis={"title": "validation accuracy", "range": [0, 1.02]},
         legend={"orientation": "h", "y": -0.25, "yanchor": "top", "x": 0},
     )  # fmt: skip
