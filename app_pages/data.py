@@ -6,7 +6,7 @@ import streamlit as st
 import torch
 
 from transfer_core import user_data
-from transfer_core.catalog import dataset_rows
+from transfer_core.catalog import dataset_rows, dataset_words
 from transfer_core.data import DATASETS, FOLDER_PREFIX, MINE_PREFIX, fitting_sizes, load_shared, prepare_data
 from transfer_core.downloads import dataset_files
 from transfer_core.errors import TransferLabError
@@ -17,7 +17,7 @@ from transfer_core.weights import downloads_allowed
 from transfer_core.words import decode
 from ui.config_state import current_config, update_config
 from ui.download import download_button_ui
-from ui.i18n import literal, localize_figure, localize_frame, problem, t, t_plain
+from ui.i18n import literal, localize_figure, localize_frame, problem, setup_words, t, t_plain
 from ui.own_data import sizes_for_own
 from ui.session import owner
 from ui.teacher import locked
@@ -60,7 +60,7 @@ def dataset_choice_ui() -> str:
     current = FOLDER if config.dataset.startswith(FOLDER_PREFIX) else config.dataset
     if current not in options:  # a link to another session's dataset, or one since deleted
         options.insert(0, current)
-    labels = {**{n: info.title for n, info in DATASETS.items()}, FOLDER: t("data.folder")}
+    labels = {**{n: dataset_words(n, setup_words) for n in DATASETS}, FOLDER: t("data.folder")}
     labels |= {n: t_plain("data.mine", name=n.removeprefix(MINE_PREFIX)) for n in mine}  # plain text in a selectbox
     # Keyed and set from the config before it is drawn (a selectbox whose `index` follows the config is a
     # new widget after each change, and drops the next click); "A folder…" stays chosen until a path is typed.
@@ -147,4 +147,4 @@ else:
         samples_ui(images, train_y, classes)
 
 st.subheader(t("data.offline"))
-st.dataframe(localize_frame(pd.DataFrame(dataset_rows())), hide_index=True, width="stretch")
+st.dataframe(localize_frame(pd.DataFrame(dataset_rows(setup_words))), hide_index=True, width="stretch")

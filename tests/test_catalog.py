@@ -38,10 +38,10 @@ def test_stage_table_follows_the_image_through_the_network():
             "feature fusion (concat): the source (3 of 9 stages frozen, the rest fine-tuned) beside a small new branch",
         ),
         (TrainConfig(strategy="fusion"), "feature fusion (concat): the source (frozen) beside a small new branch"),
-        (TrainConfig(strategy="scratch"), "random weights → fashion_mnist, from scratch"),
-        (TrainConfig(), "EfficientNet-Lite0 with ImageNet weights → fashion_mnist"),
+        (TrainConfig(strategy="scratch"), "random weights → Fashion-MNIST, from scratch"),
+        (TrainConfig(), "EfficientNet-Lite0 with ImageNet weights → Fashion-MNIST"),
         (TrainConfig(weights="mine:my cat photos"), "EfficientNet-Lite0 with your weights 'my cat photos' →"),
-        (TrainConfig(strategy="scratch", weights="mine:w"), "with random weights → fashion_mnist, from scratch"),
+        (TrainConfig(strategy="scratch", weights="mine:w"), "with random weights → Fashion-MNIST, from scratch"),
     ],
 )
 def test_describe_says_what_transfers(config, words):

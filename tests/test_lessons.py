@@ -23,6 +23,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 # Values that are the same in every language: names and symbols.
 SAME_EVERYWHERE = {"nav.layers"}
 SAME_EVERYWHERE |= {"lessons.challenges.preset_lite0", "lessons.challenges.preset_lite1"}
+SAME_EVERYWHERE |= {"setup.dataset_fashion_mnist", "setup.dataset_cifar10"}
 
 
 def placeholders(text) -> set[str]:
@@ -244,7 +245,7 @@ def test_offline_without_resnet_weights_the_lesson_says_what_it_runs_instead():
 
     assert worked_project.setting() == worked_project.Setting("efficientnet_lite0", "fashion_mnist", True)
     at = lesson_app("project")
-    assert any("runs the same code with efficientnet_lite0 on fashion_mnist" in shown(i.value) for i in at.info)
+    assert any("runs the same code with EfficientNet-Lite0 on Fashion-MNIST" in shown(i.value) for i in at.info)
     shown_code = "\n".join(c.value for c in at.code)
     assert "class TransferModel(nn.Module)" in shown_code and "transfer_core" not in shown_code
     assert {b.label for b in at.get("download_button")} >= {"Download as a PyTorch script"}
@@ -257,6 +258,7 @@ def test_offline_without_resnet_weights_the_lesson_says_what_it_runs_instead():
     at.run()
     accuracy = float(re.search(r"\*\*([\d.]+)\*\*", at.success[0].value).group(1))
     assert accuracy > 0.5, "ImageNet features sort clothes far better than chance (0.1)"
+    assert "(EfficientNet-Lite0 on Fashion-MNIST)" in shown(at.success[0].value), "names, not ids"
 
 
 # --- teacher mode -------------------------------------------------------------------------------
@@ -347,6 +349,11 @@ def test_every_lab_page_renders_in_chinese():
         labels = [b.label for b in at.button] + [w.label for w in at.radio] + [w.label for w in at.number_input]
         english = [label for label in labels if re.fullmatch(r"[A-Za-z ,()+.]+", label)]
         assert english == [], f"{name}: English widget labels {english}"
+        setup = [m.value for m in at.markdown if "→" in m.value or "迁移到" in m.value]
+        assert not [line for line in setup if "fashion_mnist" in line], f"{name}: a dataset id in {setup}"
+    at.switch_page("app_pages/data.py").run()
+    datasets = at.selectbox(key="dataset_choice").options
+    assert "scikit-learn 手写数字" in datasets and not [o for o in datasets if "_" in o or "Words" in o], datasets
 
 
 def test_engine_phrases_in_tables_and_charts_follow_the_language(monkeypatch):
@@ -471,9 +478,13 @@ def test_the_engines_sentences_statuses_and_shifts_have_chinese_words_and_englis
         return chinese[f"setup.{key}"].format(**values)
 
     for config in (TrainConfig(), TrainConfig(strategy="lpft"), TrainConfig(strategy="fusion", frozen_stages=3),
-                   TrainConfig(strategy="scratch"), TrainConfig(frozen_stages=4)):  # fmt: skip
+                   TrainConfig(strategy="scratch"), TrainConfig(frozen_stages=4), TrainConfig(dataset="digits"),
+                   TrainConfig(dataset="mine:猫"), TrainConfig(backbone="word_gru", dataset="words_near")):  # fmt: skip
         line = describe_config(config, say_zh)
-        assert CJK.search(line) and not re.search(r"\b(images|stages|weights|frozen)\b", line), line
+        assert CJK.search(line) and not re.search(r"\b(images|stages|weights|frozen|words|digits)\b", line), line
+        assert config.dataset not in line, f"the dataset's id is shown: {line}"
+    assert "手写数字" in describe_config(TrainConfig(dataset="digits"), say_zh)
+    assert "→ scikit-learn digits," in describe_config(TrainConfig(dataset="digits"))  # English names it too
 
 
 def test_navigation_names_and_page_titles_agree_and_a_run_is_a_training_not_a_running():

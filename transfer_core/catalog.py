@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .backbones import get_spec
-from .config import ALL_STAGES, MINE_PREFIX, TrainConfig
+from .config import ALL_STAGES, FOLDER_PREFIX, MINE_PREFIX, TrainConfig
 from .data import DATASETS, dataset_available
 from .strategies import build_model
 from .words import MAX_LETTERS
@@ -24,11 +24,12 @@ def device_summary() -> str:
     return f"CPU ({torch.get_num_threads()} threads)"
 
 
-def dataset_rows() -> list[dict]:
+def dataset_rows(say: Callable[..., str] | None = None) -> list[dict]:
     rows = []
     for info in DATASETS.values():
         available, why = dataset_available(info.name)
-        rows.append({"dataset": info.name, "title": info.title, "available": available, "source": why})
+        title = dataset_words(info.name, say or english)
+        rows.append({"dataset": info.name, "title": title, "available": available, "source": why})
     return rows
 
 
@@ -93,6 +94,9 @@ SETUP_WORDS = {
     "task": "{title} with {source} → {dataset}; {sizes}",
     "word_sizes": "{per_class} words per class, {epochs} epochs, lr {lr}",
     "image_sizes": "{per_class} images per class, {epochs} epochs, lr {lr}, {size} px",
+    "dataset_mine": "your data '{name}'",
+    "dataset_folder": "the folder {path}",
+    **{f"dataset_{name}": info.title for name, info in DATASETS.items()},
 }
 Say = Callable[..., str]
 
@@ -112,6 +116,17 @@ def starting_weights_words(config: TrainConfig, say: Say = english) -> str:
     return say("imagenet")
 
 
+def dataset_words(name: str, say: Say = english) -> str:
+    """A dataset as a learner names it: its title, not the id a config stores."""
+    if name in DATASETS:
+        return say(f"dataset_{name}")
+    if name.startswith(MINE_PREFIX):
+        return say("dataset_mine", name=name.removeprefix(MINE_PREFIX))
+    if name.startswith(FOLDER_PREFIX):
+        return say("dataset_folder", path=name.removeprefix(FOLDER_PREFIX))
+    return name
+
+
 def describe_config(config: TrainConfig, say: Say = english) -> str:
     """One sentence a learner can read: what transfers, from where, to what."""
     spec = get_spec(config.backbone)
@@ -127,7 +142,7 @@ def describe_config(config: TrainConfig, say: Say = english) -> str:
         kind = say("probe") if frozen == stages else say("full") if frozen == 0 else say("partial")
         how = say("copy", frozen=frozen, stages=stages, kind=kind)
     source = starting_weights_words(config, say)
-    return say("config", title=spec.title, source=source, dataset=config.dataset, how=how,
+    return say("config", title=spec.title, source=source, dataset=dataset_words(config.dataset, say), how=how,
                sizes=task_sizes(config, say))  # fmt: skip
 
 
@@ -135,7 +150,8 @@ def describe_task(config: TrainConfig, say: Say = english) -> str:
     """The task a race runs every strategy on: where from, to what, how much, for how long."""
     spec = get_spec(config.backbone)
     source = starting_weights_words(config, say)
-    return say("task", title=spec.title, source=source, dataset=config.dataset, sizes=task_sizes(config, say))
+    dataset = dataset_words(config.dataset, say)
+    return say("task", title=spec.title, source=source, dataset=dataset, sizes=task_sizes(config, say))
 
 
 def task_sizes(config: TrainConfig, say: Say = english) -> str:

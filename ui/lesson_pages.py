@@ -9,7 +9,7 @@ import streamlit as st
 
 from transfer_core import export, lesson_figures, run_analysis, worked_project
 from transfer_core.backbones import get_spec
-from transfer_core.catalog import parameter_budget, sample_photos
+from transfer_core.catalog import dataset_words, parameter_budget, sample_photos
 from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
 from transfer_core.lessons import LESSONS, SCRATCH, Lesson, get_lesson
@@ -19,7 +19,7 @@ from transfer_core.word_reading import read_word, reading_frame, source_reader
 from transfer_core.words import MAX_LETTERS
 
 from .code_export import code_downloads
-from .i18n import literal, localize_figure, t, t_plain
+from .i18n import literal, localize_figure, setup_words, t, t_plain
 from .lesson_prepare import prepare_ui
 from .lesson_view import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button, when_finished
 
@@ -129,8 +129,13 @@ def project_extra(lesson: Lesson) -> None:
     st.code(export.script(config), language="python", height=480)
     code_downloads(config, key="export_project")
     if setting.substituted:
-        st.info(t("learn.project_substituted", backbone=setting.backbone, dataset=setting.dataset))
+        st.info(t("learn.project_substituted", **setup_names(setting.backbone, setting.dataset)))
     run_fix_ui(config)
+
+
+def setup_names(backbone: str, dataset: str) -> dict:
+    """A backbone and a dataset as a learner names them, in the session's language (not their ids)."""
+    return {"backbone": get_spec(backbone).title, "dataset": dataset_words(dataset, setup_words)}
 
 
 def run_fix_ui(config: TrainConfig) -> None:
@@ -148,7 +153,7 @@ def run_fix_ui(config: TrainConfig) -> None:
             st.error(t("learn.failed", error=run.message if run else "—"))
             return
         acc = run.summary.final_val_acc
-        st.success(t("learn.project_accuracy", acc=acc, backbone=config.backbone, dataset=config.dataset))
+        st.success(t("learn.project_accuracy", acc=acc, **setup_names(config.backbone, config.dataset)))
 
     when_finished(runs, result)
 
@@ -199,7 +204,7 @@ def key_result_ui(name: str) -> None:
     st.plotly_chart(localize_figure(chart), key=f"figure_{name}", width="stretch")
     setup = figures["setup"]
     sizes = {"epochs": setup["epochs"], "val": setup["val_per_class"], "per_class": setup["frozen_train_per_class"]}
-    st.caption(t(f"learn.figure_caption_{name}", backbone=setup["backbone"], dataset=setup["dataset"], **sizes))
+    st.caption(t(f"learn.figure_caption_{name}", **setup_names(setup["backbone"], setup["dataset"]), **sizes))
     if name == "images_per_class":
         raw = figures[name]
         measured = set(raw["series"])
