@@ -110,6 +110,39 @@ def test_a_prepared_lesson_is_reused_labelled_as_measured_earlier_and_can_be_run
     assert set(at.dataframe[-1].value["measured"]) == {"now, by you"}
 
 
+def test_a_students_verdict_pools_the_class_read_once_and_again_when_asked(class_server, monkeypatch):
+    from ui.session import get_runner
+
+    lesson = get_lesson("uses")
+    teacher = Runner(RunStore(runs_dir()), features=FeatureStore(features_dir(), 2**30), max_queue=100)
+    queued, _ = class_lessons.prepare(teacher, lesson, range(1))
+    wait_finished(teacher, queued.values())
+    teacher.close()
+    reads = []
+    answers = class_lessons.class_answers
+    monkeypatch.setattr(class_lessons, "class_answers", lambda *args: reads.append(args) or answers(*args))
+
+    at = open_app()
+    open_lesson(at, "uses").run()
+    lock_in_and_run(at, "uses", "probe")
+
+    def pooled_seeds() -> int:
+        line = next(c.value for c in at.caption if "Your class has measured" in c.value)
+        return int(line.split("measured ")[1].split(" ")[0])
+
+    assert pooled_seeds() == 1 and len(reads) == 1
+    store = get_runner().store
+    for seed, classmate in enumerate(OWNERS[:3], start=1):  # classmates finish their seeds meanwhile
+        results = {f"{label}{SEED_MARK}{seed}": RunResult(0.8, None, {}) for label in lesson.experiment.runs}
+        class_lessons.record_results(store, "uses", classmate, results)
+    at.run().run()
+    assert pooled_seeds() == 1 and len(reads) == 1, "a rerun reads nothing from disk"
+    next(b for b in at.button if b.key == "refresh_uses").click().run()
+    assert pooled_seeds() == 4 and len(reads) == 2
+    mine = class_lessons.class_answers(store, "uses").results
+    assert {name for name in mine if name.endswith(f"{SEED_MARK}0")} == set(at.session_state["lesson_runs"]["uses"])
+
+
 def test_preparing_is_offered_to_the_teachers_link_only_on_a_class_server(class_server, monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_TEACHER_KEY", "s3cret-for-class")
     student = open_app()

@@ -9,18 +9,19 @@ import streamlit as st
 from transfer_core import class_lessons
 from transfer_core.class_lessons import PREPARED_OWNER
 from transfer_core.config import TrainConfig
-from transfer_core.errors import ConfigError, QueueFull, RunNotFound, TransferLabError
+from transfer_core.errors import ConfigError, QueueFull, TransferLabError
 from transfer_core.lessons import CLOSE, SEEDS, Lesson, decide, run_result, split_label
 from transfer_core.runs import sharing_allowed
 
 from .config_state import link_params, respecting_locks, set_config
 from .i18n import MISSING, labels, literal, t, word
-from .polling import poll_runs, poll_until_finished, run_interval
+from .polling import poll_runs
 from .run_words import current_run, run_words
 from .session import get_runner, owner
 
 VERDICTS = "lesson_verdicts"  # {lesson key: (predicted option, measured option)}
 PREPARED = "lesson_prepared"  # {lesson key: {run label: when the prepared run finished}}
+POOLED = "lesson_pooled"  # {lesson key: the class's results as last read from disk}
 
 
 def lesson_text(lesson: Lesson) -> None:
@@ -111,26 +112,7 @@ def when_finished(run_ids: dict[str, str], show: Callable[[dict], None], prepare
         else:
             show(current)
 
-    if not prepared:
-        poll_runs(run_ids, draw)
-        return
-    poll_until_finished(
-        lambda: lesson_snapshots(run_ids, prepared),
-        lambda snapshots: any(not s.finished for s in snapshots.values()),
-        draw,
-        lambda snapshots: run_interval(list(snapshots.values())),
-    )
-
-
-def lesson_snapshots(run_ids: dict[str, str], prepared: set[str]) -> dict:
-    runner, me = get_runner(), owner()
-    found = {}
-    for label, run_id in run_ids.items():
-        try:
-            found[label] = runner.snapshot(run_id, owner=PREPARED_OWNER if label in prepared else me)
-        except RunNotFound:  # deleted meanwhile
-            continue
-    return found
+    poll_runs(run_ids, draw, owners=dict.fromkeys(prepared, PREPARED_OWNER))
 
 
 def start_experiment(lesson: Lesson, runs: dict, afresh: bool = False) -> None:
@@ -179,22 +161,31 @@ def finish_experiment(lesson: Lesson, predicted: str, current: dict) -> None:
         st.error(t("learn.failed", error=failed[0].message or failed[0].status))
         return
     results = {label: run_result(s.metrics, s.drift) for label, s in current.items()}
-    measured = results
-    if in_class():  # thirty students' seeds decide what one student's could not
-        store = get_runner().store
-        class_lessons.record_results(store, lesson.key, owner(), results)
-        measured = class_lessons.class_answers(store, lesson.key).results | results
+    measured = class_results(lesson, results) | results if in_class() else results
     st.session_state.setdefault(VERDICTS, {})[lesson.key] = (predicted, decide(lesson, measured))
     prepared = st.session_state.get(PREPARED, {}).get(lesson.key, {})
-    st.caption(t("learn.results_table", seeds=len(lesson_seeds())))
+    st.caption(t("learn.results_table", seeds=len({split_label(name)[1] for name in results})))
     st.dataframe(seeds_table(lesson, results, prepared), hide_index=True, placeholder=MISSING)
     if prepared:
         prepared_note(lesson, prepared)
     if in_class():
         seeds = len({split_label(name)[1] for name in measured})
         st.caption(t("learn.class_pooled", seeds=seeds))
-        st.button(t("learn.class_refresh"), key=f"refresh_{lesson.key}", icon=":material/refresh:")
+        pooled = st.session_state[POOLED]
+        st.button(t("learn.class_refresh"), key=f"refresh_{lesson.key}", icon=":material/refresh:",
+                  on_click=lambda: pooled.pop(lesson.key, None))  # fmt: skip
     verdict_ui(lesson)
+
+
+def class_results(lesson: Lesson, results: dict) -> dict:
+    """The class's results for the lesson, with this tab's among them. Read from disk once when this
+    tab's runs finish, and again only when the learner asks (the page reruns every few seconds)."""
+    pooled = st.session_state.setdefault(POOLED, {})
+    if lesson.key not in pooled:
+        store = get_runner().store
+        class_lessons.record_results(store, lesson.key, owner(), results)
+        pooled[lesson.key] = class_lessons.class_answers(store, lesson.key).results
+    return pooled[lesson.key]
 
 
 def prepared_note(lesson: Lesson, prepared: dict[str, float | None]) -> None:
@@ -203,7 +194,8 @@ def prepared_note(lesson: Lesson, prepared: dict[str, float | None]) -> None:
     if st.button(t("learn.run_afresh"), key=f"afresh_{lesson.key}", icon=":material/replay:"):
         runs = st.session_state["lesson_runs"]
         runs.pop(lesson.key, None)
-        st.session_state[VERDICTS].pop(lesson.key, None)
+        for store in (VERDICTS, POOLED):
+            st.session_state.get(store, {}).pop(lesson.key, None)
         start_experiment(lesson, runs, afresh=True)
 
 
@@ -240,7 +232,7 @@ def verdict_ui(lesson: Lesson) -> None:
         (st.success if right else st.info)(t("learn.right" if right else "learn.wrong"))
     st.caption(t(f"lessons.{lesson.key}.explain"))
     if st.button(t("learn.again"), key=f"again_{lesson.key}"):
-        for store in ("lesson_predictions", "lesson_runs", VERDICTS, PREPARED):
+        for store in ("lesson_predictions", "lesson_runs", VERDICTS, PREPARED, POOLED):
             st.session_state.get(store, {}).pop(lesson.key, None)
         st.rerun()
 

@@ -4,7 +4,8 @@ A fragment reruns every second while the work is live (the browser drives the ti
 when the tab closes); when it finishes, one full rerun redraws the page without polling.
 """
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -44,10 +45,15 @@ def run_interval(snapshots: list[RunSnapshot]) -> float:
     return QUEUED_POLL_SECONDS if all(s.status == "queued" for s in snapshots if not s.finished) else POLL_SECONDS
 
 
-def poll_runs(run_ids: dict[str, str], draw: Callable[[dict[str, RunSnapshot]], None]) -> None:
-    """Follow this tab's runs {label: run id} until every one has finished; `draw` gets {label: snapshot}."""
+def poll_runs(
+    run_ids: dict[str, str],
+    draw: Callable[[dict[str, RunSnapshot]], None],
+    owners: Mapping[str, str] = MappingProxyType({}),
+) -> None:
+    """Follow this tab's runs {label: run id} until every one has finished; `draw` gets {label: snapshot}.
+    `owners` names the owner of a label's run where that is not this tab."""
     poll_until_finished(
-        lambda: tab_snapshots(run_ids),
+        lambda: tab_snapshots(run_ids, owners),
         lambda snapshots: any(not s.finished for s in snapshots.values()),
         draw,
         lambda snapshots: run_interval(list(snapshots.values())),
