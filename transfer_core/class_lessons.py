@@ -41,7 +41,11 @@ def class_size() -> int:
 
 def prepared_records(store: RunStore, configs: dict[str, TrainConfig]) -> dict[str, RunRecord]:
     """{label: the newest finished prepared run of exactly that config}, for the labels that have one."""
-    done = [record for record in store.list(PREPARED_OWNER) if record.status == "done"]  # newest first
+    return _newest_done(store.list(PREPARED_OWNER), configs)
+
+
+def _newest_done(records: list[RunRecord], configs: dict[str, TrainConfig]) -> dict[str, RunRecord]:
+    done = [record for record in records if record.status == "done"]  # newest first
     found = {}
     for label, config in configs.items():
         match = next((record for record in done if record.config == config), None)
@@ -55,8 +59,9 @@ def prepare(runner, lesson: Lesson, seeds: range | tuple[int, ...]) -> tuple[dic
     Returns ({label: run id} queued now, how many are still left to queue: the queue was full). Prepared
     runs train whether or not any tab is open (`keep`)."""
     configs = lesson.experiment.seeded_runs(seeds)
-    have = prepared_records(runner.store, configs)
-    live = {record.config for record in runner.store.list(PREPARED_OWNER) if record.status in ("queued", "running")}
+    records = runner.store.list(PREPARED_OWNER)  # read once: a class's prepared runs are many files
+    have = _newest_done(records, configs)
+    live = {record.config for record in records if record.status in ("queued", "running")}
     wanted = {label: config for label, config in configs.items() if label not in have and config not in live}
     queued = {}
     for label, config in wanted.items():

