@@ -463,13 +463,15 @@ def test_every_lesson_page_in_both_languages(server, page, lang):
         shoot(page, f"30-lesson-{number}-{lesson.key}-{lang}")
 
 
-@pytest.mark.parametrize("path", ["", "transfer", "my_data", "board"])
+@pytest.mark.parametrize("path", ["", "transfer", "train", "my_data", "board"])
 def test_lab_pages_in_chinese(server, page, path):
     page.goto(f"{server}/{path}?lang=zh")
     expect(page.get_by_text("设备")).to_be_visible(timeout=60_000)
     settle(page)
     expect(page.get_by_test_id("stSidebar").get_by_role("combobox")).to_have_value("中文")
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
+    if path == "train":  # the engine's setup sentence, with the dataset named rather than given by id
+        expect(page.get_by_text(re.compile("ImageNet 权重）迁移到 Fashion-MNIST，特征复制"))).to_be_visible()
     shoot(page, f"40-zh-{path or 'home'}")
 
 

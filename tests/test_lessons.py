@@ -465,7 +465,7 @@ def test_a_lessons_experiment_is_offered_as_code_to_take_home():
 
 
 def test_the_engines_sentences_statuses_and_shifts_have_chinese_words_and_english_stays_the_engines():
-    from transfer_core.catalog import SETUP_WORDS, describe_config
+    from transfer_core.catalog import SETUP_WORDS, describe_config, device_summary
     from transfer_core.data import SHIFT_DESCRIPTIONS
     from transfer_core.runs import STATUSES
 
@@ -484,6 +484,7 @@ def test_the_engines_sentences_statuses_and_shifts_have_chinese_words_and_englis
         assert CJK.search(line) and not re.search(r"\b(images|stages|weights|frozen|words|digits)\b", line), line
         assert config.dataset not in line, f"the dataset's id is shown: {line}"
     assert "手写数字" in describe_config(TrainConfig(dataset="digits"), say_zh)
+    assert re.fullmatch(r"(CPU（\d+ 个线程）|CUDA 显卡：.+)", device_summary(say_zh)), device_summary(say_zh)
     assert "→ scikit-learn digits," in describe_config(TrainConfig(dataset="digits"))  # English names it too
 
 

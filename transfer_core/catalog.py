@@ -18,10 +18,11 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def device_summary() -> str:
+def device_summary(say: Callable[..., str] | None = None) -> str:
+    say = say or english
     if torch.cuda.is_available():
-        return f"CUDA: {torch.cuda.get_device_name(0)}"
-    return f"CPU ({torch.get_num_threads()} threads)"
+        return say("device_cuda", name=torch.cuda.get_device_name(0))
+    return say("device_cpu", threads=torch.get_num_threads())
 
 
 def dataset_rows(say: Callable[..., str] | None = None) -> list[dict]:
@@ -94,6 +95,9 @@ SETUP_WORDS = {
     "task": "{title} with {source} → {dataset}; {sizes}",
     "word_sizes": "{per_class} words per class, {epochs} epochs, lr {lr}",
     "image_sizes": "{per_class} images per class, {epochs} epochs, lr {lr}, {size} px",
+    "device_cpu": "CPU ({threads} threads)",
+    "device_cuda": "CUDA: {name}",
+    "device_ray": "Ray cluster: {machines} machine(s), {cpus:g} CPUs, {gpus:g} GPUs",
     "dataset_mine": "your data '{name}'",
     "dataset_folder": "the folder {path}",
     **{f"dataset_{name}": info.title for name, info in DATASETS.items()},

@@ -221,9 +221,9 @@ class Runner:
         """Whether a run may ask for CUDA: here, whether this machine has a CUDA GPU."""
         return catalog.cuda_available()
 
-    def compute_summary(self) -> str:
-        """Where runs train, in a few words (the sidebar's "Device")."""
-        return catalog.device_summary()
+    def compute_summary(self, say: catalog.Say = catalog.english) -> str:
+        """Where runs train, in a few words (the sidebar's "Device"); `say` as in catalog.describe_config."""
+        return catalog.device_summary(say)
 
     def list(self, owner: str) -> list[RunSnapshot]:
         """The owner's runs, newest first: live ones from memory, the rest from the store."""

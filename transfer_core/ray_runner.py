@@ -27,6 +27,7 @@ from dataclasses import replace
 import ray
 from ray.exceptions import RayError, TaskCancelledError
 
+from . import catalog
 from .config import TrainConfig
 from .errors import ConfigError, TransferLabError
 from .feature_store import FeatureStore
@@ -156,11 +157,10 @@ class RayRunner(Runner):
     def offers_cuda(self) -> bool:
         return cluster_gpus() > 0
 
-    def compute_summary(self) -> str:
+    def compute_summary(self, say: catalog.Say = catalog.english) -> str:
         resources = cluster_resources()
         machines = sum(key.startswith("node:") and key != "node:__internal_head__" for key in resources)
-        return (f"Ray cluster: {machines} machine(s), {resources.get('CPU', 0):g} CPUs, "
-                f"{resources.get('GPU', 0):g} GPUs")  # fmt: skip
+        return say("device_ray", machines=machines, cpus=resources.get("CPU", 0), gpus=resources.get("GPU", 0))
 
     def _events(self, job: Job) -> Iterator[Event]:
         wants_gpu = job.config.device == "cuda"
