@@ -3,8 +3,9 @@ against labelled images per class (from scratch, linear probe, full fine-tune: t
 claim, and where the lines cross) and against the number of frozen stages. Three seeds each; writes
 every seed's figure to assets/lesson_figures.json, which the lessons draw (mean and spread).
 
-    .venv/bin/python -m bench.lesson_figures        # about 30 minutes on 2 cores
+    .venv/bin/python -m bench.lesson_figures        # about 30 minutes on 2 cores up to 100 per class
     .venv/bin/python -m bench.lesson_figures --only scratch   # one series again, the others kept
+    .venv/bin/python -m bench.lesson_figures --only probe --sizes 500   # one point again (or a new one)
 """
 
 import argparse
@@ -16,7 +17,7 @@ from bench.lessons import run
 from transfer_core.lessons import FULL_FINE_TUNE, PROBE, SCRATCH, SEEDS
 
 OUT = Path(__file__).parents[1] / "assets" / "lesson_figures.json"
-PER_CLASS = (5, 10, 25, 50, 100)
+PER_CLASS = (5, 10, 25, 50, 100, 500)
 FROZEN = (0, 3, 6, 8, 9)
 VAL = {"val_per_class": 50}
 STRATEGIES = {"scratch": SCRATCH, "probe": PROBE, "finetune": FULL_FINE_TUNE}
@@ -36,13 +37,16 @@ def points(name: str, configs: dict) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", nargs="*", choices=[*STRATEGIES, "frozen"], help="measure these series again")
-    wanted = set(parser.parse_args().only or [*STRATEGIES, "frozen"])
+    parser.add_argument("--sizes", nargs="*", type=int, default=PER_CLASS, help="images per class to measure")
+    args = parser.parse_args()
+    wanted = set(args.only or [*STRATEGIES, "frozen"])
     kept = json.loads(OUT.read_text()) if OUT.exists() else {"images_per_class": [], "frozen_stages": []}
-    by_size = [row for row in kept["images_per_class"] if row["series"] not in wanted]
+    by_size = [row for row in kept["images_per_class"] if row["series"] not in wanted or row["x"] not in args.sizes]
     for name, base in STRATEGIES.items():
         if name in wanted:  # small sets get batches of 8, so every run takes enough steps (lessons.TEN_PER_CLASS)
-            sized = {n: base.replace(train_per_class=n, batch_size=8 if n < 20 else 16, **VAL) for n in PER_CLASS}
+            sized = {n: base.replace(train_per_class=n, batch_size=8 if n < 20 else 16, **VAL) for n in args.sizes}
             by_size += points(name, sized)
+    by_size.sort(key=lambda row: (list(STRATEGIES).index(row["series"]), row["x"], row["seed"]))
     by_frozen = kept["frozen_stages"] if "frozen" not in wanted else []
     if "frozen" in wanted:
         by_frozen = points("frozen", {k: FULL_FINE_TUNE.replace(frozen_stages=k, **VAL) for k in FROZEN})
