@@ -372,6 +372,22 @@ def test_engine_phrases_in_tables_and_charts_follow_the_language(monkeypatch):
     assert [note.text for note in figure.layout.annotations] == ["准确率", "损失"]
 
 
+def test_the_lessons_and_the_boards_charts_have_chinese_axes(monkeypatch):
+    import pandas as pd
+
+    from transfer_core.plots import prediction_bars, seed_strip, spread_curves
+    from ui import i18n
+
+    monkeypatch.setattr(i18n, "language", lambda: "zh")
+    points = pd.DataFrame({"series": ["a", "a"], "x": [5, 10], "seed": [0, 0], "val_acc": [0.5, 0.6]})
+    answers = pd.DataFrame({"answer": ["甲", "乙"], "students": [3, 2]})
+    seeds = pd.DataFrame({"answer": ["甲", "乙"], "seed": [0, 0], "value": [0.7, 0.8]})
+    for figure in (spread_curves(points, "每类图像数"), prediction_bars(answers), seed_strip(seeds, "验证准确率")):
+        figure = i18n.localize_figure(figure)
+        for axis in (figure.layout.xaxis, figure.layout.yaxis):
+            assert axis.title.text is None or CJK.search(axis.title.text), axis.title.text
+
+
 def test_lesson_eight_measures_the_model_choice_side_by_side():
     from ui.session import get_runner
 
