@@ -128,8 +128,9 @@ def training_ui() -> None:
     with h:
         bind(st.number_input, t("transfer.seed"), "seed", 0, 2**31 - 1, decode=int)
     with i:
-        bind(st.radio, t("transfer.device"), "device", device_options(), horizontal=True,
-             help=t("transfer.device_help"))  # fmt: skip
+        devices = device_options()
+        bind(st.radio, t("transfer.device"), "device", devices, horizontal=True, help=t("transfer.device_help"),
+             format_func=labels("transfer.devices", devices).get)  # fmt: skip
 
 
 st.title(t("transfer.title"))

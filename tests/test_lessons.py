@@ -23,7 +23,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 # Values that are the same in every language: names and symbols.
 SAME_EVERYWHERE = {"nav.layers"}
 SAME_EVERYWHERE |= {"lessons.challenges.preset_lite0", "lessons.challenges.preset_lite1"}
-SAME_EVERYWHERE |= {"setup.dataset_fashion_mnist", "setup.dataset_cifar10"}
+SAME_EVERYWHERE |= {"setup.dataset_fashion_mnist", "setup.dataset_cifar10", "transfer.devices.cpu"}
 
 
 def placeholders(text) -> set[str]:

@@ -153,7 +153,7 @@ def test_the_app_on_ray_says_where_runs_train_and_offers_the_clusters_gpu(local_
         at.switch_page("app_pages/results.py").run()
         assert any(shown(c.value).startswith("Trained on: ") and c.value.endswith("· cpu") for c in at.caption)
         transfer = open_app("app_pages/transfer.py")
-        assert "cuda" in next(r for r in transfer.radio if r.label == "Device").options
+        assert "CUDA (GPU)" in next(r for r in transfer.radio if r.label == "Device").options
     finally:
         get_runner().close()
         get_runner.clear()
