@@ -17,8 +17,8 @@ from transfer_core.lessons import (
     LESSONS,
     SEEDS,
     RunResult,
-    by_label,
     decide,
+    get_lesson,
     measured_points,
     paired_interval,
     run_result,
@@ -54,21 +54,20 @@ def main() -> None:
             seconds.setdefault(split_label(name)[0], []).append(time.perf_counter() - started)
         timings[lesson.key] = {label: statistics.mean(values) for label, values in seconds.items()}
         print(f"{lesson.key} (verdict over {len(SEEDS)} seeds: {decide(lesson, results)})")
-        grouped = by_label(results)
-        for label in grouped:
-            values = [point for lab, _, point in measured_points(lesson, results) if lab == label]
+        points: dict[str, dict[int, float | str]] = {}  # {label: {seed: what the question reads of it}}
+        for label, seed, point in measured_points(lesson, results):
+            points.setdefault(label, {})[seed] = point
+        for label, by_seed in points.items():
+            values = list(by_seed.values())
             shown = " ".join(f"{v:.3f}" if isinstance(v, float) else v for v in values)
             numbers = [v for v in values if isinstance(v, float)]
             spread = (
                 f"  mean {statistics.mean(numbers):.3f} spread {max(numbers) - min(numbers):.3f}" if numbers else ""
             )
             print(f"  {label:10} {lesson.experiment.measure}: {shown}{spread}  {timings[lesson.key][label]:.1f} s/run")
-        if len(grouped) == 2 and lesson.experiment.measure != "part":
-            (a, ra), (b, rb) = grouped.items()
-            pick = {"val_acc": lambda r: r.val_acc, "drop": lambda r: (r.shift_acc or 0.0) - r.val_acc}[
-                lesson.experiment.measure
-            ]
-            mean, half, n = paired_interval({s: pick(r) for s, r in ra.items()}, {s: pick(r) for s, r in rb.items()})
+        if len(points) == 2 and lesson.experiment.measure != "part":
+            (a, on_a), (b, on_b) = points.items()
+            mean, half, n = paired_interval(on_a, on_b)
             print(f"  {a} - {b}: {mean:+.3f} ± {half:.3f} (95 % interval over {n} paired seeds)")
     class_waits(timings)
 
@@ -91,7 +90,7 @@ def class_waits(timings: dict[str, dict[str, float]], students: int = 30) -> Non
 
 def prepared_lookup_seconds(students: int) -> float:
     """How long a student's page takes to find its prepared results among a class's worth of them."""
-    lesson = next(lesson for lesson in LESSONS if lesson.key == "why")
+    lesson = get_lesson("why")
     with tempfile.TemporaryDirectory() as folder:
         store = RunStore(folder)
         for config in lesson.experiment.seeded_runs(range(students)).values():

@@ -110,16 +110,20 @@ def paired_interval(a: dict[int, float], b: dict[int, float]) -> tuple[float, fl
     return mean, t_quantile(n - 1) * spread / n**0.5, n
 
 
+def beats(a: dict[int, float], b: dict[int, float]) -> bool:
+    """Whether `a` beats `b` seed for seed by more than the noise: the 95 % interval of the mean
+    difference lies above zero (never with fewer than two shared seeds)."""
+    mean, half_width, _ = paired_interval(a, b)
+    return mean - half_width > 0
+
+
 def separated(values: dict[str, dict[int, float]]) -> str:
     """The label that beats every other one, seed for seed, by more than the 95 % interval of the mean
     difference; CLOSE when any interval holds zero (or fewer than two seeds were run)."""
     leader = max(values, key=lambda label: sum(values[label].values()) / max(1, len(values[label])))
-    for label in values:
-        if label != leader:
-            mean, half_width, _ = paired_interval(values[leader], values[label])
-            if not mean - half_width > 0:
-                return CLOSE
-    return leader
+    if all(beats(values[leader], values[label]) for label in values if label != leader):
+        return leader
+    return CLOSE
 
 
 def best(metric: str) -> Callable[[dict[str, Seeded]], str]:
@@ -135,17 +139,19 @@ def measurable_gain(new: str, base: str) -> Callable[[dict[str, Seeded]], str]:
 
     def decide(results: dict[str, Seeded]) -> str:
         accuracy = {label: {seed: r.val_acc for seed, r in runs.items()} for label, runs in results.items()}
-        mean, half_width, _ = paired_interval(accuracy[new], accuracy[base])
-        return "gain" if mean - half_width > 0 else "no_gain"
+        return "gain" if beats(accuracy[new], accuracy[base]) else "no_gain"
 
     return decide
 
 
+def drop(r: RunResult) -> float:
+    """Accuracy on the shifted copy minus clean accuracy: how much a shift cost the run (negative)."""
+    return (r.shift_acc or 0.0) - r.val_acc
+
+
 def kept_most(results: dict[str, Seeded]) -> str:
-    """The run that lost the least accuracy on the shifted copy (shifted minus clean: the drop)."""
-    return separated(
-        {label: {seed: (r.shift_acc or 0.0) - r.val_acc for seed, r in runs.items()} for label, runs in results.items()}
-    )
+    """The run that lost the least accuracy on the shifted copy (the smallest drop)."""
+    return separated({label: {seed: drop(r) for seed, r in runs.items()} for label, runs in results.items()})
 
 
 def most_changed_part(results: dict[str, Seeded]) -> str:
@@ -162,13 +168,9 @@ def changed_part(drift: dict[str, float]) -> str:
 
 def measured_points(lesson: "Lesson", results: dict[str, RunResult]) -> list[tuple[str, int, float | str]]:
     """(run label, seed, what the question reads of it): each run's point in the class's distribution."""
-    points = []
-    for label, runs in by_label(results).items():
-        for seed, r in runs.items():
-            measure = lesson.experiment.measure
-            value = r.val_acc if measure == "val_acc" else changed_part(r.drift) if measure == "part" else None
-            points.append((label, seed, (r.shift_acc or 0.0) - r.val_acc if value is None else value))
-    return points
+    read = {"val_acc": lambda r: r.val_acc, "drop": drop, "part": lambda r: changed_part(r.drift)}
+    measure = read[lesson.experiment.measure]
+    return [(label, seed, measure(r)) for label, runs in by_label(results).items() for seed, r in runs.items()]
 
 
 def decide(lesson: "Lesson", results: dict[str, RunResult]) -> str:
