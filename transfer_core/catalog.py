@@ -13,24 +13,56 @@ from .data import DATASETS, dataset_available
 from .strategies import build_model
 from .words import MAX_LETTERS
 
+# The engine's sentences about a setup, in English; a page passes `say` to have them in its language
+# (the string tables' [setup] section has these keys; a test keeps the two the same in English).
+SETUP_WORDS = {
+    "random": "random weights",
+    "yours": "your weights '{name}'",
+    "source": "its source weights (language ID over 6 languages)",
+    "imagenet": "ImageNet weights",
+    "scratch": "from scratch, every stage trains",
+    "lpft": "LP-FT: a linear probe for {epochs} epochs, then every stage fine-tuned at {scale} x the learning rate",
+    "fusion_frozen": "frozen",
+    "fusion_partial": "{frozen} of {stages} stages frozen, the rest fine-tuned",
+    "fusion": "feature fusion ({mode}): the source ({kept}) beside a small new branch",
+    "probe": "a linear probe",
+    "full": "full fine-tuning",
+    "partial": "partial fine-tuning",
+    "copy": "feature copy, {frozen} of {stages} stages frozen ({kind})",
+    "config": "{title} with {source} → {dataset}, {how}; {sizes}",
+    "task": "{title} with {source} → {dataset}; {sizes}",
+    "word_sizes": "{per_class} words per class, {epochs} epochs, lr {lr}",
+    "image_sizes": "{per_class} images per class, {epochs} epochs, lr {lr}, {size} px",
+    "device_cpu": "CPU ({threads} threads)",
+    "device_cuda": "CUDA: {name}",
+    "device_ray": "Ray cluster: {machines} machine(s), {cpus:g} CPUs, {gpus:g} GPUs",
+    "dataset_mine": "your data '{name}'",
+    "dataset_folder": "the folder {path}",
+    **{f"dataset_{name}": info.title for name, info in DATASETS.items()},
+}
+Say = Callable[..., str]
+
+
+def english(key: str, **values) -> str:
+    return SETUP_WORDS[key].format(**values)
+
 
 def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def device_summary(say: Callable[..., str] | None = None) -> str:
-    say = say or english
+def device_summary(say: Say = english) -> str:
     if torch.cuda.is_available():
         return say("device_cuda", name=torch.cuda.get_device_name(0))
     return say("device_cpu", threads=torch.get_num_threads())
 
 
-def dataset_rows(say: Callable[..., str] | None = None) -> list[dict]:
+def dataset_rows(say: Say = english) -> list[dict]:
     rows = []
     for info in DATASETS.values():
         available, why = dataset_available(info.name)
-        title = dataset_words(info.name, say or english)
-        rows.append({"dataset": info.name, "title": title, "available": available, "source": why})
+        rows.append({"dataset": info.name, "title": dataset_words(info.name, say), "available": available,
+                     "source": why})  # fmt: skip
     return rows
 
 
@@ -73,40 +105,6 @@ def frozen_stage_count(config: TrainConfig) -> int:
         return 0
     stages = get_spec(config.backbone).num_stages
     return stages if config.frozen_stages == ALL_STAGES or config.strategy == "lpft" else config.frozen_stages
-
-
-# The engine's sentences about a setup, in English; a page passes `say` to have them in its language
-# (the string tables' [setup] section has these keys; a test keeps the two the same in English).
-SETUP_WORDS = {
-    "random": "random weights",
-    "yours": "your weights '{name}'",
-    "source": "its source weights (language ID over 6 languages)",
-    "imagenet": "ImageNet weights",
-    "scratch": "from scratch, every stage trains",
-    "lpft": "LP-FT: a linear probe for {epochs} epochs, then every stage fine-tuned at {scale} x the learning rate",
-    "fusion_frozen": "frozen",
-    "fusion_partial": "{frozen} of {stages} stages frozen, the rest fine-tuned",
-    "fusion": "feature fusion ({mode}): the source ({kept}) beside a small new branch",
-    "probe": "a linear probe",
-    "full": "full fine-tuning",
-    "partial": "partial fine-tuning",
-    "copy": "feature copy, {frozen} of {stages} stages frozen ({kind})",
-    "config": "{title} with {source} → {dataset}, {how}; {sizes}",
-    "task": "{title} with {source} → {dataset}; {sizes}",
-    "word_sizes": "{per_class} words per class, {epochs} epochs, lr {lr}",
-    "image_sizes": "{per_class} images per class, {epochs} epochs, lr {lr}, {size} px",
-    "device_cpu": "CPU ({threads} threads)",
-    "device_cuda": "CUDA: {name}",
-    "device_ray": "Ray cluster: {machines} machine(s), {cpus:g} CPUs, {gpus:g} GPUs",
-    "dataset_mine": "your data '{name}'",
-    "dataset_folder": "the folder {path}",
-    **{f"dataset_{name}": info.title for name, info in DATASETS.items()},
-}
-Say = Callable[..., str]
-
-
-def english(key: str, **values) -> str:
-    return SETUP_WORDS[key].format(**values)
 
 
 def starting_weights_words(config: TrainConfig, say: Say = english) -> str:
