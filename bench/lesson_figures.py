@@ -47,7 +47,7 @@ def main() -> None:
             sized = {n: base.replace(train_per_class=n, batch_size=8 if n < 20 else 16, **VAL) for n in args.sizes}
             by_size += points(name, sized)
     by_size.sort(key=lambda row: (list(STRATEGIES).index(row["series"]), row["x"], row["seed"]))
-    by_frozen = kept["frozen_stages"] if "frozen" not in wanted else []
+    by_frozen = kept["frozen_stages"]
     if "frozen" in wanted:
         by_frozen = points("frozen", {k: FULL_FINE_TUNE.replace(frozen_stages=k, **VAL) for k in FROZEN})
     setup = {"backbone": PROBE.backbone, "dataset": PROBE.dataset, "epochs": PROBE.epochs, **VAL,
