@@ -124,9 +124,9 @@ def imports(config: TrainConfig) -> str:
     if config.backbone in TORCHVISION_WEIGHTS:
         lines += ["import torchvision.models as tvm"]
     if config.val_shift != "none":
-        lines += ["import torchvision.transforms.functional as TF"]
+        lines += ["import torchvision.transforms.v2.functional as TF"]
     if config.augment:
-        lines += ["import torchvision.transforms as T"]
+        lines += ["import torchvision.transforms.v2 as T"]
     if config.backbone in LITE_PACKAGES:
         package, model_file = LITE_PACKAGES[config.backbone]
         lines += [f"from {package} import {model_file}"]
