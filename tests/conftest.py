@@ -23,8 +23,36 @@ def isolated_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def fresh_runner():
+    """A runner of the app's own (the process-wide one pages share) on this test's run folder, closed after
+    the test. Every test that opens the app takes it (page modules through `pytestmark`)."""
+    from ui.session import get_runner
+
+    get_runner.clear()
+    yield
+    get_runner().close()
+    get_runner.clear()
+
+
+@pytest.fixture
+def closing():
+    """`closing(thing)` returns the thing and closes it when the test ends, passed or failed: runners, whose
+    slot threads, worker processes or Ray tasks must not outlive the test."""
+    things = []
+
+    def register(thing):
+        things.append(thing)
+        return thing
+
+    yield register
+    for thing in reversed(things):
+        thing.close()
+
+
+@pytest.fixture
 def tiny_config() -> TrainConfig:
-    """A run that takes about a second: digits at 32 px on the small CNN."""
+    """A run that takes about a second: digits at 32 px on the small CNN, on the CPU whatever the machine has
+    (the tests that use it check the engine against CPU references; tests/test_gpu.py covers CUDA)."""
     return TrainConfig(
         backbone="small_cnn",
         weights="random",
@@ -36,4 +64,5 @@ def tiny_config() -> TrainConfig:
         epochs=2,
         batch_size=32,
         image_size=32,
+        device="cpu",
     )

@@ -17,9 +17,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from tests.waiting import wait_for
 from transfer_core.config import TrainConfig
 from transfer_core.data import SHIFT_DESCRIPTIONS
 from ui.i18n import table
+
+pytestmark = pytest.mark.browser  # every test here drives Chromium
 
 ROOT = Path(__file__).parents[1]
 SHOTS = ROOT / "test-output" / "screenshots"
@@ -68,15 +71,14 @@ def serve(tmp_path_factory, runner: str):
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
+    def healthy() -> bool:
+        assert process.poll() is None, log_path.read_text()  # the server stopped: say why at once
         try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return
+            return urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok"
         except OSError:
-            pass
-        assert time.monotonic() < deadline and process.poll() is None, log_path.read_text()
-        time.sleep(0.5)
+            return False
+
+    wait_for(healthy, 60, f"a healthy server at {url}", interval=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -162,8 +164,8 @@ def test_default_lab_trains_live_and_shows_results(server, page):
     settle(page)
     shoot(page, "03-train-done")
     timing = f"click to first live point: {first_point:.1f} s\nclick to finished: {finished:.1f} s\n"
+    # Timing is recorded, not asserted (it depends on the machine's load): bench/classroom.py measures it.
     (SHOTS.parent / "default-lab-timing.txt").write_text(timing + f"val acc: {accuracy:.3f}\n")
-    assert first_point < 10
     assert accuracy >= 0.80
 
     page.get_by_text("Open Results").click()
@@ -219,10 +221,8 @@ def test_the_live_curve_grows_and_stop_cancels_the_run(server, page):
     expect(page.get_by_text("Batch ")).to_be_visible(timeout=60_000)
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
     before = live_points(page)
-    deadline = time.monotonic() + 30
-    while live_points(page) <= before:  # a full fine-tune trains for minutes: points keep arriving
-        assert time.monotonic() < deadline, "the live curve gained no points"
-        time.sleep(0.5)
+    # a full fine-tune trains for minutes: points keep arriving
+    wait_for(lambda: live_points(page) > before, 30, "the live curve gaining points", interval=0.5)
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Stopped: cancelled in epoch")).to_be_visible(timeout=30_000)
     settle(page)

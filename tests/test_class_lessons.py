@@ -3,12 +3,12 @@ labelled, and the class board gathers everyone's predictions and results for a q
 
 import base64
 import json
-import time
 
 import numpy as np
 import pytest
 
-from tests.test_pages import fresh_runner, open_app, open_lesson  # noqa: F401  (fixture)
+from tests.apptest import open_app, open_lesson
+from tests.waiting import wait_until_all_finished
 from transfer_core import class_lessons
 from transfer_core.class_lessons import PREPARED_OWNER
 from transfer_core.feature_store import FeatureStore
@@ -17,19 +17,15 @@ from transfer_core.lessons import CLOSE, SEED_MARK, RunResult, decide, get_lesso
 from transfer_core.paths import features_dir, runs_dir
 from transfer_core.runs import RunStore
 
+pytestmark = pytest.mark.usefixtures("fresh_runner")  # each test opens the app with a runner of its own
+
+
 OWNERS = [f"{i:032x}" for i in range(1, 6)]
 
 
 @pytest.fixture
 def class_server(monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_SHARING", "1")
-
-
-def wait_finished(runner, run_ids, owner=None, seconds=300):
-    deadline = time.monotonic() + seconds
-    while not all(runner.snapshot(run_id, owner=owner).finished for run_id in run_ids):
-        assert time.monotonic() < deadline, "runs did not finish"
-        time.sleep(0.3)
 
 
 def lock_in_and_run(at, key: str, option: str):
@@ -80,16 +76,15 @@ def test_in_a_class_student_i_runs_seed_i(class_server):
 # --- prepared lessons -----------------------------------------------------------------------------
 
 
-def test_a_prepared_lesson_is_reused_labelled_as_measured_earlier_and_can_be_run_afresh(class_server):
+def test_a_prepared_lesson_is_reused_labelled_as_measured_earlier_and_can_be_run_afresh(closing, class_server):
     from ui.session import get_runner
 
     lesson = get_lesson("uses")
-    teacher = Runner(RunStore(runs_dir()), features=FeatureStore(features_dir(), 2**30), max_queue=100)
+    teacher = closing(Runner(RunStore(runs_dir()), features=FeatureStore(features_dir(), 2**30), max_queue=100))
     queued, left = class_lessons.prepare(teacher, lesson, range(1))
     assert len(queued) == 2 and left == 0
-    wait_finished(teacher, queued.values())
+    wait_until_all_finished(teacher, queued.values())
     assert class_lessons.prepare(teacher, lesson, range(1)) == ({}, 0), "what is prepared is not run again"
-    teacher.close()
 
     at = open_app()
     open_lesson(at, "uses").run()
@@ -105,19 +100,18 @@ def test_a_prepared_lesson_is_reused_labelled_as_measured_earlier_and_can_be_run
     next(b for b in at.button if b.key == "afresh_uses").click().run()
     fresh = at.session_state["lesson_runs"]["uses"]
     assert set(fresh.values()).isdisjoint(queued.values())
-    wait_finished(get_runner(), fresh.values(), owner=at.session_state["owner"])
+    wait_until_all_finished(get_runner(), fresh.values(), owner=at.session_state["owner"])
     at.run()
     assert set(at.dataframe[-1].value["measured"]) == {"now, by you"}
 
 
-def test_a_students_verdict_pools_the_class_read_once_and_again_when_asked(class_server, monkeypatch):
+def test_a_students_verdict_pools_the_class_read_once_and_again_when_asked(closing, class_server, monkeypatch):
     from ui.session import get_runner
 
     lesson = get_lesson("uses")
-    teacher = Runner(RunStore(runs_dir()), features=FeatureStore(features_dir(), 2**30), max_queue=100)
+    teacher = closing(Runner(RunStore(runs_dir()), features=FeatureStore(features_dir(), 2**30), max_queue=100))
     queued, _ = class_lessons.prepare(teacher, lesson, range(1))
-    wait_finished(teacher, queued.values())
-    teacher.close()
+    wait_until_all_finished(teacher, queued.values())
     reads = []
     answers = class_lessons.class_answers
     monkeypatch.setattr(class_lessons, "class_answers", lambda *args: reads.append(args) or answers(*args))
@@ -157,7 +151,7 @@ def test_preparing_is_offered_to_the_teachers_link_only_on_a_class_server(class_
 def open_app_with_teacher_key(key: str):
     from streamlit.testing.v1 import AppTest
 
-    from tests.test_pages import APP
+    from tests.apptest import APP
 
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["teacher"] = key

@@ -24,7 +24,7 @@ import runpy, sys
 import torch
 import torch.nn.functional as F
 
-torch.use_deterministic_algorithms(True)
+torch.use_deterministic_algorithms(True, warn_only=True)  # CUDA has ops without a deterministic kernel
 losses, cross_entropy = [], F.cross_entropy
 
 
@@ -36,7 +36,9 @@ def recorded(*args, **kwargs):
 
 F.cross_entropy = recorded
 names = runpy.run_path(sys.argv[1], run_name="__main__")
-torch.save({"losses": losses, "weights": list(names["model"].cpu().state_dict().values())}, "trace.pt")
+model = names["model"]
+device = str(next(model.parameters()).device)
+torch.save({"losses": losses, "weights": list(model.cpu().state_dict().values()), "device": device}, "trace.pt")
 """
 
 
@@ -46,6 +48,7 @@ class Trace:
     losses: list[float]  # one per training step, in order
     weights: list[torch.Tensor]  # the trained model's state, in the order the model registers it
     printed: str = ""
+    device: str = "cpu"  # where the script trained
 
 
 @pytest.fixture
@@ -78,7 +81,7 @@ def script_trace(config: TrainConfig, folder) -> Trace:
     assert done.returncode == 0, done.stderr
     accuracy = float(re.search(r"validation accuracy: ([0-9.]+)", done.stdout).group(1))
     trace = torch.load(folder / "trace.pt", weights_only=True)
-    return Trace(accuracy, trace["losses"], trace["weights"], done.stdout)
+    return Trace(accuracy, trace["losses"], trace["weights"], done.stdout, trace["device"])
 
 
 def test_the_default_labs_exported_script_reaches_the_labs_validation_accuracy_without_the_app(tmp_path):
@@ -145,8 +148,9 @@ def test_what_only_the_server_can_read_is_refused_with_what_to_choose():
             export.script(config)
 
 
+@pytest.mark.usefixtures("fresh_runner")
 def test_the_transfer_page_offers_the_setup_as_code_and_says_why_when_it_cannot():
-    from tests.test_pages import open_app
+    from tests.apptest import open_app
 
     at = open_app("app_pages/transfer.py", config=TINY.replace(strategy="fusion"))
     buttons = {b.label: b for b in at.get("download_button")}

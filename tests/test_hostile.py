@@ -7,12 +7,15 @@ import resource
 import numpy as np
 import pytest
 
-from tests.test_pages import fresh_runner, open_app  # noqa: F401  (the fixture is used)
+from tests.apptest import open_app
 from transfer_core import resolve
 from transfer_core.__main__ import main
 from transfer_core.config import TrainConfig
 from transfer_core.limits import SettingError
 from transfer_core.memory_budget import OverBudget, budget_bytes, check_budget, needed_bytes
+
+pytestmark = pytest.mark.usefixtures("fresh_runner")  # each test opens the app with a runner of its own
+
 
 BOMB = TrainConfig(train_per_class=5000, val_per_class=1000, image_size=512)  # every value inside its range
 

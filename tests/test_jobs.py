@@ -45,9 +45,9 @@ def store(tmp_path):
     return RunStore(tmp_path / "runs")
 
 
-def test_runner_never_runs_more_jobs_than_slots_and_reports_queue_positions(store):
+def test_runner_never_runs_more_jobs_than_slots_and_reports_queue_positions(closing, store):
     fake = FakeTraining()
-    runner = Runner(store, slots=2, max_queue=5, train_fn=fake)
+    runner = closing(Runner(store, slots=2, max_queue=5, train_fn=fake))
     ids = [runner.submit(TrainConfig(seed=i), "alice") for i in range(4)]
     wait_for(lambda: runner.snapshot(ids[1]).status == "running")
     assert [runner.snapshot(i).queue_position for i in ids] == [None, None, 1, 2]
@@ -57,24 +57,22 @@ def test_runner_never_runs_more_jobs_than_slots_and_reports_queue_positions(stor
     fake.release.set()
     wait_for(lambda: all(runner.snapshot(i).finished for i in ids))
     assert fake.max_active == 2
-    runner.close()
 
 
-def test_queue_is_bounded(store):
+def test_queue_is_bounded(closing, store):
     fake = FakeTraining()
-    runner = Runner(store, slots=1, max_queue=2, train_fn=fake)
+    runner = closing(Runner(store, slots=1, max_queue=2, train_fn=fake))
     first = runner.submit(TrainConfig(), "alice")
     wait_for(lambda: runner.snapshot(first).status == "running")
     runner.submit(TrainConfig(), "alice")
     runner.submit(TrainConfig(), "bob")
     with pytest.raises(QueueFull, match="2 runs are already waiting"):
         runner.submit(TrainConfig(), "carol")
-    runner.close()
 
 
-def test_cancel_a_running_and_a_queued_run(store):
+def test_cancel_a_running_and_a_queued_run(closing, store):
     fake = FakeTraining()
-    runner = Runner(store, slots=1, train_fn=fake)
+    runner = closing(Runner(store, slots=1, train_fn=fake))
     running = runner.submit(TrainConfig(), "alice")
     queued = runner.submit(TrainConfig(), "alice")
     wait_for(lambda: runner.snapshot(running).progress is not None)
@@ -83,10 +81,9 @@ def test_cancel_a_running_and_a_queued_run(store):
     assert store.load(running).status == "cancelled" and store.load(queued).status == "cancelled"
     assert "before it started" in runner.snapshot(queued).message
     assert not runner.cancel(running)  # already finished
-    runner.close()
 
 
-def test_a_failing_job_is_marked_failed_and_the_runner_goes_on(store):
+def test_a_failing_job_is_marked_failed_and_the_runner_goes_on(closing, store):
     def exploding(config, should_stop, **context):
         yield BatchProgress(1, 1, 1, 1, 1.0, 0.5)
         raise RuntimeError("boom")
@@ -94,7 +91,7 @@ def test_a_failing_job_is_marked_failed_and_the_runner_goes_on(store):
     fake = FakeTraining()
     fake.release.set()
     calls = iter([exploding, fake, fake])
-    runner = Runner(store, slots=1, train_fn=lambda config, stop, **context: next(calls)(config, stop))
+    runner = closing(Runner(store, slots=1, train_fn=lambda config, stop, **context: next(calls)(config, stop)))
     broken = runner.submit(TrainConfig(), "alice")
     reported = runner.submit(TrainConfig(seed=13), "alice")
     fine = runner.submit(TrainConfig(), "alice")
@@ -103,12 +100,11 @@ def test_a_failing_job_is_marked_failed_and_the_runner_goes_on(store):
     assert runner.snapshot(reported).status == "failed" and "no model" in store.load(reported).message
     assert runner.snapshot(fine).status == "cancelled"
     assert runner.snapshot(fine).metrics[0].val_acc == 0.5
-    runner.close()
 
 
-def test_owners_see_and_control_only_their_own_runs(store):
+def test_owners_see_and_control_only_their_own_runs(closing, store):
     fake = FakeTraining()
-    runner = Runner(store, slots=1, train_fn=fake)
+    runner = closing(Runner(store, slots=1, train_fn=fake))
     alice = runner.submit(TrainConfig(), "alice")
     bob = runner.submit(TrainConfig(), "bob")
     assert [s.run_id for s in runner.list("alice")] == [alice]
@@ -118,11 +114,10 @@ def test_owners_see_and_control_only_their_own_runs(store):
     with pytest.raises(RunNotFound):
         runner.cancel(alice, owner="bob")
     assert runner.snapshot(alice, owner="alice").owner == "alice"
-    runner.close()
 
 
-def test_a_real_training_job_stores_metrics_and_weights(store, tiny_config):
-    runner = Runner(store, slots=1)
+def test_a_real_training_job_stores_metrics_and_weights(closing, store, tiny_config):
+    runner = closing(Runner(store, slots=1))
     run_id = runner.submit(tiny_config, "alice")
     wait_for(lambda: runner.snapshot(run_id).finished, timeout=60)
     snapshot = runner.snapshot(run_id)
@@ -130,16 +125,14 @@ def test_a_real_training_job_stores_metrics_and_weights(store, tiny_config):
     assert len(snapshot.metrics) == tiny_config.epochs
     assert snapshot.classes == [str(d) for d in range(10)]
     assert "head.weight" in store.load_weights(run_id)
-    runner.close()
 
 
-def test_a_new_runner_marks_runs_of_a_dead_process_interrupted(store, monkeypatch):
+def test_a_new_runner_marks_runs_of_a_dead_process_interrupted(closing, store, monkeypatch):
     run_id = store.create(TrainConfig(), "alice")
     monkeypatch.setattr("transfer_core.runs.process_alive", lambda meta: False)
-    runner = Runner(store, slots=1, train_fn=FakeTraining())
+    runner = closing(Runner(store, slots=1, train_fn=FakeTraining()))
     assert runner.interrupted == [run_id]
     assert runner.snapshot(run_id).status == "interrupted"
-    runner.close()
 
 
 @pytest.fixture
@@ -162,15 +155,14 @@ def test_a_deleted_run_is_gone_from_the_runner_as_well_as_the_store(store, finis
     assert runner.list("alice") == [] and store.list() == []
 
 
-def test_a_live_run_cannot_be_deleted(store):
+def test_a_live_run_cannot_be_deleted(closing, store):
     fake = FakeTraining()
-    runner = Runner(store, slots=1, train_fn=fake)
+    runner = closing(Runner(store, slots=1, train_fn=fake))
     run_id = runner.submit(TrainConfig(), "alice")
     wait_for(lambda: runner.snapshot(run_id).status == "running")
     with pytest.raises(RunStillLive):
         runner.delete(run_id, owner="alice")
     assert runner.snapshot(run_id).status == "running"
-    runner.close()
 
 
 def test_a_finished_run_records_the_data_it_trained_on(store, finished_run):

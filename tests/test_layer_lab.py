@@ -1,9 +1,9 @@
-import time
 from types import SimpleNamespace
 
 import pytest
 import torch
 
+from tests.waiting import wait_for
 from transfer_core.errors import ConfigError
 from transfer_core.jobs import Runner
 from transfer_core.layer_lab import KINDS, LabSettings, LayerLab, class_halves, lab_points, transfer_config
@@ -17,10 +17,7 @@ TINY = LabSettings(dataset="digits", train_per_class=20, val_per_class=10, image
 def run_lab(settings: LabSettings) -> tuple[Runner, dict]:
     runner = Runner(RunStore(runs_dir()))
     lab = LayerLab(runner, "teacher", settings)
-    deadline = time.monotonic() + 180
-    while lab.state["status"] == "running":
-        assert time.monotonic() < deadline, "the lab did not finish"
-        time.sleep(0.2)
+    wait_for(lambda: lab.state["status"] != "running", 180, "the layer lab finishing", interval=0.2)
     return runner, lab.state
 
 
@@ -114,10 +111,7 @@ def test_the_lab_submits_as_many_trainings_together_as_the_runner_trains_at_once
     queue holds one training of the lab at a time."""
     runner = CountingRunner(RunStore(tmp_path), slots)
     lab = LayerLab(runner, "teacher", TINY)
-    deadline = time.monotonic() + 30
-    while lab.state["status"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for(lambda: lab.state["status"] != "running", 30, "the layer lab finishing")
     assert lab.state["status"] == "done", lab.state["message"]
     waves = [len(group) for group in "".join("s" if c == "submit" else " " for c in runner.calls).split()]
     trainings = 2 + 4 * len(KINDS)  # two bases, then every kind at each of the small CNN's four stages

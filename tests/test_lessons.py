@@ -2,20 +2,23 @@
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
+from tests.apptest import APP, config_of, open_app, open_lesson
 from tests.shown import shown
-from tests.test_pages import APP, config_of, fresh_runner, open_app, open_lesson  # noqa: F401  (fixture)
+from tests.waiting import wait_until_all_finished
 from transfer_core import worked_project
 from transfer_core.backbones import get_spec
 from transfer_core.config import TrainConfig
 from transfer_core.lessons import CLOSE, LESSONS, SEED_MARK, SEEDS, RunResult, decide, get_lesson, most_changed_part
 from transfer_core.metrics import EpochMetrics
 from ui.i18n import flatten, languages, table
+
+pytestmark = pytest.mark.usefixtures("fresh_runner")  # each test opens the app with a runner of its own
+
 
 ROOT = Path(__file__).parents[1]
 CODE = [*ROOT.glob("app.py"), *ROOT.glob("app_pages/*.py"), *ROOT.glob("ui/*.py")]
@@ -137,12 +140,9 @@ def test_an_experiment_lesson_trains_its_runs_and_scores_the_prediction():
     next(b for b in at.button if b.key == "run_uses").click().run()
     from ui.session import get_runner
 
-    deadline = time.monotonic() + 420
     runs = at.session_state["lesson_runs"]["uses"]
     assert len(runs) == 2 * len(SEEDS)  # each answer's run under every seed
-    while not all(get_runner().snapshot(run_id).finished for run_id in runs.values()):
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    wait_until_all_finished(get_runner(), runs.values(), timeout=420)
     at.run()
     assert not at.exception
     table = at.dataframe[-1].value
@@ -224,7 +224,7 @@ def test_the_articles_two_bugs_raise_what_the_lesson_promises():
 
 
 def test_the_corrected_code_is_the_plain_script_and_runs_on_resnet18_with_planted_weights_offline(tmp_path):
-    from tests.test_export import lab_accuracy, run_script
+    from tests.test_export import lab_trace, script_trace
     from transfer_core.weights import torchvision_cache_path
 
     path = torchvision_cache_path("resnet18")
@@ -233,11 +233,12 @@ def test_the_corrected_code_is_the_plain_script_and_runs_on_resnet18_with_plante
     torch.save(get_spec("resnet18").build_raw().state_dict(), path)  # stands in for ImageNet's file
     setting = worked_project.setting()
     assert (setting.backbone, setting.dataset, setting.substituted) == ("resnet18", "fashion_mnist", True)
-    config = worked_project.corrected_config(setting).replace(train_per_class=10, val_per_class=10, image_size=32)
-    accuracy, _ = run_script(config, tmp_path)  # torchvision's weights API reads the planted file
+    config = worked_project.corrected_config(setting)
+    config = config.replace(train_per_class=10, val_per_class=10, image_size=32, device="cpu")
+    accuracy = script_trace(config, tmp_path).accuracy  # torchvision's weights API reads the planted file
     assert (accuracy * 100) == pytest.approx(round(accuracy * 100)), "a share of the 100 validation images"
     assert accuracy > 0.25, "a probe on even random ResNet features sorts clothes well above chance (0.1)"
-    assert accuracy == pytest.approx(lab_accuracy(config), abs=0.011)
+    assert accuracy == pytest.approx(lab_trace(config).accuracy, abs=0.011)
 
 
 def test_offline_without_resnet_weights_the_lesson_says_what_it_runs_instead():
@@ -251,10 +252,7 @@ def test_offline_without_resnet_weights_the_lesson_says_what_it_runs_instead():
     assert {b.label for b in at.get("download_button")} >= {"Download as a PyTorch script"}
     next(b for b in at.button if b.key == "run_fix").click().run()
     run_id = at.session_state["project_fix_runs"]["fix"]
-    deadline = time.monotonic() + 300
-    while not get_runner().snapshot(run_id).finished:
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    wait_until_all_finished(get_runner(), [run_id], timeout=300)
     at.run()
     accuracy = float(re.search(r"\*\*([\d.]+)\*\*", at.success[0].value).group(1))
     assert accuracy > 0.5, "ImageNet features sort clothes far better than chance (0.1)"
@@ -394,10 +392,7 @@ def test_lesson_eight_measures_the_model_choice_side_by_side():
     at = lesson_app("challenges")
     next(b for b in at.button if b.key == "compare_backbones").click().run()
     runs = at.session_state["model_choice_runs"]
-    deadline = time.monotonic() + 180
-    while not all(get_runner().snapshot(run_id).finished for run_id in runs.values()):
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    wait_until_all_finished(get_runner(), runs.values(), timeout=180)
     at.run()
     table = at.dataframe[0].value
     assert list(table["run"]) == ["EfficientNet-Lite0", "EfficientNet-Lite1"]

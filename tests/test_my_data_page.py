@@ -7,12 +7,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.apptest import TINY, config_of, open_app
 from tests.archives import class_images, make_zip, png_bytes, symlink_member
 from tests.shown import shown
-from tests.test_pages import config_of, fresh_runner, open_app  # noqa: F401  (the fixture is used)
 from transfer_core import user_data
 from transfer_core.config import TrainConfig
 from transfer_core.downloads import Remote
+
+pytestmark = pytest.mark.usefixtures("fresh_runner")  # each test opens the app with a runner of its own
+
 
 COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220)}
 
@@ -117,7 +120,6 @@ def test_a_malicious_checkpoint_is_refused_on_the_backbone_page_and_runs_nothing
 def test_uploaded_weights_are_kept_and_offered_as_a_start_on_the_transfer_page():
     from safetensors.torch import save
 
-    from tests.test_pages import TINY
     from tests.test_user_data import small_cnn_state
 
     at = open_app("app_pages/backbone.py", config=TINY)

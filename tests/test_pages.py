@@ -1,78 +1,18 @@
 """Every page through Streamlit's AppTest: renders, shows its widgets, and the widgets drive the config."""
 
 import json
-import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import APP, TINY, config_of, finish_active_run, open_app, open_lesson, trained
 from tests.shown import shown
-from tests.waiting import wait_for
+from tests.waiting import wait_for, wait_until_all_finished
 from transfer_core.config import TrainConfig
 from transfer_core.errors import RunNotFound
 
-APP = str(Path(__file__).parents[1] / "app.py")
-TINY = TrainConfig(
-    backbone="small_cnn", weights="random", strategy="scratch", dataset="digits",
-    train_per_class=20, val_per_class=10, image_size=32, epochs=2, batch_size=32,
-)  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def fresh_runner():
-    """Each test gets a runner on its own run folder (the runner is a process-wide resource)."""
-    from ui.session import get_runner
-
-    get_runner.clear()
-    yield
-    get_runner().close()
-    get_runner.clear()
-
-
-def open_app(page: str | None = None, config: TrainConfig | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in (config.to_query_dict() if config else {}).items():
-        at.query_params[key] = value
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def open_lesson(at: AppTest, key: str) -> AppTest:
-    """Switch to a lesson page. Lessons are st.Page objects over functions at /learn_<key>, and AppTest's
-    switch_page only knows page files: ask for the page by the hash Streamlit gives its url_path."""
-    from streamlit.util import calc_hash
-
-    at._page_hash = calc_hash(f"learn_{key}")
-    return at
-
-
-def config_of(at: AppTest) -> TrainConfig:
-    return TrainConfig.from_query({k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()})
-
-
-def wait_until_finished(at: AppTest, timeout: float = 90) -> None:
-    """AppTest never fires the polling fragment's timer: advance time ourselves and rerun."""
-    from ui.session import get_runner
-
-    deadline = time.monotonic() + timeout
-    run_id = at.session_state["active_run"]
-    while not get_runner().snapshot(run_id).finished:
-        assert time.monotonic() < deadline, "run did not finish"
-        time.sleep(0.2)
-    at.run()
-
-
-def trained(config: TrainConfig) -> AppTest:
-    """The Train page after Launch, once its run has finished (the run is `session_state["active_run"]`)."""
-    at = open_app("app_pages/train.py", config=config)
-    next(b for b in at.button if b.label == "Launch").click().run()
-    wait_until_finished(at)
-    return at
+pytestmark = pytest.mark.usefixtures("fresh_runner")  # each test opens the app with a runner of its own
 
 
 def markdown_text(at: AppTest) -> str:
@@ -177,7 +117,7 @@ def test_train_page_launches_shows_progress_and_final_metrics():
     at = open_app("app_pages/train.py", config=TINY)
     at.button[0].click().run()  # Launch
     assert at.session_state["active_run"]
-    wait_until_finished(at)
+    finish_active_run(at)
     assert any(m.label == "Validation accuracy" for m in at.metric)
     assert any("Done" in s.value for s in at.success)
     assert "done" in markdown_text(at)
@@ -190,13 +130,10 @@ def test_stop_cancels_the_running_run():
     from ui.session import get_runner
 
     run_id = at.session_state["active_run"]
-    deadline = time.monotonic() + 30
-    while get_runner().snapshot(run_id).progress is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for(lambda: get_runner().snapshot(run_id).progress is not None, 30, "the first batch", interval=0.1)
     at.run()
     next(b for b in at.button if b.label == "Stop").click().run()
-    wait_until_finished(at, timeout=30)
+    finish_active_run(at, timeout=30)
     assert get_runner().snapshot(run_id).status == "cancelled"
     assert any("Stopped: cancelled in epoch" in w.value for w in at.warning)
 
@@ -224,7 +161,7 @@ def test_results_page_shows_confusion_matrix_per_class_accuracy_and_downloads():
 def test_each_session_sees_only_its_own_runs():
     alice = open_app("app_pages/train.py", config=TINY)
     alice.button[0].click().run()
-    wait_until_finished(alice)
+    finish_active_run(alice)
     bob = open_app()  # a second tab: a new session with its own identity
     assert "No run yet in this tab." in [c.value for c in bob.caption]
     bob.switch_page("app_pages/results.py").run()
@@ -264,7 +201,7 @@ def test_a_waiting_run_shows_its_place_in_the_queue():
     at.button[0].click().run()
     assert any("Waiting in the queue: place 1" in i.value for i in at.info)
     get_runner().cancel(busy)
-    wait_until_finished(at)
+    finish_active_run(at)
     assert any(m.label == "Validation accuracy" for m in at.metric)
 
 
@@ -279,10 +216,7 @@ def test_compare_races_every_strategy_on_the_same_task_with_a_shifted_copy():
     next(b for b in at.button if b.label.startswith("Start the race")).click().run()
     race = at.session_state["race"]
     assert len(race) == 6
-    deadline = time.monotonic() + 120
-    while not all(get_runner().snapshot(run_id).finished for run_id in race.values()):
-        assert time.monotonic() < deadline, "the race did not finish"
-        time.sleep(0.5)
+    wait_until_all_finished(get_runner(), race.values(), timeout=120)
     at.run()
     summary = at.dataframe[0].value
     assert summary["strategy"].tolist() == list(race)
@@ -309,10 +243,8 @@ def test_layers_page_explains_the_experiment_and_draws_a_finished_lab():
     from transfer_core.layer_lab import saved_labs
     from ui.session import get_runner
 
-    deadline = time.monotonic() + 180
-    while saved_labs(get_runner(), at.session_state["owner"])[0]["status"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    owner = at.session_state["owner"]
+    wait_for(lambda: saved_labs(get_runner(), owner)[0]["status"] != "running", 180, "the layer lab", interval=0.5)
     at.run()
     assert not at.exception, at.exception
     assert any("18 of 18 trainings done · done" in p.proto.text for p in at.get("progress"))
@@ -332,7 +264,7 @@ def test_ledger_lists_compares_exports_and_deletes_this_tabs_runs(monkeypatch):
     at.session_state["config"] = TINY.replace(seed=5)
     at.run()
     at.button[0].click().run()
-    wait_until_finished(at)
+    finish_active_run(at)
     second = at.session_state["active_run"]
     someone_else = get_runner().submit(TINY, "another-student")
 
@@ -410,7 +342,7 @@ def own_weights_run(at: AppTest) -> str:
     at.session_state["config"] = TINY.replace(strategy="copy", weights="mine:halves", frozen_stages=2)
     at.switch_page("app_pages/train.py").run()
     at.button[0].click().run()
-    wait_until_finished(at)
+    finish_active_run(at)
     return at.session_state["active_run"]
 
 
@@ -439,7 +371,7 @@ def test_results_and_features_refuse_a_run_whose_dataset_changed_since_it_traine
     at.session_state["config"] = TINY.replace(dataset="mine:shots", train_per_class=6, val_per_class=4)
     at.switch_page("app_pages/train.py").run()
     at.button[0].click().run()
-    wait_until_finished(at)
+    finish_active_run(at)
     at.switch_page("app_pages/results.py").run()
     assert any(s.value == "Confusion matrix" for s in at.subheader), "unchanged data: evaluated as usual"
 

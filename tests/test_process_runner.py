@@ -98,7 +98,7 @@ time.sleep(600)  # killed long before
 """
 
 
-def test_a_server_killed_mid_run_restarts_with_its_runs_marked_and_the_next_run_trains(tmp_path):
+def test_a_server_killed_mid_run_restarts_with_its_runs_marked_and_the_next_run_trains(tmp_path, closing):
     import signal
     import subprocess
     import sys
@@ -118,16 +118,13 @@ def test_a_server_killed_mid_run_restarts_with_its_runs_marked_and_the_next_run_
         server.wait(timeout=30)
     store = RunStore(tmp_path)
     assert store.load(running).status == "running"  # as the killed server left it
-    restarted = Runner(store)
-    try:
-        assert sorted(restarted.interrupted) == sorted([running, queued])
-        record = store.load(running)
-        assert record.status == "interrupted" and record.summary.epochs >= 1, "the epochs it finished are kept"
-        assert "never trained" in store.load(queued).message
-        after = wait_until_finished(restarted, restarted.submit(TINY, "carol"), timeout=120)
-        assert after.status == "done"
-    finally:
-        restarted.close()
+    restarted = closing(Runner(store))
+    assert sorted(restarted.interrupted) == sorted([running, queued])
+    record = store.load(running)
+    assert record.status == "interrupted" and record.summary.epochs >= 1, "the epochs it finished are kept"
+    assert "never trained" in store.load(queued).message
+    after = wait_until_finished(restarted, restarted.submit(TINY, "carol"), timeout=120)
+    assert after.status == "done"
 
 
 def test_a_worker_that_dies_while_its_slot_is_idle_is_started_again(runner):

@@ -111,15 +111,12 @@ def task_pids(name: str) -> list[int]:
     return pids
 
 
-def test_a_cuda_run_asks_ray_for_a_gpu_and_a_cpu_run_never_holds_one(local_ray, tmp_path):
-    runner = RayRunner(RunStore(tmp_path), train_fn=where_placed)
-    try:
-        wants = {device: runner.submit(TrainConfig(device=device), "alice") for device in ("cuda", "auto", "cpu")}
-        wait_for(lambda: all(runner.snapshot(r).finished for r in wants.values()), timeout=60)
-        said = {device: runner.snapshot(r).message for device, r in wants.items()}
-        assert said == {"cuda": "device=cuda gpus=[0]", "auto": "device=cpu gpus=[]", "cpu": "device=cpu gpus=[]"}
-    finally:
-        runner.close()
+def test_a_cuda_run_asks_ray_for_a_gpu_and_a_cpu_run_never_holds_one(local_ray, tmp_path, closing):
+    runner = closing(RayRunner(RunStore(tmp_path), train_fn=where_placed))
+    wants = {device: runner.submit(TrainConfig(device=device), "alice") for device in ("cuda", "auto", "cpu")}
+    wait_for(lambda: all(runner.snapshot(r).finished for r in wants.values()), timeout=60)
+    said = {device: runner.snapshot(r).message for device, r in wants.items()}
+    assert said == {"cuda": "device=cuda gpus=[0]", "auto": "device=cpu gpus=[]", "cpu": "device=cpu gpus=[]"}
 
 
 def test_a_cuda_run_is_refused_when_no_machine_has_a_gpu(runner, monkeypatch):
@@ -129,53 +126,42 @@ def test_a_cuda_run_is_refused_when_no_machine_has_a_gpu(runner, monkeypatch):
     assert not runner.offers_cuda() and runner.store.list("alice") == []
 
 
-def test_runs_submitted_together_train_side_by_side(local_ray, tmp_path):
-    runner = RayRunner(RunStore(tmp_path), train_fn=sleeper)
-    try:
-        runs = [runner.submit(TrainConfig(seed=i), "alice") for i in range(2)]
-        # Each holds its slot for 15 s after its first batch: both training at one moment means side by side.
-        wait_for(lambda: all(runner.snapshot(r).batches and runner.snapshot(r).status == "running" for r in runs),
-                 timeout=30)  # fmt: skip
-    finally:
-        runner.close()
+def test_runs_submitted_together_train_side_by_side(local_ray, tmp_path, closing):
+    runner = closing(RayRunner(RunStore(tmp_path), train_fn=sleeper))
+    runs = [runner.submit(TrainConfig(seed=i), "alice") for i in range(2)]
+    # Each holds its slot for 15 s after its first batch: both training at one moment means side by side.
+    wait_for(lambda: all(runner.snapshot(r).batches and runner.snapshot(r).status == "running" for r in runs),
+             timeout=30)  # fmt: skip
 
 
+@pytest.mark.usefixtures("fresh_runner")
 def test_the_app_on_ray_says_where_runs_train_and_offers_the_clusters_gpu(local_ray, monkeypatch, tiny_config):
-    from tests.test_pages import open_app, trained
+    from tests.apptest import open_app, trained
     from ui.session import get_runner
 
     monkeypatch.setenv("TRANSFER_LAB_RUNNER", "ray")
-    get_runner.clear()
-    try:
-        at = trained(tiny_config)
-        assert isinstance(get_runner(), RayRunner)
-        assert "Ray cluster: 1 machine(s), 2 CPUs, 1 GPUs" in shown("".join(m.value for m in at.sidebar.markdown))
-        at.switch_page("app_pages/results.py").run()
-        assert any(shown(c.value).startswith("Trained on: ") and c.value.endswith("· cpu") for c in at.caption)
-        transfer = open_app("app_pages/transfer.py")
-        assert "CUDA (GPU)" in next(r for r in transfer.radio if r.label == "Device").options
-    finally:
-        get_runner().close()
-        get_runner.clear()
+    at = trained(tiny_config)
+    assert isinstance(get_runner(), RayRunner)
+    assert "Ray cluster: 1 machine(s), 2 CPUs, 1 GPUs" in shown("".join(m.value for m in at.sidebar.markdown))
+    at.switch_page("app_pages/results.py").run()
+    assert any(shown(c.value).startswith("Trained on: ") and c.value.endswith("· cpu") for c in at.caption)
+    transfer = open_app("app_pages/transfer.py")
+    assert "CUDA (GPU)" in next(r for r in transfer.radio if r.label == "Device").options
 
 
+@pytest.mark.usefixtures("fresh_runner")
 def test_an_unreachable_cluster_leaves_runs_on_this_server_and_every_page_says_so(monkeypatch):
+    from tests.apptest import open_app
     from tests.test_browser import free_port
-    from tests.test_pages import open_app
     from transfer_core.process_runner import ProcessRunner
     from ui.session import get_runner
 
     address = f"127.0.0.1:{free_port()}"  # nothing listens there
     monkeypatch.setenv("TRANSFER_LAB_RUNNER", "ray")
     monkeypatch.setenv("RAY_ADDRESS", address)
-    get_runner.clear()
-    try:
-        started = time.monotonic()
-        at = open_app("app_pages/transfer.py")
-        assert time.monotonic() - started < 30  # Ray's own connect would wait minutes
-        assert isinstance(get_runner(), ProcessRunner)
-        warning = shown(at.sidebar.warning[0].value)
-        assert f"Runs train on this server: the Ray cluster at {address} does not answer" in warning
-    finally:
-        get_runner().close()
-        get_runner.clear()
+    started = time.monotonic()
+    at = open_app("app_pages/transfer.py")
+    assert time.monotonic() - started < 30  # Ray's own connect would wait minutes
+    assert isinstance(get_runner(), ProcessRunner)
+    warning = shown(at.sidebar.warning[0].value)
+    assert f"Runs train on this server: the Ray cluster at {address} does not answer" in warning

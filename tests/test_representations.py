@@ -115,7 +115,7 @@ def test_cam_stage_skips_stages_that_are_too_coarse():
     assert cam_stage(model, 64) == "mbconv5"  # 4 x 4 at 64 px; mbconv6 onwards are 2 x 2
 
 
-def test_activation_maps_of_an_uploaded_photo_cover_every_stage_before_and_after(tmp_path):
+def test_activation_maps_of_an_uploaded_photo_cover_every_stage_before_and_after(closing, tmp_path):
     import skimage.data
 
     from transfer_core import run_analysis
@@ -123,13 +123,12 @@ def test_activation_maps_of_an_uploaded_photo_cover_every_stage_before_and_after
     from transfer_core.runs import RunStore
 
     store = RunStore(tmp_path / "runs")
-    runner = Runner(store)
+    runner = closing(Runner(store))
     config = TrainConfig(
         dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=1, frozen_stages=7
     )
     run_id = runner.submit(config, "me")
     wait_until_finished(runner, run_id, timeout=120)
-    runner.close()
     models = run_analysis.load_run_models(store, run_id)
     photo = run_analysis.image_at_run_size(models, skimage.data.chelsea())
     assert photo.shape == (32, 32, 3) and photo.dtype == np.uint8

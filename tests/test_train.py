@@ -9,6 +9,9 @@ from transfer_core.metrics import EpochMetrics
 from transfer_core.resolve import prepared_data
 from transfer_core.train import BatchProgress, Cancelled, Done, Failed, Started, train
 
+# A probe on digits, on the CPU: these tests compare the engine with plain fp32 references computed here.
+DIGITS = TrainConfig(dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=2, device="cpu")
+
 
 def run(config: TrainConfig, **kwargs) -> list:
     return list(train(config, **kwargs))
@@ -67,9 +70,7 @@ def test_cancel_stops_within_one_batch(tiny_config):
 
 def test_cached_prefix_trains_exactly_like_running_the_frozen_stages_every_batch():
     """The cache is an optimisation only: the reference is the same run without it."""
-    config = TrainConfig(
-        dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=2, frozen_stages=7
-    )
+    config = DIGITS.replace(frozen_stages=7)
     cached, reference = run(config), run(config, cache_prefix=False)
     assert cached[0].cached_prefix and not reference[0].cached_prefix
     pairs = list(zip(epoch_metrics(cached), epoch_metrics(reference)))
@@ -137,7 +138,7 @@ def test_lpft_fine_tunes_from_the_probes_head(monkeypatch):
         return optimizer
 
     monkeypatch.setattr(train_module, "start_fine_tuning", spy)
-    base = TrainConfig(dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=3)
+    base = DIGITS.replace(epochs=3)
     lpft = run(base.replace(strategy="lpft", probe_epochs=2, finetune_lr_scale=0.1))
     probe = run(base.replace(epochs=2))  # the same first two epochs, as a plain linear probe
     assert torch.equal(at_switch["head"], probe[-1].model.head.weight)
@@ -147,7 +148,7 @@ def test_lpft_fine_tunes_from_the_probes_head(monkeypatch):
 
 
 def test_a_shifted_validation_copy_is_scored_every_epoch():
-    config = TrainConfig(dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=2)
+    config = DIGITS
     shifted_run = run(config.replace(val_shift="noise"))
     shifted, plain = epoch_metrics(shifted_run), epoch_metrics(run(config))
     noisy = shift_images(prepared_data(config, owner=None).val_x, "noise", config.seed)

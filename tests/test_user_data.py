@@ -169,22 +169,19 @@ def test_uploaded_weights_start_the_owners_runs(tiny_config):
     assert all(Path(p).is_relative_to(paths.data_dir()) for p in files)
 
 
-def test_the_runner_trains_each_run_as_its_owner(colours, tiny_config, tmp_path):
+def test_the_runner_trains_each_run_as_its_owner(colours, tiny_config, tmp_path, closing):
     from transfer_core.jobs import Runner
     from transfer_core.runs import RunStore
 
     user_data.keep_dataset("alice", "colours", colours, LIMITS)
-    runner = Runner(RunStore(tmp_path / "runs"))
+    runner = closing(Runner(RunStore(tmp_path / "runs")))
     config = tiny_config.replace(dataset="mine:colours", train_per_class=8, val_per_class=4, epochs=1)
-    try:
-        mine, theirs = runner.submit(config, "alice"), runner.submit(config, "bob")
-        for run_id in (mine, theirs):
-            wait_until_finished(runner, run_id, timeout=120)
-        assert runner.snapshot(mine).status == "done" and runner.snapshot(mine).classes == ["blue", "red"]
-        assert runner.snapshot(theirs).status == "failed"
-        assert "no dataset named 'colours'" in runner.snapshot(theirs).message
-    finally:
-        runner.close()
+    mine, theirs = runner.submit(config, "alice"), runner.submit(config, "bob")
+    for run_id in (mine, theirs):
+        wait_until_finished(runner, run_id, timeout=120)
+    assert runner.snapshot(mine).status == "done" and runner.snapshot(mine).classes == ["blue", "red"]
+    assert runner.snapshot(theirs).status == "failed"
+    assert "no dataset named 'colours'" in runner.snapshot(theirs).message
 
 
 def recompressed(data: bytes) -> bytes:

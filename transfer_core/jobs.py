@@ -60,7 +60,7 @@ class Job:
     trainable_parameters: int | None = None
     features: FeatureProgress | None = None  # the frozen prefix's feature pass, while it runs
     feature_source: str = ""  # "computed", "stored" (shared with earlier runs) or "memory"
-    started: float | None = None  # time.monotonic() when a slot took it
+    started: float | None = None  # the runner's clock when a slot took it
     keep: bool = False  # start it even if its owner is gone (a layer lab runs unattended)
     node: str = ""  # the machine it trains on, when the runner says (see Placed); else this one
     pid: int | None = None  # the process training it there
@@ -140,10 +140,12 @@ class Runner:
         train_fn: TrainFn = train,
         features: FeatureStore | None = None,
         abandoned_seconds: float = ABANDONED_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.store, self.slots, self.max_queue, self.train_fn = store, slots, max_queue, train_fn
         self.features, self.abandoned_seconds = features, abandoned_seconds
-        self._seen: dict[str, float] = {}  # owner -> when a page of theirs last asked (time.monotonic())
+        self.clock = clock  # seconds, for waits and closed tabs; tests set their own to be independent of load
+        self._seen: dict[str, float] = {}  # owner -> when a page of theirs last asked (self.clock())
         self.interrupted = store.recover_interrupted()
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
@@ -164,7 +166,7 @@ class Runner:
     def seen(self, owner: str) -> None:
         """A page of this owner's is open (each script run says so): their queued runs are wanted."""
         with self._lock:
-            self._seen[owner] = time.monotonic()
+            self._seen[owner] = self.clock()
 
     def submit(self, config: TrainConfig, owner: str, keep: bool = False) -> str:
         """Queue a run; `keep` starts it even if the owner's tab has gone by then. A run whose data
@@ -176,7 +178,7 @@ class Runner:
         if classes is not None:
             check_budget(config, classes)
         with self._lock:
-            self._seen[owner] = time.monotonic()
+            self._seen[owner] = self.clock()
             if len(self._waiting) >= self.max_queue:
                 raise QueueFull(
                     f"{len(self._waiting)} runs are already waiting; try again in a minute, when some have started."
@@ -193,7 +195,7 @@ class Runner:
     def snapshot(self, run_id: str, owner: str | None = None) -> RunSnapshot:
         with self._lock:
             if owner is not None:
-                self._seen[owner] = time.monotonic()
+                self._seen[owner] = self.clock()
             job = self._jobs.get(run_id)
             if job is not None:
                 self._check_owner(job.owner, owner, run_id)
@@ -264,7 +266,7 @@ class Runner:
                     continue
                 job = self._jobs[self._queue_order()[0]]
                 self._waiting.remove(job.run_id)
-                job.status, job.started = "running", time.monotonic()
+                job.status, job.started = "running", self.clock()
                 self._starts += 1
                 self._served[job.owner] = self._starts
             try:
@@ -276,7 +278,7 @@ class Runner:
     def _drop_abandoned(self) -> None:
         """Cancel waiting runs whose owner's tab has not asked about anything for a while: nobody is
         there to see them, and the class behind them waits. Lock held."""
-        now = time.monotonic()
+        now = self.clock()
         for run_id in list(self._waiting):
             job = self._jobs[run_id]
             if not job.keep and now - self._seen.get(job.owner, now) > self.abandoned_seconds:
@@ -358,7 +360,7 @@ class Runner:
         final in memory (with why it was not saved), and the slot goes on to the next run."""
         job.status, job.message = status, message
         if job.started is not None:
-            self._durations.append(time.monotonic() - job.started)
+            self._durations.append(self.clock() - job.started)
         try:
             self.store.update(job.run_id, status=status, message=message)
         except OSError as err:
@@ -390,7 +392,7 @@ class Runner:
             return None
         typical = sorted(self._durations)[len(self._durations) // 2]
         running = [job for job in self._jobs.values() if job.status == "running" and job.started is not None]
-        left_now = sum(max(0.0, typical - (time.monotonic() - job.started)) for job in running)
+        left_now = sum(max(0.0, typical - (self.clock() - job.started)) for job in running)
         return (left_now + (position - 1) * typical) / self.slots
 
     def _live_or_stored(self, record: RunRecord) -> RunSnapshot:
