@@ -76,6 +76,7 @@ def test_in_a_class_student_i_runs_seed_i(class_server):
 # --- prepared lessons -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_prepared_lesson_is_reused_labelled_as_measured_earlier_and_can_be_run_afresh(closing, class_server):
     from ui.session import get_runner
 
@@ -105,6 +106,7 @@ def test_a_prepared_lesson_is_reused_labelled_as_measured_earlier_and_can_be_run
     assert set(at.dataframe[-1].value["measured"]) == {"now, by you"}
 
 
+@pytest.mark.slow
 def test_a_students_verdict_pools_the_class_read_once_and_again_when_asked(closing, class_server, monkeypatch):
     from ui.session import get_runner
 

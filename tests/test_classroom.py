@@ -34,6 +34,7 @@ def finished(events: list) -> Done:
 # --- the feature store ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_second_run_reads_the_first_runs_features_and_trains_identically(features):
     first = list(train(PROBE, features=features))
     second = list(train(PROBE, features=features))
@@ -49,6 +50,7 @@ def test_the_second_run_reads_the_first_runs_features_and_trains_identically(fea
             assert torch.equal(weight, finished(first).model.state_dict()[name]), name
 
 
+@pytest.mark.slow
 def test_what_determines_the_features_is_in_their_key(features):
     list(train(PROBE, features=features))
     for other in (PROBE.replace(seed=1), PROBE.replace(image_size=48), PROBE.replace(frozen_stages=3)):

@@ -62,6 +62,7 @@ def test_predict_refuses_a_file_that_is_not_an_image(tmp_path, capsys):
     assert "cannot read" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_module_runs_as_a_program():
     result = subprocess.run(
         [sys.executable, "-m", "transfer_core", "datasets"], capture_output=True, text=True, env=os.environ.copy()

@@ -84,6 +84,7 @@ def script_trace(config: TrainConfig, folder) -> Trace:
     return Trace(accuracy, trace["losses"], trace["weights"], done.stdout, trace["device"])
 
 
+@pytest.mark.slow
 def test_the_default_labs_exported_script_reaches_the_labs_validation_accuracy_without_the_app(tmp_path):
     config = TrainConfig(device="cpu")
     text = export.script(config)
@@ -94,6 +95,7 @@ def test_the_default_labs_exported_script_reaches_the_labs_validation_accuracy_w
     assert script.accuracy == pytest.approx(lab_trace(config).accuracy, abs=0.002)  # two of 1000 images at most
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "config",
     [

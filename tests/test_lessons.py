@@ -133,6 +133,7 @@ def test_lesson_three_shows_the_trained_word_gru_reading_a_word_and_decides_on_u
     assert probe.is_linear_probe and scratch.strategy == "scratch" and probe.train_per_class == 10
 
 
+@pytest.mark.slow
 def test_an_experiment_lesson_trains_its_runs_and_scores_the_prediction():
     at = lesson_app("uses")
     at.radio(key="predict_uses").set_value("probe").run()
@@ -223,6 +224,7 @@ def test_the_articles_two_bugs_raise_what_the_lesson_promises():
     assert message.startswith("ValueError: the model gives scores of shape (4, 1000), but the task has 10 classes")
 
 
+@pytest.mark.slow
 def test_the_corrected_code_is_the_plain_script_and_runs_on_resnet18_with_planted_weights_offline(tmp_path):
     from tests.test_export import lab_trace, script_trace
     from transfer_core.weights import torchvision_cache_path
@@ -386,6 +388,7 @@ def test_the_lessons_and_the_boards_charts_have_chinese_axes(monkeypatch):
             assert axis.title.text is None or CJK.search(axis.title.text), axis.title.text
 
 
+@pytest.mark.slow
 def test_lesson_eight_measures_the_model_choice_side_by_side():
     from ui.session import get_runner
 
@@ -447,6 +450,7 @@ def test_the_batchnorm_pitfall_moves_frozen_features_and_eval_mode_keeps_them():
     assert fixed.statistics_moved == 0.0 and fixed.features_moved == 0.0
 
 
+@pytest.mark.slow
 def test_lesson_five_measures_the_pitfall_on_request_and_shows_the_fix():
     at = lesson_app("finetune")
     assert "stage.eval()" in "".join(c.value for c in at.code)

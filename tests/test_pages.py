@@ -205,6 +205,7 @@ def test_a_waiting_run_shows_its_place_in_the_queue():
     assert any(m.label == "Validation accuracy" for m in at.metric)
 
 
+@pytest.mark.slow
 def test_compare_races_every_strategy_on_the_same_task_with_a_shifted_copy():
     from ui.session import get_runner
 
@@ -233,6 +234,7 @@ def test_compare_races_every_strategy_on_the_same_task_with_a_shifted_copy():
     assert any(shown(m.value).startswith(verdict) for m in at.markdown), winner
 
 
+@pytest.mark.slow
 def test_layers_page_explains_the_experiment_and_draws_a_finished_lab():
     at = open_app("app_pages/layers.py")
     assert any("Task **A**" in m.value and "18 trainings" in m.value for m in at.markdown)

@@ -10,6 +10,8 @@ from transfer_core.feature_store import FeatureStore
 from transfer_core.process_runner import ProcessRunner
 from transfer_core.runs import RunStore
 
+pytestmark = pytest.mark.slow  # every test here starts worker processes (seconds each)
+
 TINY = TrainConfig(
     backbone="small_cnn", weights="random", dataset="digits", train_per_class=20, val_per_class=10,
     frozen_stages=0, epochs=1, batch_size=32, image_size=32, seed=0,

@@ -25,6 +25,8 @@ ray = pytest.importorskip("ray", reason="Ray is in requirements.txt: run scripts
 from transfer_core import ray_runner  # noqa: E402
 from transfer_core.ray_runner import RayRunner, start_ray  # noqa: E402
 
+pytestmark = pytest.mark.slow  # every test here uses a Ray started on this machine (seconds each)
+
 SLOW = TrainConfig(frozen_stages=0, epochs=50, lr=3e-4)  # full fine-tuning: minutes, long enough to stop
 
 

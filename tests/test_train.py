@@ -44,6 +44,7 @@ def test_events_come_in_order_with_metrics_for_every_epoch(tiny_config):
     assert epochs[-1].val_acc == pytest.approx(accuracy) and epochs[-1].val_loss == pytest.approx(loss, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_training_is_reproducible_on_cpu_for_a_fixed_seed(tiny_config):
     first = [e for e in run(tiny_config) if isinstance(e, (EpochMetrics, Done))]
     second = [e for e in run(tiny_config) if isinstance(e, (EpochMetrics, Done))]
@@ -68,6 +69,7 @@ def test_cancel_stops_within_one_batch(tiny_config):
     assert last == Cancelled(epoch=1, batch=4)
 
 
+@pytest.mark.slow
 def test_cached_prefix_trains_exactly_like_running_the_frozen_stages_every_batch():
     """The cache is an optimisation only: the reference is the same run without it."""
     config = DIGITS.replace(frozen_stages=7)
@@ -114,6 +116,7 @@ def test_cuda_requested_without_cuda_fails_with_a_clear_message(tiny_config):
     assert isinstance(event, Failed) and "no usable CUDA" in event.message
 
 
+@pytest.mark.slow
 def test_default_linear_probe_beats_from_scratch_on_the_same_budget():
     """The acceptance check: offline defaults reach 0.80; from scratch stays clearly below."""
     probe = run(TrainConfig())[-1]
@@ -123,6 +126,7 @@ def test_default_linear_probe_beats_from_scratch_on_the_same_budget():
     assert scratch.metrics.val_acc <= probe.metrics.val_acc - 0.05
 
 
+@pytest.mark.slow
 def test_lpft_fine_tunes_from_the_probes_head(monkeypatch):
     """Phase two must start from the head the probe learned, not a new one, with every stage unfrozen."""
     from transfer_core import train as train_module
