@@ -1,18 +1,20 @@
 """Train functions that misbehave, for the process runner's fault tests. They live in a module of their
 own because a worker process imports its train function by name."""
 
+import json
 import os
 import signal
 import time
 
 import numpy as np
 
+from transfer_core import user_data
 from transfer_core.train import BatchProgress, Cancelled, Done, Failed, train
 
 
 def misbehaving(config, should_stop, **context):
     """What the run does is chosen by its seed: 1 raises, 2 eats memory, 3 ignores stop, 4 is killed,
-    anything else trains for real."""
+    6 fails saying which sessions' datasets the process holds, anything else trains for real."""
     if config.seed == 1:
         yield BatchProgress(1, 1, 1, 2, 1.0, 0.5)
         raise RuntimeError("boom inside the job")
@@ -29,6 +31,11 @@ def misbehaving(config, should_stop, **context):
     if config.seed == 4:
         yield BatchProgress(1, 1, 1, 2, 1.0, 0.5)
         os.kill(os.getpid(), signal.SIGKILL)
+    if config.seed == 6:
+        with user_data.MEMORY.lock:
+            held = {owner: sorted(datasets) for owner, datasets in user_data.MEMORY.datasets.items()}
+        yield Failed(f"held: {json.dumps(held)}")
+        return
     for event in train(config, should_stop, **context):
         yield event
         if isinstance(event, (Done, Cancelled)):

@@ -10,6 +10,7 @@ about the UI. Pages submit, poll `snapshot`, cancel and delete.
 
 from __future__ import annotations  # the classes define a method named list
 
+import contextlib
 import socket
 import threading
 import time
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 from . import catalog
 from .config import TrainConfig
-from .errors import QueueFull, RunNotFound, RunStillLive, StoreUnavailable, TransferLabError
+from .errors import QueueFull, RunDamaged, RunNotFound, RunStillLive, StoreUnavailable, TransferLabError
 from .evaluation import FeatureProgress, FeaturesReady
 from .feature_store import FeatureStore
 from .memory_budget import check_budget
@@ -115,6 +116,10 @@ class RunSnapshot:
             and summary is not None
             and near_chance(summary.final_val_acc, classes, self.config.val_per_class * classes)
         )
+
+
+class StoreRefused(Exception):
+    """The run store refused to keep a run's event (a full or read-only disk): the run cannot be kept."""
 
 
 class JobEnded(Exception):
@@ -303,17 +308,22 @@ class Runner:
     def _run(self, job: Job) -> None:
         try:
             self.store.update(job.run_id, status="running")
-            for event in self._events(job):
-                self._record(job, event)
+            # closing: whatever ends the loop (a store that refuses a write, too) stops the training at once
+            with contextlib.closing(self._events(job)) as events:
+                for event in events:
+                    self._record(job, event)
             with self._lock:
                 if job.status == "running":  # the generator ended without a final event
                     self._finish(job, "failed", "training stopped without finishing")
         except JobEnded as ended:  # the place it ran in ended it (see ProcessRunner), with why
             with self._lock:
                 self._finish(job, ended.status, str(ended))
-        except OSError as err:  # the store refused a write: the run cannot be kept
+        except RunDamaged as damaged:
             with self._lock:
-                self._finish(job, "failed", f"{STORE_TROUBLE}: {err.strerror or err}.")
+                self._finish(job, "failed", str(damaged))
+        except StoreRefused as refused:  # the run cannot be kept
+            with self._lock:
+                self._finish(job, "failed", str(refused))
         except Exception as err:  # a failing job must not take the runner down
             with self._lock:
                 self._finish(job, "failed", f"{type(err).__name__}: {err}")
@@ -323,6 +333,13 @@ class Runner:
         return self.train_fn(job.config, job.cancel.is_set, owner=job.owner, store=self.store, features=self.features)
 
     def _record(self, job: Job, event: Event) -> None:
+        try:
+            self._store_event(job, event)
+        except OSError as err:  # a full or read-only disk; other failures say what they are
+            raise StoreRefused(f"{STORE_TROUBLE}: {err.strerror or err}.") from err
+        self._follow_event(job, event)
+
+    def _store_event(self, job: Job, event: Event) -> None:
         if isinstance(event, EpochMetrics):
             self.store.append_metrics(job.run_id, event)
         elif isinstance(event, Done):
@@ -332,6 +349,9 @@ class Runner:
             self.store.update(job.run_id, classes=event.classes, fingerprint=event.fingerprint, trained_on=trained_on)
         elif isinstance(event, EpochRecord):
             self.store.save_record(job.run_id, event.epoch, event.sample, event.embedding, event.drift)
+
+    def _follow_event(self, job: Job, event: Event) -> None:
+        """What snapshots show while the run trains."""
         with self._lock:
             if isinstance(event, Placed):
                 job.node, job.pid = event.node, event.pid
@@ -368,6 +388,9 @@ class Runner:
             job.message = f"{message + ' · ' if message else ''}{STORE_TROUBLE}: {err.strerror or err}."
         except RunNotFound:
             pass  # deleted meanwhile
+        except RunDamaged as err:  # its record cannot be read: this run fails, the queue goes on
+            job.status = "failed"
+            job.message = str(err) if not message or str(err) in message else f"{message} · {err}"
         self._forget_finished()
 
     def _forget_finished(self) -> None:

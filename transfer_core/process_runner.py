@@ -14,7 +14,6 @@ import contextlib
 import os
 import sys
 import threading
-import time
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,13 +26,12 @@ from . import user_data
 from .config import MINE_PREFIX, TrainConfig
 from .feature_store import FeatureStore
 from .jobs import ABANDONED_SECONDS, Job, JobEnded, Runner, TrainFn
+from .remote import Ended, Sent, remote_events
 from .runs import RunStore
 from .train import Done, Event, Failed, train
 
 GRACE_SECONDS = 10.0  # a cancelled run that sends nothing for this long is stopped with its worker
-POLL_SECONDS = 0.2
 HEALTH_SECONDS = 5.0  # how often an idle slot's worker is checked, and started again if it has died
-END = "end"  # a worker's last message for a run
 
 
 class SavedWeights:
@@ -51,6 +49,7 @@ class SavedWeights:
 class Assignment:
     """One run for a worker: everything `train` needs, in plain values."""
 
+    run_id: str  # named by every message the run sends back
     config_json: str
     owner: str
     store_root: str
@@ -69,26 +68,26 @@ def worker_main(conn: Connection, stop, threads: int) -> None:
             return
         if assignment is None:
             return
-        for event in assignment_events(assignment, stop.is_set):
-            conn.send(event)
-        conn.send(END)
+        for message in assignment_messages(assignment, stop.is_set):
+            conn.send(message)
 
 
-def assignment_events(assignment: Assignment, should_stop: Callable[[], bool]) -> Iterator[Event]:
-    """Train one assignment where this process runs, yielding events fit to send to the server; a run
-    that raises ends in a Failed event, so the process can take the next run."""
+def assignment_messages(assignment: Assignment, should_stop: Callable[[], bool]) -> Iterator[Sent | Ended]:
+    """Train one assignment where this process runs: every event, named by its run and fit to send to the
+    server, then Ended. A run that raises ends in a Failed event, so the process can take the next run;
+    the session's dataset it brought is dropped when it ends, however it ends."""
     config = TrainConfig.from_json(assignment.config_json)
-    if assignment.own_dataset is not None:
-        _hold_own_dataset(assignment.owner, config.dataset, assignment.own_dataset)
     try:
-        store = RunStore(assignment.store_root)
-        events = assignment.train_fn(
-            config, should_stop, owner=assignment.owner, store=store, features=assignment.features
-        )
-        for event in events:
-            yield _portable(event)
+        with _holding(assignment.owner, config.dataset, assignment.own_dataset):
+            store = RunStore(assignment.store_root)
+            events = assignment.train_fn(
+                config, should_stop, owner=assignment.owner, store=store, features=assignment.features
+            )
+            for event in events:
+                yield Sent(assignment.run_id, _portable(event))
     except Exception as err:
-        yield Failed(f"{type(err).__name__}: {err}")
+        yield Sent(assignment.run_id, Failed(f"{type(err).__name__}: {err}"))
+    yield Ended(assignment.run_id)
 
 
 def _portable(event: Event) -> Event:
@@ -98,9 +97,24 @@ def _portable(event: Event) -> Event:
     return event
 
 
-def _hold_own_dataset(owner: str, dataset: str, raw) -> None:
+@contextlib.contextmanager
+def _holding(owner: str, dataset: str, raw) -> Iterator[None]:
+    """A session's in-memory dataset, where this worker's training reads datasets, for one run only: a
+    long-lived worker serves every student, and must keep no one's data (nor an old copy of it)."""
+    if raw is None:
+        yield
+        return
+    name = dataset.removeprefix(MINE_PREFIX)
     with user_data.MEMORY.lock:
-        user_data.MEMORY.datasets.setdefault(owner, {})[dataset.removeprefix(MINE_PREFIX)] = raw
+        user_data.MEMORY.datasets.setdefault(owner, {})[name] = raw
+    try:
+        yield
+    finally:
+        with user_data.MEMORY.lock:
+            held = user_data.MEMORY.datasets.get(owner, {})
+            held.pop(name, None)
+            if not held:
+                user_data.MEMORY.datasets.pop(owner, None)
 
 
 class Worker:
@@ -211,53 +225,67 @@ class ProcessRunner(Runner):
                     if slot not in self._busy and not worker.alive():
                         self._workers_by_slot[slot] = Worker(self.threads)
 
-    def _events(self, job: Job):
+    def _events(self, job: Job) -> Iterator[Event]:
+        slot, worker = threading.current_thread().name, self._worker()
         try:
-            yield from self._worker_events(job)
-        finally:
-            with self._lock:
-                self._busy.discard(threading.current_thread().name)
-
-    def _worker_events(self, job: Job):
-        worker = self._worker()
-        worker.stop.clear()
-        worker.conn.send(Assignment(job.config.to_json(), job.owner, str(self.store.root), self.features,
-                                    _own_dataset(job), self.train_fn))  # fmt: skip
-        asked_to_stop = None
-        while True:
-            if job.cancel.is_set() and asked_to_stop is None:
-                worker.stop.set()  # the training loop checks it before every batch
-                asked_to_stop = time.monotonic()
-            if asked_to_stop is not None and time.monotonic() - asked_to_stop > self.grace_seconds:
-                worker.kill()
-                raise JobEnded("cancelled", f"stopped after {self.grace_seconds:g} s without answering the stop")
-            if worker.rss_bytes() > self.memory_bytes:
-                worker.kill()
-                raise JobEnded(
-                    "failed",
-                    f"the run needed more than {self.memory_bytes // 1024**2} MB of memory, this server's bound "
-                    "per run (TRANSFER_LAB_RUN_MEMORY_MB): choose fewer images per class or a smaller image size.",
-                )
-            if not worker.conn.poll(POLL_SECONDS):
-                if not worker.alive():
-                    raise JobEnded("failed", f"the worker process training this run stopped ({worker.ended_how()})")
-                continue
+            worker.stop.clear()
+            assignment = Assignment(job.run_id, job.config.to_json(), job.owner, str(self.store.root),
+                                    self.features, _own_dataset(job), self.train_fn)  # fmt: skip
             try:
-                message = worker.conn.recv()
-            except (EOFError, OSError):
-                worker.process.join(timeout=5)
-                raise JobEnded(
-                    "failed", f"the worker process training this run stopped ({worker.ended_how()})"
-                ) from None
-            if message == END:
-                return
-            yield message
+                worker.conn.send(assignment)
+            except OSError:  # it died after the health check looked
+                raise JobEnded("failed", worker_stopped(worker)) from None
+            yield from remote_events(job, WorkerRun(worker), self.grace_seconds, self.memory_bytes, self.clock)
+        finally:
+            self._after_run(slot, worker)
+
+    def _after_run(self, slot: str, worker: Worker) -> None:
+        """The slot is free again. A worker that has kept memory from its runs (past half the bound, while
+        idle) is started afresh, so what one student's run left behind never costs the next one."""
+        recycle = worker.alive() and worker.rss_bytes() > self.memory_bytes // 2
+        if recycle:
+            worker.close()
+        with self._lock:
+            if recycle:
+                self._workers_by_slot[slot] = Worker(self.threads)
+            self._busy.discard(slot)
 
     def close(self) -> None:
         self._health.set()
         super().close()
         for worker in self._workers_by_slot.values():
             worker.close()
+
+
+class WorkerRun:
+    """One run in a worker process, as the remote-run loop talks to it (see remote.Remote)."""
+
+    def __init__(self, worker: Worker):
+        self.worker = worker
+
+    def next_message(self, timeout: float) -> Sent | Ended | None:
+        try:
+            if not self.worker.conn.poll(timeout):
+                if not self.worker.alive():
+                    raise JobEnded("failed", worker_stopped(self.worker))
+                return None
+            return self.worker.conn.recv()
+        except (EOFError, OSError):
+            self.worker.process.join(timeout=5)
+            raise JobEnded("failed", worker_stopped(self.worker)) from None
+
+    def stop(self) -> None:
+        self.worker.stop.set()  # the training loop checks it before every batch
+
+    def kill(self) -> None:
+        self.worker.kill()
+
+    def memory_bytes(self) -> int:
+        return self.worker.rss_bytes()
+
+
+def worker_stopped(worker: Worker) -> str:
+    return f"the worker process training this run stopped ({worker.ended_how()})"
 
 
 def _own_dataset(job: Job):

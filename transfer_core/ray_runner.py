@@ -32,25 +32,25 @@ from .config import TrainConfig
 from .errors import ConfigError, TransferLabError
 from .feature_store import FeatureStore
 from .jobs import ABANDONED_SECONDS, Job, JobEnded, Placed, Runner, TrainFn
-from .process_runner import GRACE_SECONDS, Assignment, _own_dataset, assignment_events
+from .process_runner import GRACE_SECONDS, Assignment, _own_dataset, assignment_messages
+from .remote import Ended, Sent, remote_events
 from .runs import RunStore
 from .train import Event, train
 
-POLL_SECONDS = 0.2
 RESOURCES_SECONDS = 10.0
 LOST = "the Ray worker training this run was lost ({why}); its machine may have gone down. Launch it again."
 
 
 @ray.remote(max_retries=0)  # a lost run is reported, not silently started again from scratch
-def train_on_ray(assignment: Assignment, threads: int, device: str) -> Iterator[Event]:
+def train_on_ray(assignment: Assignment, threads: int, device: str) -> Iterator[Sent | Ended]:
     """Where Ray placed it: say where, then train on `device` and stream every event back."""
     import torch
 
     torch.set_num_threads(threads)
-    yield Placed(node=socket.gethostname(), pid=os.getpid())
+    yield Sent(assignment.run_id, Placed(node=socket.gethostname(), pid=os.getpid()))
     config = TrainConfig.from_json(assignment.config_json).replace(device=device)
     # Nothing asks it to stop between batches: Ray's cancel interrupts it where it is.
-    yield from assignment_events(replace(assignment, config_json=config.to_json()), lambda: False)
+    yield from assignment_messages(replace(assignment, config_json=config.to_json()), lambda: False)
 
 
 def start_ray(address: str | None = None, num_cpus: int | None = None, num_gpus: int | None = None,
@@ -164,37 +164,49 @@ class RayRunner(Runner):
 
     def _events(self, job: Job) -> Iterator[Event]:
         wants_gpu = job.config.device == "cuda"
-        assignment = Assignment(job.config.to_json(), job.owner, str(self.store.root), self.features,
+        assignment = Assignment(job.run_id, job.config.to_json(), job.owner, str(self.store.root), self.features,
                                 _own_dataset(job), self.train_fn)  # fmt: skip
         task = train_on_ray.options(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run if wants_gpu else 0).remote(
             assignment, max(1, int(self.cpus_per_run)), "cuda" if wants_gpu else "cpu"
         )
-        asked_to_stop = None
+        return remote_events(job, RayTask(task, job), self.grace_seconds, clock=self.clock)
+
+
+class RayTask:
+    """One run as a Ray task, as the remote-run loop talks to it (see remote.Remote)."""
+
+    def __init__(self, task, job: Job):
+        self.task, self.job, self.stopping = task, job, False
+
+    def next_message(self, timeout: float) -> Sent | Ended | None:
         try:
-            while True:
-                if job.cancel.is_set() and asked_to_stop is None:
-                    ray.cancel(task)  # interrupts the task where it is, inside the current batch
-                    asked_to_stop = time.monotonic()
-                if asked_to_stop is not None and time.monotonic() - asked_to_stop > self.grace_seconds:
-                    ray.cancel(task, force=True)
-                    raise JobEnded("cancelled", f"stopped after {self.grace_seconds:g} s without answering the stop")
-                ready, _ = ray.wait([task], timeout=POLL_SECONDS)
-                if not ready:
-                    continue
-                try:
-                    ref = next(task)
-                except StopIteration:
-                    return
-                yield ray.get(ref)
+            ready, _ = ray.wait([self.task], timeout=timeout)
+            if not ready:
+                return None
+            try:
+                ref = next(self.task)
+            except StopIteration:
+                return Ended(self.job.run_id)
+            return ray.get(ref)
         except TaskCancelledError:
-            raise JobEnded("cancelled", self._cancelled_where(job)) from None
+            raise JobEnded("cancelled", cancelled_where(self.job)) from None
         except RayError as err:
-            if asked_to_stop is not None:
-                raise JobEnded("cancelled", self._cancelled_where(job)) from None
+            if self.stopping:
+                raise JobEnded("cancelled", cancelled_where(self.job)) from None
             raise JobEnded("failed", LOST.format(why=type(err).__name__)) from None
 
-    @staticmethod
-    def _cancelled_where(job: Job) -> str:
-        if job.progress is None:
-            return "cancelled before its first batch"
-        return f"cancelled in epoch {job.progress.epoch} before batch {job.progress.batch + 1}"
+    def stop(self) -> None:
+        self.stopping = True
+        ray.cancel(self.task)  # interrupts the task where it is, inside the current batch
+
+    def kill(self) -> None:
+        ray.cancel(self.task, force=True)  # ends its worker process: nothing of the run goes on
+
+    def memory_bytes(self) -> int:
+        return 0  # Ray's own memory monitor guards its nodes
+
+
+def cancelled_where(job: Job) -> str:
+    if job.progress is None:
+        return "cancelled before its first batch"
+    return f"cancelled in epoch {job.progress.epoch} before batch {job.progress.batch + 1}"

@@ -91,7 +91,10 @@ class RunStore:
         if changes.get("status") not in (None, *STATUSES):
             raise ValueError(f"unknown status {changes['status']!r}")
         with self._locked(run_id):  # read, change and write as one step, whoever else writes
-            meta = self._read_meta(run_id) | changes
+            try:
+                meta = self._read_meta(run_id) | changes
+            except (ValueError, TypeError) as err:  # not JSON, or not an object: written by hand, or a bad disk
+                raise RunDamaged(f"run {run_id}'s record is damaged ({type(err).__name__}).") from err
             if changes.get("status") == "running":
                 meta |= this_process()
             if changes.get("status") not in (None, *LIVE_STATUSES):
