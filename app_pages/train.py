@@ -73,6 +73,8 @@ def progress_ui(snapshot: RunSnapshot) -> None:
         return
     if snapshot.feature_source == "stored":
         st.caption(t("train.features_shared"))
+    elif snapshot.feature_source == "repaired":  # a damaged stored copy was computed again
+        st.caption(t("train.features_repaired"))
     epoch_fraction = (progress.epoch - 1 + progress.batch / progress.batches) / progress.epochs
     st.progress(epoch_fraction, text=t("train.epoch", epoch=progress.epoch, epochs=progress.epochs))
     st.progress(

@@ -12,9 +12,12 @@ from tests.waiting import wait_for, wait_until_finished
 from transfer_core import user_data
 from transfer_core.config import TrainConfig
 from transfer_core.data import RawDataset
+from transfer_core.evaluation import FeaturesReady
+from transfer_core.feature_store import FeatureStore
 from transfer_core.jobs import Runner
 from transfer_core.process_runner import ProcessRunner
 from transfer_core.runs import RunStore
+from transfer_core.train import train
 
 TINY = TrainConfig(
     backbone="small_cnn", weights="random", dataset="digits", train_per_class=20, val_per_class=10,
@@ -93,3 +96,26 @@ def worker_memory(runner: ProcessRunner) -> str:
     run_id = runner.submit(TINY.replace(seed=6), "inspector")
     snapshot = wait_until_finished(runner, run_id)
     return snapshot.message.removeprefix("held: ")
+
+
+PROBE = TrainConfig(dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=2, device="cpu")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "overwritten in place"])
+def test_a_damaged_feature_entry_is_computed_again_once_and_the_run_says_so(tmp_path, damage):
+    store = FeatureStore(tmp_path / "features", 256 * 1024**2)
+    first = list(train(PROBE, features=store))
+    (entry,) = (tmp_path / "features").glob("*.safetensors")
+    data = bytearray(entry.read_bytes())
+    if damage == "truncated":
+        entry.write_bytes(data[: len(data) // 2])
+    else:  # the size unchanged: only the digest can tell
+        middle = len(data) // 2
+        data[middle : middle + 4096] = bytes(range(256)) * 16
+        entry.write_bytes(data)
+    second, third = list(train(PROBE, features=store)), list(train(PROBE, features=store))
+    sources = [[e.source for e in run if isinstance(e, FeaturesReady)] for run in (first, second, third)]
+    assert sources == [["computed"], ["repaired"], ["stored"]]
+    assert store.computed == 2, "computed again once, then shared as before"
+    same = [(run[-1].metrics.train_loss, run[-1].metrics.val_loss, run[-1].metrics.val_acc) for run in (first, second)]
+    assert same[0] == same[1], "trained on the same features as the first run"

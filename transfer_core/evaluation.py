@@ -32,7 +32,8 @@ class FeatureProgress:
 
 @dataclass(frozen=True)
 class FeaturesReady:
-    source: str  # "computed" here, "stored" (read from the feature store), or "memory" (no store)
+    source: str  # "computed" here, "stored" (read from the feature store), "repaired" (a damaged stored copy
+    # computed again) or "memory" (no store)
     seconds: float
 
 

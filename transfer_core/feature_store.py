@@ -5,10 +5,13 @@ default lab need one feature pass between them. Each entry is named by a digest 
 determines it (see evaluation.prefix_key), written to a unique temporary file and renamed, bounded in
 total size by evicting the least recently used entries, and computed once when several runs ask at the
 same time: the first takes the entry's file lock (across threads and processes), the others wait for
-it and then read what it wrote.
+it and then read what it wrote. Every entry carries its tensors' digest: an entry a disk has damaged
+(truncated, or bytes changed in place) is removed and computed again, and the run is told so, instead
+of every later run failing on it or, worse, training on wrong features.
 """
 
 import fcntl
+import hashlib
 import os
 import time
 import uuid
@@ -17,11 +20,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 WAIT_SECONDS = 0.2  # how often a run waiting for another's feature pass looks again
+ABSENT, DAMAGED = "absent", "damaged"  # what reading an entry found, when not its tensors
 
 Tensors = dict[str, torch.Tensor]
+
+
+def digest(tensors: Tensors) -> str:
+    """sha256 over every tensor's name, shape, dtype and bytes, in name order."""
+    sha = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        sha.update(f"{name}|{tuple(tensor.shape)}|{tensor.dtype}|".encode())
+        sha.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return sha.hexdigest()
 
 
 class FeatureStore:
@@ -32,32 +47,41 @@ class FeatureStore:
 
     def fetch(self, key: str, compute: Callable[[], Iterator[object]], waiting: object) -> Iterator[object]:
         """Yields what `compute` yields (progress), or `waiting` now and then while another run computes the
-        same entry; returns (tensors, "stored" | "computed"). `compute` returns the tensors when done."""
+        same entry; returns (tensors, "stored" | "computed" | "repaired": a damaged entry computed again).
+        `compute` returns the tensors when done."""
         found = self._read(key)
-        if found is not None:
+        if isinstance(found, dict):
             return found, "stored"
         self.root.mkdir(parents=True, exist_ok=True)
         with _entry_lock(self.root / f"{key}.lock") as acquire:
             for _ in acquire:
                 yield waiting
-            found = self._read(key)  # computed by the run we waited for
-            if found is not None:
-                return found, "stored"
+            again = self._read(key)  # computed by the run we waited for
+            if isinstance(again, dict):
+                return again, "stored"
             tensors = yield from compute()
             self.computed += 1
             self._write(key, tensors)
-        return tensors, "computed"
+        return tensors, "repaired" if DAMAGED in (found, again) else "computed"
 
     def size(self) -> int:
         return sum(p.stat().st_size for p in self._entries())
 
-    def _read(self, key: str) -> Tensors | None:
+    def _read(self, key: str) -> Tensors | str:
+        """The entry's tensors; ABSENT, or DAMAGED (then the file is gone, to be computed again)."""
         path = self.root / f"{key}.safetensors"
         try:
-            tensors = load_file(path)
+            with safe_open(path, framework="pt") as entry:
+                tensors = {name: entry.get_tensor(name) for name in entry.keys()}  # noqa: SIM118 (safe_open is no dict)
+                written = (entry.metadata() or {}).get("sha256")
             os.utime(path)  # recently used: evicted last
-        except (OSError, ValueError, RuntimeError):  # absent, evicted meanwhile, or damaged
-            return None
+        except FileNotFoundError:  # never computed, or evicted meanwhile
+            return ABSENT
+        except Exception:  # safetensors' own error for a truncated or garbled file, among others
+            written = None
+        if written is None or written != digest(tensors):
+            path.unlink(missing_ok=True)
+            return DAMAGED
         return tensors
 
     def _write(self, key: str, tensors: Tensors) -> None:
@@ -65,7 +89,8 @@ class FeatureStore:
         target = self.root / f"{key}.safetensors"
         tmp = self.root / f".{key}.{uuid.uuid4().hex[:8]}.tmp"
         try:
-            save_file({name: t.detach().cpu().contiguous() for name, t in tensors.items()}, str(tmp))
+            tensors = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
+            save_file(tensors, str(tmp), metadata={"sha256": digest(tensors)})
             os.replace(tmp, target)
             self._evict(keep=target)
         except OSError:

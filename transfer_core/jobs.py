@@ -60,7 +60,7 @@ class Job:
     classes: list[str] = field(default_factory=list)
     trainable_parameters: int | None = None
     features: FeatureProgress | None = None  # the frozen prefix's feature pass, while it runs
-    feature_source: str = ""  # "computed", "stored" (shared with earlier runs) or "memory"
+    feature_source: str = ""  # "computed", "stored" (shared with earlier runs), "repaired" or "memory"
     started: float | None = None  # the runner's clock when a slot took it
     keep: bool = False  # start it even if its owner is gone (a layer lab runs unattended)
     node: str = ""  # the machine it trains on, when the runner says (see Placed); else this one
