@@ -338,6 +338,28 @@ def test_a_shared_folder_is_read_with_the_upload_limits(tmp_path, monkeypatch):
     assert len(dataset.images) == 12, "the unreadable file is left out"
     with pytest.raises(DatasetUnavailable, match="more than 10 images"):
         read_shared_folder(str(shared), UploadLimits(members=10, min_per_class=3))
+    with pytest.raises(DatasetUnavailable, match="more than 0 MB of images"):  # counted while reading
+        read_shared_folder(str(shared), UploadLimits(unpacked_mb=0, min_per_class=3))
+
+
+@pytest.mark.parametrize("linked", ["a class folder", "an image"])
+def test_a_link_out_of_a_shared_folder_is_refused_by_name(tmp_path, monkeypatch, linked):
+    """A share whose class folder (or image) is a link to another student's saved data is not read."""
+    from transfer_core import paths
+    from transfer_core.errors import DatasetUnavailable
+    from transfer_core.resolve import raw_dataset
+
+    saved = class_folders(paths.data_dir() / "users" / "0123abcd" / "datasets" / "secret")
+    shared = class_folders(tmp_path / "shared" / "pets")
+    if linked == "a class folder":
+        (shared / "green").symlink_to(saved / "red", target_is_directory=True)
+        named = "green"
+    else:
+        (shared / "red" / "stolen.png").symlink_to(saved / "red" / "0.png")
+        named = "red/stolen.png"
+    monkeypatch.setenv("TRANSFER_LAB_FOLDER_ROOTS", str(tmp_path / "shared"))
+    with pytest.raises(DatasetUnavailable, match=f"{named} links outside the shared folder"):
+        raw_dataset(f"folder:{shared}", owner="student-b")
 
 
 class ManualClock:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.faults import sleeper, where_placed
 from tests.shown import shown
-from tests.waiting import wait_for
+from tests.waiting import wait_for, wait_until_finished
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError, RunNotFound
 from transfer_core.feature_store import FeatureStore
@@ -107,10 +107,32 @@ def test_a_task_killed_mid_run_fails_its_run_with_a_message_and_the_next_run_tra
 
 def task_pids(name: str) -> list[int]:
     """Ray names a worker process after the task it runs: ray::<function>."""
-    ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=True).stdout
-    pids = [int(line.split()[0]) for line in ps.splitlines() if f"ray::{name}" in line]
-    assert pids, ps
+    pids = running_tasks(name)
+    assert pids, f"no process runs ray::{name}"
     return pids
+
+
+def running_tasks(name: str) -> list[int]:
+    ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=True).stdout
+    return [int(line.split()[0]) for line in ps.splitlines() if f"ray::{name}" in line]
+
+
+def test_a_run_the_store_refuses_stops_its_task_and_the_next_run_records_only_its_own(runner, tiny_config, monkeypatch):
+    append = runner.store.append_metrics
+    lasting = runner.submit(tiny_config.replace(epochs=300, seed=5), "yan")
+
+    def refuse_for_the_long_run(run_id, metrics):
+        if run_id == lasting:
+            raise OSError(30, "Read-only file system")
+        append(run_id, metrics)
+
+    monkeypatch.setattr(runner.store, "append_metrics", refuse_for_the_long_run)
+    failed = wait_until_finished(runner, lasting, timeout=120)
+    assert failed.status == "failed" and "cannot save runs right now: Read-only file system" in failed.message
+    wait_for(lambda: not running_tasks("train_on_ray"), 30, "the failed run's Ray task stopping", interval=0.2)
+    after = wait_until_finished(runner, runner.submit(tiny_config, "wen"), timeout=120)
+    assert after.status == "done", after.message
+    assert [m.epoch for m in runner.store.metrics(after.run_id)] == [1, 2]
 
 
 def test_a_cuda_run_asks_ray_for_a_gpu_and_a_cpu_run_never_holds_one(local_ray, tmp_path, closing):

@@ -45,23 +45,41 @@ def check_shared(folder: str) -> Path:
     return path
 
 
+def _refuse_links_out(path: Path, root: Path, folder: str) -> None:
+    if not path.resolve().is_relative_to(root):
+        raise DatasetUnavailable(
+            f"{folder!r}: {path.relative_to(root)} links outside the shared folder, which this server does not "
+            "follow; replace the link with the images themselves."
+        )
+
+
 def read_shared_folder(folder: str, limits: UploadLimits | None = None) -> RawDataset:
-    """A shared folder of class sub-folders, read with the upload limits."""
+    """A shared folder of class sub-folders, read with the upload limits. Every class folder and file must
+    stay under the folder once links are followed: a link out (to another student's data, to the server's
+    files) is refused by name. The images' total size is bounded while they are read."""
     root = check_shared(folder)
     if not root.is_dir():
         raise DatasetUnavailable(f"{folder!r} is not a folder; give one with a sub-folder of images per class.")
     limits = limits or upload_limits()
-    files, total = {}, 0
+    files, count, size = {}, 0, 0
     for class_folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        _refuse_links_out(class_folder, root, folder)
         files[class_folder.name] = []
         for file in sorted(class_folder.iterdir()):
-            if file.suffix.lower() not in IMAGE_SUFFIXES or not file.is_file() or file.is_symlink():
+            if file.suffix.lower() not in IMAGE_SUFFIXES or not file.is_file():
                 continue
-            total += 1
-            if total > limits.members:
+            _refuse_links_out(file, root, folder)
+            count += 1
+            if count > limits.members:
                 raise DatasetUnavailable(f"{folder!r} holds more than {limits.members} images; share a smaller one.")
             with open(file, "rb") as image:  # one byte past the limit is enough to refuse it: read no more
-                files[class_folder.name].append((file.name, image.read(limits.upload_bytes + 1)))
+                data = image.read(limits.upload_bytes + 1)
+            size += len(data)
+            if size > limits.unpacked_bytes:
+                raise DatasetUnavailable(
+                    f"{folder!r} holds more than {limits.unpacked_mb} MB of images; share a smaller one."
+                )
+            files[class_folder.name].append((file.name, data))
     try:
         return import_files(files, limits).dataset
     except UploadRejected as err:
