@@ -70,6 +70,24 @@ def test_a_run_whose_process_died_is_found_as_interrupted(tmp_path):
     assert store.load(finished).status == "done"
 
 
+def test_a_run_whose_pid_another_process_now_has_is_found_as_interrupted(tmp_path):
+    """After a restart the recorded pid may be someone else's: the process's start time tells them apart."""
+    import os
+
+    from transfer_core.runs import process_alive, process_start
+
+    store = RunStore(tmp_path)
+    reused, alive = store.create(TrainConfig(), "alice"), store.create(TrainConfig(), "bob")
+    parent = os.getppid()  # a live process other than this one
+    assert process_start(parent) is not None, "Linux's /proc tells when a process started"
+    for run_id, started in ((reused, process_start(parent) - 1), (alive, process_start(parent))):
+        meta_path = tmp_path / run_id / "meta.json"
+        meta = json.loads(meta_path.read_text()) | {"status": "running", "pid": parent, "started": started}
+        meta_path.write_text(json.dumps(meta))
+        assert process_alive(meta) is (run_id == alive)
+    assert RunStore(tmp_path).recover_interrupted() == [reused]
+
+
 def test_runs_of_this_live_process_are_not_interrupted(tmp_path):
     store = RunStore(tmp_path)
     run_id = store.create(TrainConfig(), "alice")

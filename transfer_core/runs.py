@@ -296,11 +296,22 @@ PROCESS_TOKEN = uuid.uuid4().hex  # tells this process from an earlier one that 
 
 
 def this_process() -> dict:
-    return {"host": socket.gethostname(), "pid": os.getpid(), "process": PROCESS_TOKEN}
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "pid": pid, "process": PROCESS_TOKEN, "started": process_start(pid)}
+
+
+def process_start(pid: int) -> int | None:
+    """When a process started (clock ticks since boot, from Linux's /proc); None where it cannot be told."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rpartition(")")[2].split()[19])  # field 22; the name in parentheses may hold spaces
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def process_alive(meta: dict) -> bool:
-    """Whether the process a record names (host, pid, token) may still be working on it."""
+    """Whether the process a record names (host, pid, start time, token) may still be working on it. A pid
+    alone is not enough: after a restart another process may have it, and the run would look live for ever."""
     if meta.get("host") != socket.gethostname():
         return True  # another machine's run: not ours to judge
     if meta.get("pid") == os.getpid():
@@ -310,5 +321,6 @@ def process_alive(meta: dict) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    recorded, now = meta.get("started"), process_start(meta["pid"])
+    return recorded is None or now is None or recorded == now
