@@ -119,10 +119,12 @@ def nav_link(page: Page, name: str):
 
 
 def live_points(page: Page) -> int:
-    """Points drawn so far in the live accuracy chart (all traces)."""
+    """Points drawn so far in the live accuracy chart (all traces). Plotly 6 sends arrays base64-encoded
+    ({dtype, bdata}: no length), so the count is read from the data Plotly decoded and drew."""
     return page.evaluate(
         "() => { const p = document.querySelector('.js-plotly-plot');"
-        " return p && p.data ? p.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0; }"
+        " const traces = (p && p._fullData) || [];"
+        " return traces.reduce((n, t) => n + (t.x && t.x.length ? t.x.length : 0), 0); }"
     )
 
 
@@ -222,6 +224,7 @@ def test_the_live_curve_grows_and_stop_cancels_the_run(server, page):
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
     before = live_points(page)
     # a full fine-tune trains for minutes: points keep arriving
+    assert before > 0, "the live chart has points"
     wait_for(lambda: live_points(page) > before, 30, "the live curve gaining points", interval=0.5)
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Stopped: cancelled in epoch")).to_be_visible(timeout=30_000)
