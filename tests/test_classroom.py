@@ -342,6 +342,17 @@ def test_a_shared_folder_is_read_with_the_upload_limits(tmp_path, monkeypatch):
         read_shared_folder(str(shared), UploadLimits(unpacked_mb=0, min_per_class=3))
 
 
+def test_a_shared_folders_classes_are_counted_without_decoding_an_image(tmp_path, monkeypatch):
+    """Checking a folder link's memory budget at submit must not make the web server read the folder."""
+    from transfer_core import shared_folders
+    from transfer_core.resolve import class_count
+
+    shared = class_folders(tmp_path / "pets")
+    monkeypatch.setenv("TRANSFER_LAB_FOLDER_ROOTS", str(tmp_path))
+    monkeypatch.setattr(shared_folders, "import_files", lambda *args: pytest.fail("an image was decoded"))
+    assert class_count(TrainConfig(dataset=f"folder:{shared}"), owner="student-b") == 2
+
+
 @pytest.mark.parametrize("linked", ["a class folder", "an image"])
 def test_a_link_out_of_a_shared_folder_is_refused_by_name(tmp_path, monkeypatch, linked):
     """A share whose class folder (or image) is a link to another student's saved data is not read."""

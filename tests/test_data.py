@@ -105,6 +105,15 @@ def test_a_folder_of_class_subfolders_is_a_dataset(tmp_path):
     assert data.train_x[data.train_y == 1][:, 0].float().mean() > 150  # dogs are the red ones
 
 
+def test_a_folder_is_read_afresh_so_a_changed_folder_is_never_served_from_an_old_copy(tmp_path):
+    root = make_folder_dataset(tmp_path / "pets")
+    before = load_shared(f"folder:{root}")
+    (root / "birds").mkdir()
+    for i in range(3):
+        (root / "birds" / f"{i}.png").write_bytes((root / "cats" / f"{i}.png").read_bytes())
+    assert before.classes == ["cats", "dogs"] and load_shared(f"folder:{root}").classes == ["birds", "cats", "dogs"]
+
+
 def test_a_broken_image_in_a_folder_is_named(tmp_path):
     root = make_folder_dataset(tmp_path / "pets")
     (root / "dogs" / "broken.png").write_bytes(b"not a png")

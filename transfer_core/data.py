@@ -247,13 +247,14 @@ def load_shared(name: str, allow_download: bool | None = None) -> RawDataset:
     check_dataset_name(name)
     if name.startswith(MINE_PREFIX):
         raise DatasetUnavailable(f"{name} belongs to a session; open it from the session that made it.")
-    return _load_shared(name, allow_download)
+    if name.startswith(FOLDER_PREFIX):  # read afresh: its files may change between runs
+        return load_folder(Path(name.removeprefix(FOLDER_PREFIX)))
+    return _load_registry(name, allow_download)
 
 
 @lru_cache(maxsize=4)
-def _load_shared(name: str, allow_download: bool | None) -> RawDataset:
-    if name.startswith(FOLDER_PREFIX):
-        return load_folder(Path(name.removeprefix(FOLDER_PREFIX)))
+def _load_registry(name: str, allow_download: bool | None) -> RawDataset:
+    """A registry dataset, kept: its files come from a package or a checked download and do not change."""
     allow = downloads_allowed() if allow_download is None else allow_download
     return DATASETS[name].load(allow)
 

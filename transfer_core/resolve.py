@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ from .data import (
     check_dataset_name,
     dataset_available,
     fitting_sizes,
+    folder_classes,
     load_shared,
     prepare_data,
     reads,
@@ -173,6 +175,11 @@ def class_count(config: TrainConfig, owner: str | None) -> int:
         return DATASETS[config.dataset].num_classes  # known without loading (or downloading) the files
     if config.dataset.startswith(MINE_PREFIX):  # a saved copy's classes are its folders: no image is read
         return len(user_data.dataset_classes(owner, config.dataset.removeprefix(MINE_PREFIX)))
+    if config.dataset.startswith(FOLDER_PREFIX):  # its class folders, counted without decoding an image
+        folder = config.dataset.removeprefix(FOLDER_PREFIX)
+        root = check_shared(folder) if owner is not None else Path(folder)
+        if root.is_dir():  # at most this many: a class with too few images is left out when it is read
+            return len(folder_classes(root))
     return len(raw_dataset(config.dataset, owner).classes)
 
 
