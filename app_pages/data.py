@@ -7,6 +7,7 @@ import torch
 
 from transfer_core import user_data
 from transfer_core.catalog import dataset_rows, dataset_words
+from transfer_core.config import RANGES
 from transfer_core.data import DATASETS, FOLDER_PREFIX, MINE_PREFIX, fitting_sizes, load_shared, prepare_data
 from transfer_core.downloads import dataset_files
 from transfer_core.errors import TransferLabError
@@ -102,9 +103,23 @@ def download_ui(dataset: str) -> None:
 def size_ui() -> None:
     left, right = st.columns(2)
     with left:
-        bind(st.number_input, t("data.train_per_class"), "train_per_class", 1, 6000, step=10, decode=int)
+        bind(
+            st.number_input,
+            t("data.train_per_class"),
+            "train_per_class",
+            *RANGES["train_per_class"].on_page,
+            step=10,
+            decode=int,
+        )
     with right:
-        bind(st.number_input, t("data.val_per_class"), "val_per_class", 1, 6000, step=10, decode=int)
+        bind(
+            st.number_input,
+            t("data.val_per_class"),
+            "val_per_class",
+            *RANGES["val_per_class"].on_page,
+            step=10,
+            decode=int,
+        )
 
 
 def samples_ui(samples: np.ndarray, labels: np.ndarray, classes: list[str]) -> None:

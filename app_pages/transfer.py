@@ -5,7 +5,7 @@ import streamlit as st
 from transfer_core import user_data
 from transfer_core.backbones import get_spec
 from transfer_core.catalog import frozen_stage_count, parameter_budget, trainable_parameters
-from transfer_core.config import ALL_STAGES, FUSION_MODES, OPTIMIZERS
+from transfer_core.config import ALL_STAGES, FUSION_MODES, OPTIMIZERS, RANGES
 from transfer_core.errors import TransferLabError
 from transfer_core.plots import stage_diagram
 from transfer_core.resolve import class_count
@@ -104,15 +104,15 @@ def training_ui() -> None:
     config = current_config()
     a, b, c = st.columns(3)
     with a:
-        bind(st.number_input, t("transfer.lr"), "lr", 1e-7, 10.0, format="%.5f", step=1e-4, decode=float)
+        bind(st.number_input, t("transfer.lr"), "lr", *RANGES["lr"].on_page, format="%.5f", step=1e-4, decode=float)
     with b:
-        bind(st.slider, t("transfer.stage_lr"), "stage_lr_decay", 0.1, 1.0, step=0.05,
+        bind(st.slider, t("transfer.stage_lr"), "stage_lr_decay", *RANGES["stage_lr_decay"].on_page, step=0.05,
              help=t("transfer.stage_lr_help"))  # fmt: skip
     with c:
         bind(st.selectbox, t("transfer.optimizer"), "optimizer", OPTIMIZERS)
     d, e, f = st.columns(3)
     with d:
-        bind(st.slider, t("transfer.epochs"), "epochs", 1, max(50, config.epochs))
+        bind(st.slider, t("transfer.epochs"), "epochs", *RANGES["epochs"].on_page)
     with e:
         bind(
             st.select_slider,
@@ -126,7 +126,7 @@ def training_ui() -> None:
     with g:
         bind(st.toggle, t("transfer.augment"), "augment")
     with h:
-        bind(st.number_input, t("transfer.seed"), "seed", 0, 2**31 - 1, decode=int)
+        bind(st.number_input, t("transfer.seed"), "seed", *RANGES["seed"].on_page, decode=int)
     with i:
         devices = device_options()
         bind(st.radio, t("transfer.device"), "device", devices, horizontal=True, help=t("transfer.device_help"),

@@ -113,6 +113,27 @@ def test_a_links_bad_value_is_named_with_the_value_used_and_the_rest_of_the_link
     assert shown(at.error[0].value) == message
 
 
+def test_a_link_beyond_what_the_pages_offer_is_named_and_the_widgets_end_where_links_do():
+    """epochs=500 is a valid run for the command line, not for a class's shared slot: a link asking for it
+    is told the page's range and gets the default; the slider ends at the same place."""
+    from transfer_core.config import RANGES
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["epochs"] = "500"
+    at.query_params["seed"] = "4"
+    at.query_params["lock"] = "epochs,banana"
+    at.query_params["hide"] = "optimiser"
+    at.run()
+    assert not at.exception
+    message = shown(at.error[0].value)
+    assert "locks or hides settings the lab does not have: banana, optimiser" in message
+    assert "“Epochs” value “500” could not be used (must be between 1 and 50 on this server's pages" in message
+    assert config_of(at) == TrainConfig(seed=4)
+    at.switch_page("app_pages/transfer.py").run()
+    epochs = next(s for s in at.slider if s.label.startswith("Epochs"))
+    assert (epochs.min, epochs.max) == RANGES["epochs"].on_page == (1, 50)
+
+
 def test_train_page_launches_shows_progress_and_final_metrics():
     at = open_app("app_pages/train.py", config=TINY)
     at.button[0].click().run()  # Launch

@@ -186,22 +186,50 @@ def _prefixed(value: str, prefix: str) -> bool:
     return value.startswith(prefix) and len(value) > len(prefix)
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a field may take (`low`..`high`: the command line and scripts), and the narrower span a
+    page's widget offers and a link may ask for (`page`, where it is narrower: a class server's slot is
+    shared, and a widget cannot show a value beyond its own ends)."""
+
+    low: float
+    high: float
+    page: tuple[float, float] | None = None
+
+    @property
+    def on_page(self) -> tuple[float, float]:
+        return self.page or (self.low, self.high)
+
+
+# The one table of numeric ranges: the config checks it, the pages' widgets draw their ends from it, and a
+# link is held to its `on_page` span.
 RANGES = {
-    "train_per_class": (1, 6000),
-    "val_per_class": (1, 6000),
-    "lr": (1e-7, 10.0),
-    "stage_lr_decay": (1e-3, 1.0),
-    "weight_decay": (0.0, 1.0),
-    "epochs": (1, 500),
-    "batch_size": (1, 4096),
-    "image_size": (16, 512),
-    "seed": (0, 2**31 - 1),
-    "probe_epochs": (1, 499),
-    "finetune_lr_scale": (1e-4, 1.0),
+    "train_per_class": Range(1, 6000),
+    "val_per_class": Range(1, 6000),
+    "lr": Range(1e-7, 10.0),
+    "stage_lr_decay": Range(1e-3, 1.0, page=(0.1, 1.0)),
+    "weight_decay": Range(0.0, 1.0),
+    "epochs": Range(1, 500, page=(1, 50)),
+    "batch_size": Range(1, 4096),
+    "image_size": Range(16, 512),
+    "seed": Range(0, 2**31 - 1),
+    "probe_epochs": Range(1, 499, page=(1, 49)),
+    "finetune_lr_scale": Range(1e-4, 1.0),
 }
 
 
 def _check_ranges(config: TrainConfig) -> None:
-    for name, (low, high) in RANGES.items():
-        if not low <= getattr(config, name) <= high:
-            raise ConfigError(name, f"must be between {low:g} and {high:g}, got {getattr(config, name)!r}.")
+    for name, span in RANGES.items():
+        _check_between(name, getattr(config, name), span.low, span.high)
+
+
+def check_on_page(config: TrainConfig) -> TrainConfig:
+    """`config`, if every value lies within what the pages offer; else ConfigError naming the field."""
+    for name, span in RANGES.items():
+        _check_between(name, getattr(config, name), *span.on_page, where=" on this server's pages")
+    return config
+
+
+def _check_between(name: str, value: float, low: float, high: float, where: str = "") -> None:
+    if not low <= value <= high:
+        raise ConfigError(name, f"must be between {low:g} and {high:g}{where}, got {value!r}.")

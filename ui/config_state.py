@@ -6,7 +6,7 @@ and rewritten on every run (page switches clear it).
 
 import streamlit as st
 
-from transfer_core.config import ALL_STAGES, TrainConfig
+from transfer_core.config import ALL_STAGES, TrainConfig, check_on_page
 from transfer_core.errors import ConfigError
 from transfer_core.resolve import check
 
@@ -69,7 +69,7 @@ def _config_from_url() -> TrainConfig:
     params, refused = dict(st.query_params.to_dict()), []
     while True:
         try:
-            config = check(TrainConfig.from_query(params))
+            config = check_on_page(check(TrainConfig.from_query(params)))
             break
         except ConfigError as err:
             if err.field not in params:  # not one value of the link's own: start from the defaults
@@ -78,7 +78,9 @@ def _config_from_url() -> TrainConfig:
             refused.append((err, params.pop(err.field)))
     if refused:
         told = " ".join(_refusal(err, value, config) for err, value in refused)
-        st.session_state[URL_PROBLEM_KEY] = told if not refused[0][1] else f"{told} {t('url.rest_applies')}"
+        told = told if not refused[0][1] else f"{told} {t('url.rest_applies')}"
+        earlier = st.session_state.get(URL_PROBLEM_KEY)  # the teacher's part of the link may have said something
+        st.session_state[URL_PROBLEM_KEY] = f"{earlier} {told}" if earlier else told
     return config
 
 

@@ -25,7 +25,8 @@ from .i18n import t
 
 STATE_KEY = "teacher"
 TEACHER_KEY = "TRANSFER_LAB_TEACHER_KEY"  # the secret in the teacher's own link (teacher=...)
-FIELDS = {f.name for f in fields(TrainConfig)}
+FIELD_NAMES = [f.name for f in fields(TrainConfig)]  # in the config's order, as a message lists them
+FIELDS = set(FIELD_NAMES)
 
 
 def presets_file() -> Path | None:
@@ -50,6 +51,11 @@ def start_session() -> TrainConfig | None:
         return None
     query = st.query_params
     state = {"lock": _fields(query.get("lock", "")), "hide": _fields(query.get("hide", "")), "preset": ""}
+    unknown = sorted(_names(query.get("lock", "")) - FIELDS) + sorted(_names(query.get("hide", "")) - FIELDS)
+    if unknown:  # a typo in a teacher's link would otherwise leave a setting open without a word
+        st.session_state["url_problem"] = t(
+            "url.unknown_settings", names=", ".join(unknown), known=", ".join(FIELD_NAMES)
+        )
     state["teacher"] = teacher_link(query.get("teacher", ""))  # read once, and never written back to the URL
     config = None
     name = query.get("preset", "")
@@ -69,8 +75,12 @@ def start_session() -> TrainConfig | None:
 
 
 def _fields(value: str | list[str]) -> set[str]:
+    return _names(value) & FIELDS
+
+
+def _names(value: str | list[str]) -> set[str]:
     names = value.split(",") if isinstance(value, str) else value
-    return {name.strip() for name in names if name.strip() in FIELDS}
+    return {name.strip() for name in names if name.strip()}
 
 
 def teacher_link(given: str) -> bool:
