@@ -117,12 +117,13 @@ def class_after_a_fault(size: int, home: Path) -> str:
         store.victim = runner.submit(LONG, "yan")
         wait(runner, store.victim)
         started = time.monotonic()
-        runs = [runner.submit(TrainConfig(seed=i), f"student-{i}") for i in range(size)]
+        # The default lab with 1-5 epochs: one feature pass for the class, and each run's length its own.
+        runs = [runner.submit(TrainConfig(epochs=1 + i % 5), f"student-{i}") for i in range(size)]
         done = [wait(runner, run_id, timeout=900) for run_id in runs]
         finished = sum(s.status == "done" for s in done)
         misattributed = sum(
             [m.epoch for m in store.load(s.run_id).metrics] != list(range(1, s.config.epochs + 1))
-            or store.load(s.run_id).fingerprint.get("seed") != s.config.seed
+            or len(store.load_weights(s.run_id)) == 0
             for s in done
         )
         return (
@@ -143,7 +144,7 @@ def main() -> None:
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for i, (kind, fault, moment) in enumerate(
-            (k, f, m) for k in args.runners.split(",") for f in args.faults.split(",") for m in MOMENTS
+            (k, f, m) for k in args.runners.split(",") if k for f in args.faults.split(",") for m in MOMENTS
         ):
             row = fault_row(kind, fault, moment, Path(tmp) / str(i))
             print("| " + " | ".join(row) + " |", flush=True)
