@@ -119,3 +119,19 @@ def test_a_damaged_feature_entry_is_computed_again_once_and_the_run_says_so(tmp_
     assert store.computed == 2, "computed again once, then shared as before"
     same = [(run[-1].metrics.train_loss, run[-1].metrics.val_loss, run[-1].metrics.val_acc) for run in (first, second)]
     assert same[0] == same[1], "trained on the same features as the first run"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("idle_share, recycled", [(0.6, True), (0.4, False)])
+def test_a_worker_that_keeps_memory_past_half_its_bound_is_started_afresh_after_its_run(
+    tmp_path, closing, monkeypatch, idle_share, recycled
+):
+    from transfer_core.process_runner import Worker
+
+    runner = closing(ProcessRunner(RunStore(tmp_path / "runs"), slots=1, memory_mb=1000))
+    monkeypatch.setattr(Worker, "rss_bytes", lambda worker: int(idle_share * runner.memory_bytes))
+    (before,) = runner.worker_pids().values()
+    for student in ("ivy", "jo"):  # the second run has started after the first one's worker was looked at
+        assert wait_until_finished(runner, runner.submit(TINY, student)).status == "done"
+    (after,) = runner.worker_pids().values()
+    assert (after != before) is recycled
