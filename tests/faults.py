@@ -42,6 +42,21 @@ def misbehaving(config, should_stop, **context):
             return
 
 
+def refused_run(runner, monkeypatch, config, error: OSError) -> str:
+    """Submit `config` for "yan" with the runner's store refusing that run's metrics with `error` (a full or
+    read-only disk met mid-run); other runs' writes go through. Returns the refused run's id."""
+    append, refused = runner.store.append_metrics, []
+
+    def refuse_for_that_run(run_id, metrics):
+        if run_id in refused:
+            raise error
+        append(run_id, metrics)
+
+    monkeypatch.setattr(runner.store, "append_metrics", refuse_for_that_run)
+    refused.append(runner.submit(config, "yan"))
+    return refused[0]
+
+
 def where_placed(config, should_stop, **context):
     """Reports, as its failure message, the device it was told to use and the GPUs Ray gave it."""
     import ray

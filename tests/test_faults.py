@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.faults import misbehaving
+from tests.faults import misbehaving, refused_run
 from tests.waiting import wait_for, wait_until_finished
 from transfer_core import user_data
 from transfer_core.config import TrainConfig
@@ -40,15 +40,7 @@ def runner(request, tmp_path_factory):
 
 
 def test_a_store_that_refuses_a_write_fails_that_run_and_the_next_run_records_only_its_own(runner, monkeypatch):
-    append = runner.store.append_metrics
-    lasting = runner.submit(LONG, "yan")
-
-    def refuse_for_the_long_run(run_id, metrics):
-        if run_id == lasting:
-            raise OSError(28, "No space left on device")
-        append(run_id, metrics)
-
-    monkeypatch.setattr(runner.store, "append_metrics", refuse_for_the_long_run)
+    lasting = refused_run(runner, monkeypatch, LONG, OSError(28, "No space left on device"))
     failed = wait_until_finished(runner, lasting, timeout=120)
     assert failed.status == "failed" and "cannot save runs right now: No space left on device" in failed.message
     after = wait_until_finished(runner, runner.submit(TINY, "wen"), timeout=120)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.faults import sleeper, where_placed
+from tests.faults import refused_run, sleeper, where_placed
 from tests.shown import shown
 from tests.waiting import wait_for, wait_until_finished
 from transfer_core.config import TrainConfig
@@ -118,15 +118,8 @@ def running_tasks(name: str) -> list[int]:
 
 
 def test_a_run_the_store_refuses_stops_its_task_and_the_next_run_records_only_its_own(runner, tiny_config, monkeypatch):
-    append = runner.store.append_metrics
-    lasting = runner.submit(tiny_config.replace(epochs=300, seed=5), "yan")
-
-    def refuse_for_the_long_run(run_id, metrics):
-        if run_id == lasting:
-            raise OSError(30, "Read-only file system")
-        append(run_id, metrics)
-
-    monkeypatch.setattr(runner.store, "append_metrics", refuse_for_the_long_run)
+    long_run = tiny_config.replace(epochs=300, seed=5)
+    lasting = refused_run(runner, monkeypatch, long_run, OSError(30, "Read-only file system"))
     failed = wait_until_finished(runner, lasting, timeout=120)
     assert failed.status == "failed" and "cannot save runs right now: Read-only file system" in failed.message
     wait_for(lambda: not running_tasks("train_on_ray"), 30, "the failed run's Ray task stopping", interval=0.2)
