@@ -35,6 +35,14 @@ def fresh_runner():
 
 
 @pytest.fixture
+def small_lessons(monkeypatch):
+    """Every lesson's experiment at tests/small_lessons.py's sizes (seconds a run) for this test."""
+    from tests.small_lessons import shrink_every_lesson
+
+    shrink_every_lesson(monkeypatch.setitem)
+
+
+@pytest.fixture
 def closing():
     """`closing(thing)` returns the thing and closes it when the test ends, passed or failed: runners, whose
     slot threads, worker processes or Ray tasks must not outlive the test."""

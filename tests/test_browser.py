@@ -52,12 +52,18 @@ def ray_server(tmp_path_factory):
     yield from serve(tmp_path_factory, "ray")
 
 
-def serve(tmp_path_factory, runner: str):
+@pytest.fixture(scope="module")
+def small_lessons_server(tmp_path_factory):
+    """A server whose lessons' experiments train in seconds (tests/small_lessons.py): for a lesson's flow."""
+    yield from serve(tmp_path_factory, "processes", launcher="tests.small_lessons")
+
+
+def serve(tmp_path_factory, runner: str, launcher: str = "streamlit"):
     port = free_port()
     home = tmp_path_factory.mktemp("lab-home")
     env = os.environ | {"TRANSFER_LAB_HOME": str(home), "TRANSFER_LAB_OFFLINE": "1", "TORCH_HOME": str(home / "torch"),
                         "TRANSFER_LAB_RUNNER": runner}  # fmt: skip
-    command = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
+    command = [sys.executable, "-m", launcher, "run", "serve.py", "--server.headless", "true",
                "--server.port", str(port), "--server.fileWatcherType", "none"]  # fmt: skip
     log_path = home / "server.log"
     with open(log_path, "w") as log:
@@ -406,7 +412,8 @@ def test_webcam_shots_land_in_their_class(server, page):
     shoot(page, "21-my-data-webcam")
 
 
-def test_lesson_one_try_it_runs_and_its_question_is_answered(server, page):
+def test_lesson_one_try_it_runs_and_its_question_is_answered(small_lessons_server, page):
+    server = small_lessons_server
     page.goto(f"{server}/learn_why")
     expect(page.get_by_role("heading", name="1. Why transfer?")).to_be_visible(timeout=60_000)
     page.get_by_role("button", name="Try it in the lab").click()
@@ -421,8 +428,8 @@ def test_lesson_one_try_it_runs_and_its_question_is_answered(server, page):
     page.get_by_test_id("stRadioGroup").get_by_text("The linear probe on ImageNet features").click()
     page.get_by_role("button", name="Lock in my prediction").click()
     page.get_by_role("button", name="Run the experiment").click()
-    # Three seeds of a probe and of a fair scratch baseline (8 epochs each): about four minutes here.
-    expect(page.get_by_text("Measured:")).to_be_visible(timeout=600_000)
+    # Three seeds of a probe and of a scratch baseline, at small sizes on this server: seconds each.
+    expect(page.get_by_text("Measured:")).to_be_visible(timeout=300_000)
     settle(page)
     verdict = page.get_by_text(re.compile("You were right|Not this time|too close to call")).first
     expect(verdict).to_be_visible()

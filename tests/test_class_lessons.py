@@ -64,7 +64,7 @@ def test_students_get_seats_in_order_of_arrival_and_keep_them(tmp_path):
     assert class_lessons.seat(RunStore(tmp_path / "runs"), OWNERS[3]) == 3  # kept on disk, across restarts
 
 
-def test_in_a_class_student_i_runs_seed_i(class_server):
+def test_in_a_class_student_i_runs_seed_i(class_server, small_lessons):
     first, second = open_app(), open_app()
     for at in (first, second):
         open_lesson(at, "uses").run()
@@ -77,7 +77,9 @@ def test_in_a_class_student_i_runs_seed_i(class_server):
 
 
 @pytest.mark.slow
-def test_a_prepared_lesson_is_reused_labelled_as_measured_earlier_and_can_be_run_afresh(closing, class_server):
+def test_a_prepared_lesson_is_reused_labelled_as_measured_earlier_and_can_be_run_afresh(
+    closing, class_server, small_lessons
+):
     from ui.session import get_runner
 
     lesson = get_lesson("uses")
@@ -107,7 +109,9 @@ def test_a_prepared_lesson_is_reused_labelled_as_measured_earlier_and_can_be_run
 
 
 @pytest.mark.slow
-def test_a_students_verdict_pools_the_class_read_once_and_again_when_asked(closing, class_server, monkeypatch):
+def test_a_students_verdict_pools_the_class_read_once_and_again_when_asked(
+    closing, class_server, monkeypatch, small_lessons
+):
     from ui.session import get_runner
 
     lesson = get_lesson("uses")

@@ -134,7 +134,7 @@ def test_lesson_three_shows_the_trained_word_gru_reading_a_word_and_decides_on_u
 
 
 @pytest.mark.slow
-def test_an_experiment_lesson_trains_its_runs_and_scores_the_prediction():
+def test_an_experiment_lesson_trains_its_runs_and_scores_the_prediction(small_lessons):
     at = lesson_app("uses")
     at.radio(key="predict_uses").set_value("probe").run()
     next(b for b in at.button if b.key == "lock_uses").click().run()
@@ -143,7 +143,7 @@ def test_an_experiment_lesson_trains_its_runs_and_scores_the_prediction():
 
     runs = at.session_state["lesson_runs"]["uses"]
     assert len(runs) == 2 * len(SEEDS)  # each answer's run under every seed
-    wait_until_all_finished(get_runner(), runs.values(), timeout=420)
+    wait_until_all_finished(get_runner(), runs.values(), timeout=120)
     at.run()
     assert not at.exception
     table = at.dataframe[-1].value
