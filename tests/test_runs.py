@@ -159,3 +159,68 @@ def test_writes_leave_no_temporary_files_behind(tmp_path):
     assert names == {
         "config.json", "meta.json", "weights.safetensors", "records", "epoch_000.npz", "drift.jsonl", ".lock"
     }  # fmt: skip
+
+
+# --- the per-owner index ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """The ids of the runs whose files `RunStore.load` reads, in order."""
+    read, load = [], RunStore.load
+    monkeypatch.setattr(RunStore, "load", lambda store, run_id: read.append(run_id) or load(store, run_id))
+    return read
+
+
+def test_a_listing_reads_only_the_runs_it_shows_however_many_the_class_has(tmp_path, loads):
+    store = RunStore(tmp_path)
+    others = [store.create(TrainConfig(), f"student-{i % 10}") for i in range(40)]
+    mine = [store.create(TrainConfig(), "alice") for _ in range(2)]
+    store.update(others[3], shared=True)
+    loads.clear()
+    assert sorted(r.run_id for r in store.list("alice")) == sorted(mine)
+    assert sorted(loads) == sorted(mine)
+    loads.clear()
+    assert [r.run_id for r in store.shared()] == [others[3]] and loads == [others[3]]
+    store.update(others[3], shared=False)
+    assert store.shared() == []
+
+
+def test_a_damaged_run_is_named_to_its_owner_only(tmp_path):
+    store = RunStore(tmp_path)
+    alices, bobs = store.create(TrainConfig(), "alice"), store.create(TrainConfig(), "bob")
+    (tmp_path / bobs / "config.json").write_text("{not json")
+    assert store.scan("alice") == ([store.load(alices)], [])
+    assert store.scan("bob") == ([], [bobs])
+
+
+def test_runs_stored_before_the_index_are_indexed_once_and_deleted_runs_leave_it(tmp_path, loads):
+    import shutil
+
+    store = RunStore(tmp_path)
+    alices, bobs = store.create(TrainConfig(), "alice"), store.create(TrainConfig(), "bob")
+    store.update(bobs, shared=True)
+    shutil.rmtree(tmp_path / ".index")  # a runs folder from before the index
+    reopened = RunStore(tmp_path)
+    assert [r.run_id for r in reopened.list("alice")] == [alices]
+    assert [r.run_id for r in reopened.shared()] == [bobs]
+    loads.clear()
+    assert [r.run_id for r in reopened.list("bob")] == [bobs] and loads == [bobs], "indexed: no full scan again"
+    reopened.update(alices, status="done")
+    reopened.delete(alices)
+    assert reopened.list("alice") == [] and not any((tmp_path / ".index").rglob(alices))
+
+
+def test_a_store_whose_index_cannot_be_written_still_lists_each_owners_runs(tmp_path, monkeypatch):
+    from transfer_core.run_index import RunIndex
+
+    store = RunStore(tmp_path)
+    alices = store.create(TrainConfig(), "alice")
+    store.create(TrainConfig(), "bob")
+    (tmp_path / ".index" / "complete").unlink(missing_ok=True)
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(RunIndex, "ensure_complete", disk_full)
+    assert [r.run_id for r in store.list("alice")] == [alices]

@@ -13,7 +13,8 @@ changes under the run's file lock (<run_id>/.lock), so two writers in any proces
 other's change. metrics.jsonl and drift.jsonl grow by one appended line per epoch; readers skip a
 last line that is still being written. A run whose files cannot be read is reported as damaged and
 skipped, never breaking anyone else's list or the server's start. A run left queued or running by a
-process that no longer exists is marked interrupted.
+process that no longer exists is marked interrupted. An index (run_index.py) names each owner's runs and
+the shared ones, so a listing reads only the runs it shows.
 """
 
 from __future__ import annotations  # the classes define a method named list
@@ -41,6 +42,7 @@ from safetensors.torch import load_file, save_file
 from .config import TrainConfig
 from .errors import ConfigError, RunDamaged, RunNotFound, RunStillLive
 from .metrics import EpochMetrics, RunSummary, metrics_rows, summarize
+from .run_index import RunIndex
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 LIVE_STATUSES = ("queued", "running")
@@ -75,10 +77,12 @@ class RunStore:
     def __init__(self, root: Path | str):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.index = RunIndex(self.root)
 
     # --- writing ------------------------------------------------------------------------------
     def create(self, config: TrainConfig, owner: str) -> str:
         run_id = uuid.uuid4().hex[:12]
+        self.index.add(owner, run_id)  # first: a marker without its run yet is skipped by readers
         folder = self.root / run_id
         folder.mkdir()
         write_atomic(folder / "config.json", config.to_json())
@@ -100,6 +104,8 @@ class RunStore:
             if changes.get("status") not in (None, *LIVE_STATUSES):
                 meta["finished"] = time.time()
             self._write_meta(run_id, meta)
+            if "shared" in changes:
+                self.index.share(run_id, bool(changes["shared"]))
 
     def append_metrics(self, run_id: str, metrics: EpochMetrics) -> None:
         with open(self._folder(run_id) / "metrics.jsonl", "a") as f:
@@ -178,30 +184,60 @@ class RunStore:
     def scan(self, owner: str | None = None) -> tuple[list[RunRecord], list[str]]:
         """(runs newest first, only `owner`'s when given; ids of runs whose files cannot be read, kept on
         disk for whoever runs the server to look at)."""
+        records, damaged = self._read(self._run_ids() if owner is None else self._owned(owner))
+        records = [r for r in records if owner is None or r.owner == owner]
+        return sorted(records, key=lambda r: r.created, reverse=True), sorted(damaged)
+
+    def shared(self) -> list[RunRecord]:
+        """Runs their owners shared with the class, newest first."""
+        self._complete_index()
+        records, _ = self._read(self.index.shared())
+        return sorted((r for r in records if r.shared), key=lambda r: r.created, reverse=True)
+
+    def _read(self, run_ids: list[str]) -> tuple[list[RunRecord], list[str]]:
         records, damaged = [], []
-        for run_id in self._run_ids():
+        for run_id in run_ids:
             try:
                 records.append(self.load(run_id))
             except RunDamaged:
                 damaged.append(run_id)
-            except RunNotFound:  # deleted while we looked
+            except RunNotFound:  # deleted while we looked, or its marker written before its folder
                 continue
-        records = [r for r in records if owner is None or r.owner == owner]
-        return sorted(records, key=lambda r: r.created, reverse=True), sorted(damaged)
+        return records, damaged
 
     def _run_ids(self) -> list[str]:
         return [p.name for p in self.root.iterdir() if RUN_ID.match(p.name) and (p / "meta.json").exists()]
 
-    def shared(self) -> list[RunRecord]:
-        """Runs their owners shared with the class, newest first."""
-        return [record for record in self.list() if record.shared]
+    def _owned(self, owner: str) -> list[str]:
+        if self._complete_index():
+            return self.index.owned(owner)
+        return [run_id for run_id, who, _ in self._owners() if who == owner]
+
+    def _complete_index(self) -> bool:
+        """Index runs from before the index; False when the folder cannot be written (a full or read-only
+        disk), and listings read every run as they did before the index."""
+        try:
+            self.index.ensure_complete(self._owners)
+        except OSError:
+            return False
+        return True
+
+    def _owners(self) -> Iterator[tuple[str, str, bool]]:
+        """(run_id, owner, shared) of every run whose record can be read."""
+        for run_id in self._run_ids():
+            try:
+                meta = self._read_meta(run_id)
+                yield run_id, meta["owner"], meta.get("shared", False)
+            except (OSError, ValueError, KeyError, TypeError, RunNotFound):
+                continue  # damaged or deleted: nobody's to list
 
     def delete(self, run_id: str) -> None:
         """Remove a finished run and everything it stored."""
-        status = self._read_meta(run_id)["status"]
-        if status in LIVE_STATUSES:
-            raise RunStillLive(f"run {run_id} is still {status}; stop it before deleting it.")
+        meta = self._read_meta(run_id)
+        if meta["status"] in LIVE_STATUSES:
+            raise RunStillLive(f"run {run_id} is still {meta['status']}; stop it before deleting it.")
         shutil.rmtree(self._folder(run_id))
+        self.index.remove(meta["owner"], run_id)
 
     def export_zip(self, run_id: str) -> bytes:
         """The run's weights (safetensors), config (JSON) and metrics (CSV) in one zip file."""
