@@ -76,16 +76,33 @@ def test_runs_asking_at_once_compute_the_features_once(features):
     assert features.computed == 1
     sources = sorted(e.source for events in results for e in events if isinstance(e, FeaturesReady))
     assert sources == ["computed", "stored", "stored"]
+    assert list(features.root.glob("*.lock")) == [], "the entry's lock goes once the entry is written"
+
+
+def test_a_lock_left_by_a_stopped_feature_pass_goes_and_one_held_stays(tmp_path):
+    from transfer_core.feature_store import _entry_lock
+
+    store = FeatureStore(tmp_path, max_bytes=2**20)
+    (tmp_path / "stale.lock").touch()  # a run stopped mid-pass: nobody holds it
+    with _entry_lock(tmp_path / "busy.lock") as acquire:
+        list(acquire)  # another run is computing that entry
+        list(store.fetch("a", computed_at_once({"x": torch.zeros(4)}), None))
+        assert [p.name for p in tmp_path.glob("*.lock")] == ["busy.lock"]
+
+
+def computed_at_once(tensors):
+    """A feature pass that reports no progress and returns `tensors`."""
+
+    def compute():
+        return tensors
+        yield  # a generator that yields no progress
+
+    return compute
 
 
 def test_the_store_is_bounded_and_evicts_the_least_recently_used(tmp_path):
     store = FeatureStore(tmp_path, max_bytes=3 * 4096 + 1000)
-    entry = {"x": torch.zeros(1024)}  # 4 kB each
-
-    def compute():
-        return entry
-        yield  # a generator that yields no progress
-
+    compute = computed_at_once({"x": torch.zeros(1024)})  # 4 kB each
     for key in ("a", "b", "c"):
         assert list(store.fetch(key, compute, None)) == []
     list(store.fetch("a", compute, None))  # read again: now the most recently used

@@ -61,7 +61,10 @@ class FeatureStore:
                 return again, "stored"
             tensors = yield from compute()
             self.computed += 1
-            self._write(key, tensors)
+            if self._write(key, tensors):
+                # Runs that wait on this lock read the entry once it is released; later runs find the entry
+                # before they look for a lock. So the lock file can go, and a class leaves no files behind.
+                (self.root / f"{key}.lock").unlink(missing_ok=True)
         return tensors, "repaired" if DAMAGED in (found, again) else "computed"
 
     def size(self) -> int:
@@ -84,8 +87,8 @@ class FeatureStore:
             return DAMAGED
         return tensors
 
-    def _write(self, key: str, tensors: Tensors) -> None:
-        """Keep the entry if the disk allows; a full disk costs the sharing, never the run."""
+    def _write(self, key: str, tensors: Tensors) -> bool:
+        """Keep the entry if the disk allows (True); a full disk costs the sharing, never the run."""
         target = self.root / f"{key}.safetensors"
         tmp = self.root / f".{key}.{uuid.uuid4().hex[:8]}.tmp"
         try:
@@ -95,6 +98,8 @@ class FeatureStore:
             self._evict(keep=target)
         except OSError:
             tmp.unlink(missing_ok=True)
+            return False
+        return True
 
     def _evict(self, keep: Path) -> None:
         entries = sorted(self._entries(), key=lambda p: p.stat().st_mtime)
@@ -105,9 +110,21 @@ class FeatureStore:
             if path != keep:
                 total -= path.stat().st_size
                 path.unlink(missing_ok=True)
+        for lock in self.root.glob("*.lock"):  # left by a run that stopped mid-pass, or a failed write
+            _remove_if_free(lock)
 
     def _entries(self) -> list[Path]:
         return list(self.root.glob("*.safetensors")) if self.root.is_dir() else []
+
+
+def _remove_if_free(lock: Path) -> None:
+    """Remove a lock file that no run holds (one that is held belongs to a feature pass under way)."""
+    try:
+        with open(lock, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock.unlink(missing_ok=True)
+    except (BlockingIOError, OSError):
+        pass
 
 
 @contextmanager
