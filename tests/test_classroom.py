@@ -459,3 +459,25 @@ def test_a_gone_tabs_memory_is_released_and_its_saved_data_stays():
     user_data.MEMORY.last_seen["gone"] -= 3600  # an hour ago
     assert user_data.release_idle(1800) == ["gone"]
     assert user_data.session_datasets("gone") == {} and "shots" in user_data.session_datasets("here")
+
+
+def test_the_runner_forgets_students_it_no_longer_needs_and_the_queue_keeps_its_order(tmp_path, closing, monkeypatch):
+    from transfer_core import jobs
+
+    monkeypatch.setattr(jobs, "SERVED_KEPT", 8)
+    hold, clock = Hold(), ManualClock()
+    runner = closing(Runner(RunStore(tmp_path), slots=1, train_fn=hold, abandoned_seconds=30, clock=clock))
+    hold.release.set()
+    for i in range(20):  # twenty students, one after another, each with one run
+        wait_until_finished(runner, runner.submit(TrainConfig(seed=i), f"student-{i}"))
+    assert len(runner._served) <= 8 and "student-19" in runner._served and "student-0" not in runner._served
+    clock.now += 31  # every tab closed half a minute ago
+    wait_until_finished(runner, runner.submit(TrainConfig(seed=99), "late"))
+    assert set(runner._seen) == {"late"}, "only the student of now"
+
+    hold.release.clear()  # the order a forgotten student and a remembered one start in is still fair
+    busy = runner.submit(TrainConfig(seed=100), "late")
+    wait_for(lambda: runner.snapshot(busy).status == "running")
+    recent, forgotten = (runner.submit(TrainConfig(seed=i), f"student-{i}") for i in (19, 0))
+    assert runner.snapshot(forgotten).queue_position == 1 and runner.snapshot(recent).queue_position == 2
+    hold.release.set()

@@ -36,6 +36,7 @@ FINISHED_KEPT = 64  # finished runs kept in memory (with their live batch points
 STORE_TROUBLE = "the server cannot save runs right now"
 RECENT_RUNS = 20  # finished runs whose durations estimate a queued run's wait
 ABANDONED_SECONDS = 600.0  # a queued run whose owner has not been seen for this long is not started
+SERVED_KEPT = 512  # owners whose last start the fair queue remembers (the most recent ones)
 
 
 @dataclass(frozen=True)
@@ -394,10 +395,28 @@ class Runner:
         self._forget_finished()
 
     def _forget_finished(self) -> None:
-        """Finished runs leave memory, oldest first, beyond the newest FINISHED_KEPT. Lock held."""
+        """Finished runs leave memory, oldest first, beyond the newest FINISHED_KEPT; so do owners the
+        runner no longer needs to know, so a server that has seen thousands of students holds only those
+        of now. Lock held."""
         finished = [run_id for run_id, job in self._jobs.items() if job.status not in LIVE_STATUSES]
         for run_id in finished[:-FINISHED_KEPT]:
             del self._jobs[run_id]
+        self._forget_owners()
+
+    def _forget_owners(self) -> None:
+        """When a tab was last seen matters only for its waiting runs, and only within abandoned_seconds:
+        an owner without one, seen longer ago, is forgotten (a new run of theirs notes them again). The fair
+        queue's memory keeps the SERVED_KEPT owners served most recently: those it forgets were all
+        served before any it keeps, and a forgotten owner counts as served longest ago, so the order of
+        the queue is the same. Lock held."""
+        live_owners = {job.owner for job in self._jobs.values() if job.status in LIVE_STATUSES}
+        now = self.clock()
+        for owner, seen in list(self._seen.items()):
+            if owner not in live_owners and now - seen > self.abandoned_seconds:
+                del self._seen[owner]
+        if len(self._served) > SERVED_KEPT:
+            newest = sorted(self._served.items(), key=lambda item: item[1])[-SERVED_KEPT // 2 :]
+            self._served = dict(newest)
 
     def _snapshot(self, job: Job) -> RunSnapshot:
         order = self._queue_order() if job.run_id in self._waiting else []
