@@ -110,6 +110,25 @@ def test_grad_cam_highlights_where_the_class_evidence_is():
     assert cam[0, 20:28, 20:28].mean() > cam[0, :8, :8].mean()
 
 
+def test_grad_cam_never_hooks_the_model_it_is_given(monkeypatch):
+    """Pages share one model per run between every tab: captum's hooks must go on a copy of it."""
+    import captum.attr
+
+    hooked = []
+
+    class Recording(captum.attr.LayerGradCam):
+        def __init__(self, forward_func, layer, *args, **kwargs):
+            hooked.append((forward_func, layer))
+            super().__init__(forward_func, layer, *args, **kwargs)
+
+    monkeypatch.setattr(captum.attr, "LayerGradCam", Recording)
+    model = build_model(TrainConfig(backbone="small_cnn", weights="random", image_size=32), 2)
+    stage = cam_stage(model, 32)
+    grad_cam(model, torch.rand(2, 3, 32, 32), torch.tensor([0, 1]), stage)
+    ((attributed, layer),) = hooked
+    assert attributed is not model and layer is not model.stages[stage]
+
+
 def test_cam_stage_skips_stages_that_are_too_coarse():
     model = build_model(TrainConfig(image_size=64), 10)
     assert cam_stage(model, 64) == "mbconv5"  # 4 x 4 at 64 px; mbconv6 onwards are 2 x 2

@@ -3,6 +3,8 @@
 Arrays out, no plotting: plots.py draws them.
 """
 
+import copy
+
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
@@ -114,10 +116,12 @@ def first_layer_filters(model: nn.Module) -> np.ndarray:
 def grad_cam(model: nn.Module, x: torch.Tensor, target: torch.Tensor, stage: str) -> np.ndarray:
     """Grad-CAM (captum's LayerGradCam) of class `target` at `stage`'s output, upsampled to the input.
 
-    x: (B, 3, H, W) normalised; target: (B,) class indices. Returns (B, H, W) in [0, 1]."""
+    x: (B, 3, H, W) normalised; target: (B,) class indices. Returns (B, H, W) in [0, 1].
+    It works on a copy of `model`: captum hooks the layer while it attributes, and pages share one model
+    per run between every tab, so two tabs asking at once would read each other's activations."""
     from captum.attr import LayerAttribution, LayerGradCam
 
-    model.eval()
+    model = copy.deepcopy(model).eval()
     cam = LayerGradCam(model, model.stages[stage])
     attribution = cam.attribute(x, target=target, relu_attributions=True)  # (B, 1, h, w)
     upsampled = LayerAttribution.interpolate(attribution, tuple(x.shape[-2:]), interpolate_mode="bilinear")
