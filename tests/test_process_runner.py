@@ -139,3 +139,32 @@ def test_a_worker_that_dies_while_its_slot_is_idle_is_started_again(runner):
     os.kill(pid, signal.SIGKILL)  # killed between runs (the kernel's out-of-memory killer, an operator)
     wait_for(lambda: runner.worker_pids()["runner-slot-0"] not in (None, pid), timeout=HEALTH_SECONDS * 3)
     then_a_run_trains(runner)
+
+
+def test_workers_start_without_running_or_swapping_the_servers_main_module(tmp_path, closing, monkeypatch):
+    """Streamlit runs each page as __main__: starting a worker must neither run that page again in the
+    worker nor swap sys.modules["__main__"] while the other tabs' threads are running pages."""
+    import sys
+    import threading
+    import types
+
+    page, page_ran = tmp_path / "page.py", tmp_path / "page-ran"
+    page.write_text(f"open({str(page_ran)!r}, 'w').close()\n")
+    as_in_streamlit = types.ModuleType("__main__")
+    as_in_streamlit.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", as_in_streamlit)
+    seen, stop = set(), threading.Event()
+
+    def another_tab():
+        while not stop.is_set():
+            seen.add(sys.modules["__main__"])
+
+    tab = threading.Thread(target=another_tab)
+    tab.start()
+    runner = closing(ProcessRunner(RunStore(tmp_path / "runs"), slots=2))
+    stop.set()
+    tab.join()
+    assert seen == {as_in_streamlit}
+    snapshot = wait_until_finished(runner, runner.submit(TINY, "alice"), timeout=120)
+    assert snapshot.status == "done", snapshot.message
+    assert not page_ran.exists(), "the worker ran the page"

@@ -1,6 +1,6 @@
 """The runner for a shared server: every run trains in a worker process, never in the web server's.
 
-One long-lived worker process per slot (started with `spawn`, which CUDA needs) imports torch once and
+One long-lived worker process per slot (a fresh interpreter, as CUDA needs) imports torch once and
 trains the runs its slot hands it; the slot's thread in the server forwards each event into the run
 store and the runner's snapshots, exactly as the thread runner does. So a crash, an out-of-memory or a
 hang ends one run with a message, the worker is started again, and the server and the other runs go on:
@@ -11,16 +11,18 @@ Torch threads per worker are set so that slots x threads does not exceed the mac
 """
 
 import contextlib
+import mmap
 import os
+import socket
+import subprocess
 import sys
 import threading
-import types
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 import torch
-import torch.multiprocessing as mp
 
 from . import user_data
 from .config import MINE_PREFIX, TrainConfig
@@ -117,20 +119,54 @@ def _holding(owner: str, dataset: str, raw) -> Iterator[None]:
                 user_data.MEMORY.datasets.pop(owner, None)
 
 
+class StopFlag:
+    """One byte that the server and a worker both map (a Linux memfd): the server sets it to stop the run
+    in hand, the worker's training loop reads it before every batch."""
+
+    def __init__(self, fd: int | None = None):
+        if fd is None:
+            fd = os.memfd_create("transfer-lab-stop")
+            os.ftruncate(fd, 1)
+        self.fd = fd
+        self._byte = mmap.mmap(fd, 1)
+
+    def set(self) -> None:
+        self._byte[0] = 1
+
+    def clear(self) -> None:
+        self._byte[0] = 0
+
+    def is_set(self) -> bool:
+        return self._byte[0] == 1
+
+
 class Worker:
-    """A worker process and the pipe and stop flag the server talks to it with."""
+    """A worker process and the connection and stop flag the server talks to it with.
+
+    It is a plain `python -c` process that imports only what it needs. multiprocessing's spawn would run
+    the parent's __main__ again in the child, and inside Streamlit that is a page: it could only be kept
+    out by swapping the process-wide sys.modules["__main__"] while every tab's thread runs."""
 
     def __init__(self, threads: int):
-        context = mp.get_context("spawn")
-        self.conn, child = context.Pipe()
-        self.stop = context.Event()
-        self.process = context.Process(target=worker_main, args=(child, self.stop, threads), daemon=True)
-        with _no_main_script():
-            self.process.start()
-        child.close()
+        ours, theirs = socket.socketpair()
+        self.stop = StopFlag()
+        environment = os.environ | {
+            "PYTHONPATH": os.pathsep.join(path for path in sys.path if path),  # the server's imports, tests' too
+            # Its OpenMP threads sleep while they wait instead of spinning: on a server that also answers
+            # every tab, spinning threads burn the cores the pages need.
+            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
+        }
+        entry = f"worker_entry({theirs.fileno()}, {self.stop.fd}, {threads})"
+        command = f"from transfer_core.process_runner import worker_entry; {entry}"
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", command], pass_fds=(theirs.fileno(), self.stop.fd), env=environment
+            )
+        os.close(self.stop.fd)  # the map keeps what it needs
+        self.conn = Connection(ours.detach())
 
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return self.process.poll() is None
 
     def rss_bytes(self) -> int:
         """Resident memory of the worker process (Linux /proc); 0 when it cannot be read."""
@@ -143,36 +179,38 @@ class Worker:
             pass
         return 0
 
+    def wait(self, timeout: float) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
+
     def kill(self) -> None:
         self.process.kill()
-        self.process.join(timeout=10)
+        self.wait(10)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):  # a worker that has died has closed its end
             self.conn.send(None)
-        self.process.join(timeout=5)
-        if self.process.is_alive():
+        self.wait(5)
+        if self.alive():
             self.kill()
+        self.conn.close()
 
     def ended_how(self) -> str:
-        code = self.process.exitcode
+        code = self.process.poll()
         return f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
 
 
-@contextlib.contextmanager
-def _no_main_script():
-    """`spawn` runs the parent's main script again in the child, and inside Streamlit that is the app
-    (Streamlit runs each page as __main__): the worker would start drawing pages. While the worker
-    starts, __main__ is an empty module, so the child imports only what it needs."""
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    # The worker's OpenMP threads sleep while they wait instead of spinning: on a server that also
-    # answers every tab, spinning threads burn the cores the pages need (the child reads it at start).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = main
+def worker_entry(conn_fd: int, stop_fd: int, threads: int) -> None:
+    """Where a worker process starts (see Worker): its end of the connection and of the stop flag."""
+    threading.Thread(target=_end_with_the_server, args=(os.getppid(),), daemon=True).start()
+    worker_main(Connection(conn_fd), StopFlag(stop_fd), threads)
+
+
+def _end_with_the_server(server_pid: int) -> None:
+    """A worker whose server has gone ends too, even in the middle of a run nobody will read."""
+    while os.getppid() == server_pid:
+        time.sleep(1)
+    os._exit(0)
 
 
 class ProcessRunner(Runner):
@@ -271,7 +309,7 @@ class WorkerRun:
                 return None
             return self.worker.conn.recv()
         except (EOFError, OSError):
-            self.worker.process.join(timeout=5)
+            self.worker.wait(5)
             raise JobEnded("failed", worker_stopped(self.worker)) from None
 
     def stop(self) -> None:
