@@ -117,13 +117,20 @@ def test_cuda_requested_without_cuda_fails_with_a_clear_message(tiny_config):
 
 
 @pytest.mark.slow
-def test_default_linear_probe_beats_from_scratch_on_the_same_budget():
-    """The acceptance check: offline defaults reach 0.80; from scratch stays clearly below."""
+def test_the_offline_default_lab_reaches_0_80():
+    """The acceptance check: the built-in defaults (a linear probe on ImageNet features), offline."""
     probe = run(TrainConfig())[-1]
-    scratch = run(TrainConfig(strategy="scratch"))[-1]
+    assert isinstance(probe, Done) and probe.metrics.val_acc >= 0.80
+
+
+@pytest.mark.slow
+def test_with_fifty_images_per_class_the_probe_beats_from_scratch_on_the_same_budget():
+    """Lesson 1's premise on the default task: the same network, images and epochs, from ImageNet's
+    weights or from random ones (about 0.78 against 0.36 here)."""
+    few = TrainConfig(train_per_class=50, val_per_class=50)
+    probe, scratch = run(few)[-1], run(few.replace(strategy="scratch"))[-1]
     assert isinstance(probe, Done) and isinstance(scratch, Done)
-    assert probe.metrics.val_acc >= 0.80
-    assert scratch.metrics.val_acc <= probe.metrics.val_acc - 0.05
+    assert scratch.metrics.val_acc <= probe.metrics.val_acc - 0.2
 
 
 @pytest.mark.slow
