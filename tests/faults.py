@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -68,6 +69,25 @@ def sleeper(config, should_stop, **context):
     """One batch, then seconds of waiting: long enough to see runs train side by side."""
     yield BatchProgress(1, 1, 1, 2, 1.0, 0.5)
     deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not should_stop():
+        time.sleep(0.05)
+    yield Cancelled(1, 2)
+
+
+def holding_a_node(config, should_stop, **context):
+    """Seed 100 and above: writes the id of the Ray node it runs on to $TRANSFER_LAB_HOME/placed/<seed>,
+    then holds that node's CPU for up to two minutes (until stopped). Any other seed trains for real."""
+    if config.seed < 100:
+        yield from train(config, should_stop, **context)
+        return
+    import ray
+
+    placed = Path(os.environ["TRANSFER_LAB_HOME"]) / "placed"
+    placed.mkdir(parents=True, exist_ok=True)
+    (placed / f"{config.seed}.tmp").write_text(ray.get_runtime_context().get_node_id())
+    (placed / f"{config.seed}.tmp").rename(placed / str(config.seed))  # whole, or not there yet
+    yield BatchProgress(1, 1, 1, 2, 1.0, 0.5)
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not should_stop():
         time.sleep(0.05)
     yield Cancelled(1, 2)

@@ -1,6 +1,7 @@
 """A run's results are its own, whatever fails: the store refusing a write mid-run, a damaged record, a
 worker that would keep someone's data. Each fault is tried on the thread runner and on worker processes
-(the runner a shared server uses); tests/test_ray_runner.py tries them on Ray."""
+(the runner a shared server uses); tests/test_ray_cluster.py runs these same tests on a two-node Ray
+cluster."""
 
 import json
 

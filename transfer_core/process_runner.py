@@ -268,7 +268,7 @@ class ProcessRunner(Runner):
         try:
             worker.stop.clear()
             assignment = Assignment(job.run_id, job.config.to_json(), job.owner, str(self.store.root),
-                                    self.features, _own_dataset(job), self.train_fn)  # fmt: skip
+                                    self.features, own_dataset(job), self.train_fn)  # fmt: skip
             try:
                 worker.conn.send(assignment)
             except OSError:  # it died after the health check looked
@@ -326,7 +326,7 @@ def worker_stopped(worker: Worker) -> str:
     return f"the worker process training this run stopped ({worker.ended_how()})"
 
 
-def _own_dataset(job: Job):
+def own_dataset(job: Job):
     """A session dataset that lives only in the server's memory travels with its run."""
     if not job.config.dataset.startswith(MINE_PREFIX):
         return None

@@ -32,7 +32,7 @@ from .config import TrainConfig
 from .errors import ConfigError, TransferLabError
 from .feature_store import FeatureStore
 from .jobs import ABANDONED_SECONDS, Job, JobEnded, Placed, Runner, TrainFn
-from .process_runner import GRACE_SECONDS, Assignment, _own_dataset, assignment_messages
+from .process_runner import GRACE_SECONDS, Assignment, assignment_messages, own_dataset
 from .remote import Ended, Sent, remote_events
 from .runs import RunStore
 from .train import Event, train
@@ -165,7 +165,7 @@ class RayRunner(Runner):
     def _events(self, job: Job) -> Iterator[Event]:
         wants_gpu = job.config.device == "cuda"
         assignment = Assignment(job.run_id, job.config.to_json(), job.owner, str(self.store.root), self.features,
-                                _own_dataset(job), self.train_fn)  # fmt: skip
+                                own_dataset(job), self.train_fn)  # fmt: skip
         task = train_on_ray.options(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run if wants_gpu else 0).remote(
             assignment, max(1, int(self.cpus_per_run)), "cuda" if wants_gpu else "cpu"
         )
@@ -177,6 +177,7 @@ class RayTask:
 
     def __init__(self, task, job: Job):
         self.task, self.job, self.stopping = task, job, False
+        self.over = False  # Ray has said the task ended: cancelling it now would only race its end
 
     def next_message(self, timeout: float) -> Sent | Ended | None:
         try:
@@ -186,11 +187,14 @@ class RayTask:
             try:
                 ref = next(self.task)
             except StopIteration:
+                self.over = True
                 return Ended(self.job.run_id)
             return ray.get(ref)
         except TaskCancelledError:
+            self.over = True
             raise JobEnded("cancelled", cancelled_where(self.job)) from None
         except RayError as err:
+            self.over = True
             if self.stopping:
                 raise JobEnded("cancelled", cancelled_where(self.job)) from None
             raise JobEnded("failed", LOST.format(why=type(err).__name__)) from None
@@ -200,7 +204,8 @@ class RayTask:
         ray.cancel(self.task)  # interrupts the task where it is, inside the current batch
 
     def kill(self) -> None:
-        ray.cancel(self.task, force=True)  # ends its worker process: nothing of the run goes on
+        if not self.over:
+            ray.cancel(self.task, force=True)  # ends its worker process: nothing of the run goes on
 
     def memory_bytes(self) -> int:
         return 0  # Ray's own memory monitor guards its nodes
