@@ -23,7 +23,13 @@ def runner(tmp_path_factory):
     home = tmp_path_factory.mktemp("process-runner")
     features = FeatureStore(home / "features", 256 * 1024**2)
     runner = ProcessRunner(
-        RunStore(home / "runs"), features=features, memory_mb=1500, train_fn=misbehaving, grace_seconds=2
+        # A bound whose half lies above an idle worker's memory (about 0.9 GB here): below it, every run
+        # would start its worker afresh (see test_faults' recycling test).
+        RunStore(home / "runs"),
+        features=features,
+        memory_mb=2500,
+        train_fn=misbehaving,
+        grace_seconds=2,
     )
     yield runner
     runner.close()
@@ -49,7 +55,7 @@ def test_a_run_trains_in_a_worker_process_and_lands_in_the_store(runner):
     "fault, message",
     [
         (1, "RuntimeError: boom inside the job"),  # the job raises
-        (2, "the run needed more than 1500 MB of memory"),  # it passes the memory bound
+        (2, "the run needed more than 2500 MB of memory"),  # it passes the memory bound
         (4, "the worker process training this run stopped (signal 9)"),  # its worker is killed
     ],
 )
