@@ -67,8 +67,13 @@ def where_placed(config, should_stop, **context):
 
 def sleeper(config, should_stop, **context):
     """One batch, then seconds of waiting: long enough to see runs train side by side."""
+    yield from one_batch_then_holding(15, should_stop)
+
+
+def one_batch_then_holding(seconds: float, should_stop):
+    """A run that reports one batch, then holds its slot for `seconds` or until asked to stop."""
     yield BatchProgress(1, 1, 1, 2, 1.0, 0.5)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not should_stop():
         time.sleep(0.05)
     yield Cancelled(1, 2)
@@ -86,8 +91,4 @@ def holding_a_node(config, should_stop, **context):
     placed.mkdir(parents=True, exist_ok=True)
     (placed / f"{config.seed}.tmp").write_text(ray.get_runtime_context().get_node_id())
     (placed / f"{config.seed}.tmp").rename(placed / str(config.seed))  # whole, or not there yet
-    yield BatchProgress(1, 1, 1, 2, 1.0, 0.5)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not should_stop():
-        time.sleep(0.05)
-    yield Cancelled(1, 2)
+    yield from one_batch_then_holding(120, should_stop)

@@ -6,6 +6,7 @@ printed by bench/lessons.py and bench/baselines.py.
     python -m tests.small_lessons run serve.py ...   # `streamlit run ...`, with every lesson small
 """
 
+import operator
 import sys
 
 from transfer_core.config import TrainConfig
@@ -24,15 +25,12 @@ def small_runs(lesson: Lesson) -> dict[str, TrainConfig]:
     return {label: small(config) for label, config in lesson.experiment.runs.items()} if lesson.experiment else {}
 
 
-def shrink_every_lesson(replace_run=None) -> None:
+def shrink_every_lesson(replace_run=operator.setitem) -> None:
     """Every lesson's experiment runs small from now on; `replace_run(runs, label, config)` does the replacing
-    (pytest's `monkeypatch.setitem`, to be undone after a test), plain assignment by default."""
+    (pytest's `monkeypatch.setitem`, to be undone after a test, or plain assignment)."""
     for lesson in LESSONS:
         for label, config in small_runs(lesson).items():
-            if replace_run:
-                replace_run(lesson.experiment.runs, label, config)
-            else:
-                lesson.experiment.runs[label] = config
+            replace_run(lesson.experiment.runs, label, config)
 
 
 if __name__ == "__main__":

@@ -212,15 +212,18 @@ def test_runs_stored_before_the_index_are_indexed_once_and_deleted_runs_leave_it
 
 
 def test_a_store_whose_index_cannot_be_written_still_lists_each_owners_runs(tmp_path, monkeypatch):
+    import shutil
+
     from transfer_core.run_index import RunIndex
 
     store = RunStore(tmp_path)
-    alices = store.create(TrainConfig(), "alice")
-    store.create(TrainConfig(), "bob")
-    (tmp_path / ".index" / "complete").unlink(missing_ok=True)
+    alices, bobs = store.create(TrainConfig(), "alice"), store.create(TrainConfig(), "bob")
+    store.update(bobs, shared=True)
+    shutil.rmtree(tmp_path / ".index")  # a folder from before the index, on a disk that is now full
 
     def disk_full(*args):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(RunIndex, "ensure_complete", disk_full)
     assert [r.run_id for r in store.list("alice")] == [alices]
+    assert [r.run_id for r in store.shared()] == [bobs]

@@ -123,7 +123,7 @@ def _remove_if_free(lock: Path) -> None:
         with open(lock, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             lock.unlink(missing_ok=True)
-    except (BlockingIOError, OSError):
+    except OSError:  # held (BlockingIOError), or gone already
         pass
 
 

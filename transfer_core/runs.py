@@ -190,8 +190,11 @@ class RunStore:
 
     def shared(self) -> list[RunRecord]:
         """Runs their owners shared with the class, newest first."""
-        self._complete_index()
-        records, _ = self._read(self.index.shared())
+        if self._complete_index():
+            shared_ids = self.index.shared()
+        else:
+            shared_ids = [run_id for run_id, _, shared in self._owners() if shared]
+        records, _ = self._read(shared_ids)
         return sorted((r for r in records if r.shared), key=lambda r: r.created, reverse=True)
 
     def _read(self, run_ids: list[str]) -> tuple[list[RunRecord], list[str]]:
