@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from transfer_core import user_data
+from transfer_core.data import user_data
 from ui import teacher
 from ui.config_state import CONFIG_KEY, URL_PROBLEM_KEY, current_config, write_url
 from ui.i18n import t

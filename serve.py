@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 import streamlit as st
 
 # What the first script run would otherwise import: the engine, and the modules the pages use.
-PRELOADED = ("torch", "torchvision", "pandas", "plotly.graph_objects", "transfer_core.jobs",
-             "transfer_core.process_runner", "transfer_core.catalog", "ui.session", "ui.lesson_pages")  # fmt: skip
+PRELOADED = ("torch", "torchvision", "pandas", "plotly.graph_objects", "transfer_core.runners.runner",
+             "transfer_core.runners.processes", "transfer_core.catalog", "ui.session", "ui.lesson_pages")  # fmt: skip
 
 
 @asynccontextmanager

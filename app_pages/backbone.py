@@ -4,15 +4,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from transfer_core.backbones import BACKBONES, build_backbone, get_spec
 from transfer_core.catalog import sample_photos, stage_table
-from transfer_core.data import MINE_PREFIX
+from transfer_core.data.registry import MINE_PREFIX
+from transfer_core.data.uploads import FileRefused, read_image
 from transfer_core.errors import TransferLabError
-from transfer_core.imagenet import predict_topk
 from transfer_core.limits import upload_limits, uploader_mb
+from transfer_core.models.backbones import BACKBONES, build_backbone, get_spec
+from transfer_core.models.imagenet import predict_topk
+from transfer_core.models.weights import weights_available
 from transfer_core.resolve import data_for_backbone
-from transfer_core.uploads import FileRefused, read_image
-from transfer_core.weights import weights_available
 from ui.config_state import current_config, update_config
 from ui.i18n import literal, localize_frame, t, word
 from ui.own_weights import download_weights_ui, own_weights_ui

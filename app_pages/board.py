@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from transfer_core.runs import sharing_allowed
+from transfer_core.store.runs import sharing_allowed
 from ui.board_lessons import lesson_questions_ui
 from ui.i18n import MISSING, localize_figure, t
 from ui.run_picker import run_label

@@ -3,14 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from transfer_core.backbones import get_spec
 from transfer_core.catalog import describe_task
-from transfer_core.data import SHIFT_DESCRIPTIONS
+from transfer_core.data.registry import SHIFT_DESCRIPTIONS
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
-from transfer_core.experiments import race_configs, source_weights, trained_parameters
-from transfer_core.jobs import RunSnapshot
+from transfer_core.lessons.race import race_configs, source_weights, trained_parameters
 from transfer_core.metrics import metrics_rows
+from transfer_core.models.backbones import get_spec
 from transfer_core.plots import race_curves
+from transfer_core.runners.runner import RunSnapshot
 from ui.config_state import current_config
 from ui.i18n import MISSING, literal, localize_figure, localize_frame, setup_words, t, word
 from ui.polling import poll_runs

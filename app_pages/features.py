@@ -5,12 +5,12 @@ import pandas as pd
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
-from transfer_core import run_analysis
-from transfer_core.backbones import get_spec
+from transfer_core.analysis import feature_views
 from transfer_core.catalog import frozen_stage_count
 from transfer_core.config import MINE_PREFIX
 from transfer_core.errors import TransferLabError
 from transfer_core.limits import uploader_mb
+from transfer_core.models.backbones import get_spec
 from transfer_core.plots import (
     cka_bars,
     confusion_cells,
@@ -22,9 +22,9 @@ from transfer_core.plots import (
     upscale,
     word_reading_chart,
 )
-from transfer_core.runs import RunRecord
-from transfer_core.word_reading import read_word, reading_frame
-from transfer_core.words import MAX_LETTERS
+from transfer_core.store.runs import RunRecord
+from transfer_core.words.reading import read_word, reading_frame
+from transfer_core.words.word_lists import MAX_LETTERS
 from ui.i18n import Markdown, literal, localize_figure, t
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
@@ -36,37 +36,37 @@ READING_EXAMPLE = "saudade"
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
-def run_models(run_id: str) -> run_analysis.RunModels:
-    return run_analysis.load_run_models(get_runner().store, run_id)
+def run_models(run_id: str) -> feature_views.RunModels:
+    return feature_views.load_run_models(get_runner().store, run_id)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def embedding(run_id: str, method: str) -> pd.DataFrame:
-    return run_analysis.embedding_frame(get_runner().store, run_id, run_models(run_id), method)
+    return feature_views.embedding_frame(get_runner().store, run_id, run_models(run_id), method)
 
 
 @st.cache_data(max_entries=8)
 def embedding_over_epochs(run_id: str) -> pd.DataFrame:
-    return run_analysis.embedding_animation_frame(get_runner().store, run_id, run_models(run_id))
+    return feature_views.embedding_animation_frame(get_runner().store, run_id, run_models(run_id))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def activations(run_id: str, image: np.ndarray) -> dict:
     """image: uint8 (H, W, 3) at the run's image size."""
-    return run_analysis.activation_maps(run_models(run_id), image)
+    return feature_views.activation_maps(run_models(run_id), image)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def cams(run_id: str, val_indices: tuple[int, ...]) -> run_analysis.CamView:
-    return run_analysis.cam_view(run_models(run_id), list(val_indices))
+def cams(run_id: str, val_indices: tuple[int, ...]) -> feature_views.CamView:
+    return feature_views.cam_view(run_models(run_id), list(val_indices))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def cka(run_id: str) -> pd.DataFrame:
-    return run_analysis.cka_frame(run_models(run_id))
+    return feature_views.cka_frame(run_models(run_id))
 
 
-def before_label(models: run_analysis.RunModels) -> str:
+def before_label(models: feature_views.RunModels) -> str:
     """What the starting network was: ImageNet's, the learner's own weights, or random."""
     if models.started_from == "mine":
         return t("features.own_weights", name=models.config.weights.removeprefix(MINE_PREFIX))
@@ -92,7 +92,7 @@ def embedding_ui(record: RunRecord) -> None:
         st.info(t("features.probe_static"))
 
 
-def picked_image_ui(models: run_analysis.RunModels) -> tuple[np.ndarray, str]:
+def picked_image_ui(models: feature_views.RunModels) -> tuple[np.ndarray, str]:
     """A validation image chosen by number, or the user's own photo, at the run's image size."""
     upload = st.file_uploader(t("features.upload"), type=["png", "jpg", "jpeg", "webp", "bmp"], key="activation_upload",
                               max_upload_size=uploader_mb())  # fmt: skip
@@ -100,12 +100,12 @@ def picked_image_ui(models: run_analysis.RunModels) -> tuple[np.ndarray, str]:
         try:
             with Image.open(upload) as photo:
                 pixels = np.array(photo.convert("RGB"))
-            return run_analysis.image_at_run_size(models, pixels), upload.name
+            return feature_views.image_at_run_size(models, pixels), upload.name
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
             st.error(t("features.unreadable", name=upload.name))
     index = st.slider(t("features.val_image"), 0, len(models.data.val_y) - 1, 0)
     label = t("features.val_image_label", index=index, name=models.classes[models.data.val_y[index]])
-    return run_analysis.validation_image(models, index), label
+    return feature_views.validation_image(models, index), label
 
 
 def activations_ui(record: RunRecord) -> None:
@@ -119,7 +119,7 @@ def activations_ui(record: RunRecord) -> None:
             name, grid = st.columns([1, 6], vertical_alignment="center")
             name.markdown(f"`{stage}` {channels.shape[1]}×{channels.shape[2]}")
             grid.image([upscale(c, SHOW_PX // 2) for c in channels], width=SHOW_PX // 2 + 8)
-    before, after = run_analysis.filters_before_after(models)
+    before, after = feature_views.filters_before_after(models)
     st.markdown(t("features.filters"))
     for label, filters in ((before_label(models), before), (t("features.fine_tuned"), after)):
         name, grid = st.columns([1, 6], vertical_alignment="center")
@@ -127,7 +127,7 @@ def activations_ui(record: RunRecord) -> None:
         grid.image([upscale(f, 32) for f in filters], width=32)
 
 
-def cam_row_ui(view: run_analysis.CamView, i: int, before_label: str) -> None:
+def cam_row_ui(view: feature_views.CamView, i: int, before_label: str) -> None:
     left, middle, right = st.columns(3)
     left.image(upscale(view.images[i], SHOW_PX), caption=t("features.true", name=view.true[i]), width=SHOW_PX)
     middle.image(upscale(overlay_heatmap(view.images[i], view.cam_before[i]), SHOW_PX),
@@ -167,7 +167,7 @@ def confusion_ui(record: RunRecord) -> None:
 
 
 def drift_ui(record: RunRecord) -> None:
-    frame = run_analysis.drift_frame(get_runner().store.drift(record.run_id))
+    frame = feature_views.drift_frame(get_runner().store.drift(record.run_id))
     stages = list(run_models(record.run_id).final.stage_names)
     st.caption(t("features.drift_caption"))
     st.plotly_chart(localize_figure(drift_diagram(frame, stages, frozen_stage_count(record.config))), width="stretch")

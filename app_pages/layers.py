@@ -3,11 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from transfer_core.backbones import get_spec
-from transfer_core.data import DATASETS, load_shared
+from transfer_core.data.registry import DATASETS, load_shared
 from transfer_core.errors import RunNotFound
-from transfer_core.jobs import RunSnapshot
-from transfer_core.layer_lab import (
+from transfer_core.lessons.layer_lab import (
     LabSettings,
     LayerLab,
     class_halves,
@@ -19,8 +17,10 @@ from transfer_core.layer_lab import (
     trainings,
 )
 from transfer_core.metrics import near_chance
+from transfer_core.models.backbones import get_spec
 from transfer_core.plots import layer_lab_figure
-from transfer_core.runs import sharing_allowed
+from transfer_core.runners.runner import RunSnapshot
+from transfer_core.store.runs import sharing_allowed
 from ui.i18n import localize_figure, t
 from ui.polling import poll_until_finished
 from ui.run_words import run_words

@@ -9,12 +9,12 @@ import streamlit as st
 from transfer_core.errors import RunNotFound, RunStillLive
 from transfer_core.metrics import metrics_rows
 from transfer_core.plots import race_curves
-from transfer_core.runs import RunRecord, sharing_allowed
+from transfer_core.store.runs import RunRecord, sharing_allowed
 from ui.i18n import MISSING, labels, literal, localize_figure, localize_frame, t, word
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
 
-RELOAD_SNIPPET = """from transfer_core.reports import load_exported
+RELOAD_SNIPPET = """from transfer_core.analysis.validation import load_exported
 
 config, classes, model = load_exported("{name}")   # an nn.Module in eval mode
 # model(images) -> class scores; images: (B, 3, {size}, {size}), normalised as the backbone expects

@@ -4,10 +4,8 @@ and keep them as datasets every strategy can train on."""
 import pandas as pd
 import streamlit as st
 
-from transfer_core import user_data
-from transfer_core.errors import TransferLabError
-from transfer_core.limits import upload_limits
-from transfer_core.uploads import (
+from transfer_core.data import user_data
+from transfer_core.data.uploads import (
     FileRefused,
     build_dataset,
     class_name_problem,
@@ -15,8 +13,10 @@ from transfer_core.uploads import (
     import_zip,
     read_image,
 )  # fmt: skip
-from transfer_core.word_upload import import_word_lists
-from transfer_core.words import MAX_LETTERS
+from transfer_core.errors import TransferLabError
+from transfer_core.limits import upload_limits
+from transfer_core.words.upload import import_word_lists
+from transfer_core.words.word_lists import MAX_LETTERS
 from ui.i18n import literal, localize_frame, t
 from ui.own_data import checked_once, default_name, import_result_ui, keep_ui, kept_notice, limits_caption, use_dataset
 from ui.session import owner

@@ -5,14 +5,14 @@ import time
 import pandas as pd
 import streamlit as st
 
-from transfer_core.backbones import get_spec
+from transfer_core.analysis.feature_views import drift_frame
 from transfer_core.catalog import describe_config, frozen_stage_count
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
-from transfer_core.jobs import RunSnapshot
 from transfer_core.metrics import metrics_rows
+from transfer_core.models.backbones import get_spec
+from transfer_core.models.weights import downloads_allowed, weights_available
 from transfer_core.plots import drift_diagram, learning_curves
-from transfer_core.run_analysis import drift_frame
-from transfer_core.weights import downloads_allowed, weights_available
+from transfer_core.runners.runner import RunSnapshot
 from ui.config_state import current_config, update_config
 from ui.i18n import Markdown, literal, localize_figure, setup_words, t
 from ui.polling import built_once, poll_until_finished, run_interval

@@ -10,7 +10,7 @@ import statistics
 import time
 
 from bench.lessons import run
-from transfer_core.lessons import FULL_FINE_TUNE, PROBE, SCRATCH, SEEDS
+from transfer_core.lessons.questions import FULL_FINE_TUNE, PROBE, SCRATCH, SEEDS
 
 SWEEPS = {
     "probe": [PROBE.replace(lr=lr) for lr in (1e-3, 3e-3, 1e-2)],

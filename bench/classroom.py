@@ -23,10 +23,10 @@ from pathlib import Path
 
 from transfer_core.config import TrainConfig
 from transfer_core.errors import QueueFull
-from transfer_core.feature_store import FeatureStore
-from transfer_core.jobs import Runner
-from transfer_core.process_runner import ProcessRunner
-from transfer_core.runs import RunStore
+from transfer_core.runners.processes import ProcessRunner
+from transfer_core.runners.runner import Runner
+from transfer_core.store.features import FeatureStore
+from transfer_core.store.runs import RunStore
 
 POLL_SECONDS = 0.05
 
@@ -118,7 +118,7 @@ def make_runner(args, store: RunStore, features: FeatureStore | None) -> Runner:
     if args.runner == "processes":
         return ProcessRunner(store, slots=args.slots, features=features)
     if args.runner == "ray":
-        from transfer_core.ray_runner import RayRunner, start_ray
+        from transfer_core.runners.ray_cluster import RayRunner, start_ray
 
         started = time.monotonic()
         start_ray(num_cpus=os.cpu_count())

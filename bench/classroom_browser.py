@@ -29,7 +29,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect, sync_playwright
 
 from transfer_core.config import TrainConfig
-from transfer_core.runs import RunStore
+from transfer_core.store.runs import RunStore
 
 ROOT = Path(__file__).parents[1]
 CHROMIUM = "/usr/bin/chromium"

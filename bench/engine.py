@@ -14,12 +14,12 @@ import time
 import torch
 import torch.nn.functional as F
 
-from transfer_core.backbones import get_spec
 from transfer_core.config import TrainConfig
-from transfer_core.data import normalize
+from transfer_core.data.registry import normalize
 from transfer_core.metrics import EpochMetrics
+from transfer_core.models.backbones import get_spec
+from transfer_core.models.strategies import build_model
 from transfer_core.resolve import prepared_data
-from transfer_core.strategies import build_model
 from transfer_core.train import Done, make_optimizer, train
 
 

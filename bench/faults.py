@@ -15,13 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from transfer_core.analysis.validation import load_trained_model, validation_report
 from transfer_core.config import TrainConfig
-from transfer_core.feature_store import FeatureStore
-from transfer_core.jobs import Runner
-from transfer_core.process_runner import ProcessRunner
-from transfer_core.reports import load_trained_model, validation_report
 from transfer_core.resolve import verified_data
-from transfer_core.runs import RunStore
+from transfer_core.runners.processes import ProcessRunner
+from transfer_core.runners.runner import Runner
+from transfer_core.store.features import FeatureStore
+from transfer_core.store.runs import RunStore
 
 NEXT = TrainConfig(
     backbone="small_cnn", weights="random", dataset="digits", train_per_class=20, val_per_class=10,
@@ -68,7 +68,7 @@ def make_runner(kind: str, store: RunStore) -> Runner:
         return Runner(store, features=features)
     if kind == "processes":
         return ProcessRunner(store, features=features)
-    from transfer_core.ray_runner import RayRunner, start_ray
+    from transfer_core.runners.ray_cluster import RayRunner, start_ray
 
     start_ray(num_cpus=2)
     return RayRunner(store, features=features)

@@ -14,11 +14,11 @@ import time
 
 import torch
 
-from transfer_core import run_analysis
+from transfer_core.analysis import feature_views
 from transfer_core.config import TrainConfig
-from transfer_core.jobs import Runner
 from transfer_core.metrics import EpochMetrics
-from transfer_core.runs import RunStore
+from transfer_core.runners.runner import Runner
+from transfer_core.store.runs import RunStore
 from transfer_core.train import EpochRecord, train
 
 
@@ -66,18 +66,18 @@ def view_costs() -> None:
     while not runner.snapshot(run_id).finished:
         time.sleep(0.2)
     runner.close()
-    models = timed("load the run's models and data", lambda: run_analysis.load_run_models(store, run_id))
-    timed("embedding map (PCA, before/after)", lambda: run_analysis.embedding_frame(store, run_id, models, "pca"))
-    timed("embedding map (t-SNE, before/after)", lambda: run_analysis.embedding_frame(store, run_id, models, "tsne"))
-    timed("embedding animation (all epochs)", lambda: run_analysis.embedding_animation_frame(store, run_id, models))
+    models = timed("load the run's models and data", lambda: feature_views.load_run_models(store, run_id))
+    timed("embedding map (PCA, before/after)", lambda: feature_views.embedding_frame(store, run_id, models, "pca"))
+    timed("embedding map (t-SNE, before/after)", lambda: feature_views.embedding_frame(store, run_id, models, "tsne"))
+    timed("embedding animation (all epochs)", lambda: feature_views.embedding_animation_frame(store, run_id, models))
     timed(
         "activation maps (one image)",
-        lambda: run_analysis.activation_maps(models, run_analysis.validation_image(models, 0)),
+        lambda: feature_views.activation_maps(models, feature_views.validation_image(models, 0)),
     )
-    timed("first-layer filters", lambda: run_analysis.filters_before_after(models))
-    timed("Grad-CAM, 8 images, both networks", lambda: run_analysis.cam_view(models, list(range(8))))
-    timed("weight drift", lambda: run_analysis.drift_frame(store.drift(run_id)))
-    timed("CKA per stage (256 images)", lambda: run_analysis.cka_frame(models))
+    timed("first-layer filters", lambda: feature_views.filters_before_after(models))
+    timed("Grad-CAM, 8 images, both networks", lambda: feature_views.cam_view(models, list(range(8))))
+    timed("weight drift", lambda: feature_views.drift_frame(store.drift(run_id)))
+    timed("CKA per stage (256 images)", lambda: feature_views.cka_frame(models))
 
 
 def main() -> None:

@@ -41,9 +41,9 @@ def attempt(case: str, action) -> None:
 
 def link_asking_for_47_gb() -> None:
     from transfer_core.config import TrainConfig
-    from transfer_core.jobs import Runner
     from transfer_core.resolve import prepared_data
-    from transfer_core.runs import RunStore
+    from transfer_core.runners.runner import Runner
+    from transfer_core.store.runs import RunStore
 
     bomb = TrainConfig.from_query({"train_per_class": "5000", "val_per_class": "1000", "image_size": "512"})
     attempt("/data?train_per_class=5000&val_per_class=1000&image_size=512 (the Data page)",
@@ -55,7 +55,7 @@ def link_asking_for_47_gb() -> None:
 
 def compressed_weights() -> None:
     from transfer_core.limits import upload_limits
-    from transfer_core.weight_upload import read_weights_file
+    from transfer_core.models.weight_upload import read_weights_file
 
     # Built here, as a student would build it at home: its gigabyte is this script's, not the server's.
     plain = io.BytesIO()
@@ -75,8 +75,8 @@ def compressed_weights() -> None:
 
 
 def many_tabs_of_one_student() -> None:
-    from transfer_core import user_data
-    from transfer_core.data import RawDataset
+    from transfer_core.data import user_data
+    from transfer_core.data.registry import RawDataset
     from transfer_core.limits import upload_limits
 
     limits, before = upload_limits(), rss_mb()

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from bench.lessons import run
-from transfer_core.lessons import FULL_FINE_TUNE, PROBE, SCRATCH, SEEDS
+from transfer_core.lessons.questions import FULL_FINE_TUNE, PROBE, SCRATCH, SEEDS
 
 OUT = Path(__file__).parents[1] / "assets" / "lesson_figures.json"
 PER_CLASS = (5, 10, 25, 50, 100, 500)

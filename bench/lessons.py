@@ -1,6 +1,6 @@
 """Lesson experiments: what each predict-then-run experiment measures here, and how long it takes.
 Prints figures, passes or fails nothing. The numbers come from the same measurement step the
-lesson pages use (`transfer_core.lessons.run_result` and `decide`), each run once per seed as the pages
+lesson pages use (`transfer_core.lessons.questions.run_result` and `decide`), each run once per seed as the pages
 run them: every seed's figure, the mean and spread, the paired difference with its 95 % interval, and
 the verdict (an answer, or "close"). Then how long a class of thirty waits for a lesson's results, with
 and without the teacher's prepared results.
@@ -12,8 +12,8 @@ import statistics
 import tempfile
 import time
 
-from transfer_core.class_lessons import PREPARED_OWNER, prepared_records
-from transfer_core.lessons import (
+from transfer_core.lessons.classroom import PREPARED_OWNER, prepared_records
+from transfer_core.lessons.questions import (
     LESSONS,
     SEEDS,
     RunResult,
@@ -25,7 +25,7 @@ from transfer_core.lessons import (
     split_label,
 )  # fmt: skip
 from transfer_core.metrics import EpochMetrics
-from transfer_core.runs import RunStore
+from transfer_core.store.runs import RunStore
 from transfer_core.train import EpochRecord, Failed, train
 
 

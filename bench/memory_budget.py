@@ -16,7 +16,7 @@ def measure(backbone: str, size: int, batch: int, train: bool) -> float:
     a probe's frozen features are computed) over the bytes of its float input."""
     import torch
 
-    from transfer_core.backbones import get_spec
+    from transfer_core.models.backbones import get_spec
 
     torch.set_num_threads(2)
     model = get_spec(backbone).build_raw()
@@ -46,8 +46,8 @@ def main() -> None:
     if args.one:
         print(measure(args.one, args.size, args.batch, train=not args.forward))
         return
-    from transfer_core.backbones import BACKBONES
-    from transfer_core.memory_budget import ACTIVATIONS_PER_INPUT, FORWARD_PER_INPUT
+    from transfer_core.models.backbones import BACKBONES
+    from transfer_core.runners.memory_budget import ACTIVATIONS_PER_INPUT, FORWARD_PER_INPUT
 
     print(f"at {args.size} px, batch {args.batch}: memory held per input value (float32), training / forward only")
     for name in BACKBONES:

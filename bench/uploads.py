@@ -14,9 +14,9 @@ import numpy as np
 from PIL import Image
 
 from tests.archives import huge_header_png, make_zip, zeros_named_png
+from transfer_core.data.uploads import import_zip
+from transfer_core.data.user_data import dataset_bytes
 from transfer_core.limits import UploadLimits
-from transfer_core.uploads import import_zip
-from transfer_core.user_data import dataset_bytes
 
 
 def photo_zip(classes: int, per_class: int, side: int) -> bytes:

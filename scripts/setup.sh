@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(dataset-fashion-mnist python3-venv)
-# Word lists in eleven languages (/usr/share/dict), the word datasets' source: see transfer_core/words.py.
+# Word lists in eleven languages (/usr/share/dict), the word datasets' source: see transfer_core/words/word_lists.py.
 debian_packages+=(wamerican wngerman wfrench wspanish witalian wdutch wportuguese wcatalan wswedish wdanish wpolish)
 requirements=requirements.txt
 if [[ "${1:-}" == "--dev" ]]; then

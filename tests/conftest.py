@@ -1,7 +1,7 @@
 import pytest
 
-from transfer_core import user_data
 from transfer_core.config import TrainConfig
+from transfer_core.data import user_data
 
 
 @pytest.fixture(autouse=True)

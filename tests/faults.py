@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from transfer_core import user_data
+from transfer_core.data import user_data
 from transfer_core.train import BatchProgress, Cancelled, Done, Failed, train
 
 

@@ -27,6 +27,7 @@ MASKS = [
     (re.compile(r"seconds\s*\|?\s*[0-9.]+"), "seconds <seconds>"),
     (re.compile(r"/tmp/[^\s\"']+"), "<tmp>"),
     (re.compile(r"\b[0-9a-f]{32,64}\b"), "<digest>"),
+    (re.compile(r"`[0-9a-f]{12}`"), "`<run id>`"),
     (re.compile(r'"id": "[0-9a-f]{8}"'), '"id": "<notebook cell id>"'),
 ]
 
@@ -37,11 +38,24 @@ def masked(text: str) -> str:
     return text
 
 
+VARYING_COLUMNS = ["seconds", "images per second", "run"]  # a run's speed, and its id
+
+
+def element_text(node) -> str:
+    """A table as its rows (its Arrow bytes would hold run ids and speeds unmasked), a metric of time
+    without its value, anything else as its protobuf."""
+    kind = type(node).__name__
+    if kind == "Dataframe":
+        return node.value.drop(columns=VARYING_COLUMNS, errors="ignore").to_csv()
+    if kind == "Metric" and "econds" in node.label:
+        return f"{node.label}: <seconds>"
+    return str(node.proto)
+
+
 def elements(node, depth: int = 0):
-    """Each element under an AppTest node, as indented protobuf text, in page order."""
-    proto = getattr(node, "proto", None)
-    if proto is not None:
-        yield "  " * depth + f"[{type(node).__name__}] " + str(proto).replace("\n", " | ")
+    """Each element under an AppTest node, as indented text, in page order."""
+    if getattr(node, "proto", None) is not None:
+        yield "  " * depth + f"[{type(node).__name__}] " + element_text(node).replace("\n", " | ")
     for child in getattr(node, "children", {}).values():
         yield from elements(child, depth + 1)
 

@@ -10,7 +10,7 @@ import operator
 import sys
 
 from transfer_core.config import TrainConfig
-from transfer_core.lessons import LESSONS, Lesson
+from transfer_core.lessons.questions import LESSONS, Lesson
 
 SMALL = {"train_per_class": 10, "val_per_class": 10}
 

@@ -5,12 +5,12 @@ import torch
 import torchvision.models as tvm
 from sklearn.datasets import load_sample_images
 
-from transfer_core.backbones import BACKBONES, build_backbone, get_spec
-from transfer_core.efficientnet_lite import LITE_SPECS, EfficientNetLite
 from transfer_core.errors import WeightsUnavailable
-from transfer_core.imagenet import photo_tensor, predict_topk
-from transfer_core.weights import pretrained_state_dict, torchvision_cache_path, weights_available
-from transfer_core.words import MAX_LETTERS, VOCABULARY
+from transfer_core.models.backbones import BACKBONES, build_backbone, get_spec
+from transfer_core.models.efficientnet_lite import LITE_SPECS, EfficientNetLite
+from transfer_core.models.imagenet import photo_tensor, predict_topk
+from transfer_core.models.weights import pretrained_state_dict, torchvision_cache_path, weights_available
+from transfer_core.words.word_lists import MAX_LETTERS, VOCABULARY
 
 LITES = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
 CATS = {"tabby", "tiger cat", "Egyptian cat"}

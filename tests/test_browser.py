@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.waiting import wait_for
 from transfer_core.config import TrainConfig
-from transfer_core.data import SHIFT_DESCRIPTIONS
+from transfer_core.data.registry import SHIFT_DESCRIPTIONS
 from ui.i18n import table
 
 pytestmark = pytest.mark.browser  # every test here drives Chromium
@@ -461,7 +461,7 @@ def test_a_compare_race_comes_back_after_a_reload(server, page):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_lesson_page_in_both_languages(server, page, lang):
-    from transfer_core.lessons import LESSONS
+    from transfer_core.lessons.questions import LESSONS
 
     for number, lesson in enumerate(LESSONS, start=1):
         page.goto(f"{server}/learn_{lesson.key}?lang={lang}")

@@ -2,7 +2,7 @@ import pytest
 
 from transfer_core.catalog import describe_config, stage_table, trainable_parameters
 from transfer_core.config import TrainConfig
-from transfer_core.strategies import build_model, count_parameters
+from transfer_core.models.strategies import build_model, count_parameters
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,13 @@ import pytest
 
 from tests.apptest import open_app, open_lesson
 from tests.waiting import wait_until_all_finished
-from transfer_core import class_lessons
-from transfer_core.class_lessons import PREPARED_OWNER
-from transfer_core.feature_store import FeatureStore
-from transfer_core.jobs import Runner
-from transfer_core.lessons import CLOSE, SEED_MARK, RunResult, decide, get_lesson
+from transfer_core.lessons import classroom
+from transfer_core.lessons.classroom import PREPARED_OWNER
+from transfer_core.lessons.questions import CLOSE, SEED_MARK, RunResult, decide, get_lesson
 from transfer_core.paths import features_dir, runs_dir
-from transfer_core.runs import RunStore
+from transfer_core.runners.runner import Runner
+from transfer_core.store.features import FeatureStore
+from transfer_core.store.runs import RunStore
 
 pytestmark = pytest.mark.usefixtures("fresh_runner")  # each test opens the app with a runner of its own
 
@@ -59,9 +59,9 @@ def test_with_a_class_of_seeds_one_odd_seed_does_not_hide_a_clear_difference_but
 
 def test_students_get_seats_in_order_of_arrival_and_keep_them(tmp_path):
     store = RunStore(tmp_path / "runs")
-    assert [class_lessons.seat(store, owner) for owner in OWNERS[:3]] == [0, 1, 2]
-    assert class_lessons.seat(store, OWNERS[1]) == 1
-    assert class_lessons.seat(RunStore(tmp_path / "runs"), OWNERS[3]) == 3  # kept on disk, across restarts
+    assert [classroom.seat(store, owner) for owner in OWNERS[:3]] == [0, 1, 2]
+    assert classroom.seat(store, OWNERS[1]) == 1
+    assert classroom.seat(RunStore(tmp_path / "runs"), OWNERS[3]) == 3  # kept on disk, across restarts
 
 
 def test_in_a_class_student_i_runs_seed_i(class_server, small_lessons):
@@ -84,10 +84,10 @@ def test_a_prepared_lesson_is_reused_labelled_as_measured_earlier_and_can_be_run
 
     lesson = get_lesson("uses")
     teacher = closing(Runner(RunStore(runs_dir()), features=FeatureStore(features_dir(), 2**30), max_queue=100))
-    queued, left = class_lessons.prepare(teacher, lesson, range(1))
+    queued, left = classroom.prepare(teacher, lesson, range(1))
     assert len(queued) == 2 and left == 0
     wait_until_all_finished(teacher, queued.values())
-    assert class_lessons.prepare(teacher, lesson, range(1)) == ({}, 0), "what is prepared is not run again"
+    assert classroom.prepare(teacher, lesson, range(1)) == ({}, 0), "what is prepared is not run again"
 
     at = open_app()
     open_lesson(at, "uses").run()
@@ -116,11 +116,11 @@ def test_a_students_verdict_pools_the_class_read_once_and_again_when_asked(
 
     lesson = get_lesson("uses")
     teacher = closing(Runner(RunStore(runs_dir()), features=FeatureStore(features_dir(), 2**30), max_queue=100))
-    queued, _ = class_lessons.prepare(teacher, lesson, range(1))
+    queued, _ = classroom.prepare(teacher, lesson, range(1))
     wait_until_all_finished(teacher, queued.values())
     reads = []
-    answers = class_lessons.class_answers
-    monkeypatch.setattr(class_lessons, "class_answers", lambda *args: reads.append(args) or answers(*args))
+    answers = classroom.class_answers
+    monkeypatch.setattr(classroom, "class_answers", lambda *args: reads.append(args) or answers(*args))
 
     at = open_app()
     open_lesson(at, "uses").run()
@@ -134,12 +134,12 @@ def test_a_students_verdict_pools_the_class_read_once_and_again_when_asked(
     store = get_runner().store
     for seed, classmate in enumerate(OWNERS[:3], start=1):  # classmates finish their seeds meanwhile
         results = {f"{label}{SEED_MARK}{seed}": RunResult(0.8, None, {}) for label in lesson.experiment.runs}
-        class_lessons.record_results(store, "uses", classmate, results)
+        classroom.record_results(store, "uses", classmate, results)
     at.run().run()
     assert pooled_seeds() == 1 and len(reads) == 1, "a rerun reads nothing from disk"
     next(b for b in at.button if b.key == "refresh_uses").click().run()
     assert pooled_seeds() == 4 and len(reads) == 2
-    mine = class_lessons.class_answers(store, "uses").results
+    mine = classroom.class_answers(store, "uses").results
     assert {name for name in mine if name.endswith(f"{SEED_MARK}0")} == set(at.session_state["lesson_runs"]["uses"])
 
 
@@ -170,23 +170,23 @@ def open_app_with_teacher_key(key: str):
 def plant_class(store: RunStore) -> None:
     """Five students answered lesson 1: four predicted the probe, one scratch; four measured a seed each."""
     for i, owner in enumerate(OWNERS):
-        class_lessons.record_prediction(store, "why", owner, "probe" if i else "scratch")
+        classroom.record_prediction(store, "why", owner, "probe" if i else "scratch")
         if i < 4:
             results = {f"probe{SEED_MARK}{i}": RunResult(0.80 + 0.01 * i, None, {}),
                        f"scratch{SEED_MARK}{i}": RunResult(0.50 + 0.02 * i, None, {})}  # fmt: skip
-            class_lessons.record_results(store, "why", owner, results)
+            classroom.record_results(store, "why", owner, results)
 
 
 def test_the_class_answers_gather_every_students_prediction_and_seed(tmp_path):
     store = RunStore(tmp_path / "runs")
     plant_class(store)
-    answers = class_lessons.class_answers(store, "why")
+    answers = classroom.class_answers(store, "why")
     assert answers.predictions == {"probe": 4, "scratch": 1}
     assert answers.students == 4 and len(answers.results) == 8
     assert decide(get_lesson("why"), answers.results) == "probe"
-    assert class_lessons.class_answers(store, "../runs").results == {}, "a lesson key never names a path"
+    assert classroom.class_answers(store, "../runs").results == {}, "a lesson key never names a path"
     with pytest.raises(ValueError):
-        class_lessons.record_prediction(store, "why", "../../etc", "probe")
+        classroom.record_prediction(store, "why", "../../etc", "probe")
 
 
 def test_the_class_board_shows_the_predictions_then_the_measured_distribution(class_server):

@@ -11,10 +11,10 @@ import torch
 from tests.waiting import wait_for, wait_until_finished
 from transfer_core.config import TrainConfig
 from transfer_core.errors import StoreUnavailable
-from transfer_core.evaluation import FeatureProgress, FeaturesReady
-from transfer_core.feature_store import FeatureStore
-from transfer_core.jobs import MAX_BATCH_POINTS, Job, Runner
-from transfer_core.runs import RunStore
+from transfer_core.model_inputs import FeatureProgress, FeaturesReady
+from transfer_core.runners.runner import MAX_BATCH_POINTS, Job, Runner
+from transfer_core.store.features import FeatureStore
+from transfer_core.store.runs import RunStore
 from transfer_core.train import BatchProgress, Cancelled, Done, train
 
 # On the CPU whatever the machine has: runs that share features are compared weight for weight.
@@ -80,7 +80,7 @@ def test_runs_asking_at_once_compute_the_features_once(features):
 
 
 def test_a_lock_left_by_a_stopped_feature_pass_goes_and_one_held_stays(tmp_path):
-    from transfer_core.feature_store import _entry_lock
+    from transfer_core.store.features import _entry_lock
 
     store = FeatureStore(tmp_path, max_bytes=2**20)
     (tmp_path / "stale.lock").touch()  # a run stopped mid-pass: nobody holds it
@@ -112,7 +112,7 @@ def test_the_store_is_bounded_and_evicts_the_least_recently_used(tmp_path):
 
 
 def test_a_full_disk_costs_the_sharing_not_the_run(features, monkeypatch):
-    monkeypatch.setattr("transfer_core.feature_store.save_file", failing_write)
+    monkeypatch.setattr("transfer_core.store.features.save_file", failing_write)
     done = finished(list(train(PROBE, features=features)))
     assert done.metrics.val_acc > 0.2 and features.size() == 0
 
@@ -122,9 +122,9 @@ def failing_write(*args, **kwargs):
 
 
 def test_cancel_while_waiting_for_anothers_features_ends_the_run(features):
-    from transfer_core.evaluation import Inputs
-    from transfer_core.feature_store import _entry_lock
+    from transfer_core.model_inputs import Inputs
     from transfer_core.resolve import resolve
+    from transfer_core.store.features import _entry_lock
 
     run = resolve(PROBE)
     key = Inputs(run.model, run.data, PROBE, run.device, cache_prefix=True).prefix_key(salt="")
@@ -344,9 +344,9 @@ def test_students_saved_datasets_stay_private_under_a_root_that_holds_the_data_f
 
 
 def test_a_shared_folder_is_read_with_the_upload_limits(tmp_path, monkeypatch):
+    from transfer_core.data.shared_folders import read_shared_folder
     from transfer_core.errors import DatasetUnavailable
     from transfer_core.limits import UploadLimits
-    from transfer_core.shared_folders import read_shared_folder
 
     shared = class_folders(tmp_path / "pets", per_class=6)
     (shared / "red" / "notes.png").write_bytes(b"not an image at all")
@@ -361,7 +361,7 @@ def test_a_shared_folder_is_read_with_the_upload_limits(tmp_path, monkeypatch):
 
 def test_a_shared_folders_classes_are_counted_without_decoding_an_image(tmp_path, monkeypatch):
     """Checking a folder link's memory budget at submit must not make the web server read the folder."""
-    from transfer_core import shared_folders
+    from transfer_core.data import shared_folders
     from transfer_core.resolve import class_count
 
     shared = class_folders(tmp_path / "pets")
@@ -449,8 +449,8 @@ def test_a_closed_tabs_queued_runs_are_not_started_unless_kept(held_runner):
 
 
 def test_a_gone_tabs_memory_is_released_and_its_saved_data_stays():
-    from transfer_core import user_data
-    from transfer_core.data import RawDataset
+    from transfer_core.data import user_data
+    from transfer_core.data.registry import RawDataset
 
     dataset = RawDataset(np.zeros((4, 8, 8, 3), np.uint8), np.array([0, 0, 1, 1]), ["a", "b"])
     for owner in ("gone", "here"):
@@ -462,9 +462,7 @@ def test_a_gone_tabs_memory_is_released_and_its_saved_data_stays():
 
 
 def test_the_runner_forgets_students_it_no_longer_needs_and_the_queue_keeps_its_order(tmp_path, closing, monkeypatch):
-    from transfer_core import jobs
-
-    monkeypatch.setattr(jobs, "SERVED_KEPT", 8)
+    monkeypatch.setattr("transfer_core.runners.runner.SERVED_KEPT", 8)
     hold, clock = Hold(), ManualClock()
     runner = closing(Runner(RunStore(tmp_path), slots=1, train_fn=hold, abandoned_seconds=30, clock=clock))
     hold.release.set()

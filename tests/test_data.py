@@ -3,8 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from transfer_core.backbones import get_spec
-from transfer_core.data import (
+from transfer_core.data.registry import (
     FASHION_CLASSES,
     augment_batch,
     augmenter,
@@ -16,6 +15,7 @@ from transfer_core.data import (
     to_image_tensor,
 )
 from transfer_core.errors import ConfigError, DatasetUnavailable
+from transfer_core.models.backbones import get_spec
 
 
 def test_digits_are_always_available_offline():
@@ -129,7 +129,7 @@ def test_a_missing_folder_is_unavailable(tmp_path):
 
 @pytest.mark.parametrize("kind", ["contrast", "blur", "rotation", "noise"])
 def test_shifts_change_images_deterministically_and_keep_their_form(kind):
-    from transfer_core.data import shift_images
+    from transfer_core.data.registry import shift_images
 
     images = prepare_data(load_shared("fashion_mnist"), 2, 1, 32, seed=0).val_x
     shifted = shift_images(images, kind, seed=3)
@@ -139,7 +139,7 @@ def test_shifts_change_images_deterministically_and_keep_their_form(kind):
 
 
 def test_no_shift_leaves_images_alone():
-    from transfer_core.data import shift_images
+    from transfer_core.data.registry import shift_images
 
     images = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
     assert shift_images(images, "none") is images

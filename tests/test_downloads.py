@@ -10,8 +10,8 @@ from functools import partial
 
 import pytest
 
-from transfer_core import downloads
-from transfer_core.downloads import DownloadFailed, Remote, fetch
+from transfer_core.data import downloads
+from transfer_core.data.downloads import DownloadFailed, Remote, fetch
 
 
 @contextmanager
@@ -74,7 +74,7 @@ def test_offline_nothing_is_fetched():
 
 
 def test_torchvision_weights_go_where_torchvision_reads_them():
-    from transfer_core.weights import torchvision_cache_path
+    from transfer_core.models.weights import torchvision_cache_path
 
     remote = downloads.weights_file("resnet18")
     assert remote.target == torchvision_cache_path("resnet18") and remote.sha256_prefix == "f37072fd"

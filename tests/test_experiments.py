@@ -1,7 +1,7 @@
 from dataclasses import fields
 
 from transfer_core.config import TrainConfig
-from transfer_core.experiments import race_configs, trained_parameters
+from transfer_core.lessons.race import race_configs, trained_parameters
 from transfer_core.resolve import check
 
 TASK_FIELDS = ("dataset", "train_per_class", "val_per_class", "image_size", "seed", "epochs", "val_shift", "backbone")

@@ -11,8 +11,8 @@ import nbformat
 import pytest
 import torch
 
-from transfer_core import export
 from transfer_core.config import TrainConfig
+from transfer_core.lessons import export
 from transfer_core.train import BatchProgress, Done, Failed, train
 
 TINY = TrainConfig(dataset="digits", train_per_class=15, val_per_class=15, image_size=32, epochs=2, batch_size=16)

@@ -10,14 +10,14 @@ import pytest
 
 from tests.faults import misbehaving, refused_run
 from tests.waiting import wait_for, wait_until_finished
-from transfer_core import user_data
 from transfer_core.config import TrainConfig
-from transfer_core.data import RawDataset
-from transfer_core.evaluation import FeaturesReady
-from transfer_core.feature_store import FeatureStore
-from transfer_core.jobs import Runner
-from transfer_core.process_runner import ProcessRunner
-from transfer_core.runs import RunStore
+from transfer_core.data import user_data
+from transfer_core.data.registry import RawDataset
+from transfer_core.model_inputs import FeaturesReady
+from transfer_core.runners.processes import ProcessRunner
+from transfer_core.runners.runner import Runner
+from transfer_core.store.features import FeatureStore
+from transfer_core.store.runs import RunStore
 from transfer_core.train import train
 
 TINY = TrainConfig(
@@ -119,7 +119,7 @@ def test_a_damaged_feature_entry_is_computed_again_once_and_the_run_says_so(tmp_
 def test_a_worker_that_keeps_memory_past_half_its_bound_is_started_afresh_after_its_run(
     tmp_path, closing, monkeypatch, idle_share, recycled
 ):
-    from transfer_core.process_runner import Worker
+    from transfer_core.runners.processes import Worker
 
     runner = closing(ProcessRunner(RunStore(tmp_path / "runs"), slots=1, memory_mb=1000))
     monkeypatch.setattr(Worker, "rss_bytes", lambda worker: int(idle_share * runner.memory_bytes))

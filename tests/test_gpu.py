@@ -12,9 +12,9 @@ import torch
 from tests.test_export import lab_trace, script_trace
 from tests.waiting import wait_until_finished
 from transfer_core.config import TrainConfig
-from transfer_core.feature_store import FeatureStore
-from transfer_core.process_runner import ProcessRunner
-from transfer_core.runs import RunStore
+from transfer_core.runners.processes import ProcessRunner
+from transfer_core.store.features import FeatureStore
+from transfer_core.store.runs import RunStore
 
 pytestmark = [
     pytest.mark.gpu,

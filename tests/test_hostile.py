@@ -12,7 +12,7 @@ from transfer_core import resolve
 from transfer_core.__main__ import main
 from transfer_core.config import TrainConfig
 from transfer_core.limits import SettingError
-from transfer_core.memory_budget import OverBudget, budget_bytes, check_budget, needed_bytes
+from transfer_core.runners.memory_budget import OverBudget, budget_bytes, check_budget, needed_bytes
 
 pytestmark = pytest.mark.usefixtures("fresh_runner")  # each test opens the app with a runner of its own
 
@@ -142,8 +142,8 @@ def test_eight_tabs_cannot_each_fill_their_own_bound_the_least_recent_are_releas
     """Every tab is a session with its own 300 MB bound (the finding: 8 x 262 MB all held). Together
     they get the server's bound; past it the tabs seen least recently lose what they held only in
     memory, are told once, and a saved dataset loads again from disk."""
-    from transfer_core import user_data
-    from transfer_core.data import RawDataset
+    from transfer_core.data import user_data
+    from transfer_core.data.registry import RawDataset
     from transfer_core.limits import UploadLimits
 
     limits = UploadLimits(server_memory_mb=10, min_per_class=1)
@@ -166,8 +166,8 @@ def test_eight_tabs_cannot_each_fill_their_own_bound_the_least_recent_are_releas
 
 
 def test_a_released_tab_sees_what_was_let_go_on_its_next_page():
-    from transfer_core import user_data
-    from transfer_core.data import RawDataset
+    from transfer_core.data import user_data
+    from transfer_core.data.registry import RawDataset
 
     at = open_app("app_pages/my_data.py")
     me = at.session_state["owner"]

@@ -6,9 +6,9 @@ import pytest
 from tests.waiting import wait_for
 from transfer_core.config import TrainConfig
 from transfer_core.errors import QueueFull, RunNotFound, RunStillLive
-from transfer_core.jobs import Runner
 from transfer_core.metrics import EpochMetrics
-from transfer_core.runs import RunStore
+from transfer_core.runners.runner import Runner
+from transfer_core.store.runs import RunStore
 from transfer_core.train import BatchProgress, Cancelled, Failed
 
 
@@ -129,7 +129,7 @@ def test_a_real_training_job_stores_metrics_and_weights(closing, store, tiny_con
 
 def test_a_new_runner_marks_runs_of_a_dead_process_interrupted(closing, store, monkeypatch):
     run_id = store.create(TrainConfig(), "alice")
-    monkeypatch.setattr("transfer_core.runs.process_alive", lambda meta: False)
+    monkeypatch.setattr("transfer_core.store.runs.process_alive", lambda meta: False)
     runner = closing(Runner(store, slots=1, train_fn=FakeTraining()))
     assert runner.interrupted == [run_id]
     assert runner.snapshot(run_id).status == "interrupted"
@@ -180,7 +180,7 @@ def test_a_finished_run_records_the_data_it_trained_on(store, finished_run):
 
 def test_the_results_page_evaluation_is_the_one_training_used(store, finished_run):
     """One evaluation function: the accuracy a finished run reports is the accuracy Results computes."""
-    from transfer_core.reports import load_trained_model, validation_report
+    from transfer_core.analysis.validation import load_trained_model, validation_report
     from transfer_core.resolve import verified_data
 
     _, run_id = finished_run

@@ -5,11 +5,11 @@ import torch
 
 from tests.waiting import wait_for
 from transfer_core.errors import ConfigError
-from transfer_core.jobs import Runner
-from transfer_core.layer_lab import KINDS, LabSettings, LayerLab, class_halves, lab_points, transfer_config
+from transfer_core.lessons.layer_lab import KINDS, LabSettings, LayerLab, class_halves, lab_points, transfer_config
 from transfer_core.paths import runs_dir
 from transfer_core.resolve import model_for
-from transfer_core.runs import RunStore
+from transfer_core.runners.runner import Runner
+from transfer_core.store.runs import RunStore
 
 TINY = LabSettings(dataset="digits", train_per_class=20, val_per_class=10, image_size=16, epochs=1)
 
@@ -72,7 +72,7 @@ def test_frozen_copied_stages_stay_equal_to_the_base_after_training(finished_lab
 
 
 def test_saved_labs_are_per_owner_unless_every_lab_is_asked_for(finished_lab):
-    from transfer_core.layer_lab import saved_labs
+    from transfer_core.lessons.layer_lab import saved_labs
 
     runner, state = finished_lab
     assert [lab["lab_id"] for lab in saved_labs(runner, "teacher")] == [state["lab_id"]]

@@ -10,11 +10,20 @@ import torch
 from tests.apptest import APP, config_of, open_app, open_lesson
 from tests.shown import shown
 from tests.waiting import wait_until_all_finished
-from transfer_core import worked_project
-from transfer_core.backbones import get_spec
 from transfer_core.config import TrainConfig
-from transfer_core.lessons import CLOSE, LESSONS, SEED_MARK, SEEDS, RunResult, decide, get_lesson, most_changed_part
+from transfer_core.lessons import worked_project
+from transfer_core.lessons.questions import (
+    CLOSE,
+    LESSONS,
+    SEED_MARK,
+    SEEDS,
+    RunResult,
+    decide,
+    get_lesson,
+    most_changed_part,
+)
 from transfer_core.metrics import EpochMetrics
+from transfer_core.models.backbones import get_spec
 from ui.i18n import flatten, languages, table
 
 pytestmark = pytest.mark.usefixtures("fresh_runner")  # each test opens the app with a runner of its own
@@ -227,7 +236,7 @@ def test_the_articles_two_bugs_raise_what_the_lesson_promises():
 @pytest.mark.slow
 def test_the_corrected_code_is_the_plain_script_and_runs_on_resnet18_with_planted_weights_offline(tmp_path):
     from tests.test_export import lab_trace, script_trace
-    from transfer_core.weights import torchvision_cache_path
+    from transfer_core.models.weights import torchvision_cache_path
 
     path = torchvision_cache_path("resnet18")
     path.parent.mkdir(parents=True)
@@ -308,7 +317,7 @@ def test_a_named_preset_from_the_settings_file_sets_up_the_exercise(tmp_path, mo
 
 def test_the_class_board_overlays_shared_runs_and_never_shows_who_is_who(monkeypatch):
     from transfer_core.paths import runs_dir
-    from transfer_core.runs import RunStore
+    from transfer_core.store.runs import RunStore
 
     monkeypatch.setenv("TRANSFER_LAB_SHARING", "1")
     store = RunStore(runs_dir())
@@ -442,7 +451,7 @@ def test_the_lessons_corrected_claims_are_said_in_both_languages(lang):
 
 
 def test_the_batchnorm_pitfall_moves_frozen_features_and_eval_mode_keeps_them():
-    from transfer_core.pitfalls import batchnorm_pitfall
+    from transfer_core.lessons.pitfalls import batchnorm_pitfall
 
     pitfall, fixed = batchnorm_pitfall(keep_eval=False, batches=10), batchnorm_pitfall(keep_eval=True, batches=10)
     assert not pitfall.weights_changed and not fixed.weights_changed, "requires_grad_(False) holds every weight"
@@ -481,8 +490,8 @@ def test_a_lessons_experiment_is_offered_as_code_to_take_home():
 
 def test_the_engines_sentences_statuses_and_shifts_have_chinese_words_and_english_stays_the_engines():
     from transfer_core.catalog import SETUP_WORDS, describe_config, device_summary
-    from transfer_core.data import SHIFT_DESCRIPTIONS
-    from transfer_core.runs import STATUSES
+    from transfer_core.data.registry import SHIFT_DESCRIPTIONS
+    from transfer_core.store.runs import STATUSES
 
     english, chinese = table("en"), table("zh")
     assert {k.removeprefix("setup."): v for k, v in english.items() if k.startswith("setup.")} == SETUP_WORDS
@@ -519,7 +528,7 @@ def test_navigation_names_and_page_titles_agree_and_a_run_is_a_training_not_a_ru
 
 def test_the_shipped_key_results_cover_the_benchs_grid_with_three_seeds_per_point():
     from bench.lesson_figures import FROZEN, PER_CLASS, STRATEGIES
-    from transfer_core import lesson_figures
+    from transfer_core.lessons import figures as lesson_figures
 
     figures = lesson_figures.load()
     assert figures is not None, "assets/lesson_figures.json: run python -m bench.lesson_figures"
@@ -534,7 +543,7 @@ def test_the_shipped_key_results_cover_the_benchs_grid_with_three_seeds_per_poin
 def test_a_crossover_is_the_fewest_images_where_one_mean_reaches_the_other():
     import pandas as pd
 
-    from transfer_core.lesson_figures import crossover
+    from transfer_core.lessons.figures import crossover
 
     rows = [("probe", 5, 0.6), ("probe", 50, 0.8), ("probe", 500, 0.85),
             ("finetune", 5, 0.3), ("finetune", 50, 0.7), ("finetune", 500, 0.9)]  # fmt: skip
@@ -564,7 +573,7 @@ def test_lesson_four_asks_whether_fusion_buys_a_gain_beyond_the_noise_and_always
 
 
 def test_from_scratch_gets_its_own_best_setting_and_the_lessons_say_what_the_baseline_is():
-    from transfer_core.lessons import PROBE, SCRATCH
+    from transfer_core.lessons.questions import PROBE, SCRATCH
 
     assert (SCRATCH.epochs, SCRATCH.lr) == (2 * PROBE.epochs, 1e-3)
     for key in ("why", "uses", "qa"):

@@ -10,9 +10,9 @@ from PIL import Image
 from tests.apptest import TINY, config_of, open_app
 from tests.archives import class_images, make_zip, png_bytes, symlink_member
 from tests.shown import shown
-from transfer_core import user_data
 from transfer_core.config import TrainConfig
-from transfer_core.downloads import Remote
+from transfer_core.data import user_data
+from transfer_core.data.downloads import Remote
 
 pytestmark = pytest.mark.usefixtures("fresh_runner")  # each test opens the app with a runner of its own
 
@@ -142,7 +142,8 @@ def test_the_data_page_downloads_a_missing_dataset_into_the_data_folder(monkeypa
     import tarfile
 
     from tests.test_downloads import serve
-    from transfer_core import downloads, paths
+    from transfer_core import paths
+    from transfer_core.data import downloads
 
     monkeypatch.delenv("TRANSFER_LAB_OFFLINE")
     served = tmp_path / "served"
@@ -169,8 +170,8 @@ def test_the_backbone_page_downloads_torchvision_weights_and_then_predicts(monke
     import torch
 
     from tests.test_downloads import serve
-    from transfer_core.backbones import get_spec
-    from transfer_core.weights import torchvision_cache_path
+    from transfer_core.models.backbones import get_spec
+    from transfer_core.models.weights import torchvision_cache_path
 
     monkeypatch.delenv("TRANSFER_LAB_OFFLINE")
     served = tmp_path / "served"
@@ -189,7 +190,8 @@ def test_the_backbone_page_downloads_torchvision_weights_and_then_predicts(monke
 
 def test_a_failed_download_says_why_and_leaves_no_progress_bar(monkeypatch, tmp_path):
     from tests.test_downloads import serve
-    from transfer_core import downloads, paths
+    from transfer_core import paths
+    from transfer_core.data import downloads
 
     monkeypatch.delenv("TRANSFER_LAB_OFFLINE")
     (tmp_path / "empty").mkdir()

@@ -263,7 +263,7 @@ def test_layers_page_explains_the_experiment_and_draws_a_finished_lab():
     at.number_input[1].set_value(1).run()
     at.radio(key="lab_pick").set_value("drops").run()  # predict first
     next(b for b in at.button if b.label == "Run the layer lab").click().run()
-    from transfer_core.layer_lab import saved_labs
+    from transfer_core.lessons.layer_lab import saved_labs
     from ui.session import get_runner
 
     owner = at.session_state["owner"]
@@ -354,9 +354,9 @@ def test_the_transfer_page_counts_the_new_head_for_the_tasks_own_classes():
 
 def own_weights_run(at: AppTest) -> str:
     """Train a Small CNN run in this tab from weights the tab uploaded; its run id."""
-    from transfer_core import user_data
-    from transfer_core.backbones import get_spec
+    from transfer_core.data import user_data
     from transfer_core.limits import UploadLimits
+    from transfer_core.models.backbones import get_spec
 
     state = {
         k: v * 0.5 if v.is_floating_point() else v for k, v in get_spec("small_cnn").build_raw().state_dict().items()
@@ -382,9 +382,9 @@ def test_features_page_names_the_learners_own_weights_as_the_starting_network():
 
 def test_results_and_features_refuse_a_run_whose_dataset_changed_since_it_trained():
     from tests.archives import class_images, make_zip
-    from transfer_core import user_data
+    from transfer_core.data import user_data
+    from transfer_core.data.uploads import import_zip
     from transfer_core.limits import UploadLimits
-    from transfer_core.uploads import import_zip
 
     limits = UploadLimits(min_per_class=3)
     colours = {"red": (220, 30, 30), "blue": (30, 30, 220)}
@@ -418,7 +418,7 @@ def test_a_layer_lab_left_running_by_a_stopped_server_shows_interrupted_and_star
     import socket
     from dataclasses import asdict
 
-    from transfer_core.layer_lab import LabSettings, saved_labs
+    from transfer_core.lessons.layer_lab import LabSettings, saved_labs
     from ui.session import get_runner
 
     at = open_app()
@@ -469,7 +469,7 @@ def test_a_compare_race_can_be_stopped_and_cannot_be_started_twice_meanwhile(mon
 
 def test_a_layer_lab_can_be_stopped_and_says_where_its_training_is(monkeypatch):
     from tests.test_classroom import Hold
-    from transfer_core.layer_lab import saved_labs
+    from transfer_core.lessons.layer_lab import saved_labs
     from ui.session import get_runner
 
     hold = Hold()

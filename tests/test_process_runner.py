@@ -6,9 +6,9 @@ import pytest
 from tests.faults import misbehaving
 from tests.waiting import wait_for, wait_until_finished
 from transfer_core.config import TrainConfig
-from transfer_core.feature_store import FeatureStore
-from transfer_core.process_runner import ProcessRunner
-from transfer_core.runs import RunStore
+from transfer_core.runners.processes import ProcessRunner
+from transfer_core.store.features import FeatureStore
+from transfer_core.store.runs import RunStore
 
 pytestmark = pytest.mark.slow  # every test here starts worker processes (seconds each)
 
@@ -76,9 +76,9 @@ def test_a_hung_job_is_stopped_after_the_grace_period_when_cancelled(runner):
 
 def test_a_session_dataset_held_in_the_servers_memory_trains_in_the_worker(runner):
     from tests.archives import class_images, make_zip
-    from transfer_core import user_data
+    from transfer_core.data import user_data
+    from transfer_core.data.uploads import import_zip
     from transfer_core.limits import UploadLimits
-    from transfer_core.uploads import import_zip
 
     limits = UploadLimits(min_per_class=3)
     colours = import_zip(make_zip(class_images({"red": (220, 30, 30), "blue": (30, 30, 220)}, 10)), limits).dataset
@@ -93,8 +93,8 @@ def test_a_session_dataset_held_in_the_servers_memory_trains_in_the_worker(runne
 SERVER = """
 import sys, time
 from transfer_core.config import TrainConfig
-from transfer_core.jobs import Runner
-from transfer_core.runs import RunStore
+from transfer_core.runners.runner import Runner
+from transfer_core.store.runs import RunStore
 
 runner = Runner(RunStore(sys.argv[1]))
 run_id = runner.submit(TrainConfig.from_json(sys.argv[2]), "alice")
@@ -112,7 +112,7 @@ def test_a_server_killed_mid_run_restarts_with_its_runs_marked_and_the_next_run_
     import sys
     from pathlib import Path
 
-    from transfer_core.jobs import Runner
+    from transfer_core.runners.runner import Runner
 
     slow = TINY.replace(epochs=200)
     root = Path(__file__).parents[1]
@@ -139,7 +139,7 @@ def test_a_worker_that_dies_while_its_slot_is_idle_is_started_again(runner):
     import os
     import signal
 
-    from transfer_core.process_runner import HEALTH_SECONDS
+    from transfer_core.runners.processes import HEALTH_SECONDS
 
     (pid,) = runner.worker_pids().values()
     os.kill(pid, signal.SIGKILL)  # killed between runs (the kernel's out-of-memory killer, an operator)

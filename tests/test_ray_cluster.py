@@ -15,12 +15,12 @@ from tests import test_faults
 from tests.faults import holding_a_node, misbehaving
 from tests.waiting import wait_for, wait_until_finished
 from transfer_core.config import TrainConfig
-from transfer_core.runs import RunStore
+from transfer_core.store.runs import RunStore
 
 ray = pytest.importorskip("ray", reason="Ray is in requirements.txt: run scripts/test.sh")
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from transfer_core.ray_runner import RayRunner  # noqa: E402
+from transfer_core.runners.ray_cluster import RayRunner  # noqa: E402
 
 pytestmark = pytest.mark.slow  # a cluster of three Ray nodes starts in seconds
 

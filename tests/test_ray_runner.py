@@ -14,16 +14,16 @@ import pytest
 from tests.faults import refused_run, sleeper, where_placed
 from tests.shown import shown
 from tests.waiting import wait_for, wait_until_finished
+from transfer_core.analysis.validation import load_trained_model, validation_report
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError, RunNotFound
-from transfer_core.feature_store import FeatureStore
-from transfer_core.reports import load_trained_model, validation_report
 from transfer_core.resolve import verified_data
-from transfer_core.runs import RunStore
+from transfer_core.store.features import FeatureStore
+from transfer_core.store.runs import RunStore
 
 ray = pytest.importorskip("ray", reason="Ray is in requirements.txt: run scripts/test.sh")  # noqa: F841
-from transfer_core import ray_runner  # noqa: E402
-from transfer_core.ray_runner import RayRunner, start_ray  # noqa: E402
+from transfer_core.runners import ray_cluster  # noqa: E402
+from transfer_core.runners.ray_cluster import RayRunner, start_ray  # noqa: E402
 
 pytestmark = pytest.mark.slow  # every test here uses a Ray started on this machine (seconds each)
 
@@ -141,7 +141,7 @@ def test_a_cuda_run_asks_ray_for_a_gpu_and_a_cpu_run_never_holds_one(local_ray, 
 
 
 def test_a_cuda_run_is_refused_when_no_machine_has_a_gpu(runner, monkeypatch):
-    monkeypatch.setattr(ray_runner, "cluster_gpus", lambda: 0.0)
+    monkeypatch.setattr(ray_cluster, "cluster_gpus", lambda: 0.0)
     with pytest.raises(ConfigError, match="no machine in the Ray cluster has a GPU"):
         runner.submit(TrainConfig(device="cuda"), "alice")
     assert not runner.offers_cuda() and runner.store.list("alice") == []
@@ -174,7 +174,7 @@ def test_the_app_on_ray_says_where_runs_train_and_offers_the_clusters_gpu(local_
 def test_an_unreachable_cluster_leaves_runs_on_this_server_and_every_page_says_so(monkeypatch):
     from tests.apptest import open_app
     from tests.test_browser import free_port
-    from transfer_core.process_runner import ProcessRunner
+    from transfer_core.runners.processes import ProcessRunner
     from ui.session import get_runner
 
     address = f"127.0.0.1:{free_port()}"  # nothing listens there

@@ -3,8 +3,7 @@ import pytest
 import torch
 
 from tests.waiting import wait_until_finished
-from transfer_core.config import TrainConfig
-from transfer_core.representations import (
+from transfer_core.analysis.representations import (
     cam_stage,
     first_layer_filters,
     grad_cam,
@@ -16,7 +15,8 @@ from transfer_core.representations import (
     strongest_channels,
     weight_drift,
 )
-from transfer_core.strategies import build_model
+from transfer_core.config import TrainConfig
+from transfer_core.models.strategies import build_model
 
 
 @pytest.fixture
@@ -137,9 +137,9 @@ def test_cam_stage_skips_stages_that_are_too_coarse():
 def test_activation_maps_of_an_uploaded_photo_cover_every_stage_before_and_after(closing, tmp_path):
     import skimage.data
 
-    from transfer_core import run_analysis
-    from transfer_core.jobs import Runner
-    from transfer_core.runs import RunStore
+    from transfer_core.analysis import feature_views
+    from transfer_core.runners.runner import Runner
+    from transfer_core.store.runs import RunStore
 
     store = RunStore(tmp_path / "runs")
     runner = closing(Runner(store))
@@ -148,10 +148,10 @@ def test_activation_maps_of_an_uploaded_photo_cover_every_stage_before_and_after
     )
     run_id = runner.submit(config, "me")
     wait_until_finished(runner, run_id, timeout=120)
-    models = run_analysis.load_run_models(store, run_id)
-    photo = run_analysis.image_at_run_size(models, skimage.data.chelsea())
+    models = feature_views.load_run_models(store, run_id)
+    photo = feature_views.image_at_run_size(models, skimage.data.chelsea())
     assert photo.shape == (32, 32, 3) and photo.dtype == np.uint8
-    maps = run_analysis.activation_maps(models, photo)
+    maps = feature_views.activation_maps(models, photo)
     assert set(maps) == {"before", "after"} and list(maps["after"]) == models.final.stage_names
     for before, after in zip(maps["before"].values(), maps["after"].values(), strict=True):
         assert before.shape == after.shape and before.shape[0] == 8

@@ -9,7 +9,7 @@ import torch
 from transfer_core.config import TrainConfig
 from transfer_core.errors import RunNotFound
 from transfer_core.metrics import EpochMetrics
-from transfer_core.runs import RunStore
+from transfer_core.store.runs import RunStore
 
 
 def epoch(n: int, val_acc: float) -> EpochMetrics:
@@ -74,7 +74,7 @@ def test_a_run_whose_pid_another_process_now_has_is_found_as_interrupted(tmp_pat
     """After a restart the recorded pid may be someone else's: the process's start time tells them apart."""
     import os
 
-    from transfer_core.runs import process_alive, process_start
+    from transfer_core.store.runs import process_alive, process_start
 
     store = RunStore(tmp_path)
     reused, alive = store.create(TrainConfig(), "alice"), store.create(TrainConfig(), "bob")
@@ -118,9 +118,9 @@ def test_only_shared_runs_are_listed_for_the_class(tmp_path):
 
 
 def test_an_exported_model_reloads_with_identical_predictions(tmp_path, tiny_config):
-    from transfer_core.backbones import get_spec
-    from transfer_core.data import normalize
-    from transfer_core.reports import load_exported
+    from transfer_core.analysis.validation import load_exported
+    from transfer_core.data.registry import normalize
+    from transfer_core.models.backbones import get_spec
     from transfer_core.resolve import prepared_data
     from transfer_core.train import Done, train
 
@@ -214,7 +214,7 @@ def test_runs_stored_before_the_index_are_indexed_once_and_deleted_runs_leave_it
 def test_a_store_whose_index_cannot_be_written_still_lists_each_owners_runs(tmp_path, monkeypatch):
     import shutil
 
-    from transfer_core.run_index import RunIndex
+    from transfer_core.store.run_index import RunIndex
 
     store = RunStore(tmp_path)
     alices, bobs = store.create(TrainConfig(), "alice"), store.create(TrainConfig(), "bob")

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from transfer_core.config import TrainConfig
-from transfer_core.strategies import build_model, count_parameters, param_groups
+from transfer_core.models.strategies import build_model, count_parameters, param_groups
 
 
 def lite(**changes) -> TrainConfig:

@@ -2,10 +2,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from transfer_core.backbones import get_spec
 from transfer_core.config import TrainConfig
-from transfer_core.data import normalize, shift_images
+from transfer_core.data.registry import normalize, shift_images
 from transfer_core.metrics import EpochMetrics
+from transfer_core.models.backbones import get_spec
 from transfer_core.resolve import prepared_data
 from transfer_core.train import BatchProgress, Cancelled, Done, Failed, Started, train
 

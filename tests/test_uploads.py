@@ -15,8 +15,8 @@ from tests.archives import (
     zeros_named_png,
 )
 from transfer_core import paths
+from transfer_core.data.uploads import STORED_SIDE, FileRefused, UploadRejected, import_files, import_zip, read_image
 from transfer_core.limits import SettingError, UploadLimits, upload_limits
-from transfer_core.uploads import STORED_SIDE, FileRefused, UploadRejected, import_files, import_zip, read_image
 
 LIMITS = UploadLimits(min_per_class=3)
 COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220)}

@@ -10,15 +10,16 @@ from safetensors.torch import save as save_safetensors
 
 from tests.archives import RunsCode, class_images, make_zip
 from tests.waiting import wait_until_finished
-from transfer_core import paths, user_data
-from transfer_core.backbones import get_spec
+from transfer_core import paths
+from transfer_core.data import user_data
+from transfer_core.data.uploads import import_zip
 from transfer_core.errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
 from transfer_core.limits import UploadLimits
+from transfer_core.models.backbones import get_spec
+from transfer_core.models.strategies import build_model
+from transfer_core.models.weight_upload import WeightsRefused, check_weights, read_weights_file
 from transfer_core.resolve import available, raw_dataset, starting_weights
-from transfer_core.strategies import build_model
 from transfer_core.train import Done, Failed, train
-from transfer_core.uploads import import_zip
-from transfer_core.weight_upload import WeightsRefused, check_weights, read_weights_file
 
 LIMITS = UploadLimits(min_per_class=3)
 COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220)}
@@ -170,8 +171,8 @@ def test_uploaded_weights_start_the_owners_runs(tiny_config):
 
 
 def test_the_runner_trains_each_run_as_its_owner(colours, tiny_config, tmp_path, closing):
-    from transfer_core.jobs import Runner
-    from transfer_core.runs import RunStore
+    from transfer_core.runners.runner import Runner
+    from transfer_core.store.runs import RunStore
 
     user_data.keep_dataset("alice", "colours", colours, LIMITS)
     runner = closing(Runner(RunStore(tmp_path / "runs")))
@@ -221,13 +222,13 @@ def test_weights_saved_by_torch_save_still_load():
 
 def test_a_saved_datasets_classes_are_counted_without_reading_its_images(colours, tiny_config, monkeypatch):
     """The runner counts classes at every submit (for the memory budget): a saved copy is not read for it."""
-    from transfer_core import data
+    from transfer_core.data import registry
     from transfer_core.resolve import class_count
 
     user_data.keep_dataset("alice", "colours", colours, LIMITS)
     user_data.save_dataset("alice", "colours", LIMITS)
     user_data.MEMORY.datasets.clear()  # only the saved copy is left, as after a restart
-    monkeypatch.setattr(data, "_read_image", lambda file: pytest.fail(f"read {file.name}"))
+    monkeypatch.setattr(registry, "_read_image", lambda file: pytest.fail(f"read {file.name}"))
     assert class_count(tiny_config.replace(dataset="mine:colours"), "alice") == 2
     with pytest.raises(DatasetUnavailable, match="no dataset named 'colours'"):
         class_count(tiny_config.replace(dataset="mine:colours"), "bob")

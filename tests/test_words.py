@@ -3,18 +3,19 @@
 import pytest
 import torch
 
-from transfer_core import user_data, word_source, word_weights, words
-from transfer_core.backbones import build_backbone
 from transfer_core.config import TrainConfig
-from transfer_core.data import load_shared
+from transfer_core.data import user_data
+from transfer_core.data.registry import load_shared
+from transfer_core.data.uploads import UploadRejected
 from transfer_core.errors import ConfigError, WeightsUnavailable
 from transfer_core.limits import UploadLimits
+from transfer_core.models.backbones import build_backbone
+from transfer_core.models.sequence_encoders import WordBranch
+from transfer_core.models.weights import pretrained_state_dict
 from transfer_core.resolve import check
-from transfer_core.sequence_backbones import WordBranch
 from transfer_core.train import Done, Failed, train
-from transfer_core.uploads import UploadRejected
-from transfer_core.weights import pretrained_state_dict
-from transfer_core.word_upload import import_word_lists
+from transfer_core.words import source_task, source_weights, word_lists
+from transfer_core.words.upload import import_word_lists
 
 WORDS = TrainConfig(backbone="word_gru", dataset="words_near", train_per_class=40, val_per_class=40, epochs=2,
                     batch_size=32)  # fmt: skip
@@ -31,17 +32,17 @@ def finished(config: TrainConfig) -> Done:
 def test_the_word_lists_load_offline_as_lower_case_words_labelled_by_language():
     raw = load_shared("words_near")
     assert raw.kind == "words" and raw.classes == ["Portuguese", "Catalan", "Swedish", "Danish"]
-    assert raw.images.shape == (4 * words.CANDIDATES, words.MAX_LETTERS)
-    sample = [words.decode(tokens) for tokens in raw.images[:: len(raw.images) // 500]]
-    assert all(word.isalpha() and word.islower() and 2 <= len(word) <= words.MAX_LETTERS for word in sample)
-    swedish = words.language_words("Swedish")  # an ISO-8859-1 file: its letters come through as letters
+    assert raw.images.shape == (4 * word_lists.CANDIDATES, word_lists.MAX_LETTERS)
+    sample = [word_lists.decode(tokens) for tokens in raw.images[:: len(raw.images) // 500]]
+    assert all(word.isalpha() and word.islower() and 2 <= len(word) <= word_lists.MAX_LETTERS for word in sample)
+    swedish = word_lists.language_words("Swedish")  # an ISO-8859-1 file: its letters come through as letters
     assert sum(("å" in w or "ä" in w or "ö" in w) for w in swedish) > len(swedish) // 10
 
 
 def test_words_are_padded_on_the_left_and_unknown_letters_have_their_own_token():
-    tokens = words.encode("façω")
-    assert list(tokens[:-4]) == [words.PAD] * (words.MAX_LETTERS - 4)  # the last letter is the last step
-    assert tokens[-1] == words.UNKNOWN and words.decode(tokens) == "faç?"
+    tokens = word_lists.encode("façω")
+    assert list(tokens[:-4]) == [word_lists.PAD] * (word_lists.MAX_LETTERS - 4)  # the last letter is the last step
+    assert tokens[-1] == word_lists.UNKNOWN and word_lists.decode(tokens) == "faç?"
 
 
 def test_a_word_dataset_needs_a_word_encoder_and_no_image_settings():
@@ -69,7 +70,7 @@ def test_feature_fusion_joins_the_frozen_source_with_a_small_word_encoder():
     done = finished(WORDS.replace(strategy="fusion", frozen_stages=-1, epochs=3))
     assert isinstance(done.model.fusion.branch, WordBranch)
     assert done.metrics.val_acc > 0.35
-    tokens = torch.from_numpy(words.encode("saudade"))[None]
+    tokens = torch.from_numpy(word_lists.encode("saudade"))[None]
     assert done.model.eval()(tokens).shape == (1, 4)
 
 
@@ -82,19 +83,19 @@ def test_the_pretrained_source_ships_and_is_read_not_trained_again(monkeypatch):
     def never(*args):
         raise AssertionError("the source was trained again")
 
-    monkeypatch.setattr(word_source, "build_source", never)
+    monkeypatch.setattr(source_task, "build_source", never)
     backbone = build_backbone("word_gru", pretrained=True)
     shipped = pretrained_state_dict("word_gru")["stages.gru1.gru.weight_hh_l0"]
     assert torch.equal(backbone.stages["gru1"].gru.weight_hh_l0, shipped)
 
 
 def test_without_the_shipped_file_the_source_is_built_by_its_script_then_read(monkeypatch, tmp_path):
-    monkeypatch.setattr(word_weights, "SHIPPED", tmp_path / "not-shipped")
-    with pytest.raises(WeightsUnavailable, match="python -m transfer_core.word_source word_cnn"):
+    monkeypatch.setattr(source_weights, "SHIPPED", tmp_path / "not-shipped")
+    with pytest.raises(WeightsUnavailable, match="python -m transfer_core.words.source_task word_cnn"):
         pretrained_state_dict("word_cnn")
-    tiny = word_source.SOURCE_TASK.replace(backbone="word_cnn", train_per_class=20, val_per_class=10, epochs=1)
-    monkeypatch.setattr(word_source, "SOURCE_TASK", tiny)
-    word_source.build_source("word_cnn", word_weights.source_file("word_cnn"))  # into the data folder
+    tiny = source_task.SOURCE_TASK.replace(backbone="word_cnn", train_per_class=20, val_per_class=10, epochs=1)
+    monkeypatch.setattr(source_task, "SOURCE_TASK", tiny)
+    source_task.build_source("word_cnn", source_weights.source_file("word_cnn"))  # into the data folder
     built = pretrained_state_dict("word_cnn")
     assert set(built) == set(build_backbone("word_cnn", pretrained=False).state_dict())
 
@@ -157,7 +158,7 @@ def test_own_words_are_kept_saved_read_back_and_trained_with_a_word_encoder(tmp_
     assert user_data.dataset_kind("alice", "nordic") == "words"
     assert sorted(user_data.dataset_classes("alice", "nordic")) == ["Basque", "Finnish"]
     saved = user_data.load_dataset("alice", "nordic")
-    assert sorted(words.decode(t) for t in saved.images) == sorted(words.decode(t) for t in dataset.images)
+    assert sorted(word_lists.decode(t) for t in saved.images) == sorted(word_lists.decode(t) for t in dataset.images)
     config = WORDS.replace(dataset="mine:nordic", train_per_class=4, val_per_class=2, batch_size=4)
     for event in train(config, record=False, owner="alice"):
         assert not isinstance(event, Failed), event.message
@@ -167,7 +168,7 @@ def test_own_words_are_kept_saved_read_back_and_trained_with_a_word_encoder(tmp_
 
 
 def test_a_word_models_new_head_starts_at_equal_odds_and_an_image_models_does_not():
-    from transfer_core.strategies import build_model
+    from transfer_core.models.strategies import build_model
 
     words_head = build_model(WORDS.replace(frozen_stages=0), 4).head
     assert not words_head.weight.any() and not words_head.bias.any()  # every language at 1/4 before training

@@ -18,23 +18,24 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from . import class_lessons, export, paths
-from .backbones import BACKBONES, build_backbone, get_spec
-from .config import TrainConfig
-from .data import DATASETS, FOLDER_PREFIX, dataset_available
-from .errors import TransferLabError
-from .feature_store import FeatureStore
-from .imagenet import predict_topk
-from .jobs import Runner
-from .lessons import LESSONS
-from .limits import upload_limits
-from .metrics import EpochMetrics
-from .resolve import check
-from .runs import RunStore
-from .train import BatchProgress, Done, Failed, Started, train
-from .uploads import import_zip
-from .user_data import check_name, write_folder
-from .weights import weights_available
+from transfer_core import paths
+from transfer_core.config import TrainConfig
+from transfer_core.data.registry import DATASETS, FOLDER_PREFIX, dataset_available
+from transfer_core.data.uploads import import_zip
+from transfer_core.data.user_data import check_name, write_folder
+from transfer_core.errors import TransferLabError
+from transfer_core.lessons import classroom, export
+from transfer_core.lessons.questions import LESSONS
+from transfer_core.limits import upload_limits
+from transfer_core.metrics import EpochMetrics
+from transfer_core.models.backbones import BACKBONES, build_backbone, get_spec
+from transfer_core.models.imagenet import predict_topk
+from transfer_core.models.weights import weights_available
+from transfer_core.resolve import check
+from transfer_core.runners.runner import Runner
+from transfer_core.store.features import FeatureStore
+from transfer_core.store.runs import RunStore
+from transfer_core.train import BatchProgress, Done, Failed, Started, train
 
 
 def cmd_backbones(args) -> int:
@@ -134,7 +135,7 @@ def cmd_prepare(args) -> int:
     features = FeatureStore(paths.features_dir(), 2 * 1024**3)
     runner = Runner(RunStore(paths.runs_dir()), features=features, max_queue=10_000)
     try:
-        queued, _ = class_lessons.prepare(runner, lesson, range(args.seeds))
+        queued, _ = classroom.prepare(runner, lesson, range(args.seeds))
         print(f"{lesson.key}: {len(queued)} run(s) to train; the rest were prepared already")
         for done, run_id in enumerate(queued.values(), start=1):
             while not runner.snapshot(run_id).finished:
@@ -180,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.set_defaults(run=cmd_export)
     preparer = commands.add_parser("prepare", help="run a lesson's experiment ahead of class, for every seed")
     preparer.add_argument("lesson", help="the lesson's key, as in its page's address (learn_KEY)")
-    preparer.add_argument("--seeds", type=int, default=class_lessons.class_size(), help="one per student")
+    preparer.add_argument("--seeds", type=int, default=classroom.class_size(), help="one per student")
     preparer.set_defaults(run=cmd_prepare)
     return parser
 

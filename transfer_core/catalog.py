@@ -7,11 +7,11 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .backbones import get_spec
-from .config import ALL_STAGES, FOLDER_PREFIX, MINE_PREFIX, TrainConfig
-from .data import DATASETS, dataset_available
-from .strategies import build_model
-from .words import MAX_LETTERS
+from transfer_core.config import ALL_STAGES, FOLDER_PREFIX, MINE_PREFIX, TrainConfig
+from transfer_core.data.registry import DATASETS, dataset_available
+from transfer_core.models.backbones import get_spec
+from transfer_core.models.strategies import build_model
+from transfer_core.words.word_lists import MAX_LETTERS
 
 # The engine's sentences about a setup, in English; a page passes `say` to have them in its language
 # (the string tables' [setup] section has these keys; a test keeps the two the same in English).

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any, get_type_hints
 from urllib.parse import parse_qsl, urlencode
 
-from .errors import ConfigError
+from transfer_core.errors import ConfigError
 
 STRATEGIES = ("scratch", "copy", "fusion", "lpft")
 SHIFTS = ("none", "contrast", "blur", "rotation", "noise")

@@ -4,7 +4,7 @@ so a classroom server can be tightened or loosened without code changes (see the
 import os
 from dataclasses import dataclass
 
-from .errors import TransferLabError
+from transfer_core.errors import TransferLabError
 
 MB = 1024 * 1024
 

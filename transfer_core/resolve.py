@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import user_data
-from .backbones import BACKBONES
-from .config import ALL_STAGES, FOLDER_PREFIX, MINE_PREFIX, TrainConfig
-from .data import (
+from transfer_core.config import ALL_STAGES, FOLDER_PREFIX, MINE_PREFIX, TrainConfig
+from transfer_core.data import user_data
+from transfer_core.data.registry import (
     DATASETS,
     PreparedData,
     RawDataset,
@@ -31,11 +30,12 @@ from .data import (
     prepare_data,
     reads,
 )
-from .errors import ConfigError, DataChanged, RunNotFound, TransferLabError
-from .memory_budget import check_budget
-from .runs import RunRecord, RunStore
-from .shared_folders import check_shared, read_shared_folder
-from .strategies import TransferModel, initial_model
+from transfer_core.data.shared_folders import check_shared, read_shared_folder
+from transfer_core.errors import ConfigError, DataChanged, RunNotFound, TransferLabError
+from transfer_core.models.backbones import BACKBONES
+from transfer_core.models.strategies import TransferModel, initial_model
+from transfer_core.runners.memory_budget import check_budget
+from transfer_core.store.runs import RunRecord, RunStore
 
 
 @dataclass(frozen=True)

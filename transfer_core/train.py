@@ -15,15 +15,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import TrainConfig
-from .errors import TransferLabError
-from .evaluation import FeatureProgress, FeaturesReady, Inputs, evaluate
-from .feature_store import FeatureStore
-from .metrics import EpochMetrics
-from .representations import parameter_snapshot, weight_drift
-from .resolve import resolve
-from .runs import RunStore
-from .strategies import TransferModel, count_parameters, freeze_stages, param_groups
+from transfer_core.analysis.representations import parameter_snapshot, weight_drift
+from transfer_core.config import TrainConfig
+from transfer_core.errors import TransferLabError
+from transfer_core.metrics import EpochMetrics
+from transfer_core.model_inputs import FeatureProgress, FeaturesReady, Inputs, evaluate
+from transfer_core.models.strategies import TransferModel, count_parameters, freeze_stages, param_groups
+from transfer_core.resolve import resolve
+from transfer_core.store.features import FeatureStore
+from transfer_core.store.runs import RunStore
 
 RECORD_SAMPLE = 256  # validation images whose features are recorded every epoch
 

@@ -4,8 +4,8 @@ after the runs, every seed the class measured, and the verdict they decide toget
 import pandas as pd
 import streamlit as st
 
-from transfer_core import class_lessons
-from transfer_core.lessons import CLOSE, LESSONS, decide, measured_points
+from transfer_core.lessons import classroom
+from transfer_core.lessons.questions import CLOSE, LESSONS, decide, measured_points
 from transfer_core.plots import prediction_bars, seed_strip
 
 from .i18n import localize_figure, t
@@ -14,7 +14,7 @@ from .session import get_runner
 
 def lesson_questions_ui() -> None:
     store = get_runner().store
-    answered = {lesson.key: class_lessons.class_answers(store, lesson.key) for lesson in LESSONS if lesson.experiment}
+    answered = {lesson.key: classroom.class_answers(store, lesson.key) for lesson in LESSONS if lesson.experiment}
     answered = {key: answers for key, answers in answered.items() if answers.predictions or answers.results}
     st.subheader(t("board.lessons"))
     if not answered:

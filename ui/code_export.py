@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from transfer_core import export
 from transfer_core.config import TrainConfig
+from transfer_core.lessons import export
 
 from .i18n import literal, t
 

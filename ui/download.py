@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from transfer_core.downloads import Remote, fetch
+from transfer_core.data.downloads import Remote, fetch
 from transfer_core.errors import TransferLabError
 
 from .i18n import literal, t

@@ -7,16 +7,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from transfer_core import export, lesson_figures, run_analysis, worked_project
-from transfer_core.backbones import get_spec
+from transfer_core.analysis import feature_views
 from transfer_core.catalog import dataset_words, parameter_budget, sample_photos
 from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
-from transfer_core.lessons import LESSONS, SCRATCH, Lesson, get_lesson
-from transfer_core.pitfalls import PitfallResult, batchnorm_pitfall
+from transfer_core.lessons import export, worked_project
+from transfer_core.lessons import figures as lesson_figures
+from transfer_core.lessons.pitfalls import PitfallResult, batchnorm_pitfall
+from transfer_core.lessons.questions import LESSONS, SCRATCH, Lesson, get_lesson
+from transfer_core.models.backbones import get_spec
 from transfer_core.plots import hidden_state_heatmap, spread_curves, stage_diagram, word_reading_chart
-from transfer_core.word_reading import read_word, reading_frame, source_reader
-from transfer_core.words import MAX_LETTERS
+from transfer_core.words.reading import read_word, reading_frame, source_reader
+from transfer_core.words.word_lists import MAX_LETTERS
 
 from .code_export import code_downloads
 from .i18n import literal, localize_figure, setup_words, t, t_plain
@@ -30,7 +32,7 @@ RNN_EXAMPLE = "transfer"
 
 @st.cache_data(max_entries=2, show_spinner=False)
 def stage_pictures(photo_name: str) -> dict[str, np.ndarray]:
-    return run_analysis.stage_pictures("efficientnet_lite0", sample_photos()[photo_name])
+    return feature_views.stage_pictures("efficientnet_lite0", sample_photos()[photo_name])
 
 
 def committed(lesson: Lesson) -> bool:

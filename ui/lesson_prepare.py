@@ -3,9 +3,9 @@ class will use, so that no student queues for a result the server already has.""
 
 import streamlit as st
 
-from transfer_core import class_lessons
-from transfer_core.lessons import SEEDS, Lesson
-from transfer_core.runs import sharing_allowed
+from transfer_core.lessons import classroom
+from transfer_core.lessons.questions import SEEDS, Lesson
+from transfer_core.store.runs import sharing_allowed
 
 from .i18n import t
 from .session import get_runner
@@ -17,13 +17,13 @@ def prepare_ui(lesson: Lesson) -> None:
         return
     with st.expander(t("prepare.title"), icon=":material/event_available:"):
         st.caption(t("prepare.intro"))
-        default = class_lessons.class_size() if sharing_allowed() else len(SEEDS)
+        default = classroom.class_size() if sharing_allowed() else len(SEEDS)
         seeds = st.number_input(t("prepare.seeds"), 1, 100, default, key=f"prepare_seeds_{lesson.key}")
         store = get_runner().store
-        done, total = class_lessons.prepared_count(store, lesson, range(seeds))
+        done, total = classroom.prepared_count(store, lesson, range(seeds))
         st.progress(done / total, text=t("prepare.status", done=done, total=total))
         if st.button(t("prepare.button"), key=f"prepare_{lesson.key}", icon=":material/playlist_add:"):
-            queued, left = class_lessons.prepare(get_runner(), lesson, range(seeds))
+            queued, left = classroom.prepare(get_runner(), lesson, range(seeds))
             st.success(t("prepare.queued", queued=len(queued)))
             if left:
                 st.warning(t("prepare.queue_full", left=left))

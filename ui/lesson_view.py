@@ -6,12 +6,12 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from transfer_core import class_lessons
-from transfer_core.class_lessons import PREPARED_OWNER
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError, QueueFull, TransferLabError
-from transfer_core.lessons import CLOSE, SEEDS, Lesson, decide, run_result, split_label
-from transfer_core.runs import sharing_allowed
+from transfer_core.lessons import classroom
+from transfer_core.lessons.classroom import PREPARED_OWNER
+from transfer_core.lessons.questions import CLOSE, SEEDS, Lesson, decide, run_result, split_label
+from transfer_core.store.runs import sharing_allowed
 
 from .config_state import link_params, respecting_locks, set_config
 from .i18n import MISSING, labels, literal, t, word
@@ -60,7 +60,7 @@ def predict_then_run(lesson: Lesson, run_locally: Callable[[], str] | None = Non
         if st.button(t("learn.lock_in"), key=f"lock_{lesson.key}", disabled=choice is None, type="primary"):
             predictions[lesson.key] = choice
             if in_class() and lesson.experiment is not None:  # the class board's histogram, anonymous
-                class_lessons.record_prediction(get_runner().store, lesson.key, owner(), choice)
+                classroom.record_prediction(get_runner().store, lesson.key, owner(), choice)
             st.rerun()
         return
     st.markdown(t("learn.locked", answer=option_label(lesson, predicted)))
@@ -86,7 +86,7 @@ def in_class() -> bool:
 
 def lesson_seeds() -> tuple[int, ...]:
     """The seeds this tab's experiment runs: its seat's one in a class, else every seed in SEEDS."""
-    return (class_lessons.seat(get_runner().store, owner()),) if in_class() else SEEDS
+    return (classroom.seat(get_runner().store, owner()),) if in_class() else SEEDS
 
 
 def experiment_ui(lesson: Lesson, predicted: str) -> None:
@@ -118,7 +118,7 @@ def when_finished(run_ids: dict[str, str], show: Callable[[dict], None], prepare
 def start_experiment(lesson: Lesson, runs: dict, afresh: bool = False) -> None:
     """Queue the experiment under this tab's seeds; a run the teacher prepared is reused, unless `afresh`."""
     configs = lesson.experiment.seeded_runs(lesson_seeds())
-    reused = {} if afresh else class_lessons.prepared_records(get_runner().store, configs)
+    reused = {} if afresh else classroom.prepared_records(get_runner().store, configs)
     started = start_runs({label: config for label, config in configs.items() if label not in reused})
     if started or (reused and len(reused) == len(configs)):
         runs[lesson.key] = started | {label: record.run_id for label, record in reused.items()}
@@ -183,8 +183,8 @@ def class_results(lesson: Lesson, results: dict) -> dict:
     pooled = st.session_state.setdefault(POOLED, {})
     if lesson.key not in pooled:
         store = get_runner().store
-        class_lessons.record_results(store, lesson.key, owner(), results)
-        pooled[lesson.key] = class_lessons.class_answers(store, lesson.key).results
+        classroom.record_results(store, lesson.key, owner(), results)
+        pooled[lesson.key] = classroom.class_answers(store, lesson.key).results
     return pooled[lesson.key]
 
 

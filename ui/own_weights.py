@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from transfer_core import user_data
-from transfer_core.backbones import get_spec
-from transfer_core.downloads import weights_file
+from transfer_core.data import user_data
+from transfer_core.data.downloads import weights_file
 from transfer_core.errors import TransferLabError
 from transfer_core.limits import upload_limits
-from transfer_core.weight_upload import SUFFIXES, check_weights, read_weights_file
-from transfer_core.weights import TORCHVISION_WEIGHTS, downloads_allowed
+from transfer_core.models.backbones import get_spec
+from transfer_core.models.weight_upload import SUFFIXES, check_weights, read_weights_file
+from transfer_core.models.weights import TORCHVISION_WEIGHTS, downloads_allowed
 
 from .config_state import update_config
 from .download import download_button_ui

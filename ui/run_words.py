@@ -4,7 +4,7 @@ the frozen feature pass, or its epoch and batch with the time left. Every page t
 
 from collections.abc import Iterable
 
-from transfer_core.jobs import RunSnapshot
+from transfer_core.runners.runner import RunSnapshot
 
 from .i18n import Markdown, t
 

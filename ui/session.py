@@ -17,13 +17,13 @@ from types import MappingProxyType
 
 import streamlit as st
 
-from transfer_core import user_data
+from transfer_core.data import user_data
 from transfer_core.errors import RunNotFound, TransferLabError
-from transfer_core.feature_store import FeatureStore
-from transfer_core.jobs import Runner, RunSnapshot
 from transfer_core.paths import features_dir, runs_dir
-from transfer_core.process_runner import ProcessRunner
-from transfer_core.runs import RunStore
+from transfer_core.runners.processes import ProcessRunner
+from transfer_core.runners.runner import Runner, RunSnapshot
+from transfer_core.store.features import FeatureStore
+from transfer_core.store.runs import RunStore
 
 from . import tab_memory
 
@@ -73,7 +73,7 @@ def process_runner(store: RunStore, shared: dict) -> Runner:
 def ray_runner(store: RunStore, shared: dict) -> Runner:
     """Runs as tasks on the Ray cluster at RAY_ADDRESS, or on a Ray started here when there is none.
     Without TRANSFER_LAB_SLOTS, the cluster's CPUs set how many runs train at once."""
-    from transfer_core.ray_runner import RayRunner, start_ray  # Ray is imported only when chosen
+    from transfer_core.runners.ray_cluster import RayRunner, start_ray  # Ray is imported only when chosen
 
     start_ray(os.environ.get("RAY_ADDRESS") or None)
     if "TRANSFER_LAB_SLOTS" not in os.environ:

@@ -19,7 +19,7 @@ import streamlit as st
 
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError
-from transfer_core.runs import sharing_allowed
+from transfer_core.store.runs import sharing_allowed
 
 from .i18n import t
 

@@ -1,0 +1,86 @@
+"""Folders of class sub-folders on the server, read only under the roots the operator shares.
+
+On a shared server a link must not make the app read whatever folder it can see: another student's
+saved dataset, the server's own files, or a tree too large to walk. A `folder:` dataset is read only
+under a root listed in TRANSFER_LAB_FOLDER_ROOTS (none by default), with the upload limits (count,
+size, pixels, the stored side), and a refusal never says whether a path outside those roots exists.
+The command line, where the operator names the folder themselves, reads any folder.
+"""
+
+import os
+from pathlib import Path
+
+from transfer_core import paths
+from transfer_core.data.registry import IMAGE_SUFFIXES, RawDataset
+from transfer_core.data.uploads import UploadRejected, import_files
+from transfer_core.errors import DatasetUnavailable
+from transfer_core.limits import UploadLimits, upload_limits
+
+ROOTS_SETTING = "TRANSFER_LAB_FOLDER_ROOTS"
+
+
+def shared_roots() -> list[Path]:
+    """The folders an operator shares (TRANSFER_LAB_FOLDER_ROOTS, separated by ':')."""
+    text = os.environ.get(ROOTS_SETTING, "")
+    return [Path(part).resolve() for part in text.split(os.pathsep) if part.strip()]
+
+
+def check_shared(folder: str) -> Path:
+    """The folder, resolved, if it lies under a shared root; DatasetUnavailable otherwise."""
+    path = Path(folder).resolve()  # `..` and links lead where they lead, and that is what is checked
+    roots = shared_roots()
+    if not roots:
+        raise DatasetUnavailable(
+            "this server reads no folders of its own for students (TRANSFER_LAB_FOLDER_ROOTS is not set); "
+            "upload a zip of class folders on the My data page instead."
+        )
+    private = [paths.data_dir().resolve() / "users", paths.runs_dir().resolve(), paths.features_dir().resolve()]
+    inside = [root for root in roots if path == root or path.is_relative_to(root)]
+    # Students' saved datasets, runs and features stay private even under a shared root that holds them.
+    if not inside or any(path == folder or path.is_relative_to(folder) for folder in private):
+        raise DatasetUnavailable(
+            f"{folder!r} is not under a folder this server shares: choose one under "
+            f"{', '.join(str(root) for root in roots)}, or upload a zip on the My data page."
+        )
+    return path
+
+
+def _refuse_links_out(path: Path, root: Path, folder: str) -> None:
+    if not path.resolve().is_relative_to(root):
+        raise DatasetUnavailable(
+            f"{folder!r}: {path.relative_to(root)} links outside the shared folder, which this server does not "
+            "follow; replace the link with the images themselves."
+        )
+
+
+def read_shared_folder(folder: str, limits: UploadLimits | None = None) -> RawDataset:
+    """A shared folder of class sub-folders, read with the upload limits. Every class folder and file must
+    stay under the folder once links are followed: a link out (to another student's data, to the server's
+    files) is refused by name. The images' total size is bounded while they are read."""
+    root = check_shared(folder)
+    if not root.is_dir():
+        raise DatasetUnavailable(f"{folder!r} is not a folder; give one with a sub-folder of images per class.")
+    limits = limits or upload_limits()
+    files, count, size = {}, 0, 0
+    for class_folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        _refuse_links_out(class_folder, root, folder)
+        files[class_folder.name] = []
+        for file in sorted(class_folder.iterdir()):
+            if file.suffix.lower() not in IMAGE_SUFFIXES or not file.is_file():
+                continue
+            _refuse_links_out(file, root, folder)
+            count += 1
+            if count > limits.members:
+                raise DatasetUnavailable(f"{folder!r} holds more than {limits.members} images; share a smaller one.")
+            with open(file, "rb") as image:  # one byte past the limit is enough to refuse it: read no more
+                data = image.read(limits.upload_bytes + 1)
+            size += len(data)
+            if size > limits.unpacked_bytes:
+                raise DatasetUnavailable(
+                    f"{folder!r} holds more than {limits.unpacked_mb} MB of images; share a smaller one."
+                )
+            files[class_folder.name].append((file.name, data))
+    try:
+        return import_files(files, limits).dataset
+    except UploadRejected as err:
+        raise DatasetUnavailable(f"{folder!r}: {err}") from err

@@ -1,0 +1,254 @@
+"""Datasets brought in by users: a zip of class folders, or image files per class.
+
+Everything is checked in memory. Nothing is ever extracted to disk by the names inside an
+archive, so a hostile name (`../../etc/passwd`, `/root/x`, a symlink) can only be refused.
+A refusal names the file and the reason; the rest of a partly bad archive is still usable.
+"""
+
+import io
+import stat
+import warnings
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from transfer_core.data.registry import IMAGE_SUFFIXES, RawDataset
+from transfer_core.errors import TransferLabError
+from transfer_core.limits import UploadLimits
+
+STORED_SIDE = 224  # images are kept at most this big: the registry backbones' largest input
+SYSTEM_FILES = ("__MACOSX/", "Thumbs.db", "desktop.ini")
+
+
+class UploadRejected(TransferLabError):
+    """The whole upload is unusable; the message says why and what to send instead."""
+
+
+class FileRefused(TransferLabError):
+    """One file inside an upload is unusable; the message is the reason."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    name: str
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    dataset: RawDataset
+    counts: dict[str, int]  # images (or words) kept per class
+    refused: list[Refusal] = field(default_factory=list)
+    unit: str = "image"  # what a class is made of: "image", or "word" for a word dataset
+
+    def summary(self) -> str:
+        text = f"{count(sum(self.counts.values()), self.unit)} in {len(self.counts)} classes accepted"
+        if not self.refused:
+            return text + "."
+        refused = count(len(self.refused), "file") if self.unit == "image" else f"{len(self.refused)} lines or files"
+        return text + f"; {refused} refused."
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+# --- one image ----------------------------------------------------------------------------------
+
+
+def read_image(data: bytes, limits: UploadLimits) -> np.ndarray:
+    """uint8 (H, W, 3), at most STORED_SIDE on a side; FileRefused if it is not a safe, whole image."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size  # read from the header: nothing is decoded yet
+                if width * height > limits.pixels:
+                    raise FileRefused(
+                        f"{width} x {height} pixels is more than the limit of {limits.pixels:,}; "
+                        "shrink the image or raise TRANSFER_LAB_MAX_IMAGE_PIXELS."
+                    )
+                image.draft("RGB", (STORED_SIDE, STORED_SIDE))  # JPEGs decode straight at a smaller scale
+                image = image.convert("RGB")
+                image.thumbnail((STORED_SIDE, STORED_SIDE))
+                return np.array(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise FileRefused(f"a decompression bomb ({err})") from err
+    except UnidentifiedImageError as err:
+        raise FileRefused("not an image: its contents are not a format Pillow can read") from err
+    except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data
+        raise FileRefused(f"a damaged or truncated image ({err})") from err
+
+
+# --- a zip of class folders ---------------------------------------------------------------------
+
+
+def import_zip(data: bytes, limits: UploadLimits) -> ImportResult:
+    """A dataset from a zip holding one folder of images per class (inside one top folder or not)."""
+    if len(data) > limits.upload_bytes:
+        raise UploadRejected(f"the zip is {len(data) / 1e6:.0f} MB; the limit is {limits.upload_mb} MB.")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as err:
+        raise UploadRejected(f"this is not a readable zip file ({err}); make one with your system's zip tool.") from err
+    with archive:
+        members = archive.infolist()
+        check_archive(members, limits)
+        skip = 1 if _common_top_folder(members) else 0  # path parts before the class folder
+        files, refused = _candidate_members(members, skip, limits)
+        images: dict[str, list[np.ndarray]] = {name: [] for name in _empty_class_folders(members, files, skip)}
+        for info, class_name in files:
+            try:
+                images.setdefault(class_name, []).append(read_image(_read_member(archive, info), limits))
+            except FileRefused as err:
+                refused.append(Refusal(info.filename, str(err)))
+    return build_dataset(images, limits, refused)
+
+
+def check_archive(members: list[zipfile.ZipInfo], limits: UploadLimits) -> None:
+    """Archive-wide limits, checked from the directory before anything is decompressed."""
+    if len(members) > limits.members:
+        raise UploadRejected(
+            f"the zip holds {len(members)} entries; the limit is {limits.members}. Split it or use fewer images."
+        )
+    unpacked = sum(info.file_size for info in members)
+    if unpacked > limits.unpacked_bytes:
+        raise UploadRejected(
+            f"the zip unpacks to {unpacked / 1e6:.0f} MB; the limit is {limits.unpacked_mb} MB "
+            "(a zip bomb looks like this too). Send smaller images or fewer of them."
+        )
+
+
+def _candidate_members(
+    members: list[zipfile.ZipInfo], skip: int, limits: UploadLimits
+) -> tuple[list[tuple[zipfile.ZipInfo, str]], list[Refusal]]:
+    """The members that may hold a class's image, with their class; the rest refused with a reason."""
+    accepted, refused = [], []
+    for info in members:
+        if info.is_dir():
+            continue
+        reason = member_problem(info, limits)
+        parts = _parts(info.filename)[skip:]
+        if reason is None and len(parts) < 2:
+            reason = "not inside a class folder: put each image in a folder named after its class"
+        if reason:
+            refused.append(Refusal(info.filename, reason))
+        else:
+            accepted.append((info, parts[0]))
+    return accepted, refused
+
+
+def member_problem(info: zipfile.ZipInfo, limits: UploadLimits) -> str | None:
+    """Why this member cannot be an image of the dataset, or None."""
+    name = info.filename.replace("\\", "/")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "an absolute path: entries must be relative to the zip's top"
+    if ".." in name.split("/"):
+        return "a path with '..' that points outside the archive"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "a symbolic link, not a file"
+    if any(part in name for part in SYSTEM_FILES) or PurePosixPath(name).name.startswith("."):
+        return "a hidden or system file, not an image"
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        return f"not an image file (extension {suffix or 'none'}; accepted: {', '.join(IMAGE_SUFFIXES)})"
+    if info.file_size > limits.upload_bytes:
+        return f"{info.file_size / 1e6:.0f} MB uncompressed, more than the {limits.upload_mb} MB limit"
+    if (too_compressed := ratio_problem(info, limits)) is not None:
+        return f"{too_compressed} (a zip bomb)"
+    return None
+
+
+def ratio_problem(info: zipfile.ZipInfo, limits: UploadLimits) -> str | None:
+    """Whether a zip member unpacks to more than the ratio limit allows, judged from the directory."""
+    if info.file_size > max(info.compress_size, 1) * limits.ratio:
+        ratio = info.file_size / max(info.compress_size, 1)
+        return f"compressed {ratio:.0f} to 1, beyond the limit of {limits.ratio} to 1"
+    return None
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    # zipfile stops at the declared size and checks the CRC, so a member cannot unpack to more than
+    # the size already checked against the limits.
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as err:
+        raise FileRefused(f"damaged inside the zip ({err})") from err
+
+
+def _parts(name: str) -> list[str]:
+    return [part for part in name.replace("\\", "/").split("/") if part]
+
+
+def _common_top_folder(members: list[zipfile.ZipInfo]) -> bool:
+    """Whether every file sits in one shared top folder (a zipped dataset folder) with class folders below."""
+    files = [_parts(info.filename) for info in members if not info.is_dir()]
+    files = [parts for parts in files if not any(s.rstrip("/") in parts for s in SYSTEM_FILES)]
+    return bool(files) and len({parts[0] for parts in files}) == 1 and all(len(parts) >= 3 for parts in files)
+
+
+def _empty_class_folders(
+    members: list[zipfile.ZipInfo], files: list[tuple[zipfile.ZipInfo, str]], skip: int
+) -> list[str]:
+    """Class folders that appear only as folder entries, so an empty class is reported, not silently lost."""
+    with_files = {class_name for _, class_name in files}
+    folders = [_parts(info.filename)[skip:] for info in members if info.is_dir()]
+    return [p[0] for p in folders if len(p) == 1 and p[0] not in with_files and not p[0].startswith((".", "__"))]
+
+
+# --- image files per class ----------------------------------------------------------------------
+
+
+def import_files(files: dict[str, Iterable[tuple[str, bytes]]], limits: UploadLimits) -> ImportResult:
+    """A dataset from image files grouped by class name: {class: [(file name, bytes), ...]}."""
+    images: dict[str, list[np.ndarray]] = {}
+    refused: list[Refusal] = []
+    for class_name, class_files in files.items():
+        images[class_name] = []
+        for file_name, data in class_files:
+            if len(data) > limits.upload_bytes:
+                refused.append(Refusal(file_name, f"larger than the {limits.upload_mb} MB limit"))
+                continue
+            try:
+                images[class_name].append(read_image(data, limits))
+            except FileRefused as err:
+                refused.append(Refusal(file_name, str(err)))
+    return build_dataset(images, limits, refused)
+
+
+# --- classes into a dataset ---------------------------------------------------------------------
+
+
+def build_dataset(images: dict[str, list[np.ndarray]], limits: UploadLimits, refused: list[Refusal]) -> ImportResult:
+    """Keep the classes with enough images; a dataset needs two of them."""
+    kept = {}
+    for class_name, class_images in sorted(images.items()):
+        problem = class_name_problem(class_name)
+        if problem is None and len(class_images) < limits.min_per_class:
+            problem = f"only {count(len(class_images), 'image')}; each class needs at least {limits.min_per_class}"
+        if problem:
+            refused.append(Refusal(f"{class_name}/", f"class refused: {problem}"))
+        else:
+            kept[class_name] = class_images
+    if len(kept) < 2:
+        reasons = "; ".join(f"{r.name}: {r.reason}" for r in refused[:5])
+        raise UploadRejected(
+            f"a dataset needs at least two classes of {limits.min_per_class} or more images each, "
+            f"and {len(kept)} remained." + (f" Refused: {reasons}" if reasons else "")
+        )
+    labels = np.concatenate([np.full(len(v), i, dtype=np.int64) for i, v in enumerate(kept.values())])
+    dataset = RawDataset([image for v in kept.values() for image in v], labels, list(kept))
+    return ImportResult(dataset, {k: len(v) for k, v in kept.items()}, refused)
+
+
+def class_name_problem(name: str) -> str | None:
+    """Class names become folder names when a dataset is saved, so they must be plain names."""
+    if not name.strip() or name.strip() != name:
+        return "the name is empty or starts or ends with a space"
+    if name.startswith(".") or any(c in name for c in '/\\:*?"<>|\0') or len(name) > 64:
+        return 'use a name of at most 64 characters without / \\ : * ? " < > | or a leading dot'
+    return None

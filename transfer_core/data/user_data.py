@@ -1,0 +1,386 @@
+"""Each session's own datasets and weights, kept apart from every other session's.
+
+A dataset a session uploads or captures lives in memory under the session's owner; when the user
+saves it, it is written as class folders of PNGs under `<data folder>/users/<owner>/datasets/`.
+Uploaded weights are checked and always written as safetensors under `.../weights/`, so no pickle
+is ever kept. Configs name them `mine:<name>`; only the owner who made them can resolve that name.
+The owner's total (memory and disk) is bounded by the session storage limit. Since every browser
+tab is a session, all sessions' memory together is bounded too (the server memory limit): past it,
+the data of the sessions seen least recently is released, and each is told once when it returns.
+"""
+
+import re
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from transfer_core import paths
+from transfer_core.config import MINE_PREFIX
+from transfer_core.data.registry import RawDataset, folder_classes, load_folder
+from transfer_core.errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
+from transfer_core.limits import UploadLimits
+from transfer_core.words.word_lists import decode, encode
+
+NAME_PATTERN = re.compile(r"\w[\w .-]{0,39}")  # \w includes letters of every script, so 中文 names work
+OWNER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+WORDS_FOLDER = "words"  # a saved word dataset: words/<class>.txt inside its folder, a word per line
+
+
+class StorageFull(TransferLabError):
+    """The session already holds as much as the storage limit allows."""
+
+
+class _Memory:
+    """The datasets sessions hold in memory, per owner. One per server process."""
+
+    def __init__(self):
+        self.lock = threading.RLock()  # storage_used is called with it held and without
+        self.datasets: dict[str, dict[str, RawDataset]] = {}
+        self.webcam: dict[str, dict[str, list[np.ndarray]]] = {}  # owner -> class -> shots
+        self.last_seen: dict[str, float] = {}  # owner -> when their tab last ran (time.monotonic())
+        self.released: dict[str, list[str]] = {}  # owner -> names of what was released, not yet told
+
+
+MEMORY = _Memory()
+
+
+def seen(owner: str) -> None:
+    """The owner's tab is open: keep what they hold in memory."""
+    with MEMORY.lock:
+        MEMORY.last_seen[owner] = time.monotonic()
+
+
+def release_idle(idle_seconds: float) -> list[str]:
+    """Drop the in-memory datasets and webcam shots of owners whose tab has been gone this long (saved
+    datasets stay on disk); returns those owners. A closed tab's data must not hold the server's memory."""
+    now = time.monotonic()
+    with MEMORY.lock:
+        gone = [owner for owner, last in MEMORY.last_seen.items() if now - last > idle_seconds]
+        for owner in gone:
+            _release(owner)
+            del MEMORY.last_seen[owner]
+    return gone
+
+
+def _release(owner: str) -> None:
+    """Drop what `owner` holds in memory, remembering its names to tell them (saved copies stay on disk)."""
+    names = list(MEMORY.datasets.pop(owner, {})) + [f"webcam: {c}" for c in MEMORY.webcam.pop(owner, {})]
+    if names:
+        MEMORY.released.setdefault(owner, []).extend(names)
+
+
+def released_since_last_told(owner: str) -> list[str]:
+    """What the server released of this owner's data since they were last told (then forgotten)."""
+    with MEMORY.lock:
+        return MEMORY.released.pop(owner, [])
+
+
+def memory_held(owner: str | None = None) -> int:
+    """Bytes of datasets and webcam shots held in memory: one owner's, or every session's together."""
+    with MEMORY.lock:
+        owners = [owner] if owner is not None else set(MEMORY.datasets) | set(MEMORY.webcam)
+        held = sum(dataset_bytes(d) for o in owners for d in MEMORY.datasets.get(o, {}).values())
+        shots = sum(image.nbytes for o in owners for shots in MEMORY.webcam.get(o, {}).values() for image in shots)
+    return held + shots
+
+
+def make_server_room(owner: str, extra: int, limits: UploadLimits) -> None:
+    """Room for `extra` bytes in the memory all sessions share: release the data of the sessions seen
+    least recently until it fits; StorageFull when only this session's own data would be left to release."""
+    with MEMORY.lock:
+        while memory_held() + extra > limits.server_memory_bytes:
+            others = [o for o in set(MEMORY.datasets) | set(MEMORY.webcam) if o != owner and memory_held(o)]
+            if not others:
+                raise StorageFull(
+                    f"the server holds as much of students' data in memory as it may ({limits.server_memory_mb} MB "
+                    "for everyone). Save or delete a dataset you are not using (My data page), or try a smaller one."
+                )
+            _release(min(others, key=lambda o: MEMORY.last_seen.get(o, 0.0)))
+
+
+# --- names and folders --------------------------------------------------------------------------
+
+
+def check_name(name: str, what: str = "dataset") -> str:
+    """A name that is safe as a folder name and in a URL; TransferLabError otherwise."""
+    if not NAME_PATTERN.fullmatch(name or "") or name != name.strip():
+        raise TransferLabError(
+            f"{what} name {name!r}: use 1 to 40 letters, digits, spaces, '-', '_' or '.', starting with a "
+            "letter or digit."
+        )
+    return name
+
+
+def owner_dir(owner: str) -> Path:
+    """This owner's folder inside the data folder; the owner id is checked so it cannot climb out."""
+    if not OWNER_PATTERN.fullmatch(owner or ""):
+        raise TransferLabError(f"owner {owner!r} is not a valid session id.")
+    return paths.data_dir() / "users" / owner
+
+
+def dataset_folder(owner: str, name: str) -> Path:
+    return owner_dir(owner) / "datasets" / check_name(name)
+
+
+def weights_file(owner: str, name: str) -> Path:
+    return owner_dir(owner) / "weights" / f"{check_name(name, 'weights')}.safetensors"
+
+
+def mine(name: str) -> str:
+    return MINE_PREFIX + name
+
+
+# --- datasets -----------------------------------------------------------------------------------
+
+
+def keep_dataset(owner: str, name: str, dataset: RawDataset, limits: UploadLimits) -> None:
+    """Hold a dataset in the session's memory under `name` (replacing one of that name)."""
+    check_name(name)
+    with MEMORY.lock:
+        held = MEMORY.datasets.get(owner, {})
+        replaced = dataset_bytes(held[name]) if name in held else 0
+        check_room(owner, dataset_bytes(dataset) - replaced, limits)
+        make_server_room(owner, dataset_bytes(dataset) - replaced, limits)
+        MEMORY.datasets.setdefault(owner, {})[name] = dataset
+
+
+def save_dataset(owner: str, name: str, limits: UploadLimits) -> Path:
+    """Write a session dataset into the data folder as class folders of PNGs, so it outlives the server."""
+    dataset = session_datasets(owner).get(name)
+    if dataset is None:
+        raise DatasetUnavailable(f"no dataset {name!r} in this session to save.")
+    target = dataset_folder(owner, name)
+    # The PNGs' size is known only once written: staging already counts, the old copy will go.
+    return write_folder(dataset, target, check=lambda: check_room(owner, -_disk_bytes(target), limits))
+
+
+def write_folder(dataset: RawDataset, target: Path, check=lambda: None) -> Path:
+    """The dataset as class folders of PNGs at `target` (a word dataset: WORDS_FOLDER/<class>.txt, a word
+    per line), replacing what was there only once all is written and `check()` has not raised."""
+    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
+    try:
+        if dataset.kind == "words":
+            _write_words(dataset, staging / WORDS_FOLDER)
+        else:
+            _write_images(dataset, staging)
+        check()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    return target
+
+
+def _write_images(dataset: RawDataset, staging: Path) -> None:
+    for index, (image, label) in enumerate(zip(dataset.images, dataset.labels)):
+        folder = staging / dataset.classes[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{index:05d}.png")
+
+
+def _write_words(dataset: RawDataset, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for label, name in enumerate(dataset.classes):
+        words = [decode(tokens) for tokens in dataset.images[dataset.labels == label]]
+        (folder / f"{name}.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+
+
+def _read_words(folder: Path) -> RawDataset:
+    """A saved word dataset: its classes in name order, each file's words in order."""
+    files = sorted(folder.glob("*.txt"))
+    lists = [file.read_text(encoding="utf-8").split() for file in files]
+    tokens = np.stack([encode(word) for words in lists for word in words])
+    labels = np.concatenate([np.full(len(words), i, dtype=np.int64) for i, words in enumerate(lists)])
+    return RawDataset(tokens, labels, [file.stem for file in files], kind="words")
+
+
+def dataset_kind(owner: str | None, name: str) -> str:
+    """ "words" or "images": what the owner's dataset `name` holds, without reading it."""
+    held, folder = _find_dataset(owner, name)
+    return held.kind if held is not None else "words" if (folder / WORDS_FOLDER).is_dir() else "images"
+
+
+def session_datasets(owner: str) -> dict[str, RawDataset]:
+    with MEMORY.lock:
+        return dict(MEMORY.datasets.get(owner, {}))
+
+
+def saved_datasets(owner: str) -> list[str]:
+    folder = owner_dir(owner) / "datasets"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def dataset_names(owner: str) -> list[str]:
+    """Every dataset this owner can train on: in memory or saved."""
+    return sorted(set(session_datasets(owner)) | set(saved_datasets(owner)))
+
+
+def load_dataset(owner: str | None, name: str) -> RawDataset:
+    """The owner's dataset `name`: the session's copy first, else the saved one."""
+    held, folder = _find_dataset(owner, name)
+    if held is not None:
+        return held
+    return _read_words(folder / WORDS_FOLDER) if (folder / WORDS_FOLDER).is_dir() else load_folder(folder)
+
+
+def dataset_classes(owner: str | None, name: str) -> list[str]:
+    """The class names of the owner's dataset `name`, without reading a saved copy's images."""
+    held, folder = _find_dataset(owner, name)
+    if held is not None:
+        return held.classes
+    words = folder / WORDS_FOLDER
+    return sorted(file.stem for file in words.glob("*.txt")) if words.is_dir() else folder_classes(folder)
+
+
+def _find_dataset(owner: str | None, name: str) -> tuple[RawDataset | None, Path]:
+    """The session's copy of `name` (or None) and the folder of its saved copy; DatasetUnavailable
+    when it is neither held nor saved, or `owner` is no session."""
+    if owner is None:
+        raise DatasetUnavailable(f"{mine(name)} belongs to a session; open it from the session that made it.")
+    held = session_datasets(owner).get(name)
+    folder = dataset_folder(owner, name)
+    if held is None and not folder.is_dir():
+        raise DatasetUnavailable(
+            f"this session has no dataset named {name!r}. Upload or capture it on the My data page "
+            "(datasets kept only in memory are gone after a server restart unless they were saved)."
+        )
+    return held, folder
+
+
+def delete_dataset(owner: str, name: str) -> None:
+    with MEMORY.lock:
+        MEMORY.datasets.get(owner, {}).pop(name, None)
+    folder = dataset_folder(owner, name)
+    if folder.is_dir():
+        shutil.rmtree(folder)
+
+
+def dataset_bytes(dataset: RawDataset) -> int:
+    return int(sum(image.nbytes for image in dataset.images))
+
+
+# --- the webcam draft ---------------------------------------------------------------------------
+
+
+def webcam_shots(owner: str) -> dict[str, list[np.ndarray]]:
+    with MEMORY.lock:
+        return {name: list(shots) for name, shots in MEMORY.webcam.get(owner, {}).items()}
+
+
+def add_webcam_class(owner: str, class_name: str) -> None:
+    with MEMORY.lock:
+        MEMORY.webcam.setdefault(owner, {}).setdefault(class_name, [])
+
+
+def add_webcam_shot(owner: str, class_name: str, image: np.ndarray, limits: UploadLimits) -> None:
+    with MEMORY.lock:
+        check_room(owner, image.nbytes, limits)
+        make_server_room(owner, image.nbytes, limits)
+        MEMORY.webcam.setdefault(owner, {}).setdefault(class_name, []).append(image)
+
+
+def remove_webcam_shot(owner: str, class_name: str, index: int) -> None:
+    with MEMORY.lock:
+        shots = MEMORY.webcam.get(owner, {}).get(class_name, [])
+        if 0 <= index < len(shots):
+            shots.pop(index)
+
+
+def remove_webcam_class(owner: str, class_name: str) -> None:
+    with MEMORY.lock:
+        MEMORY.webcam.get(owner, {}).pop(class_name, None)
+
+
+# --- weights ------------------------------------------------------------------------------------
+
+
+def keep_weights(owner: str, name: str, backbone: str, state: dict[str, torch.Tensor], limits: UploadLimits) -> Path:
+    """Write checked weights as safetensors, tagged with the backbone they fit."""
+    target = weights_file(owner, name)
+    size = sum(t.numel() * t.element_size() for t in state.values())
+    check_room(owner, size - (target.stat().st_size if target.exists() else 0), limits)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {key: tensor.detach().contiguous().clone() for key, tensor in state.items()}
+    save_file(tensors, target, metadata={"backbone": backbone})
+    return target
+
+
+def saved_weights(owner: str) -> dict[str, str]:
+    """{weights name: backbone} for this owner."""
+    folder = owner_dir(owner) / "weights"
+    if not folder.is_dir():
+        return {}
+    return {file.stem: _weights_backbone(file) for file in sorted(folder.glob("*.safetensors"))}
+
+
+def load_weights(owner: str | None, name: str, backbone: str) -> dict[str, torch.Tensor]:
+    if owner is None:
+        raise WeightsUnavailable(f"{mine(name)} belongs to a session; open it from the session that brought it.")
+    file = weights_file(owner, name)
+    if not file.exists():
+        raise WeightsUnavailable(f"this session has no weights named {name!r}; upload them on the Backbone page.")
+    made_for = _weights_backbone(file)
+    if made_for != backbone:
+        raise WeightsUnavailable(f"weights {name!r} fit {made_for}, not {backbone}: choose {made_for} or others.")
+    return load_file(file)
+
+
+def delete_weights(owner: str, name: str) -> None:
+    weights_file(owner, name).unlink(missing_ok=True)
+
+
+def _weights_backbone(file: Path) -> str:
+    with safe_open(file, framework="pt") as f:
+        return (f.metadata() or {}).get("backbone", "")
+
+
+# --- storage accounting -------------------------------------------------------------------------
+
+
+def storage_used(owner: str) -> int:
+    """Bytes this owner holds: datasets in memory, webcam shots, and everything on disk."""
+    return memory_held(owner) + _disk_bytes(owner_dir(owner))
+
+
+def check_room(owner: str, extra: int, limits: UploadLimits) -> None:
+    used = storage_used(owner)
+    if used + extra > limits.session_bytes:
+        raise StorageFull(
+            f"this session would hold {(used + extra) / 1e6:.0f} MB; the limit is {limits.session_mb} MB. "
+            "Delete a dataset or weights you no longer need (My data page), or ask for "
+            "TRANSFER_LAB_SESSION_STORAGE_MB to be raised."
+        )
+
+
+def _disk_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else 0
+
+
+def dataset_table(owner: str) -> list[dict]:
+    """One row per dataset this owner has, for tables."""
+    held, saved = session_datasets(owner), set(saved_datasets(owner))
+    rows = []
+    for name in sorted(set(held) | saved):
+        dataset = held.get(name)
+        kept = ("memory and disk" if dataset is not None else "disk") if name in saved else "memory (not saved)"
+        rows.append(
+            {
+                "dataset": name,
+                "classes": ", ".join(dataset.classes) if dataset is not None else "",
+                "images": len(dataset.images) if dataset is not None else None,
+                "kept": kept,
+            }
+        )
+    return rows

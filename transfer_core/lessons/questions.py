@@ -1,0 +1,246 @@
+"""The lessons' runnable parts: each lesson's preset (its "try it" link) and its predict-then-run
+experiment, whose outcome is measured, never written down in advance. Texts live in the UI's
+string tables; this module holds only what computes.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from transfer_core.config import TrainConfig
+from transfer_core.metrics import EpochMetrics, summarize
+
+# Small enough to run in seconds on a laptop CPU, large enough for the effect to show. Batches of 16
+# give from-scratch runs enough steps for BatchNorm's running statistics to catch up with the weights:
+# at 64 per batch (32 steps) a scratch network fits its training images yet scores chance on validation.
+SMALL = TrainConfig(train_per_class=50, val_per_class=50, epochs=4, batch_size=16)
+PROBE = SMALL
+# A fair baseline: from scratch gets the setting that served it best in a sweep (bench/baselines.py: lr 1e-3
+# or 3e-3 for 8 epochs, 0.68-0.69 on the lesson's task, against 0.52 at the probe's 3e-3 for 4 epochs;
+# 1e-2 fell to 0.40, and batches of 8 instead of 16 gave the same 0.69).
+SCRATCH = SMALL.replace(strategy="scratch", weights="random", frozen_stages=0, lr=1e-3, epochs=8)
+FULL_FINE_TUNE = SMALL.replace(frozen_stages=0, lr=3e-4)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run measured, as a lesson question reads it."""
+
+    val_acc: float
+    shift_acc: float | None
+    drift: dict[str, float]  # the last epoch's {stage: relative change of its weights}
+
+
+def run_result(metrics: Iterable[EpochMetrics], drift_rows: list[dict]) -> RunResult:
+    """A finished run's epochs and drift rows ({"epoch": n, stage: drift}) as a RunResult."""
+    summary = summarize(metrics)
+    if summary is None:
+        raise ValueError("a run without a finished epoch has no result")
+    drift = {stage: value for stage, value in drift_rows[-1].items() if stage != "epoch"} if drift_rows else {}
+    return RunResult(summary.final_val_acc, summary.final_shift_acc, drift)
+
+
+SEEDS = (0, 1, 2)  # every run of an experiment, once per seed: another split and another initialisation
+CLOSE = "close"  # the verdict when the seeds' results overlap: too close to call with this budget
+SEED_MARK = " · seed "
+
+
+Seeded = dict[int, "RunResult"]  # {seed: the result of one run under that seed}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Runs to launch, each once per seed, and how their results decide which answer was right.
+
+    `decide` gets {run label: {seed: RunResult}} and returns the right option's key, or CLOSE."""
+
+    runs: dict[str, TrainConfig]
+    decide: Callable[[dict[str, Seeded]], str]
+    measure: str = "val_acc"  # what each run contributes to the class's distribution: val_acc, drop or part
+
+    def seeded_runs(self, seeds: Iterable[int] = SEEDS) -> dict[str, TrainConfig]:
+        """{"probe · seed 1": config with seed 1, …}: what a lesson page queues."""
+        return {seeded_label(label, seed): config.replace(seed=seed) for label, config in self.runs.items()
+                for seed in seeds}  # fmt: skip
+
+
+def seeded_label(label: str, seed: int) -> str:
+    return f"{label}{SEED_MARK}{seed}"
+
+
+def split_label(name: str) -> tuple[str, int]:
+    """ "probe · seed 1" -> ("probe", 1)."""
+    label, _, seed = name.rpartition(SEED_MARK)
+    return (label, int(seed)) if label else (name, 0)
+
+
+def by_label(results: dict[str, "RunResult"]) -> dict[str, Seeded]:
+    """{"probe · seed 1": result, …} -> {"probe": {seed: result}, …}, in seed order."""
+    grouped: dict[str, Seeded] = {}
+    for name in sorted(results, key=lambda name: split_label(name)[1]):
+        label, seed = split_label(name)
+        grouped.setdefault(label, {})[seed] = results[name]
+    return grouped
+
+
+@dataclass(frozen=True)
+class Lesson:
+    key: str
+    preset: TrainConfig  # what "try it" opens in the lab
+    options: tuple[str, ...]  # keys of the predict-then-run answers
+    experiment: Experiment | None = None  # None: the lesson's own worked example decides
+    extra_presets: dict[str, TrainConfig] = field(default_factory=dict)
+
+
+def t_quantile(degrees_of_freedom: int) -> float:
+    """The 97.5th percentile of Student's t: a 95 % interval's half-width, in standard errors."""
+    from scipy.stats import t  # scipy comes with scikit-learn; imported only where a verdict is decided
+
+    return float(t.ppf(0.975, degrees_of_freedom))
+
+
+def paired_interval(a: dict[int, float], b: dict[int, float]) -> tuple[float, float, int]:
+    """The mean of a - b over the seeds both were run with, its 95 % interval's half-width, and how many
+    seeds. The same seed gives both runs the same split, so the difference cancels what the split adds."""
+    differences = [a[seed] - b[seed] for seed in a if seed in b]
+    n = len(differences)
+    if n < 2:
+        return (differences[0] if differences else 0.0), float("inf"), n
+    mean = sum(differences) / n
+    spread = (sum((d - mean) ** 2 for d in differences) / (n - 1)) ** 0.5
+    return mean, t_quantile(n - 1) * spread / n**0.5, n
+
+
+def beats(a: dict[int, float], b: dict[int, float]) -> bool:
+    """Whether `a` beats `b` seed for seed by more than the noise: the 95 % interval of the mean
+    difference lies above zero (never with fewer than two shared seeds)."""
+    mean, half_width, _ = paired_interval(a, b)
+    return mean - half_width > 0
+
+
+def separated(values: dict[str, dict[int, float]]) -> str:
+    """The label that beats every other one, seed for seed, by more than the 95 % interval of the mean
+    difference; CLOSE when any interval holds zero (or fewer than two seeds were run)."""
+    leader = max(values, key=lambda label: sum(values[label].values()) / max(1, len(values[label])))
+    if all(beats(values[leader], values[label]) for label in values if label != leader):
+        return leader
+    return CLOSE
+
+
+def best(metric: str) -> Callable[[dict[str, Seeded]], str]:
+    """The run with the highest `metric` wins, if it does by more than the noise between seeds."""
+    return lambda results: separated(
+        {label: {seed: getattr(r, metric) or 0.0 for seed, r in runs.items()} for label, runs in results.items()}
+    )
+
+
+def measurable_gain(new: str, base: str) -> Callable[[dict[str, Seeded]], str]:
+    """ "gain" when `new` beats `base` by more than the noise (the paired interval leaves out zero), else
+    "no_gain": a question about whether something pays that this budget can always answer."""
+
+    def decide(results: dict[str, Seeded]) -> str:
+        accuracy = {label: {seed: r.val_acc for seed, r in runs.items()} for label, runs in results.items()}
+        return "gain" if beats(accuracy[new], accuracy[base]) else "no_gain"
+
+    return decide
+
+
+def drop(r: RunResult) -> float:
+    """Accuracy on the shifted copy minus clean accuracy: how much a shift cost the run (negative)."""
+    return (r.shift_acc or 0.0) - r.val_acc
+
+
+def kept_most(results: dict[str, Seeded]) -> str:
+    """The run that lost the least accuracy on the shifted copy (the smallest drop)."""
+    return separated({label: {seed: drop(r) for seed, r in runs.items()} for label, runs in results.items()})
+
+
+def most_changed_part(results: dict[str, Seeded]) -> str:
+    """Which third of the network (early, middle, late) moved furthest from its start, if every seed agrees."""
+    parts = {changed_part(r.drift) for runs in results.values() for r in runs.values()}
+    return parts.pop() if len(parts) == 1 else CLOSE
+
+
+def changed_part(drift: dict[str, float]) -> str:
+    stages = list(drift)
+    strongest = stages.index(max(stages, key=drift.get))
+    return ("early", "middle", "late")[min(2, 3 * strongest // len(stages))]
+
+
+def measured_points(lesson: "Lesson", results: dict[str, RunResult]) -> list[tuple[str, int, float | str]]:
+    """(run label, seed, what the question reads of it): each run's point in the class's distribution."""
+    read = {"val_acc": lambda r: r.val_acc, "drop": drop, "part": lambda r: changed_part(r.drift)}
+    measure = read[lesson.experiment.measure]
+    return [(label, seed, measure(r)) for label, runs in by_label(results).items() for seed, r in runs.items()]
+
+
+def decide(lesson: "Lesson", results: dict[str, RunResult]) -> str:
+    """The measured answer to a lesson's question (or CLOSE), from its experiment's finished runs,
+    labelled as `Experiment.seeded_runs` labels them."""
+    return lesson.experiment.decide(by_label(results))
+
+
+def probe_or_scratch(**task) -> dict[str, TrainConfig]:
+    """A linear probe and the same network from scratch, both on the task `task` changes to."""
+    return {"probe": PROBE.replace(**task), "scratch": SCRATCH.replace(**task)}
+
+
+FUSION = PROBE.replace(strategy="fusion")
+# Lesson 3: the lab's word GRU, trained to tell six languages apart, on four it never saw, ten words each.
+# From scratch gets its own learning rate and more epochs: the care a fair baseline deserves.
+WORD_PROBE = TrainConfig(backbone="word_gru", dataset="words_near", train_per_class=10, val_per_class=300,
+                         batch_size=16, epochs=40, lr=1e-2)  # fmt: skip
+WORD_SCRATCH = WORD_PROBE.replace(strategy="scratch", weights="random", frozen_stages=0, epochs=30, lr=3e-3)
+DIGITS = {"dataset": "digits", "train_per_class": 30, "val_per_class": 30}
+FADED = {"val_shift": "contrast"}
+# Batches of 8: with 100 images, even 16 leaves too few steps for BatchNorm's statistics.
+TEN_PER_CLASS = {"train_per_class": 10, "batch_size": 8}
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson("why", PROBE, ("probe", "scratch"), Experiment(probe_or_scratch(), best("val_acc"))),
+    Lesson(
+        "mapping",
+        FULL_FINE_TUNE,
+        ("early", "middle", "late"),
+        Experiment({"fine-tune": FULL_FINE_TUNE}, most_changed_part, measure="part"),
+    ),
+    Lesson(
+        "features",
+        WORD_PROBE,
+        ("probe", "scratch"),
+        Experiment({"probe": WORD_PROBE, "scratch": WORD_SCRATCH}, best("val_acc")),
+    ),
+    Lesson(  # copy against fusion cannot be told apart at this budget (bench/baselines.py): ask what can
+        "methods",
+        FUSION,
+        ("gain", "no_gain"),
+        Experiment({"copy": PROBE, "fusion": FUSION}, measurable_gain("fusion", "copy")),
+        {"copy": PROBE, "fusion": FUSION},
+    ),
+    Lesson(
+        "finetune",
+        FULL_FINE_TUNE,
+        ("probe", "finetune"),
+        Experiment({"probe": PROBE, "finetune": FULL_FINE_TUNE}, best("val_acc")),
+    ),
+    Lesson("project", PROBE, ("works", "typeerror", "indexerror")),
+    Lesson(
+        "uses", PROBE.replace(**DIGITS), ("probe", "scratch"), Experiment(probe_or_scratch(**DIGITS), best("val_acc"))
+    ),
+    Lesson(
+        "challenges",
+        PROBE.replace(**FADED),
+        ("probe", "finetune"),
+        Experiment({"probe": PROBE.replace(**FADED), "finetune": FULL_FINE_TUNE.replace(**FADED)}, kept_most, "drop"),
+        {"lite0": PROBE, "lite1": PROBE.replace(backbone="efficientnet_lite1")},
+    ),
+    Lesson(
+        "qa",
+        PROBE.replace(**TEN_PER_CLASS),
+        ("probe", "scratch"),
+        Experiment(probe_or_scratch(**TEN_PER_CLASS), best("val_acc")),
+    ),
+)
+
+
+def get_lesson(key: str) -> Lesson:
+    return next(lesson for lesson in LESSONS if lesson.key == key)

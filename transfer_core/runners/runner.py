@@ -1,0 +1,456 @@
+"""The runner: a fixed number of training slots, a bounded queue, cancel, snapshots, owners.
+
+Jobs run in worker threads. The worker that trains a run writes each event's
+record to the run store outside the lock (a slow disk must not stall every page's
+snapshot), then records the event into the run's `Job` under the lock, which is
+all that live snapshots read. Only a final status is written with the lock held,
+so no snapshot shows a run finished before the store says so. Nothing here knows
+about the UI. Pages submit, poll `snapshot`, cancel and delete.
+"""
+
+from __future__ import annotations  # the classes define a method named list
+
+import contextlib
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from transfer_core import catalog
+from transfer_core.config import TrainConfig
+from transfer_core.errors import QueueFull, RunDamaged, RunNotFound, RunStillLive, StoreUnavailable, TransferLabError
+from transfer_core.metrics import EpochMetrics, RunSummary, near_chance, summarize
+from transfer_core.model_inputs import FeatureProgress, FeaturesReady
+from transfer_core.resolve import class_count
+from transfer_core.runners.memory_budget import check_budget
+from transfer_core.store.features import FeatureStore
+from transfer_core.store.runs import LIVE_STATUSES, RunRecord, RunStore
+from transfer_core.train import BatchProgress, Cancelled, Done, EpochRecord, Event, Failed, Started, train
+
+# config, should_stop, and as keywords owner=, store= (the runner's own, for init_from) and features=
+TrainFn = Callable[..., Iterator[Event]]
+MAX_BATCH_POINTS = 400  # live per-batch points kept per run; more are thinned evenly
+FINISHED_KEPT = 64  # finished runs kept in memory (with their live batch points); the store has all
+STORE_TROUBLE = "the server cannot save runs right now"
+RECENT_RUNS = 20  # finished runs whose durations estimate a queued run's wait
+ABANDONED_SECONDS = 600.0  # a queued run whose owner has not been seen for this long is not started
+SERVED_KEPT = 512  # owners whose last start the fair queue remembers (the most recent ones)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where a run trains (sent first by runners whose runs may train on another machine)."""
+
+    node: str
+    pid: int
+
+
+@dataclass
+class Job:
+    run_id: str
+    owner: str
+    config: TrainConfig
+    status: str = "queued"
+    progress: BatchProgress | None = None
+    batches: list[dict] = field(default_factory=list)  # one small row per batch, for live curves
+    drift: list[dict] = field(default_factory=list)  # per epoch, per stage weight drift
+    metrics: list[EpochMetrics] = field(default_factory=list)
+    message: str = ""
+    classes: list[str] = field(default_factory=list)
+    trainable_parameters: int | None = None
+    features: FeatureProgress | None = None  # the frozen prefix's feature pass, while it runs
+    feature_source: str = ""  # "computed", "stored" (shared with earlier runs), "repaired" or "memory"
+    started: float | None = None  # the runner's clock when a slot took it
+    keep: bool = False  # start it even if its owner is gone (a layer lab runs unattended)
+    node: str = ""  # the machine it trains on, when the runner says (see Placed); else this one
+    pid: int | None = None  # the process training it there
+    batch_stride: int = 1  # keep every batch_stride-th batch point (grows as points are thinned)
+    seen_batches: int = 0
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def add_batch(self, event: BatchProgress) -> None:
+        """Keep at most MAX_BATCH_POINTS points, evenly spread over the run so far."""
+        self.seen_batches += 1
+        if (self.seen_batches - 1) % self.batch_stride:
+            return
+        self.batches.append(batch_row(event))
+        if len(self.batches) > MAX_BATCH_POINTS:
+            self.batches = self.batches[::2]
+            self.batch_stride *= 2
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    run_id: str
+    owner: str
+    status: str
+    config: TrainConfig
+    queue_position: int | None  # 1 = next to start; None once it has left the queue
+    progress: BatchProgress | None
+    metrics: list[EpochMetrics]
+    message: str
+    classes: list[str]
+    trainable_parameters: int | None = None
+    batches: list[dict] = field(default_factory=list)  # live batch rows while this process runs it
+    drift: list[dict] = field(default_factory=list)  # per epoch: {"epoch": n, stage: relative change}
+    features: FeatureProgress | None = None
+    feature_source: str = ""
+    wait_seconds: float | None = None  # while queued: about how long until it starts, from recent runs
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in LIVE_STATUSES
+
+    @property
+    def summary(self) -> RunSummary | None:
+        return summarize(self.metrics)
+
+    @property
+    def at_chance(self) -> bool:
+        """Finished, and no better than guessing among its classes on its validation images."""
+        classes = len(self.classes) or 1
+        summary = self.summary
+        return (
+            self.status == "done"
+            and summary is not None
+            and near_chance(summary.final_val_acc, classes, self.config.val_per_class * classes)
+        )
+
+
+class StoreRefused(Exception):
+    """The run store refused to keep a run's event (a full or read-only disk): the run cannot be kept."""
+
+
+class JobEnded(Exception):
+    """The place a job ran in ended it (its process crashed, ran out of memory, or would not stop)."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def batch_row(event: BatchProgress) -> dict:
+    """Position in epochs (1.5 = halfway through epoch 2) with the batch's loss and accuracy."""
+    step = event.epoch - 1 + event.batch / event.batches
+    return {"epoch": step, "loss": event.loss, "accuracy": event.accuracy}
+
+
+class Runner:
+    def __init__(
+        self,
+        store: RunStore,
+        slots: int = 1,
+        max_queue: int = 64,
+        train_fn: TrainFn = train,
+        features: FeatureStore | None = None,
+        abandoned_seconds: float = ABANDONED_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.store, self.slots, self.max_queue, self.train_fn = store, slots, max_queue, train_fn
+        self.features, self.abandoned_seconds = features, abandoned_seconds
+        self.clock = clock  # seconds, for waits and closed tabs; tests set their own to be independent of load
+        self._seen: dict[str, float] = {}  # owner -> when a page of theirs last asked (self.clock())
+        self.interrupted = store.recover_interrupted()
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        self._waiting: deque[str] = deque()
+        self._jobs: dict[str, Job] = {}
+        self._served: dict[str, int] = {}  # owner -> when a run of theirs last started (a counter)
+        self._starts = 0
+        self._durations: deque[float] = deque(maxlen=RECENT_RUNS)  # seconds recent runs held a slot
+        self._closing = False
+        self.notice = ""  # what the server's admin should know about where runs train (shown on every page)
+        self._workers = [
+            threading.Thread(target=self._work_loop, daemon=True, name=f"runner-slot-{i}") for i in range(slots)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    # --- the API pages use --------------------------------------------------------------------
+    def seen(self, owner: str) -> None:
+        """A page of this owner's is open (each script run says so): their queued runs are wanted."""
+        with self._lock:
+            self._seen[owner] = self.clock()
+
+    def submit(self, config: TrainConfig, owner: str, keep: bool = False) -> str:
+        """Queue a run; `keep` starts it even if the owner's tab has gone by then. A run whose data
+        would not fit the memory budget is refused now, not failed in a worker later."""
+        try:
+            classes = class_count(config, owner)
+        except TransferLabError:
+            classes = None  # data it cannot find now: the run fails with that message where it starts
+        if classes is not None:
+            check_budget(config, classes)
+        with self._lock:
+            self._seen[owner] = self.clock()
+            if len(self._waiting) >= self.max_queue:
+                raise QueueFull(
+                    f"{len(self._waiting)} runs are already waiting; try again in a minute, when some have started."
+                )
+            try:
+                run_id = self.store.create(config, owner)
+            except OSError as err:
+                raise StoreUnavailable(f"{STORE_TROUBLE}: {err.strerror or err}. Try again in a minute.") from err
+            self._jobs[run_id] = Job(run_id, owner, config, keep=keep)
+            self._waiting.append(run_id)
+            self._work.notify()
+        return run_id
+
+    def snapshot(self, run_id: str, owner: str | None = None) -> RunSnapshot:
+        with self._lock:
+            if owner is not None:
+                self._seen[owner] = self.clock()
+            job = self._jobs.get(run_id)
+            if job is not None:
+                self._check_owner(job.owner, owner, run_id)
+                return self._snapshot(job)
+        record = self.store.load(run_id)  # a run from earlier, or from another process
+        self._check_owner(record.owner, owner, run_id)
+        return self._snapshot_of_record(record)
+
+    def cancel(self, run_id: str, owner: str | None = None) -> bool:
+        """Cancel a queued or running run; False when it had already finished."""
+        with self._lock:
+            job = self._jobs.get(run_id)
+            if job is None:
+                self._check_owner(self.store.load(run_id).owner, owner, run_id)
+                return False
+            self._check_owner(job.owner, owner, run_id)
+            if run_id in self._waiting:
+                self._waiting.remove(run_id)
+                self._finish(job, "cancelled", "cancelled before it started")
+                return True
+            job.cancel.set()  # the training loop checks it before every batch
+            return job.status == "running"
+
+    def offers_cuda(self) -> bool:
+        """Whether a run may ask for CUDA: here, whether this machine has a CUDA GPU."""
+        return catalog.cuda_available()
+
+    def compute_summary(self, say: catalog.Say = catalog.english) -> str:
+        """Where runs train, in a few words (the sidebar's "Device"); `say` as in catalog.describe_config."""
+        return catalog.device_summary(say)
+
+    def list(self, owner: str) -> list[RunSnapshot]:
+        """The owner's runs, newest first: live ones from memory, the rest from the store."""
+        return [self._live_or_stored(record) for record in self.store.list(owner)]
+
+    def delete(self, run_id: str, owner: str | None = None) -> None:
+        """Remove a finished run from the store and from memory, so no page serves it again."""
+        with self._lock:
+            job = self._jobs.get(run_id)
+            self._check_owner(job.owner if job else self.store.load(run_id).owner, owner, run_id)
+            if job is not None and job.status in LIVE_STATUSES:
+                raise RunStillLive(f"run {run_id} is still {job.status}; stop it before deleting it.")
+            self.store.delete(run_id)
+            self._jobs.pop(run_id, None)
+
+    def close(self) -> None:
+        """Cancel everything and stop the workers (tests, shutdown)."""
+        with self._lock:
+            self._closing = True
+            while self._waiting:
+                self._finish(self._jobs[self._waiting.popleft()], "cancelled", "the runner was shut down")
+            for job in self._jobs.values():
+                job.cancel.set()
+            self._work.notify_all()
+        for worker in self._workers:
+            worker.join(timeout=30)
+
+    # --- workers ------------------------------------------------------------------------------
+    def _work_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._waiting and not self._closing:
+                    self._work.wait()
+                if self._closing:
+                    return
+                self._drop_abandoned()
+                if not self._waiting:
+                    continue
+                job = self._jobs[self._queue_order()[0]]
+                self._waiting.remove(job.run_id)
+                job.status, job.started = "running", self.clock()
+                self._starts += 1
+                self._served[job.owner] = self._starts
+            try:
+                self._run(job)
+            except BaseException as err:  # nothing a run does may end this slot: the next run is waiting
+                with self._lock:
+                    self._finish(job, "failed", f"{type(err).__name__}: {err}")
+
+    def _drop_abandoned(self) -> None:
+        """Cancel waiting runs whose owner's tab has not asked about anything for a while: nobody is
+        there to see them, and the class behind them waits. Lock held."""
+        now = self.clock()
+        for run_id in list(self._waiting):
+            job = self._jobs[run_id]
+            if not job.keep and now - self._seen.get(job.owner, now) > self.abandoned_seconds:
+                self._waiting.remove(run_id)
+                minutes = self.abandoned_seconds / 60
+                self._finish(job, "cancelled", f"not started: its tab was closed (nothing from it for {minutes:g} min)")
+
+    def _queue_order(self) -> list[str]:
+        """Waiting runs in the order they will start. Fair to every student: the waiting run of the owner
+        served longest ago goes first, so one student's six-run race cannot hold the class's one-run labs
+        behind it. Lock held."""
+        served = dict(self._served)
+        order, waiting, tick = [], list(self._waiting), self._starts
+        while waiting:
+            run_id = min(waiting, key=lambda r: served.get(self._jobs[r].owner, 0))
+            waiting.remove(run_id)
+            order.append(run_id)
+            tick += 1
+            served[self._jobs[run_id].owner] = tick
+        return order
+
+    def _run(self, job: Job) -> None:
+        try:
+            self.store.update(job.run_id, status="running")
+            # closing: whatever ends the loop (a store that refuses a write, too) stops the training at once
+            with contextlib.closing(self._events(job)) as events:
+                for event in events:
+                    self._record(job, event)
+            with self._lock:
+                if job.status == "running":  # the generator ended without a final event
+                    self._finish(job, "failed", "training stopped without finishing")
+        except JobEnded as ended:  # the place it ran in ended it (see ProcessRunner), with why
+            with self._lock:
+                self._finish(job, ended.status, str(ended))
+        except RunDamaged as damaged:
+            with self._lock:
+                self._finish(job, "failed", str(damaged))
+        except StoreRefused as refused:  # the run cannot be kept
+            with self._lock:
+                self._finish(job, "failed", str(refused))
+        except Exception as err:  # a failing job must not take the runner down
+            with self._lock:
+                self._finish(job, "failed", f"{type(err).__name__}: {err}")
+
+    def _events(self, job: Job) -> Iterator[Event]:
+        """The run's training events; here, from `train_fn` in this slot's thread."""
+        return self.train_fn(job.config, job.cancel.is_set, owner=job.owner, store=self.store, features=self.features)
+
+    def _record(self, job: Job, event: Event) -> None:
+        try:
+            self._store_event(job, event)
+        except OSError as err:  # a full or read-only disk; other failures say what they are
+            raise StoreRefused(f"{STORE_TROUBLE}: {err.strerror or err}.") from err
+        self._follow_event(job, event)
+
+    def _store_event(self, job: Job, event: Event) -> None:
+        if isinstance(event, EpochMetrics):
+            self.store.append_metrics(job.run_id, event)
+        elif isinstance(event, Done):
+            self.store.save_weights(job.run_id, event.model.state_dict())
+        elif isinstance(event, Started):
+            trained_on = f"{job.node or socket.gethostname()} · {event.device}"
+            self.store.update(job.run_id, classes=event.classes, fingerprint=event.fingerprint, trained_on=trained_on)
+        elif isinstance(event, EpochRecord):
+            self.store.save_record(job.run_id, event.epoch, event.sample, event.embedding, event.drift)
+
+    def _follow_event(self, job: Job, event: Event) -> None:
+        """What snapshots show while the run trains."""
+        with self._lock:
+            if isinstance(event, Placed):
+                job.node, job.pid = event.node, event.pid
+            elif isinstance(event, BatchProgress):
+                job.progress, job.features = event, None
+                job.add_batch(event)
+            elif isinstance(event, FeatureProgress):
+                job.features = event
+            elif isinstance(event, FeaturesReady):
+                job.feature_source = event.source
+            elif isinstance(event, EpochMetrics):
+                job.metrics.append(event)
+            elif isinstance(event, Started):
+                job.classes, job.trainable_parameters = event.classes, event.trainable_parameters
+            elif isinstance(event, EpochRecord):
+                job.drift.append({"epoch": event.epoch, **event.drift})
+            elif isinstance(event, Done):
+                self._finish(job, "done", "")
+            elif isinstance(event, Cancelled):
+                self._finish(job, "cancelled", f"cancelled in epoch {event.epoch} before batch {event.batch}")
+            elif isinstance(event, Failed):
+                self._finish(job, "failed", event.message)
+
+    def _finish(self, job: Job, status: str, message: str) -> None:
+        """Record a final status; call with the lock held. If the store refuses it, the run is still
+        final in memory (with why it was not saved), and the slot goes on to the next run."""
+        job.status, job.message = status, message
+        if job.started is not None:
+            self._durations.append(self.clock() - job.started)
+        try:
+            self.store.update(job.run_id, status=status, message=message)
+        except OSError as err:
+            job.status = "failed"
+            job.message = f"{message + ' · ' if message else ''}{STORE_TROUBLE}: {err.strerror or err}."
+        except RunNotFound:
+            pass  # deleted meanwhile
+        except RunDamaged as err:  # its record cannot be read: this run fails, the queue goes on
+            job.status = "failed"
+            job.message = str(err) if not message or str(err) in message else f"{message} · {err}"
+        self._forget_finished()
+
+    def _forget_finished(self) -> None:
+        """Finished runs leave memory, oldest first, beyond the newest FINISHED_KEPT; so do owners the
+        runner no longer needs to know, so a server that has seen thousands of students holds only those
+        of now. Lock held."""
+        finished = [run_id for run_id, job in self._jobs.items() if job.status not in LIVE_STATUSES]
+        for run_id in finished[:-FINISHED_KEPT]:
+            del self._jobs[run_id]
+        self._forget_owners()
+
+    def _forget_owners(self) -> None:
+        """When a tab was last seen matters only for its waiting runs, and only within abandoned_seconds:
+        an owner without one, seen longer ago, is forgotten (a new run of theirs notes them again). The fair
+        queue's memory keeps the SERVED_KEPT owners served most recently: those it forgets were all
+        served before any it keeps, and a forgotten owner counts as served longest ago, so the order of
+        the queue is the same. Lock held."""
+        live_owners = {job.owner for job in self._jobs.values() if job.status in LIVE_STATUSES}
+        now = self.clock()
+        for owner, seen in list(self._seen.items()):
+            if owner not in live_owners and now - seen > self.abandoned_seconds:
+                del self._seen[owner]
+        if len(self._served) > SERVED_KEPT:
+            newest = sorted(self._served.items(), key=lambda item: item[1])[-SERVED_KEPT // 2 :]
+            self._served = dict(newest)
+
+    def _snapshot(self, job: Job) -> RunSnapshot:
+        order = self._queue_order() if job.run_id in self._waiting else []
+        position = order.index(job.run_id) + 1 if order else None
+        return RunSnapshot(
+            job.run_id, job.owner, job.status, job.config, position, job.progress,
+            list(job.metrics), job.message, list(job.classes), job.trainable_parameters, list(job.batches),
+            list(job.drift), job.features, job.feature_source, self._wait_seconds(position),
+        )  # fmt: skip
+
+    def _wait_seconds(self, position: int | None) -> float | None:
+        """About how long a run at this queue place waits: the runs ahead of it, and those training now,
+        each as long as recent runs took (their median). None until a run has finished. Lock held."""
+        if position is None or not self._durations:
+            return None
+        typical = sorted(self._durations)[len(self._durations) // 2]
+        running = [job for job in self._jobs.values() if job.status == "running" and job.started is not None]
+        left_now = sum(max(0.0, typical - (self.clock() - job.started)) for job in running)
+        return (left_now + (position - 1) * typical) / self.slots
+
+    def _live_or_stored(self, record: RunRecord) -> RunSnapshot:
+        with self._lock:
+            job = self._jobs.get(record.run_id)
+            if job is not None:
+                return self._snapshot(job)
+        return self._snapshot_of_record(record)
+
+    def _snapshot_of_record(self, record: RunRecord) -> RunSnapshot:
+        return RunSnapshot(
+            record.run_id, record.owner, record.status, record.config, None, None,
+            record.metrics, record.message, record.classes, drift=self.store.drift(record.run_id),
+        )  # fmt: skip
+
+    @staticmethod
+    def _check_owner(actual: str, expected: str | None, run_id: str) -> None:
+        if expected is not None and actual != expected:
+            raise RunNotFound(f"no run {run_id!r}")  # the same answer as for a missing run
