@@ -1,8 +1,12 @@
 """Transfer Lab: the entry point. Builds the navigation and the shared sidebar, then runs the chosen page."""
 
+import logging
+
 import streamlit as st
 
+from transfer_core import settings
 from transfer_core.data import user_data
+from transfer_core.settings import SettingError
 from ui import teacher
 from ui.config_state import CONFIG_KEY, URL_PROBLEM_KEY, current_config, write_url
 from ui.i18n import t
@@ -11,6 +15,12 @@ from ui.session import mount_tab_identity, owner
 from ui.sidebar import score_ui, sidebar_ui
 
 st.set_page_config(page_title="Transfer Lab", page_icon="🔁", layout="wide")
+try:  # read once per environment; a bad value stops every page with its variable's name, never a traceback
+    settings.current()
+except SettingError as err:
+    logging.getLogger("transfer_lab").error("bad setting: %s", err)
+    st.error(t("app.bad_setting", problem=str(err)))
+    st.stop()
 
 LAB_PAGES = [
     ("app_pages/home.py", "nav.home", ":material/home:"),

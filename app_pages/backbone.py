@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from transfer_core.catalog import sample_photos, stage_table
+from transfer_core import settings
 from transfer_core.data.registry import MINE_PREFIX
 from transfer_core.data.uploads import FileRefused, read_image
 from transfer_core.errors import TransferLabError
-from transfer_core.limits import upload_limits, uploader_mb
 from transfer_core.models.backbones import BACKBONES, build_backbone, get_spec
-from transfer_core.models.imagenet import predict_topk
+from transfer_core.models.costs import stage_table
+from transfer_core.models.imagenet import predict_topk, sample_photos
 from transfer_core.models.weights import weights_available
 from transfer_core.resolve import data_for_backbone
 from ui.config_state import current_config, update_config
@@ -78,12 +78,14 @@ def predictions_ui(name: str, photos: dict[str, np.ndarray]) -> None:
 
 def uploaded_photo_ui() -> dict[str, np.ndarray]:
     upload = st.file_uploader(
-        t("backbone.upload_photo"), type=["png", "jpg", "jpeg", "webp", "bmp"], max_upload_size=uploader_mb()
+        t("backbone.upload_photo"),
+        type=["png", "jpg", "jpeg", "webp", "bmp"],
+        max_upload_size=settings.current().uploads.upload_mb,
     )
     if upload is None:
         return {}
     try:
-        return {f"yours: {upload.name}": read_image(upload.getvalue(), upload_limits())}
+        return {f"yours: {upload.name}": read_image(upload.getvalue(), settings.current().uploads)}
     except FileRefused as err:
         st.error(t("backbone.photo_refused", name=upload.name, error=err))
         return {}

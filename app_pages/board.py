@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from transfer_core.store.runs import sharing_allowed
+from transfer_core import settings
 from ui.board_lessons import lesson_questions_ui
 from ui.i18n import MISSING, localize_figure, t
 from ui.run_picker import run_label
@@ -12,7 +12,7 @@ from ui.session import get_runner, owner
 
 st.title(t("board.title"))
 st.write(t("board.intro"))
-if not sharing_allowed():
+if not settings.current().sharing:
     st.info(t("board.off"))
     st.stop()
 lesson_questions_ui()

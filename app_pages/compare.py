@@ -3,18 +3,18 @@
 import pandas as pd
 import streamlit as st
 
-from transfer_core.catalog import describe_task
 from transfer_core.data.registry import SHIFT_DESCRIPTIONS
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.lessons.race import race_configs, source_weights, trained_parameters
 from transfer_core.metrics import metrics_rows
 from transfer_core.models.backbones import get_spec
-from transfer_core.plots import race_curves
 from transfer_core.runners.runner import RunSnapshot
 from ui.config_state import current_config
+from ui.describe import describe_task
+from ui.figures import race_curves
 from ui.i18n import MISSING, literal, localize_figure, localize_frame, setup_words, t, word
 from ui.polling import poll_runs
-from ui.run_words import current_run, run_words
+from ui.run_status import at_chance, current_run, run_words
 from ui.session import get_runner, owner, tab_snapshots
 from ui.widgets import bind, kept_answer
 
@@ -94,7 +94,7 @@ def results_ui(snapshots: dict[str, RunSnapshot]) -> None:
     formats = {"val acc": "%.3f", "shifted acc": "%.3f", "seconds": "%.1f"}
     columns = {word(name): st.column_config.NumberColumn(format=f) for name, f in formats.items()}
     st.dataframe(localize_frame(summary), hide_index=True, width="stretch", column_config=columns, placeholder=MISSING)
-    guessing = [label for label, s in snapshots.items() if s.at_chance]
+    guessing = [label for label, s in snapshots.items() if at_chance(s)]
     if guessing:
         st.info(t("compare.at_chance", runs=", ".join(guessing)))
     verdict_ui(snapshots)

@@ -5,19 +5,19 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from transfer_core.catalog import dataset_rows, dataset_words
 from transfer_core.config import RANGES
 from transfer_core.data import user_data
 from transfer_core.data.downloads import dataset_files
 from transfer_core.data.registry import DATASETS, FOLDER_PREFIX, MINE_PREFIX, fitting_sizes, load_shared, prepare_data
 from transfer_core.errors import TransferLabError
 from transfer_core.models.weights import downloads_allowed
-from transfer_core.plots import class_counts_bars
 from transfer_core.resolve import available, class_count, prepared_data, settings_for_data
 from transfer_core.runners.memory_budget import check_budget
 from transfer_core.words.word_lists import decode
 from ui.config_state import current_config, update_config
+from ui.describe import dataset_rows, dataset_words
 from ui.download import download_button_ui
+from ui.figures import class_counts_bars
 from ui.i18n import literal, localize_figure, localize_frame, problem, setup_words, t, t_plain
 from ui.own_data import sizes_for_own
 from ui.session import owner

@@ -5,13 +5,16 @@ import pandas as pd
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
+from transfer_core import settings
 from transfer_core.analysis import feature_views
-from transfer_core.catalog import frozen_stage_count
 from transfer_core.config import MINE_PREFIX
 from transfer_core.errors import TransferLabError
-from transfer_core.limits import uploader_mb
 from transfer_core.models.backbones import get_spec
-from transfer_core.plots import (
+from transfer_core.models.costs import frozen_stage_count
+from transfer_core.store.runs import RunRecord
+from transfer_core.words.reading import read_word, reading_frame
+from transfer_core.words.word_lists import MAX_LETTERS
+from ui.figures import (
     cka_bars,
     confusion_cells,
     drift_diagram,
@@ -22,9 +25,6 @@ from transfer_core.plots import (
     upscale,
     word_reading_chart,
 )
-from transfer_core.store.runs import RunRecord
-from transfer_core.words.reading import read_word, reading_frame
-from transfer_core.words.word_lists import MAX_LETTERS
 from ui.i18n import Markdown, literal, localize_figure, t
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
@@ -95,7 +95,7 @@ def embedding_ui(record: RunRecord) -> None:
 def picked_image_ui(models: feature_views.RunModels) -> tuple[np.ndarray, str]:
     """A validation image chosen by number, or the user's own photo, at the run's image size."""
     upload = st.file_uploader(t("features.upload"), type=["png", "jpg", "jpeg", "webp", "bmp"], key="activation_upload",
-                              max_upload_size=uploader_mb())  # fmt: skip
+                              max_upload_size=settings.current().uploads.upload_mb)  # fmt: skip
     if upload is not None:
         try:
             with Image.open(upload) as photo:

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from transfer_core import settings
 from transfer_core.data.registry import DATASETS, load_shared
 from transfer_core.errors import RunNotFound
 from transfer_core.lessons.layer_lab import (
@@ -18,12 +19,11 @@ from transfer_core.lessons.layer_lab import (
 )
 from transfer_core.metrics import near_chance
 from transfer_core.models.backbones import get_spec
-from transfer_core.plots import layer_lab_figure
 from transfer_core.runners.runner import RunSnapshot
-from transfer_core.store.runs import sharing_allowed
+from ui.figures import layer_lab_figure
 from ui.i18n import localize_figure, t
 from ui.polling import poll_until_finished
-from ui.run_words import run_words
+from ui.run_status import run_words
 from ui.session import get_runner, owner
 from ui.widgets import kept_answer
 
@@ -130,15 +130,15 @@ def lab_ui(lab: dict) -> None:
 
 st.title(t("layers.title"))
 st.write(t("layers.intro"))
-settings = settings_ui()
-explain_ui(settings)
+lab_settings = settings_ui()
+explain_ui(lab_settings)
 labs = saved_labs(get_runner(), owner())
 running = bool(labs) and labs[0]["status"] == "running"  # one lab at a time per tab: Stop it first
 lab_prediction_ui(running)
 if st.button(t("layers.run"), type="primary", disabled=running):
-    LayerLab(get_runner(), owner(), settings)  # runs in its own thread and saves its state as it goes
+    LayerLab(get_runner(), owner(), lab_settings)  # runs in its own thread and saves its state as it goes
     st.rerun()
-if not labs and sharing_allowed():  # e.g. the lab the teacher ran before class, in another tab
+if not labs and settings.current().sharing:  # e.g. the lab the teacher ran before class, in another tab
     labs = saved_labs(get_runner(), None)
     if labs:
         st.info(t("layers.newest"))

@@ -6,10 +6,11 @@ import time
 import pandas as pd
 import streamlit as st
 
+from transfer_core import settings
 from transfer_core.errors import RunNotFound, RunStillLive
 from transfer_core.metrics import metrics_rows
-from transfer_core.plots import race_curves
-from transfer_core.store.runs import RunRecord, sharing_allowed
+from transfer_core.store.runs import RunRecord
+from ui.figures import race_curves
 from ui.i18n import MISSING, labels, literal, localize_figure, localize_frame, t, word
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
@@ -23,7 +24,7 @@ config, classes, model = load_exported("{name}")   # an nn.Module in eval mode
 
 def runs_ui() -> list[RunRecord]:
     store, me = get_runner().store, owner()
-    sources = ["mine", "shared"] if sharing_allowed() else ["mine"]
+    sources = ["mine", "shared"] if settings.current().sharing else ["mine"]
     source = st.radio(t("ledger.show"), sources, horizontal=True, format_func=labels("ledger.sources", sources).get)
     records, damaged = store.scan(me)
     if damaged:  # one damaged run must not hide the others; say so, without guessing whose it was
@@ -47,7 +48,7 @@ def runs_table(records: list[RunRecord]) -> pd.DataFrame:
     for r in records:
         row = {"run": r.run_id, "what": run_label(r), "status": word(r.status),
                "val acc": r.summary.final_val_acc if r.summary else None}  # fmt: skip
-        if sharing_allowed():  # a "shared" column means nothing where runs cannot be shared
+        if settings.current().sharing:  # a "shared" column means nothing where runs cannot be shared
             row["shared"] = r.shared
         rows.append(row)
     return pd.DataFrame(rows)
@@ -126,7 +127,7 @@ def manage_ui(selected: list[RunRecord]) -> None:
         return
     left, right = st.columns(2)
     sharing = not all(r.shared for r in mine)
-    if sharing_allowed() and left.button(t("ledger.share") if sharing else t("ledger.unshare")):
+    if settings.current().sharing and left.button(t("ledger.share") if sharing else t("ledger.unshare")):
         share = not all(r.shared for r in mine)
         for run in mine:
             get_runner().store.update(run.run_id, shared=share)

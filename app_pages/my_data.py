@@ -4,6 +4,7 @@ and keep them as datasets every strategy can train on."""
 import pandas as pd
 import streamlit as st
 
+from transfer_core import settings
 from transfer_core.data import user_data
 from transfer_core.data.uploads import (
     FileRefused,
@@ -14,7 +15,6 @@ from transfer_core.data.uploads import (
     read_image,
 )  # fmt: skip
 from transfer_core.errors import TransferLabError
-from transfer_core.limits import upload_limits
 from transfer_core.words.upload import import_word_lists
 from transfer_core.words.word_lists import MAX_LETTERS
 from ui.i18n import literal, localize_frame, t
@@ -220,7 +220,7 @@ def save_dataset(me: str, name: str, limits) -> None:
 st.title(t("my_data.title"))
 st.write(t("my_data.intro"))
 try:
-    limits = upload_limits()
+    limits = settings.current().uploads
 except TransferLabError as err:
     st.error(t("weights.bad_settings", error=err))
     st.stop()

@@ -6,17 +6,18 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.analysis.feature_views import drift_frame
-from transfer_core.catalog import describe_config, frozen_stage_count
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.metrics import metrics_rows
 from transfer_core.models.backbones import get_spec
+from transfer_core.models.costs import frozen_stage_count
 from transfer_core.models.weights import downloads_allowed, weights_available
-from transfer_core.plots import drift_diagram, learning_curves
 from transfer_core.runners.runner import RunSnapshot
 from ui.config_state import current_config, update_config
+from ui.describe import describe_config
+from ui.figures import drift_diagram, learning_curves
 from ui.i18n import Markdown, literal, localize_figure, setup_words, t
 from ui.polling import built_once, poll_until_finished, run_interval
-from ui.run_words import wait_words
+from ui.run_status import at_chance, wait_words
 from ui.session import active_run, get_runner, owner, set_active_run
 
 CURVE_SECONDS = 3
@@ -114,7 +115,7 @@ def drift_ui(snapshot: RunSnapshot) -> None:
 
 def at_chance_ui(snapshot: RunSnapshot) -> None:
     """A finished run no better than guessing is said to be so, with the usual reasons."""
-    if snapshot.at_chance:
+    if at_chance(snapshot):
         classes = len(snapshot.classes) or 1
         st.info(t("train.at_chance", acc=snapshot.summary.final_val_acc, classes=classes, chance=1 / classes))
 

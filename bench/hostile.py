@@ -54,7 +54,7 @@ def link_asking_for_47_gb() -> None:
 
 
 def compressed_weights() -> None:
-    from transfer_core.limits import upload_limits
+    from transfer_core import settings
     from transfer_core.models.weight_upload import read_weights_file
 
     # Built here, as a student would build it at home: its gigabyte is this script's, not the server's.
@@ -67,19 +67,19 @@ def compressed_weights() -> None:
     del plain
     size = len(bomb.getvalue()) / 1e6
     attempt(f"a {size:.1f} MB .pth holding a 1 GiB tensor (deflated)",
-            lambda: read_weights_file(bomb.getvalue(), "tiny.pth", upload_limits()))  # fmt: skip
+            lambda: read_weights_file(bomb.getvalue(), "tiny.pth", settings.current().uploads))  # fmt: skip
     old = io.BytesIO()
     torch.save({"w": torch.zeros(4)}, old, _use_new_zipfile_serialization=False)
     attempt("a .pth in PyTorch's format from before 1.6",
-            lambda: read_weights_file(old.getvalue(), "old.pth", upload_limits()))  # fmt: skip
+            lambda: read_weights_file(old.getvalue(), "old.pth", settings.current().uploads))  # fmt: skip
 
 
 def many_tabs_of_one_student() -> None:
+    from transfer_core import settings
     from transfer_core.data import user_data
     from transfer_core.data.registry import RawDataset
-    from transfer_core.limits import upload_limits
 
-    limits, before = upload_limits(), rss_mb()
+    limits, before = settings.current().uploads, rss_mb()
     for tab in range(1, 9):  # each its own 262 MB of pixels, as eight uploads would be
         dataset = RawDataset(np.ones((87, 1024, 1024, 3), np.uint8), np.arange(87) % 2, ["a", "b"])
         user_data.seen(f"tab-{tab}")
@@ -116,13 +116,13 @@ def impersonation() -> None:
 
 
 def folder_link_to_saved_data() -> None:
-    from transfer_core import paths
+    from transfer_core import settings
     from transfer_core.resolve import raw_dataset
 
-    saved = paths.data_dir() / "users" / "0123abcd" / "datasets" / "secret"
+    saved = settings.current().data_dir / "users" / "0123abcd" / "datasets" / "secret"
     for name in ("red", "blue"):
         (saved / name).mkdir(parents=True)
-    os.environ["TRANSFER_LAB_FOLDER_ROOTS"] = str(paths.home())  # an operator shares the whole lab folder
+    os.environ["TRANSFER_LAB_FOLDER_ROOTS"] = str(settings.current().home)  # an operator shares the whole lab folder
     attempt("dataset=folder:<data>/users/<id>/datasets/secret, with the lab folder shared",
             lambda: raw_dataset(f"folder:{saved}", "student"))  # fmt: skip
 

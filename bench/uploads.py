@@ -16,7 +16,7 @@ from PIL import Image
 from tests.archives import huge_header_png, make_zip, zeros_named_png
 from transfer_core.data.uploads import import_zip
 from transfer_core.data.user_data import dataset_bytes
-from transfer_core.limits import UploadLimits
+from transfer_core.settings import UploadLimits
 
 
 def photo_zip(classes: int, per_class: int, side: int) -> bytes:

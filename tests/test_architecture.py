@@ -1,29 +1,44 @@
-"""The shape of the house: transfer_core never reaches up into the UI, and no two of its modules import
-each other (directly or round a longer loop), late imports inside functions included."""
+"""The shape of the house: transfer_core is grouped into packages by idea, never reaches up into the pages
+or a plotting library, and no two of its modules import each other (directly or round a longer loop), late
+imports inside functions included."""
 
 import ast
+import sys
 from pathlib import Path
 
 CORE = Path(__file__).parents[1] / "transfer_core"
+PACKAGES = {"analysis", "data", "lessons", "models", "runners", "store", "words"}
+TOP_LEVEL = {"__init__", "__main__", "config", "errors", "metrics", "model_inputs", "resolve", "settings", "train"}
+NEVER_IMPORTED = {"streamlit", "ui", "app_pages", "plotly", "matplotlib"}
 
 
-def core_imports(file: Path) -> set[str]:
+def module_name(file: Path, core: Path = CORE) -> str:
+    """A core file as a dotted name under transfer_core: runners/runner.py -> "runners.runner"."""
+    parts = file.relative_to(core).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts) or "__init__"
+
+
+def core_modules(core: Path = CORE) -> set[str]:
+    return {module_name(file, core) for file in core.rglob("*.py")}
+
+
+def core_imports(file: Path, modules: set[str]) -> set[str]:
     """The transfer_core modules a file imports, wherever in the file the import statement stands."""
     found = set()
     for node in ast.walk(ast.parse(file.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found |= {node.module.split(".")[0]} if node.module else {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("transfer_core"):
-            parts = node.module.split(".")
-            found |= {parts[1]} if len(parts) > 1 else {alias.name for alias in node.names}
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "transfer_core":
+            base = node.module.removeprefix("transfer_core").lstrip(".")
+            for alias in node.names:  # `from transfer_core.data import user_data` names a module
+                dotted = f"{base}.{alias.name}".lstrip(".")
+                found.add(dotted if dotted in modules else base or "__init__")
         elif isinstance(node, ast.Import):
-            found |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("transfer_core.")}
-    return found
+            found |= {a.name.removeprefix("transfer_core.") for a in node.names if a.name.startswith("transfer_core.")}
+    return found - {module_name(file)} if file.is_relative_to(CORE) else found
 
 
-def import_graph() -> dict[str, set[str]]:
-    modules = {file.stem for file in CORE.glob("*.py")}
-    return {file.stem: core_imports(file) & modules for file in CORE.glob("*.py")}
+def import_graph(core: Path = CORE) -> dict[str, set[str]]:
+    modules = core_modules(core)
+    return {module_name(file, core): core_imports(file, modules) & modules for file in core.rglob("*.py")}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -53,23 +68,31 @@ def test_no_two_core_modules_import_each_other():
 def test_the_cycle_finder_finds_a_loop_and_sees_late_imports(tmp_path):
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
-    module = tmp_path / "data.py"
+    module = tmp_path / "module.py"
     module.write_text(
-        "from . import paths\n\ndef f():\n    from .user_data import load\n    import transfer_core.runs\n"
+        "from transfer_core import config\n\ndef f():\n    from transfer_core.data import user_data\n"
+        "    import transfer_core.store.runs\n    from transfer_core.models.weights import x\n"
     )
-    assert core_imports(module) == {"paths", "user_data", "runs"}
+    modules = {"config", "data", "data.user_data", "store.runs", "models.weights"}
+    assert core_imports(module, modules) == modules - {"data"}
 
 
-def test_the_core_never_imports_streamlit_or_the_ui():
-    for file in CORE.glob("*.py"):
+def test_the_engine_is_grouped_into_packages_that_say_what_they_are_for():
+    packages = {folder.name for folder in CORE.iterdir() if (folder / "__init__.py").exists()}
+    assert packages == PACKAGES
+    for package in packages:
+        assert ast.get_docstring(ast.parse((CORE / package / "__init__.py").read_text())), package
+    assert {file.stem for file in CORE.glob("*.py")} == TOP_LEVEL, "a new module belongs in a package"
+
+
+def test_the_engine_never_imports_streamlit_the_ui_or_a_plotting_library():
+    for file in CORE.rglob("*.py"):
         for node in ast.walk(ast.parse(file.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            assert not any(n.split(".")[0] in ("streamlit", "ui", "app_pages") for n in names), file.name
+            assert not any(n.split(".")[0] in NEVER_IMPORTED for n in names), file.relative_to(CORE)
 
 
-def test_no_core_module_shadows_the_standard_library():
-    import sys
-
-    shadowing = {file.stem for file in CORE.glob("*.py")} & set(sys.stdlib_module_names)
-    assert shadowing == set()
+def test_no_core_module_shadows_the_standard_library_or_a_dependency():
+    names = {file.stem for file in CORE.rglob("*.py")} | {folder.name for folder in CORE.iterdir()}
+    assert names & (set(sys.stdlib_module_names) | {"ray", "torch", "torchvision", "numpy"}) == set()

@@ -9,10 +9,10 @@ import pytest
 
 from tests.apptest import open_app, open_lesson
 from tests.waiting import wait_until_all_finished
+from transfer_core import settings
 from transfer_core.lessons import classroom
 from transfer_core.lessons.classroom import PREPARED_OWNER
 from transfer_core.lessons.questions import CLOSE, SEED_MARK, RunResult, decide, get_lesson
-from transfer_core.paths import features_dir, runs_dir
 from transfer_core.runners.runner import Runner
 from transfer_core.store.features import FeatureStore
 from transfer_core.store.runs import RunStore
@@ -83,7 +83,13 @@ def test_a_prepared_lesson_is_reused_labelled_as_measured_earlier_and_can_be_run
     from ui.session import get_runner
 
     lesson = get_lesson("uses")
-    teacher = closing(Runner(RunStore(runs_dir()), features=FeatureStore(features_dir(), 2**30), max_queue=100))
+    teacher = closing(
+        Runner(
+            RunStore(settings.current().runs_dir),
+            features=FeatureStore(settings.current().features_dir, 2**30),
+            max_queue=100,
+        )
+    )
     queued, left = classroom.prepare(teacher, lesson, range(1))
     assert len(queued) == 2 and left == 0
     wait_until_all_finished(teacher, queued.values())
@@ -115,7 +121,13 @@ def test_a_students_verdict_pools_the_class_read_once_and_again_when_asked(
     from ui.session import get_runner
 
     lesson = get_lesson("uses")
-    teacher = closing(Runner(RunStore(runs_dir()), features=FeatureStore(features_dir(), 2**30), max_queue=100))
+    teacher = closing(
+        Runner(
+            RunStore(settings.current().runs_dir),
+            features=FeatureStore(settings.current().features_dir, 2**30),
+            max_queue=100,
+        )
+    )
     queued, _ = classroom.prepare(teacher, lesson, range(1))
     wait_until_all_finished(teacher, queued.values())
     reads = []
@@ -190,7 +202,7 @@ def test_the_class_answers_gather_every_students_prediction_and_seed(tmp_path):
 
 
 def test_the_class_board_shows_the_predictions_then_the_measured_distribution(class_server):
-    plant_class(RunStore(runs_dir()))
+    plant_class(RunStore(settings.current().runs_dir))
     at = open_app("app_pages/board.py")
     assert not at.exception
     text = "\n".join(m.value for m in at.markdown)

@@ -46,8 +46,8 @@ def test_the_second_run_reads_the_first_runs_features_and_trains_identically(fea
     assert progress == [FeatureProgress(200, 300), FeatureProgress(300, 300)]  # train, then validation images
     assert not any(isinstance(e, FeatureProgress) for e in second)
     for run in (second, without):
-        for name, weight in finished(run).model.state_dict().items():
-            assert torch.equal(weight, finished(first).model.state_dict()[name]), name
+        for name, weight in finished(run).weights.state_dict().items():
+            assert torch.equal(weight, finished(first).weights.state_dict()[name]), name
 
 
 @pytest.mark.slow
@@ -331,22 +331,22 @@ def test_a_session_reads_server_folders_only_under_the_shared_roots(tmp_path, mo
 
 
 def test_students_saved_datasets_stay_private_under_a_root_that_holds_the_data_folder(tmp_path, monkeypatch):
-    from transfer_core import paths
+    from transfer_core import settings
     from transfer_core.errors import DatasetUnavailable
     from transfer_core.resolve import raw_dataset
 
-    saved = class_folders(paths.data_dir() / "users" / "0123abcd" / "datasets" / "secret")
-    monkeypatch.setenv("TRANSFER_LAB_FOLDER_ROOTS", str(paths.home()))  # an operator shares too much
+    saved = class_folders(settings.current().data_dir / "users" / "0123abcd" / "datasets" / "secret")
+    monkeypatch.setenv("TRANSFER_LAB_FOLDER_ROOTS", str(settings.current().home))  # an operator shares too much
     with pytest.raises(DatasetUnavailable, match="not under a folder this server shares"):
         raw_dataset(f"folder:{saved}", owner="student-b")
     with pytest.raises(DatasetUnavailable, match="not under a folder this server shares"):
-        raw_dataset(f"folder:{paths.data_dir()}/users/../users/0123abcd/datasets/secret", owner="student-b")
+        raw_dataset(f"folder:{settings.current().data_dir}/users/../users/0123abcd/datasets/secret", owner="student-b")
 
 
 def test_a_shared_folder_is_read_with_the_upload_limits(tmp_path, monkeypatch):
     from transfer_core.data.shared_folders import read_shared_folder
     from transfer_core.errors import DatasetUnavailable
-    from transfer_core.limits import UploadLimits
+    from transfer_core.settings import UploadLimits
 
     shared = class_folders(tmp_path / "pets", per_class=6)
     (shared / "red" / "notes.png").write_bytes(b"not an image at all")
@@ -373,11 +373,11 @@ def test_a_shared_folders_classes_are_counted_without_decoding_an_image(tmp_path
 @pytest.mark.parametrize("linked", ["a class folder", "an image"])
 def test_a_link_out_of_a_shared_folder_is_refused_by_name(tmp_path, monkeypatch, linked):
     """A share whose class folder (or image) is a link to another student's saved data is not read."""
-    from transfer_core import paths
+    from transfer_core import settings
     from transfer_core.errors import DatasetUnavailable
     from transfer_core.resolve import raw_dataset
 
-    saved = class_folders(paths.data_dir() / "users" / "0123abcd" / "datasets" / "secret")
+    saved = class_folders(settings.current().data_dir / "users" / "0123abcd" / "datasets" / "secret")
     shared = class_folders(tmp_path / "shared" / "pets")
     if linked == "a class folder":
         (shared / "green").symlink_to(saved / "red", target_is_directory=True)

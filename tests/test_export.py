@@ -66,7 +66,7 @@ def lab_trace(config: TrainConfig) -> Trace:
         if isinstance(event, BatchProgress):
             losses.append(event.loss)
         if isinstance(event, Done):
-            return Trace(event.metrics.val_acc, losses, list(event.model.state_dict().values()))
+            return Trace(event.metrics.val_acc, losses, list(event.weights.state_dict().values()))
     raise AssertionError("the run did not finish")
 
 

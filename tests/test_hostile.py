@@ -11,8 +11,8 @@ from tests.apptest import open_app
 from transfer_core import resolve
 from transfer_core.__main__ import main
 from transfer_core.config import TrainConfig
-from transfer_core.limits import SettingError
 from transfer_core.runners.memory_budget import OverBudget, budget_bytes, check_budget, needed_bytes
+from transfer_core.settings import SettingError
 
 pytestmark = pytest.mark.usefixtures("fresh_runner")  # each test opens the app with a runner of its own
 
@@ -39,6 +39,7 @@ def test_the_budget_is_a_quarter_of_the_machine_or_the_setting(monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_MEMORY_BUDGET_MB", "lots")
     with pytest.raises(SettingError, match="TRANSFER_LAB_MEMORY_BUDGET_MB='lots' must be a positive whole number"):
         budget_bytes()
+    monkeypatch.delenv("TRANSFER_LAB_MEMORY_BUDGET_MB")  # before the page tests' runner is closed
 
 
 def test_a_link_asking_for_47_gb_of_images_is_refused_with_the_sizes_to_lower(monkeypatch):
@@ -110,7 +111,7 @@ def test_no_page_shows_the_tabs_secret_its_owner_id_or_a_path_in_the_data_folder
     from tests.archives import class_images, make_zip
     from tests.test_my_data_page import COLOURS, button
     from tests.waiting import wait_until_finished
-    from transfer_core import paths
+    from transfer_core import settings
     from ui.session import get_runner, owner_id
 
     at = open_app("app_pages/my_data.py")
@@ -120,7 +121,7 @@ def test_no_page_shows_the_tabs_secret_its_owner_id_or_a_path_in_the_data_folder
     button(at, "Keep as my dataset", "zip").click().run()
     button(at, "Save", "save_colours").click().run()
     assert any("Saved “colours”" in s.value for s in at.success)
-    assert (paths.data_dir() / "users" / me / "datasets" / "colours").is_dir()
+    assert (settings.current().data_dir / "users" / me / "datasets" / "colours").is_dir()
     run_id = get_runner().submit(tiny_config.replace(dataset="mine:colours", train_per_class=6, val_per_class=2), me)
     wait_until_finished(get_runner(), run_id, timeout=120)
     at.session_state["active_run"] = run_id
@@ -128,7 +129,7 @@ def test_no_page_shows_the_tabs_secret_its_owner_id_or_a_path_in_the_data_folder
         at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, (page, at.exception)
         shown = everything_shown(at)
-        for hidden in (secret, me, str(paths.data_dir()), str(paths.home())):
+        for hidden in (secret, me, str(settings.current().data_dir), str(settings.current().home)):
             assert hidden not in shown, (page, hidden)
         if page == "train":  # the app's own Markdown (an icon, a code span) is not escaped with the values
             assert any("**Active run:** :material/check_circle: done" in m.value for m in at.sidebar.markdown)
@@ -144,7 +145,7 @@ def test_eight_tabs_cannot_each_fill_their_own_bound_the_least_recent_are_releas
     memory, are told once, and a saved dataset loads again from disk."""
     from transfer_core.data import user_data
     from transfer_core.data.registry import RawDataset
-    from transfer_core.limits import UploadLimits
+    from transfer_core.settings import UploadLimits
 
     limits = UploadLimits(server_memory_mb=10, min_per_class=1)
     big = RawDataset(np.zeros((2, 1024, 1024, 3), np.uint8), np.array([0, 1]), ["a", "b"])  # 6 MB

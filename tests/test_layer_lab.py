@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from tests.waiting import wait_for
+from transfer_core import settings as server_settings
 from transfer_core.errors import ConfigError
 from transfer_core.lessons.layer_lab import KINDS, LabSettings, LayerLab, class_halves, lab_points, transfer_config
-from transfer_core.paths import runs_dir
 from transfer_core.resolve import model_for
 from transfer_core.runners.runner import Runner
 from transfer_core.store.runs import RunStore
@@ -15,7 +15,7 @@ TINY = LabSettings(dataset="digits", train_per_class=20, val_per_class=10, image
 
 
 def run_lab(settings: LabSettings) -> tuple[Runner, dict]:
-    runner = Runner(RunStore(runs_dir()))
+    runner = Runner(RunStore(server_settings.current().runs_dir))
     lab = LayerLab(runner, "teacher", settings)
     wait_for(lambda: lab.state["status"] != "running", 180, "the layer lab finishing", interval=0.2)
     return runner, lab.state

@@ -316,11 +316,11 @@ def test_a_named_preset_from_the_settings_file_sets_up_the_exercise(tmp_path, mo
 
 
 def test_the_class_board_overlays_shared_runs_and_never_shows_who_is_who(monkeypatch):
-    from transfer_core.paths import runs_dir
+    from transfer_core import settings
     from transfer_core.store.runs import RunStore
 
     monkeypatch.setenv("TRANSFER_LAB_SHARING", "1")
-    store = RunStore(runs_dir())
+    store = RunStore(settings.current().runs_dir)
     for owner, accuracy, shared in (
         ("alice-secret-id", 0.81, True),
         ("bob-secret-id", 0.74, True),
@@ -368,8 +368,8 @@ def test_every_lab_page_renders_in_chinese():
 def test_engine_phrases_in_tables_and_charts_follow_the_language(monkeypatch):
     import pandas as pd
 
-    from transfer_core.plots import learning_curves
     from ui import i18n
+    from ui.figures import learning_curves
 
     monkeypatch.setattr(i18n, "language", lambda: "zh")
     frame = pd.DataFrame({"epoch": [1], "val_acc": [0.5], "unknown column": [1]})
@@ -384,8 +384,8 @@ def test_engine_phrases_in_tables_and_charts_follow_the_language(monkeypatch):
 def test_the_lessons_and_the_boards_charts_have_chinese_axes(monkeypatch):
     import pandas as pd
 
-    from transfer_core.plots import prediction_bars, seed_strip, spread_curves
     from ui import i18n
+    from ui.figures import prediction_bars, seed_strip, spread_curves
 
     monkeypatch.setattr(i18n, "language", lambda: "zh")
     points = pd.DataFrame({"series": ["a", "a"], "x": [5, 10], "seed": [0, 0], "val_acc": [0.5, 0.6]})
@@ -488,13 +488,15 @@ def test_a_lessons_experiment_is_offered_as_code_to_take_home():
 # --- Chinese as a teacher writes it ---------------------------------------------------------------
 
 
-def test_the_engines_sentences_statuses_and_shifts_have_chinese_words_and_english_stays_the_engines():
-    from transfer_core.catalog import SETUP_WORDS, describe_config, device_summary
+def test_the_setup_sentences_statuses_and_shifts_have_chinese_words_and_english_stays_the_engines():
     from transfer_core.data.registry import SHIFT_DESCRIPTIONS
+    from transfer_core.runners.runner import Compute
     from transfer_core.store.runs import STATUSES
+    from ui.describe import compute_words, describe_config
 
     english, chinese = table("en"), table("zh")
-    assert {k.removeprefix("setup."): v for k, v in english.items() if k.startswith("setup.")} == SETUP_WORDS
+    setup = {k for k in english if k.startswith("setup.")}
+    assert setup == {k for k in chinese if k.startswith("setup.")}, "every sentence about a setup in both"
     for phrase in [*SHIFT_DESCRIPTIONS.values(), *STATUSES]:
         assert CJK.search(chinese[f"words.{phrase}"]), phrase
 
@@ -508,7 +510,10 @@ def test_the_engines_sentences_statuses_and_shifts_have_chinese_words_and_englis
         assert CJK.search(line) and not re.search(r"\b(images|stages|weights|frozen|words|digits)\b", line), line
         assert config.dataset not in line, f"the dataset's id is shown: {line}"
     assert "手写数字" in describe_config(TrainConfig(dataset="digits"), say_zh)
-    assert re.fullmatch(r"(CPU（\d+ 个线程）|CUDA 显卡：.+)", device_summary(say_zh)), device_summary(say_zh)
+    for compute in (Compute("cpu", cpu_threads=2), Compute("cuda", gpu_name="H200"), Compute("ray", machines=3)):
+        line = compute_words(compute, say_zh)
+        assert re.fullmatch(r"(CPU（\d+ 个线程）|CUDA 显卡：.+|Ray .+)", line) and CJK.search(line), line
+    assert compute_words(Compute("ray", machines=3, cpus=6, gpus=1)) == "Ray cluster: 3 machine(s), 6 CPUs, 1 GPUs"
     assert "→ scikit-learn digits," in describe_config(TrainConfig(dataset="digits"))  # English names it too
 
 

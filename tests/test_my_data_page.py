@@ -142,7 +142,7 @@ def test_the_data_page_downloads_a_missing_dataset_into_the_data_folder(monkeypa
     import tarfile
 
     from tests.test_downloads import serve
-    from transfer_core import paths
+    from transfer_core import settings
     from transfer_core.data import downloads
 
     monkeypatch.delenv("TRANSFER_LAB_OFFLINE")
@@ -153,7 +153,7 @@ def test_the_data_page_downloads_a_missing_dataset_into_the_data_folder(monkeypa
     with tarfile.open(served / "cifar.tar.gz", "w:gz") as tar:
         tar.add(tmp_path / "cifar-10-batches-py", arcname="cifar-10-batches-py")
     with serve(served) as url:
-        target = paths.data_dir() / "cifar.tar.gz"
+        target = settings.current().data_dir / "cifar.tar.gz"
         monkeypatch.setattr(
             downloads, "dataset_files", lambda name: [Remote(f"{url}/cifar.tar.gz", target, unpack_to=target.parent)]
         )
@@ -161,7 +161,7 @@ def test_the_data_page_downloads_a_missing_dataset_into_the_data_folder(monkeypa
         assert any("not downloaded yet" in e.value for e in at.error)
         button(at, "Download CIFAR-10 now").click().run()
     assert not at.exception
-    assert (paths.data_dir() / "cifar-10-batches-py" / "batches.meta").read_bytes() == b"planted"
+    assert (settings.current().data_dir / "cifar-10-batches-py" / "batches.meta").read_bytes() == b"planted"
     assert "Source: downloaded earlier" in "".join(c.value for c in at.caption)  # the page now reads it
     assert not any(b.label == "Download CIFAR-10 now" for b in at.button)
 
@@ -190,13 +190,13 @@ def test_the_backbone_page_downloads_torchvision_weights_and_then_predicts(monke
 
 def test_a_failed_download_says_why_and_leaves_no_progress_bar(monkeypatch, tmp_path):
     from tests.test_downloads import serve
-    from transfer_core import paths
+    from transfer_core import settings
     from transfer_core.data import downloads
 
     monkeypatch.delenv("TRANSFER_LAB_OFFLINE")
     (tmp_path / "empty").mkdir()
     with serve(tmp_path / "empty") as url:  # the file is not there: the server answers 404
-        target = paths.data_dir() / "cifar.tar.gz"
+        target = settings.current().data_dir / "cifar.tar.gz"
         monkeypatch.setattr(downloads, "dataset_files", lambda name: [Remote(f"{url}/cifar.tar.gz", target)])
         at = open_app("app_pages/data.py", config=TrainConfig(dataset="cifar10"))
         button(at, "Download CIFAR-10 now").click().run()

@@ -73,7 +73,7 @@ def test_freeze_slider_changes_the_trainable_parameter_count():
 
 
 def test_transfer_page_offers_fusion_modes_and_never_cuda_without_a_gpu(monkeypatch):
-    monkeypatch.setattr("transfer_core.catalog.cuda_available", lambda: False)
+    monkeypatch.setattr("transfer_core.runners.runner.cuda_available", lambda: False)
     at = open_app("app_pages/transfer.py")
     at.radio[0].set_value("fusion").run()
     assert config_of(at).strategy == "fusion"
@@ -85,7 +85,7 @@ def test_transfer_page_offers_fusion_modes_and_never_cuda_without_a_gpu(monkeypa
 
 
 def test_a_link_asking_for_cuda_on_a_cpu_server_says_so_and_falls_back(monkeypatch):
-    monkeypatch.setattr("transfer_core.catalog.cuda_available", lambda: False)
+    monkeypatch.setattr("transfer_core.runners.runner.cuda_available", lambda: False)
     at = open_app("app_pages/transfer.py", config=TrainConfig(device="cuda"))
     assert any("no CUDA GPU" in e.value for e in at.error)
     assert config_of(at).device == "auto"
@@ -355,8 +355,8 @@ def test_the_transfer_page_counts_the_new_head_for_the_tasks_own_classes():
 def own_weights_run(at: AppTest) -> str:
     """Train a Small CNN run in this tab from weights the tab uploaded; its run id."""
     from transfer_core.data import user_data
-    from transfer_core.limits import UploadLimits
     from transfer_core.models.backbones import get_spec
+    from transfer_core.settings import UploadLimits
 
     state = {
         k: v * 0.5 if v.is_floating_point() else v for k, v in get_spec("small_cnn").build_raw().state_dict().items()
@@ -384,7 +384,7 @@ def test_results_and_features_refuse_a_run_whose_dataset_changed_since_it_traine
     from tests.archives import class_images, make_zip
     from transfer_core.data import user_data
     from transfer_core.data.uploads import import_zip
-    from transfer_core.limits import UploadLimits
+    from transfer_core.settings import UploadLimits
 
     limits = UploadLimits(min_per_class=3)
     colours = {"red": (220, 30, 30), "blue": (30, 30, 220)}
@@ -559,7 +559,7 @@ def test_photo_uploaders_state_the_upload_limit_in_force(monkeypatch):
 def test_the_empty_layer_lab_chart_has_an_accuracy_axis():
     import pandas as pd
 
-    from transfer_core.plots import layer_lab_figure
+    from ui.figures import layer_lab_figure
 
     empty = layer_lab_figure(pd.DataFrame(columns=["n", "kind", "run_id", "val_acc"]), None, 4)
     assert tuple(empty.layout.yaxis.range) == (0, 1.02)  # not -1 to 4

@@ -78,7 +78,7 @@ def test_a_session_dataset_held_in_the_servers_memory_trains_in_the_worker(runne
     from tests.archives import class_images, make_zip
     from transfer_core.data import user_data
     from transfer_core.data.uploads import import_zip
-    from transfer_core.limits import UploadLimits
+    from transfer_core.settings import UploadLimits
 
     limits = UploadLimits(min_per_class=3)
     colours = import_zip(make_zip(class_images({"red": (220, 30, 30), "blue": (30, 30, 220)}, 10)), limits).dataset

@@ -121,22 +121,25 @@ def test_an_exported_model_reloads_with_identical_predictions(tmp_path, tiny_con
     from transfer_core.analysis.validation import load_exported
     from transfer_core.data.registry import normalize
     from transfer_core.models.backbones import get_spec
+    from transfer_core.models.strategies import build_model
     from transfer_core.resolve import prepared_data
     from transfer_core.train import Done, train
 
     store = RunStore(tmp_path / "runs")
     run_id = store.create(tiny_config, "alice")
     done = [e for e in train(tiny_config) if isinstance(e, Done)][0]
-    store.save_weights(run_id, done.model.state_dict())
+    store.save_weights(run_id, done.weights.state_dict())
     store.update(run_id, status="done", classes=[str(d) for d in range(10)])
     archive = tmp_path / "model.zip"
     archive.write_bytes(store.export_zip(run_id))
 
     config, classes, model = load_exported(archive)
+    trained = build_model(tiny_config.replace(weights="random"), 10).eval()  # the model as training left it
+    trained.load_state_dict(done.weights.state_dict())
     assert config == tiny_config and classes == [str(d) for d in range(10)]
     images = normalize(prepared_data(tiny_config, None).val_x[:32], get_spec(tiny_config.backbone).preprocessing)
     with torch.no_grad():
-        torch.testing.assert_close(model(images), done.model(images), rtol=0, atol=0)
+        torch.testing.assert_close(model(images), trained(images), rtol=0, atol=0)
 
 
 def test_a_reader_skips_a_metrics_line_still_being_written(tmp_path):

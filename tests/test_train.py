@@ -6,6 +6,7 @@ from transfer_core.config import TrainConfig
 from transfer_core.data.registry import normalize, shift_images
 from transfer_core.metrics import EpochMetrics
 from transfer_core.models.backbones import get_spec
+from transfer_core.models.strategies import build_model
 from transfer_core.resolve import prepared_data
 from transfer_core.train import BatchProgress, Cancelled, Done, Failed, Started, train
 
@@ -22,9 +23,17 @@ def epoch_metrics(events: list) -> list[EpochMetrics]:
 
 
 @torch.no_grad()
-def plain_evaluation(config: TrainConfig, model, images=None) -> tuple[float, float]:
+def trained_model(config: TrainConfig, done: Done, classes: int = 10) -> torch.nn.Module:
+    """The model a run trained, rebuilt from the weights its Done event carries."""
+    model = build_model(config.replace(weights="random"), classes)
+    model.load_state_dict(done.weights.state_dict())
+    return model
+
+
+def plain_evaluation(config: TrainConfig, done: Done, images=None) -> tuple[float, float]:
     """The reference: the trained model on the validation images in one plain PyTorch pass, (loss, accuracy)."""
     data = prepared_data(config, owner=None)
+    model = trained_model(config, done, len(data.classes))
     x = normalize(data.val_x if images is None else images, get_spec(config.backbone).preprocessing)
     logits = model.eval()(x)
     return float(F.cross_entropy(logits, data.val_y)), float((logits.argmax(1) == data.val_y).float().mean())
@@ -40,7 +49,7 @@ def test_events_come_in_order_with_metrics_for_every_epoch(tiny_config):
     assert batches[0].batches == 7 and batches[-1].batch == 7
     assert all(m.train_loss > 0 and m.images_per_second > 0 and m.seconds > 0 for m in epochs)
     assert events[-1].metrics == epochs[-1]
-    loss, accuracy = plain_evaluation(tiny_config, events[-1].model)  # what the last epoch reported, recomputed
+    loss, accuracy = plain_evaluation(tiny_config, events[-1])  # what the last epoch reported, recomputed
     assert epochs[-1].val_acc == pytest.approx(accuracy) and epochs[-1].val_loss == pytest.approx(loss, rel=1e-4)
 
 
@@ -50,7 +59,7 @@ def test_training_is_reproducible_on_cpu_for_a_fixed_seed(tiny_config):
     second = [e for e in run(tiny_config) if isinstance(e, (EpochMetrics, Done))]
     for a, b in zip(first[:-1], second[:-1]):
         assert (a.train_loss, a.val_loss, a.val_acc) == (b.train_loss, b.val_loss, b.val_acc)
-    for (name, p), q in zip(first[-1].model.state_dict().items(), second[-1].model.state_dict().values()):
+    for (name, p), q in zip(first[-1].weights.state_dict().items(), second[-1].weights.state_dict().values()):
         assert torch.equal(p, q), name
     other = epoch_metrics(run(tiny_config.replace(seed=1)))
     assert other[-1].train_loss != first[-2].train_loss
@@ -152,10 +161,10 @@ def test_lpft_fine_tunes_from_the_probes_head(monkeypatch):
     base = DIGITS.replace(epochs=3)
     lpft = run(base.replace(strategy="lpft", probe_epochs=2, finetune_lr_scale=0.1))
     probe = run(base.replace(epochs=2))  # the same first two epochs, as a plain linear probe
-    assert torch.equal(at_switch["head"], probe[-1].model.head.weight)
+    assert torch.equal(at_switch["head"], trained_model(base, probe[-1]).head.weight)
     assert at_switch["trainable"] and at_switch["lrs"] == [pytest.approx(base.lr * 0.1)]
     stem = "stages.stem.0.weight"
-    assert not torch.equal(lpft[-1].model.state_dict()[stem], probe[-1].model.state_dict()[stem])
+    assert not torch.equal(lpft[-1].weights.state_dict()[stem], probe[-1].weights.state_dict()[stem])
 
 
 def test_a_shifted_validation_copy_is_scored_every_epoch():
@@ -163,6 +172,6 @@ def test_a_shifted_validation_copy_is_scored_every_epoch():
     shifted_run = run(config.replace(val_shift="noise"))
     shifted, plain = epoch_metrics(shifted_run), epoch_metrics(run(config))
     noisy = shift_images(prepared_data(config, owner=None).val_x, "noise", config.seed)
-    assert shifted[-1].shift_acc == pytest.approx(plain_evaluation(config, shifted_run[-1].model, noisy)[1])
+    assert shifted[-1].shift_acc == pytest.approx(plain_evaluation(config, shifted_run[-1], noisy)[1])
     assert all(m.shift_acc is None for m in plain)
     assert [m.val_acc for m in shifted] == [m.val_acc for m in plain]  # the ordinary split is untouched

@@ -14,9 +14,9 @@ from tests.archives import (
     symlink_member,
     zeros_named_png,
 )
-from transfer_core import paths
+from transfer_core import settings
 from transfer_core.data.uploads import STORED_SIDE, FileRefused, UploadRejected, import_files, import_zip, read_image
-from transfer_core.limits import SettingError, UploadLimits, upload_limits
+from transfer_core.settings import SettingError, UploadLimits
 
 LIMITS = UploadLimits(min_per_class=3)
 COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220)}
@@ -123,15 +123,21 @@ def test_image_files_grouped_by_class_become_a_dataset():
 
 def test_limits_come_from_the_environment_and_bad_values_say_what_to_do(monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_MAX_ZIP_MEMBERS", "12")
-    assert upload_limits().members == 12
+    assert settings.current().uploads.members == 12
     monkeypatch.setenv("TRANSFER_LAB_MAX_UPLOAD_MB", "lots")
     with pytest.raises(SettingError, match="TRANSFER_LAB_MAX_UPLOAD_MB='lots' must be a positive whole number"):
-        upload_limits()
+        settings.current()
 
 
 def test_the_data_and_run_folders_follow_their_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("TRANSFER_LAB_DATA", raising=False)
-    assert (paths.data_dir(), paths.runs_dir()) == (tmp_path / "home" / "data", tmp_path / "home" / "runs")
+    assert (settings.current().data_dir, settings.current().runs_dir) == (
+        tmp_path / "home" / "data",
+        tmp_path / "home" / "runs",
+    )
     monkeypatch.setenv("TRANSFER_LAB_DATA", str(tmp_path / "elsewhere"))
-    assert paths.data_dir() == tmp_path / "elsewhere" and paths.runs_dir() == tmp_path / "home" / "runs"
+    assert (
+        settings.current().data_dir == tmp_path / "elsewhere"
+        and settings.current().runs_dir == tmp_path / "home" / "runs"
+    )

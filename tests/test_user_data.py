@@ -10,15 +10,15 @@ from safetensors.torch import save as save_safetensors
 
 from tests.archives import RunsCode, class_images, make_zip
 from tests.waiting import wait_until_finished
-from transfer_core import paths
+from transfer_core import settings
 from transfer_core.data import user_data
 from transfer_core.data.uploads import import_zip
 from transfer_core.errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
-from transfer_core.limits import UploadLimits
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.strategies import build_model
 from transfer_core.models.weight_upload import WeightsRefused, check_weights, read_weights_file
 from transfer_core.resolve import available, raw_dataset, starting_weights
+from transfer_core.settings import UploadLimits
 from transfer_core.train import Done, Failed, train
 
 LIMITS = UploadLimits(min_per_class=3)
@@ -44,7 +44,7 @@ def test_a_kept_dataset_is_the_owners_alone(colours):
 def test_a_saved_dataset_outlives_the_session_and_stays_in_the_owners_folder(colours, isolated_home):
     user_data.keep_dataset("alice", "colours", colours, LIMITS)
     folder = user_data.save_dataset("alice", "colours", LIMITS)
-    assert folder == paths.data_dir() / "users" / "alice" / "datasets" / "colours"
+    assert folder == settings.current().data_dir / "users" / "alice" / "datasets" / "colours"
     assert sorted(p.name for p in folder.iterdir()) == ["blue", "red"]
     user_data.MEMORY.datasets.clear()  # a server restart
     again = raw_dataset("mine:colours", owner="alice")
@@ -165,9 +165,9 @@ def test_uploaded_weights_start_the_owners_runs(tiny_config):
         starting_weights(config, owner="bob")
     with pytest.raises(WeightsUnavailable, match="fit small_cnn, not resnet18"):
         user_data.load_weights("alice", "halves", "resnet18")
-    files = list((paths.data_dir() / "users" / "alice").rglob("*"))
+    files = list((settings.current().data_dir / "users" / "alice").rglob("*"))
     assert [p.suffix for p in files if p.is_file()] == [".safetensors"], "no pickle is ever kept"
-    assert all(Path(p).is_relative_to(paths.data_dir()) for p in files)
+    assert all(Path(p).is_relative_to(settings.current().data_dir) for p in files)
 
 
 def test_the_runner_trains_each_run_as_its_owner(colours, tiny_config, tmp_path, closing):

@@ -8,11 +8,12 @@ from transfer_core.data import user_data
 from transfer_core.data.registry import load_shared
 from transfer_core.data.uploads import UploadRejected
 from transfer_core.errors import ConfigError, WeightsUnavailable
-from transfer_core.limits import UploadLimits
 from transfer_core.models.backbones import build_backbone
 from transfer_core.models.sequence_encoders import WordBranch
+from transfer_core.models.strategies import build_model
 from transfer_core.models.weights import pretrained_state_dict
 from transfer_core.resolve import check
+from transfer_core.settings import UploadLimits
 from transfer_core.train import Done, Failed, train
 from transfer_core.words import source_task, source_weights, word_lists
 from transfer_core.words.upload import import_word_lists
@@ -59,7 +60,7 @@ def test_a_word_dataset_needs_a_word_encoder_and_no_image_settings():
 def test_freezing_the_first_k_recurrent_stages_keeps_them_and_trains_the_rest():
     source = pretrained_state_dict("word_gru")
     done = finished(WORDS.replace(strategy="copy", frozen_stages=2, epochs=6))  # the embedding and first GRU layer
-    trained = done.model.state_dict()
+    trained = done.weights.state_dict()
     for name, tensor in source.items():
         kept = name.startswith(("stages.embed.", "stages.gru1."))
         assert torch.equal(trained[name], tensor) is kept, name
@@ -67,11 +68,14 @@ def test_freezing_the_first_k_recurrent_stages_keeps_them_and_trains_the_rest():
 
 
 def test_feature_fusion_joins_the_frozen_source_with_a_small_word_encoder():
-    done = finished(WORDS.replace(strategy="fusion", frozen_stages=-1, epochs=3))
-    assert isinstance(done.model.fusion.branch, WordBranch)
+    fusion = WORDS.replace(strategy="fusion", frozen_stages=-1, epochs=3)
+    done = finished(fusion)
+    model = build_model(fusion.replace(weights="random"), 4)
+    model.load_state_dict(done.weights.state_dict())  # every trained tensor, the new word branch's too
+    assert isinstance(model.fusion.branch, WordBranch)
     assert done.metrics.val_acc > 0.35
     tokens = torch.from_numpy(word_lists.encode("saudade"))[None]
-    assert done.model.eval()(tokens).shape == (1, 4)
+    assert model.eval()(tokens).shape == (1, 4)
 
 
 def test_the_word_cnn_and_from_scratch_train_too():
@@ -168,7 +172,6 @@ def test_own_words_are_kept_saved_read_back_and_trained_with_a_word_encoder(tmp_
 
 
 def test_a_word_models_new_head_starts_at_equal_odds_and_an_image_models_does_not():
-    from transfer_core.models.strategies import build_model
 
     words_head = build_model(WORDS.replace(frozen_stages=0), 4).head
     assert not words_head.weight.any() and not words_head.bias.any()  # every language at 1/4 before training

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from transfer_core import paths
+from transfer_core import settings
 from transfer_core.config import TrainConfig
 from transfer_core.data.registry import DATASETS, FOLDER_PREFIX, dataset_available
 from transfer_core.data.uploads import import_zip
@@ -26,7 +26,6 @@ from transfer_core.data.user_data import check_name, write_folder
 from transfer_core.errors import TransferLabError
 from transfer_core.lessons import classroom, export
 from transfer_core.lessons.questions import LESSONS
-from transfer_core.limits import upload_limits
 from transfer_core.metrics import EpochMetrics
 from transfer_core.models.backbones import BACKBONES, build_backbone, get_spec
 from transfer_core.models.imagenet import predict_topk
@@ -61,7 +60,7 @@ def cmd_datasets(args) -> int:
 
 def cmd_import_dataset(args) -> int:
     """Check a zip exactly as the app does; with --save, keep the accepted images as a folder dataset."""
-    limits = upload_limits()
+    limits = settings.current().uploads
     try:
         data = Path(args.zip).read_bytes()
     except OSError as err:
@@ -74,7 +73,7 @@ def cmd_import_dataset(args) -> int:
         print(f"refused   {refusal.name}: {refusal.reason}")
     print(result.summary())
     if args.save:
-        folder = write_folder(result.dataset, paths.data_dir() / "imports" / check_name(args.save))
+        folder = write_folder(result.dataset, settings.current().data_dir / "imports" / check_name(args.save))
         print(f"saved to {folder}; train on it with --dataset {FOLDER_PREFIX}{folder}")
     return 0
 
@@ -87,7 +86,7 @@ def config_from(args) -> TrainConfig:
 def cmd_train(args) -> int:
     config = check(config_from(args))
     final = None
-    for event in train(config, store=RunStore(paths.runs_dir())):  # init_from names a run in the run folder
+    for event in train(config, store=RunStore(settings.current().runs_dir)):  # init_from names a run in the run folder
         if isinstance(event, Started):
             cache = ", frozen prefix cached" if event.cached_prefix else ""
             print(f"training on {event.device}: {event.trainable_parameters:,} of {event.total_parameters:,} "
@@ -132,10 +131,10 @@ def cmd_prepare(args) -> int:
     if lesson is None:
         keys = ", ".join(lesson.key for lesson in LESSONS if lesson.experiment)
         raise TransferLabError(f"no lesson experiment {args.lesson!r}; choose one of {keys}.")
-    features = FeatureStore(paths.features_dir(), 2 * 1024**3)
-    runner = Runner(RunStore(paths.runs_dir()), features=features, max_queue=10_000)
+    features = FeatureStore(settings.current().features_dir, 2 * 1024**3)
+    runner = Runner(RunStore(settings.current().runs_dir), features=features, max_queue=10_000)
     try:
-        queued, _ = classroom.prepare(runner, lesson, range(args.seeds))
+        queued, _ = classroom.prepare(runner, lesson, range(args.seeds or settings.current().class_size))
         print(f"{lesson.key}: {len(queued)} run(s) to train; the rest were prepared already")
         for done, run_id in enumerate(queued.values(), start=1):
             while not runner.snapshot(run_id).finished:
@@ -181,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.set_defaults(run=cmd_export)
     preparer = commands.add_parser("prepare", help="run a lesson's experiment ahead of class, for every seed")
     preparer.add_argument("lesson", help="the lesson's key, as in its page's address (learn_KEY)")
-    preparer.add_argument("--seeds", type=int, default=classroom.class_size(), help="one per student")
+    preparer.add_argument("--seeds", type=int, help="one per student (default: TRANSFER_LAB_CLASS_SIZE)")
     preparer.set_defaults(run=cmd_prepare)
     return parser
 

@@ -113,6 +113,18 @@ class TrainConfig:
     def is_linear_probe(self) -> bool:
         return self.strategy == "copy" and self.frozen_stages == ALL_STAGES
 
+    @property
+    def starts_pretrained(self) -> bool:
+        """The backbone starts from learned weights (ImageNet's, a word source's or the learner's)."""
+        return self.strategy != "scratch" and self.weights != "random"
+
+    def frozen_at_start(self, stages: int) -> int:
+        """Stages frozen when training starts, of a backbone with `stages` stages: none from scratch, all for
+        a linear probe and for LP-FT (which unfreezes them after its probing epochs), else `frozen_stages`."""
+        if self.strategy == "scratch":
+            return 0
+        return stages if self.strategy == "lpft" or self.frozen_stages == ALL_STAGES else self.frozen_stages
+
 
 @cache
 def _field_types() -> dict[str, type]:

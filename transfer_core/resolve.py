@@ -61,7 +61,7 @@ def check(config: TrainConfig) -> TrainConfig:
         raise ConfigError("backbone", f"unknown backbone {config.backbone!r}; choose one of {', '.join(BACKBONES)}.")
     spec = BACKBONES[config.backbone]
     check_dataset_name(config.dataset)
-    if config.weights == "imagenet" and config.strategy != "scratch" and not spec.has_pretrained:
+    if config.starts_pretrained and config.weights == "imagenet" and not spec.has_pretrained:
         raise ConfigError("weights", f"{config.backbone} has no ImageNet weights; choose weights=random.")
     if not ALL_STAGES <= config.frozen_stages <= spec.num_stages:
         raise ConfigError("frozen_stages", f"must be -1 (all) or 0..{spec.num_stages} for {config.backbone}.")
@@ -234,7 +234,7 @@ def _changed_message(record: RunRecord, changed: list[str]) -> str:
 
 def starting_weights(config: TrainConfig, owner: str | None) -> dict[str, torch.Tensor] | None:
     """Weights the owner brought (`weights=mine:NAME`), or None for the registry's own."""
-    if config.strategy == "scratch" or not config.weights.startswith(MINE_PREFIX):
+    if not config.starts_pretrained or not config.weights.startswith(MINE_PREFIX):
         return None
     return user_data.load_weights(owner, config.weights.removeprefix(MINE_PREFIX), config.backbone)
 

@@ -58,10 +58,22 @@ class EpochRecord:
     drift: dict[str, float]  # per stage: relative L2 distance of its weights from the start
 
 
+class SavedWeights:
+    """A trained model's weights as plain arrays, the same in every runner: they cross a pipe to a worker's
+    server, or Ray's object store, as they are."""
+
+    def __init__(self, state: dict[str, torch.Tensor]):
+        self.arrays = {name: tensor.detach().cpu().numpy() for name, tensor in state.items()}
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        # A copy: arrays that arrive through Ray's object store are read-only views of it.
+        return {name: torch.tensor(array) for name, array in self.arrays.items()}
+
+
 @dataclass(frozen=True)
 class Done:
     metrics: EpochMetrics
-    model: TransferModel
+    weights: SavedWeights  # the trained model's, on the CPU
     seconds: float
 
 
@@ -168,7 +180,7 @@ def train(
         yield metrics
         if recorder:
             yield recorder.record(epoch, validation.features)
-    yield Done(metrics, model.cpu().eval(), time.perf_counter() - started)
+    yield Done(metrics, SavedWeights(model.state_dict()), time.perf_counter() - started)
 
 
 def _stoppable(events: Iterator, should_stop: Callable[[], bool]):

@@ -104,7 +104,7 @@ def problem(err: Exception) -> Markdown:
 
 
 def setup_words(key: str, **values: Any) -> str:
-    """The engine's sentences about a setup (catalog.describe_config's `say`), in the session's language."""
+    """The engine's sentences about a setup (describe.describe_config's `say`), in the session's language."""
     return t_plain(f"setup.{key}", **values)
 
 

@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.analysis import feature_views
-from transfer_core.catalog import dataset_words, parameter_budget, sample_photos
 from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
 from transfer_core.lessons import export, worked_project
@@ -16,11 +15,14 @@ from transfer_core.lessons import figures as lesson_figures
 from transfer_core.lessons.pitfalls import PitfallResult, batchnorm_pitfall
 from transfer_core.lessons.questions import LESSONS, SCRATCH, Lesson, get_lesson
 from transfer_core.models.backbones import get_spec
-from transfer_core.plots import hidden_state_heatmap, spread_curves, stage_diagram, word_reading_chart
+from transfer_core.models.costs import parameter_budget
+from transfer_core.models.imagenet import sample_photos
 from transfer_core.words.reading import read_word, reading_frame, source_reader
 from transfer_core.words.word_lists import MAX_LETTERS
 
 from .code_export import code_downloads
+from .describe import dataset_words
+from .figures import hidden_state_heatmap, spread_curves, stage_diagram, word_reading_chart
 from .i18n import literal, localize_figure, setup_words, t, t_plain
 from .lesson_prepare import prepare_ui
 from .lesson_view import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button, when_finished

@@ -3,9 +3,9 @@ class will use, so that no student queues for a result the server already has.""
 
 import streamlit as st
 
+from transfer_core import settings
 from transfer_core.lessons import classroom
 from transfer_core.lessons.questions import SEEDS, Lesson
-from transfer_core.store.runs import sharing_allowed
 
 from .i18n import t
 from .session import get_runner
@@ -17,7 +17,7 @@ def prepare_ui(lesson: Lesson) -> None:
         return
     with st.expander(t("prepare.title"), icon=":material/event_available:"):
         st.caption(t("prepare.intro"))
-        default = classroom.class_size() if sharing_allowed() else len(SEEDS)
+        default = settings.current().class_size if settings.current().sharing else len(SEEDS)
         seeds = st.number_input(t("prepare.seeds"), 1, 100, default, key=f"prepare_seeds_{lesson.key}")
         store = get_runner().store
         done, total = classroom.prepared_count(store, lesson, range(seeds))

@@ -6,17 +6,17 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from transfer_core import settings
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError, QueueFull, TransferLabError
 from transfer_core.lessons import classroom
 from transfer_core.lessons.classroom import PREPARED_OWNER
 from transfer_core.lessons.questions import CLOSE, SEEDS, Lesson, decide, run_result, split_label
-from transfer_core.store.runs import sharing_allowed
 
 from .config_state import link_params, respecting_locks, set_config
 from .i18n import MISSING, labels, literal, t, word
 from .polling import poll_runs
-from .run_words import current_run, run_words
+from .run_status import current_run, run_words
 from .session import get_runner, owner
 
 VERDICTS = "lesson_verdicts"  # {lesson key: (predicted option, measured option)}
@@ -81,7 +81,7 @@ def local_run_ui(lesson: Lesson, predicted: str, run_locally: Callable[[], str])
 def in_class() -> bool:
     """A class on a shared server (the teacher turned sharing on): student i runs seed i, and verdicts
     pool the whole class's seeds."""
-    return sharing_allowed()
+    return settings.current().sharing
 
 
 def lesson_seeds() -> tuple[int, ...]:

@@ -11,8 +11,8 @@ from transfer_core.data import user_data
 from transfer_core.data.registry import fitting_sizes
 from transfer_core.data.uploads import ImportResult
 from transfer_core.errors import TransferLabError
-from transfer_core.limits import UploadLimits
 from transfer_core.resolve import settings_for_data
+from transfer_core.settings import UploadLimits
 
 from .config_state import current_config, update_config
 from .i18n import literal, localize_frame, t

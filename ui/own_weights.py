@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from transfer_core import settings
 from transfer_core.data import user_data
 from transfer_core.data.downloads import weights_file
 from transfer_core.errors import TransferLabError
-from transfer_core.limits import upload_limits
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.weight_upload import SUFFIXES, check_weights, read_weights_file
 from transfer_core.models.weights import TORCHVISION_WEIGHTS, downloads_allowed
@@ -29,7 +29,7 @@ def own_weights_ui(name: str) -> None:
     st.subheader(t("weights.title"))
     st.write(t("weights.intro", title=get_spec(name).title))
     try:
-        limits = upload_limits()
+        limits = settings.current().uploads
     except TransferLabError as err:
         st.error(t("weights.bad_settings", error=err))
         return

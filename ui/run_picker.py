@@ -5,10 +5,10 @@ import time
 import streamlit as st
 
 from transfer_core.analysis.validation import ValidationReport, load_trained_model, validation_report
-from transfer_core.catalog import describe_config
 from transfer_core.resolve import verified_data
 from transfer_core.store.runs import RunRecord
 
+from .describe import describe_config
 from .i18n import setup_words, t
 from .session import get_runner, owner
 

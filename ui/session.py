@@ -10,20 +10,17 @@ on the server (or in a run record) cannot be turned back into a tab's secret.
 """
 
 import hashlib
-import os
 import uuid
 from collections.abc import Mapping
 from types import MappingProxyType
 
 import streamlit as st
 
+from transfer_core import settings
 from transfer_core.data import user_data
-from transfer_core.errors import RunNotFound, TransferLabError
-from transfer_core.paths import features_dir, runs_dir
-from transfer_core.runners.processes import ProcessRunner
+from transfer_core.errors import RunNotFound
+from transfer_core.runners.choose import runner_for
 from transfer_core.runners.runner import Runner, RunSnapshot
-from transfer_core.store.features import FeatureStore
-from transfer_core.store.runs import RunStore
 
 from . import tab_memory
 
@@ -45,45 +42,8 @@ _tab_identity = st.components.v2.component("transfer_lab_tab_identity", js=TAB_I
 
 @st.cache_resource
 def get_runner() -> Runner:
-    """One runner for the whole server: every session shares its slots and queue. Runs train in worker
-    processes (TRANSFER_LAB_RUNNER=processes, the default), or in threads of this process (threads)."""
-    slots = int(os.environ.get("TRANSFER_LAB_SLOTS", "1"))
-    max_queue = int(os.environ.get("TRANSFER_LAB_MAX_QUEUE", "64"))
-    feature_mb = int(os.environ.get("TRANSFER_LAB_FEATURE_STORE_MB", "2048"))
-    store, features = RunStore(runs_dir()), FeatureStore(features_dir(), feature_mb * 1024**2)
-    abandoned = 60 * float(os.environ.get("TRANSFER_LAB_ABANDONED_MINUTES", "10"))
-    shared = {"slots": slots, "max_queue": max_queue, "features": features, "abandoned_seconds": abandoned}
-    kind = os.environ.get("TRANSFER_LAB_RUNNER", "processes")
-    if kind == "threads":
-        return Runner(store, **shared)
-    if kind == "ray":
-        try:
-            return ray_runner(store, dict(shared))
-        except TransferLabError as err:  # the class still trains, here, and every page says why
-            runner = process_runner(store, shared)
-            runner.notice = str(err)
-            return runner
-    return process_runner(store, shared)
-
-
-def process_runner(store: RunStore, shared: dict) -> Runner:
-    return ProcessRunner(store, memory_mb=int(os.environ.get("TRANSFER_LAB_RUN_MEMORY_MB", "4096")), **shared)
-
-
-def ray_runner(store: RunStore, shared: dict) -> Runner:
-    """Runs as tasks on the Ray cluster at RAY_ADDRESS, or on a Ray started here when there is none.
-    Without TRANSFER_LAB_SLOTS, the cluster's CPUs set how many runs train at once."""
-    from transfer_core.runners.ray_cluster import RayRunner, start_ray  # Ray is imported only when chosen
-
-    start_ray(os.environ.get("RAY_ADDRESS") or None)
-    if "TRANSFER_LAB_SLOTS" not in os.environ:
-        shared["slots"] = None
-    return RayRunner(
-        store,
-        cpus_per_run=float(os.environ.get("TRANSFER_LAB_RAY_CPUS_PER_RUN", "1")),
-        gpus_per_run=float(os.environ.get("TRANSFER_LAB_RAY_GPUS_PER_RUN", "1")),
-        **shared,
-    )
+    """One runner for the whole server, as its settings ask (TRANSFER_LAB_RUNNER and the rest)."""
+    return runner_for(settings.current())
 
 
 def owner_id(secret: str) -> str:
@@ -101,7 +61,7 @@ def mount_tab_identity() -> None:
     tab_memory.restore(st.session_state["owner"])
     get_runner().seen(st.session_state["owner"])
     user_data.seen(st.session_state["owner"])
-    user_data.release_idle(60 * float(os.environ.get("TRANSFER_LAB_SESSION_IDLE_MINUTES", "60")))
+    user_data.release_idle(60 * settings.current().session_idle_minutes)
 
 
 def owner() -> str:

@@ -5,6 +5,7 @@ import streamlit as st
 from transfer_core.errors import RunNotFound
 
 from . import teacher
+from .describe import compute_words
 from .i18n import Markdown, language_picker, setup_words, t, word
 from .lesson_view import score
 from .session import active_run, get_runner
@@ -24,7 +25,7 @@ def sidebar_ui():
     (a page may have just scored a prediction)."""
     with st.sidebar:
         language_picker()
-        st.markdown(t("sidebar.device", device=get_runner().compute_summary(setup_words)))
+        st.markdown(t("sidebar.device", device=compute_words(get_runner().compute(), setup_words)))
         if get_runner().notice:
             st.warning(t("sidebar.runner_notice", notice=get_runner().notice))
         if teacher.active():

@@ -10,28 +10,25 @@ preset from a settings file (`preset=exercise1`; the file is TRANSFER_LAB_PRESET
 """
 
 import hmac
-import os
 import tomllib
 from dataclasses import fields
 from pathlib import Path
 
 import streamlit as st
 
+from transfer_core import settings
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError
-from transfer_core.store.runs import sharing_allowed
 
 from .i18n import t
 
 STATE_KEY = "teacher"
-TEACHER_KEY = "TRANSFER_LAB_TEACHER_KEY"  # the secret in the teacher's own link (teacher=...)
 FIELD_NAMES = [f.name for f in fields(TrainConfig)]  # in the config's order, as a message lists them
 FIELDS = set(FIELD_NAMES)
 
 
 def presets_file() -> Path | None:
-    path = os.environ.get("TRANSFER_LAB_PRESETS", "")
-    return Path(path) if path else None
+    return settings.current().presets
 
 
 def load_presets() -> dict[str, dict]:
@@ -84,7 +81,7 @@ def _names(value: str | list[str]) -> set[str]:
 
 
 def teacher_link(given: str) -> bool:
-    key = os.environ.get(TEACHER_KEY, "")
+    key = settings.current().teacher_key
     return bool(key) and hmac.compare_digest(given.encode(), key.encode())
 
 
@@ -92,7 +89,7 @@ def may_prepare_lessons() -> bool:
     """Preparing a lesson queues dozens of runs. On a class server only the teacher's link may
     (teacher=<TRANSFER_LAB_TEACHER_KEY>); where nobody shares (one learner, or a teacher's own laptop),
     whoever uses the app is the teacher."""
-    return state().get("teacher", False) or (not os.environ.get(TEACHER_KEY) and not sharing_allowed())
+    return state().get("teacher", False) or (not settings.current().teacher_key and not settings.current().sharing)
 
 
 def state() -> dict:

@@ -48,7 +48,7 @@ class RunModels:
     @property
     def started_from(self) -> str:
         """Where the starting network's weights came from: "imagenet", "mine" (the learner's) or "random"."""
-        if self.config.strategy == "scratch" or self.config.weights == "random":
+        if not self.config.starts_pretrained:
             return "random"
         return "mine" if self.config.weights.startswith(MINE_PREFIX) else "imagenet"
 

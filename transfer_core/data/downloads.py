@@ -17,7 +17,7 @@ from pathlib import Path
 from torchvision.datasets import CIFAR10, FashionMNIST
 from torchvision.datasets.utils import extract_archive
 
-from transfer_core import paths
+from transfer_core import settings
 from transfer_core.errors import TransferLabError
 from transfer_core.models.weights import TORCHVISION_WEIGHTS, downloads_allowed, torchvision_cache_path
 
@@ -41,7 +41,7 @@ class Remote:
 
 def dataset_files(name: str) -> list[Remote]:
     """What must be fetched for a registry dataset, where torchvision will look for it."""
-    root = paths.data_dir()
+    root = settings.current().data_dir
     if name == "cifar10":
         return [Remote(CIFAR10.url, root / CIFAR10.filename, md5=CIFAR10.tgz_md5, unpack_to=root)]
     if name == "fashion_mnist":

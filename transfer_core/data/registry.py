@@ -17,7 +17,7 @@ import torchvision.transforms.v2 as T
 import torchvision.transforms.v2.functional as TF
 from PIL import Image, UnidentifiedImageError
 
-from transfer_core import paths
+from transfer_core import settings
 from transfer_core.config import FOLDER_PREFIX, MINE_PREFIX, TrainConfig
 from transfer_core.errors import ConfigError, DatasetUnavailable
 from transfer_core.models.backbones import Preprocessing
@@ -61,7 +61,7 @@ def _read_idx(path: Path, offset: int) -> np.ndarray:
 def _fashion_available() -> tuple[bool, str]:
     if (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").exists():
         return True, f"Debian package dataset-fashion-mnist ({DEBIAN_FASHION_MNIST})"
-    if (paths.data_dir() / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").exists():
+    if (settings.current().data_dir / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").exists():
         return True, "downloaded earlier into the lab's data folder"
     return False, _fashion_advice()
 
@@ -89,7 +89,7 @@ def _load_fashion(allow_download: bool) -> RawDataset:
 
 
 def _cifar_available() -> tuple[bool, str]:
-    if (paths.data_dir() / "cifar-10-batches-py").exists():
+    if (settings.current().data_dir / "cifar-10-batches-py").exists():
         return True, "downloaded earlier into the lab's data folder"
     return False, _cifar_advice()
 
@@ -109,7 +109,7 @@ def _load_cifar(allow_download: bool) -> RawDataset:
 
 
 def _torchvision_dataset(cls, allow_download: bool, advice: str):
-    root = paths.data_dir()
+    root = settings.current().data_dir
     try:
         return cls(root=str(root), train=True, download=False)
     except RuntimeError:

@@ -7,34 +7,30 @@ size, pixels, the stored side), and a refusal never says whether a path outside 
 The command line, where the operator names the folder themselves, reads any folder.
 """
 
-import os
 from pathlib import Path
 
-from transfer_core import paths
+from transfer_core import settings
 from transfer_core.data.registry import IMAGE_SUFFIXES, RawDataset
 from transfer_core.data.uploads import UploadRejected, import_files
 from transfer_core.errors import DatasetUnavailable
-from transfer_core.limits import UploadLimits, upload_limits
-
-ROOTS_SETTING = "TRANSFER_LAB_FOLDER_ROOTS"
-
-
-def shared_roots() -> list[Path]:
-    """The folders an operator shares (TRANSFER_LAB_FOLDER_ROOTS, separated by ':')."""
-    text = os.environ.get(ROOTS_SETTING, "")
-    return [Path(part).resolve() for part in text.split(os.pathsep) if part.strip()]
+from transfer_core.settings import UploadLimits
 
 
 def check_shared(folder: str) -> Path:
     """The folder, resolved, if it lies under a shared root; DatasetUnavailable otherwise."""
     path = Path(folder).resolve()  # `..` and links lead where they lead, and that is what is checked
-    roots = shared_roots()
+    roots = settings.current().folder_roots
     if not roots:
         raise DatasetUnavailable(
             "this server reads no folders of its own for students (TRANSFER_LAB_FOLDER_ROOTS is not set); "
             "upload a zip of class folders on the My data page instead."
         )
-    private = [paths.data_dir().resolve() / "users", paths.runs_dir().resolve(), paths.features_dir().resolve()]
+    where = settings.current()
+    private = [
+        where.data_dir.resolve() / "users",
+        where.runs_dir.resolve(),
+        where.features_dir.resolve(),
+    ]
     inside = [root for root in roots if path == root or path.is_relative_to(root)]
     # Students' saved datasets, runs and features stay private even under a shared root that holds them.
     if not inside or any(path == folder or path.is_relative_to(folder) for folder in private):
@@ -60,7 +56,7 @@ def read_shared_folder(folder: str, limits: UploadLimits | None = None) -> RawDa
     root = check_shared(folder)
     if not root.is_dir():
         raise DatasetUnavailable(f"{folder!r} is not a folder; give one with a sub-folder of images per class.")
-    limits = limits or upload_limits()
+    limits = limits or settings.current().uploads
     files, count, size = {}, 0, 0
     for class_folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         _refuse_links_out(class_folder, root, folder)

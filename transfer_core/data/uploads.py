@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from transfer_core.data.registry import IMAGE_SUFFIXES, RawDataset
 from transfer_core.errors import TransferLabError
-from transfer_core.limits import UploadLimits
+from transfer_core.settings import UploadLimits
 
 STORED_SIDE = 224  # images are kept at most this big: the registry backbones' largest input
 SYSTEM_FILES = ("__MACOSX/", "Thumbs.db", "desktop.ini")

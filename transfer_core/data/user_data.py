@@ -22,11 +22,11 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from transfer_core import paths
+from transfer_core import settings
 from transfer_core.config import MINE_PREFIX
 from transfer_core.data.registry import RawDataset, folder_classes, load_folder
 from transfer_core.errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
-from transfer_core.limits import UploadLimits
+from transfer_core.settings import UploadLimits
 from transfer_core.words.word_lists import decode, encode
 
 NAME_PATTERN = re.compile(r"\w[\w .-]{0,39}")  # \w includes letters of every script, so 中文 names work
@@ -123,7 +123,7 @@ def owner_dir(owner: str) -> Path:
     """This owner's folder inside the data folder; the owner id is checked so it cannot climb out."""
     if not OWNER_PATTERN.fullmatch(owner or ""):
         raise TransferLabError(f"owner {owner!r} is not a valid session id.")
-    return paths.data_dir() / "users" / owner
+    return settings.current().data_dir / "users" / owner
 
 
 def dataset_folder(owner: str, name: str) -> Path:

@@ -10,7 +10,6 @@
 """
 
 import json
-import os
 import re
 import threading
 import time
@@ -26,14 +25,6 @@ PREPARED_OWNER = "prepared"
 CLASS_SEEDS = 30  # the seeds a prepared lesson covers: one per student in a class of thirty
 _SEATS_LOCK = threading.Lock()
 _LESSON_KEY = re.compile(r"^[a-z_]+$")
-
-
-def class_size() -> int:
-    """How many seeds a prepared lesson covers (TRANSFER_LAB_CLASS_SIZE, default 30)."""
-    try:
-        return max(1, int(os.environ.get("TRANSFER_LAB_CLASS_SIZE", CLASS_SEEDS)))
-    except ValueError:
-        return CLASS_SEEDS
 
 
 # --- prepared results ------------------------------------------------------------------------------

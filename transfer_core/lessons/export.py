@@ -9,7 +9,7 @@ The script is assembled from sections; a line starting with "# %%" opens a noteb
 import inspect
 import re
 
-from transfer_core.config import ALL_STAGES, TrainConfig
+from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
 from transfer_core.models import efficientnet_lite
 from transfer_core.models.backbones import get_spec
@@ -82,10 +82,7 @@ def file_stem(config: TrainConfig) -> str:
 
 
 def frozen_count(config: TrainConfig) -> int:
-    stages = get_spec(config.backbone).num_stages
-    if config.strategy == "scratch":
-        return 0
-    return stages if config.strategy == "lpft" or config.frozen_stages == ALL_STAGES else config.frozen_stages
+    return config.frozen_at_start(get_spec(config.backbone).num_stages)
 
 
 def describe(config: TrainConfig) -> str:
@@ -276,7 +273,7 @@ def small_cnn(widths):
 
 
 def backbone_section(config: TrainConfig) -> str:
-    pretrained = config.strategy != "scratch" and config.weights != "random"
+    pretrained = config.starts_pretrained
     where = "its ImageNet weights" if pretrained else "random weights"
     lines = [f"# %% The backbone, with {where}, as a list of stages", "torch.manual_seed(SEED)"]
     if config.backbone in LITE_PACKAGES:

@@ -1,8 +1,8 @@
 """Experiments built from several runs: the strategy race."""
 
-from transfer_core.catalog import trainable_parameters
 from transfer_core.config import ALL_STAGES, MINE_PREFIX, TrainConfig
 from transfer_core.models.backbones import get_spec
+from transfer_core.models.costs import trainable_parameters
 
 FULL_FINE_TUNE_LR_SCALE = 0.1  # fine-tuning every stage at the probe's learning rate wrecks the features
 

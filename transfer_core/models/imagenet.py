@@ -1,4 +1,4 @@
-"""ImageNet predictions of a pretrained backbone on a single photo."""
+"""ImageNet predictions of a pretrained backbone on a single photo, and ordinary photos to try it on."""
 
 from dataclasses import dataclass
 from functools import cache
@@ -48,3 +48,18 @@ def predict_topk(model: StagedBackbone, image, prep: Preprocessing, k: int = 5) 
     top = torch.topk(probs, k)
     names = imagenet_categories()
     return [Prediction(names[i], float(p)) for p, i in zip(top.values, top.indices)]
+
+
+def sample_photos() -> dict[str, np.ndarray]:
+    """Ordinary photos that ship with scikit-learn and scikit-image, with their real subjects."""
+    import skimage.data
+    from sklearn.datasets import load_sample_images
+
+    china, flower = load_sample_images().images
+    return {
+        "cat (scikit-image)": skimage.data.chelsea(),
+        "coffee (scikit-image)": skimage.data.coffee(),
+        "palace (scikit-learn)": china,
+        "flower (scikit-learn)": flower,
+        "rocket (scikit-image)": skimage.data.rocket(),
+    }

@@ -7,7 +7,7 @@ be computed once and cached) and a *suffix* (everything that trains).
 import torch
 from torch import nn
 
-from transfer_core.config import ALL_STAGES, TrainConfig
+from transfer_core.config import TrainConfig
 from transfer_core.models.backbones import StagedBackbone, build_backbone, small_cnn
 from transfer_core.models.sequence_encoders import WordBranch
 
@@ -161,12 +161,9 @@ def copy_stages(model: TransferModel, source: dict[str, torch.Tensor], n: int) -
 
 def build_model(config: TrainConfig, num_classes: int, state: dict[str, torch.Tensor] | None = None) -> TransferModel:
     """The target model the config describes; pretrained weights from the registry, or `state`."""
-    pretrained = config.strategy != "scratch" and config.weights != "random"
+    pretrained = config.starts_pretrained
     backbone = build_backbone(config.backbone, pretrained=pretrained, state=state if pretrained else None)
-    if config.strategy == "scratch":
-        return TransferModel(backbone, num_classes, frozen=0)
-    probing = config.strategy == "lpft" or config.frozen_stages == ALL_STAGES  # LP-FT starts as a linear probe
-    frozen = len(backbone.stages) if probing else config.frozen_stages
+    frozen = config.frozen_at_start(len(backbone.stages))
     fusion_mode = config.fusion_mode if config.strategy == "fusion" else None
     return TransferModel(backbone, num_classes, frozen, fusion_mode)
 

@@ -23,8 +23,8 @@ from safetensors.torch import load as load_safetensors
 
 from transfer_core.data.uploads import ratio_problem
 from transfer_core.errors import TransferLabError
-from transfer_core.limits import UploadLimits
 from transfer_core.models.backbones import get_spec
+from transfer_core.settings import UploadLimits
 
 SUFFIXES = (".safetensors", ".pth", ".pt")
 WRAPPER_KEYS = ("state_dict", "model", "model_state_dict")  # common checkpoint layouts around a state dict

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import torch
 import torchvision.models as tvm
 
+from transfer_core import settings
 from transfer_core.errors import WeightsUnavailable
 from transfer_core.words.source_weights import source_file, source_state
 
@@ -32,7 +33,7 @@ TORCHVISION_WEIGHTS = {
 
 def downloads_allowed() -> bool:
     """Set TRANSFER_LAB_OFFLINE=1 to never try the network (tests, air-gapped classrooms)."""
-    return os.environ.get("TRANSFER_LAB_OFFLINE", "") not in ("1", "true", "yes")
+    return not settings.current().offline
 
 
 WORD_ENCODERS = ("word_gru", "word_cnn")  # pretrained by the lab itself: see word_source.py

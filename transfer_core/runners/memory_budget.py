@@ -9,11 +9,11 @@ process's memory bound (TRANSFER_LAB_RUN_MEMORY_MB) is the second line of defenc
 import os
 from pathlib import Path
 
+from transfer_core import settings
 from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
-from transfer_core.limits import MB, SettingError
+from transfer_core.settings import MB
 
-BUDGET_SETTING = "TRANSFER_LAB_MEMORY_BUDGET_MB"
 # Memory one step holds per value of its float input batch, at most over the registry's backbones
 # (measured by bench/memory_budget.py at 64 px: EfficientNet-Lite2 holds the most to train, 233 to 251
 # values per input value from run to run, and Lite1 the most for a forward pass without gradients,
@@ -60,12 +60,8 @@ def machine_bytes() -> int:
 def budget_bytes() -> int:
     """What one run's data and activations may take: TRANSFER_LAB_MEMORY_BUDGET_MB, else a quarter of
     the machine's memory (the server, the other runs and the feature store need the rest)."""
-    text = os.environ.get(BUDGET_SETTING, "").strip()
-    if not text:
-        return machine_bytes() // 4
-    if not text.isdigit() or int(text) < 1:
-        raise SettingError(f"{BUDGET_SETTING}={text!r} must be a positive whole number; unset it for the default.")
-    return int(text) * MB
+    budget_mb = settings.current().memory_budget_mb
+    return machine_bytes() // 4 if budget_mb is None else budget_mb * MB
 
 
 def check_budget(config: TrainConfig, classes: int) -> None:

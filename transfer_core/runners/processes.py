@@ -30,21 +30,10 @@ from transfer_core.runners.remote import Ended, Sent, remote_events
 from transfer_core.runners.runner import ABANDONED_SECONDS, Job, JobEnded, Runner, TrainFn
 from transfer_core.store.features import FeatureStore
 from transfer_core.store.runs import RunStore
-from transfer_core.train import Done, Event, Failed, train
+from transfer_core.train import Event, Failed, train
 
 GRACE_SECONDS = 10.0  # a cancelled run that sends nothing for this long is stopped with its worker
 HEALTH_SECONDS = 5.0  # how often an idle slot's worker is checked, and started again if it has died
-
-
-class SavedWeights:
-    """The trained model's weights as plain arrays: what crosses from the worker to the server."""
-
-    def __init__(self, state: dict[str, torch.Tensor]):
-        self.arrays = {name: tensor.detach().cpu().numpy() for name, tensor in state.items()}
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        # A copy: arrays that arrive through Ray's object store are read-only views of it.
-        return {name: torch.tensor(array) for name, array in self.arrays.items()}
 
 
 @dataclass(frozen=True)
@@ -86,17 +75,10 @@ def assignment_messages(assignment: Assignment, should_stop: Callable[[], bool])
                 config, should_stop, owner=assignment.owner, store=store, features=assignment.features
             )
             for event in events:
-                yield Sent(assignment.run_id, _portable(event))
+                yield Sent(assignment.run_id, event)
     except Exception as err:
         yield Sent(assignment.run_id, Failed(f"{type(err).__name__}: {err}"))
     yield Ended(assignment.run_id)
-
-
-def _portable(event: Event) -> Event:
-    """Events as they cross the pipe: a trained model goes as its weights."""
-    if isinstance(event, Done):
-        return Done(event.metrics, SavedWeights(event.model.state_dict()), event.seconds)
-    return event
 
 
 @contextlib.contextmanager

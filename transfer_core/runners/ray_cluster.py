@@ -27,12 +27,11 @@ from dataclasses import replace
 import ray
 from ray.exceptions import RayError, TaskCancelledError
 
-from transfer_core import catalog
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError, TransferLabError
 from transfer_core.runners.processes import GRACE_SECONDS, Assignment, assignment_messages, own_dataset
 from transfer_core.runners.remote import Ended, Sent, remote_events
-from transfer_core.runners.runner import ABANDONED_SECONDS, Job, JobEnded, Placed, Runner, TrainFn
+from transfer_core.runners.runner import ABANDONED_SECONDS, Compute, Job, JobEnded, Placed, Runner, TrainFn
 from transfer_core.store.features import FeatureStore
 from transfer_core.store.runs import RunStore
 from transfer_core.train import Event, train
@@ -157,10 +156,10 @@ class RayRunner(Runner):
     def offers_cuda(self) -> bool:
         return cluster_gpus() > 0
 
-    def compute_summary(self, say: catalog.Say = catalog.english) -> str:
+    def compute(self) -> Compute:
         resources = cluster_resources()
         machines = sum(key.startswith("node:") and key != "node:__internal_head__" for key in resources)
-        return say("device_ray", machines=machines, cpus=resources.get("CPU", 0), gpus=resources.get("GPU", 0))
+        return Compute("ray", machines=machines, cpus=resources.get("CPU", 0), gpus=resources.get("GPU", 0))
 
     def _events(self, job: Job) -> Iterator[Event]:
         wants_gpu = job.config.device == "cuda"

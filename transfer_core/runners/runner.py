@@ -18,10 +18,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from transfer_core import catalog
+import torch
+
 from transfer_core.config import TrainConfig
 from transfer_core.errors import QueueFull, RunDamaged, RunNotFound, RunStillLive, StoreUnavailable, TransferLabError
-from transfer_core.metrics import EpochMetrics, RunSummary, near_chance, summarize
+from transfer_core.metrics import EpochMetrics, RunSummary, summarize
 from transfer_core.model_inputs import FeatureProgress, FeaturesReady
 from transfer_core.resolve import class_count
 from transfer_core.runners.memory_budget import check_budget
@@ -37,6 +38,23 @@ STORE_TROUBLE = "the server cannot save runs right now"
 RECENT_RUNS = 20  # finished runs whose durations estimate a queued run's wait
 ABANDONED_SECONDS = 600.0  # a queued run whose owner has not been seen for this long is not started
 SERVED_KEPT = 512  # owners whose last start the fair queue remembers (the most recent ones)
+
+
+@dataclass(frozen=True)
+class Compute:
+    """Where a runner's runs train, as facts a page phrases: "cpu" (with its threads), "cuda" (the GPU's
+    name) or "ray" (the cluster's machines, CPUs and GPUs)."""
+
+    kind: str
+    cpu_threads: int = 0
+    gpu_name: str = ""
+    machines: int = 0
+    cpus: float = 0.0
+    gpus: float = 0.0
+
+
+def cuda_available() -> bool:
+    return torch.cuda.is_available()
 
 
 @dataclass(frozen=True)
@@ -106,17 +124,6 @@ class RunSnapshot:
     @property
     def summary(self) -> RunSummary | None:
         return summarize(self.metrics)
-
-    @property
-    def at_chance(self) -> bool:
-        """Finished, and no better than guessing among its classes on its validation images."""
-        classes = len(self.classes) or 1
-        summary = self.summary
-        return (
-            self.status == "done"
-            and summary is not None
-            and near_chance(summary.final_val_acc, classes, self.config.val_per_class * classes)
-        )
 
 
 class StoreRefused(Exception):
@@ -227,11 +234,13 @@ class Runner:
 
     def offers_cuda(self) -> bool:
         """Whether a run may ask for CUDA: here, whether this machine has a CUDA GPU."""
-        return catalog.cuda_available()
+        return cuda_available()
 
-    def compute_summary(self, say: catalog.Say = catalog.english) -> str:
-        """Where runs train, in a few words (the sidebar's "Device"); `say` as in catalog.describe_config."""
-        return catalog.device_summary(say)
+    def compute(self) -> Compute:
+        """Where runs train: this machine's GPU, else its CPU threads."""
+        if cuda_available():
+            return Compute("cuda", gpu_name=torch.cuda.get_device_name(0))
+        return Compute("cpu", cpu_threads=torch.get_num_threads())
 
     def list(self, owner: str) -> list[RunSnapshot]:
         """The owner's runs, newest first: live ones from memory, the rest from the store."""
@@ -344,7 +353,7 @@ class Runner:
         if isinstance(event, EpochMetrics):
             self.store.append_metrics(job.run_id, event)
         elif isinstance(event, Done):
-            self.store.save_weights(job.run_id, event.model.state_dict())
+            self.store.save_weights(job.run_id, event.weights.state_dict())
         elif isinstance(event, Started):
             trained_on = f"{job.node or socket.gethostname()} · {event.device}"
             self.store.update(job.run_id, classes=event.classes, fingerprint=event.fingerprint, trained_on=trained_on)

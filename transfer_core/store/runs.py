@@ -1,4 +1,4 @@
-"""The run store: one folder per run under `paths.runs_dir()`.
+"""The run store: one folder per run under the runs folder (`Settings.runs_dir`).
 
     <run_id>/config.json        the TrainConfig
     <run_id>/meta.json          owner, status, times, message, the process that runs it
@@ -286,11 +286,6 @@ class RunStore:
 
     def _write_meta(self, run_id: str, meta: dict) -> None:
         write_atomic(self._folder(run_id) / "meta.json", json.dumps(meta, indent=2))
-
-
-def sharing_allowed() -> bool:
-    """The teacher's switch: TRANSFER_LAB_SHARING=1 lets students share runs with the class."""
-    return os.environ.get("TRANSFER_LAB_SHARING", "") in ("1", "true", "yes")
 
 
 def metrics_csv(rows: list[dict]) -> str:

@@ -37,7 +37,7 @@ def build_source(backbone: str, file: Path) -> float:
         if isinstance(event, Done):
             final = event
     # The stages are what transfers; the head is kept too, so a lesson can show the source reading a word.
-    state = {k: v.contiguous() for k, v in final.model.state_dict().items() if k.startswith(("stages.", "head."))}
+    state = {k: v.contiguous() for k, v in final.weights.state_dict().items() if k.startswith(("stages.", "head."))}
     file.parent.mkdir(parents=True, exist_ok=True)
     partial = file.with_suffix(".partial")
     classes = json.dumps(list(WORD_SETS[SOURCE_TASK.dataset]))

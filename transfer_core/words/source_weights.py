@@ -11,7 +11,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from transfer_core import paths
+from transfer_core import settings
 from transfer_core.errors import WeightsUnavailable
 from transfer_core.settings import ASSETS
 
@@ -20,7 +20,7 @@ SHIPPED = ASSETS / "word_source"
 
 def source_file(backbone: str) -> Path:
     shipped = SHIPPED / f"{backbone}.safetensors"
-    return shipped if shipped.exists() else paths.data_dir() / "word_source" / f"{backbone}.safetensors"
+    return shipped if shipped.exists() else settings.current().data_dir / "word_source" / f"{backbone}.safetensors"
 
 
 def source_state(backbone: str) -> dict[str, torch.Tensor]:

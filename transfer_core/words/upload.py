@@ -10,7 +10,7 @@ import numpy as np
 
 from transfer_core.data.registry import RawDataset
 from transfer_core.data.uploads import ImportResult, Refusal, UploadRejected, count
-from transfer_core.limits import UploadLimits
+from transfer_core.settings import UploadLimits
 from transfer_core.words.word_lists import MAX_LETTERS, encode, is_word
 
 MAX_LINES = 50_000  # lines in one class's file: far more words than a class needs, far fewer than a dictionary

@@ -1,9 +1,10 @@
-"""What a waiting or training run is doing, in the learner's words: its place in the queue and the wait,
-the frozen feature pass, or its epoch and batch with the time left. Every page that waits on runs
-(Train, Compare, the layer lab, the lessons) says it the same way."""
+"""What a run is doing, in the learner's words: its place in the queue and the wait, the frozen feature
+pass, or its epoch and batch with the time left; and, once done, whether it did better than guessing.
+Every page that waits on runs (Train, Compare, the layer lab, the lessons) says it the same way."""
 
 from collections.abc import Iterable
 
+from transfer_core.metrics import near_chance
 from transfer_core.runners.runner import RunSnapshot
 
 from .i18n import Markdown, t
@@ -51,3 +52,14 @@ def seconds_left(snapshot: RunSnapshot) -> int | None:
     per_epoch = snapshot.metrics[-1].seconds
     remaining = (progress.epochs - progress.epoch) + (1 - progress.batch / progress.batches)
     return max(1, round(per_epoch * remaining))
+
+
+def at_chance(snapshot: RunSnapshot) -> bool:
+    """Finished, and no better than guessing among its classes on its validation images."""
+    classes = len(snapshot.classes) or 1
+    summary = snapshot.summary
+    return (
+        snapshot.status == "done"
+        and summary is not None
+        and near_chance(summary.final_val_acc, classes, snapshot.config.val_per_class * classes)
+    )

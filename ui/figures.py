@@ -1,4 +1,4 @@
-"""Plotly figures from plain rows and frames. Pure functions: no state, no Streamlit."""
+"""Plotly figures from plain rows and frames. Pure functions: no state, no Streamlit; the engine never draws."""
 
 import numpy as np
 import pandas as pd

@@ -1,8 +1,9 @@
 import pytest
 
-from transfer_core.catalog import describe_config, stage_table, trainable_parameters
 from transfer_core.config import TrainConfig
+from transfer_core.models.costs import stage_table, trainable_parameters
 from transfer_core.models.strategies import build_model, count_parameters
+from ui.describe import describe_config
 
 
 @pytest.mark.parametrize(
