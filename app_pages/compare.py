@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from transfer_core.data.registry import SHIFT_DESCRIPTIONS
+from transfer_core.data.preparation import SHIFT_DESCRIPTIONS
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.lessons.race import race_configs, source_weights, trained_parameters
 from transfer_core.metrics import metrics_rows
@@ -14,7 +14,7 @@ from ui.describe import describe_task
 from ui.figures import race_curves
 from ui.i18n import MISSING, literal, localize_figure, localize_frame, setup_words, t, word
 from ui.polling import poll_runs
-from ui.run_status import at_chance, current_run, run_words
+from ui.run_status import at_chance, current_run, run_status_line
 from ui.session import get_runner, owner, tab_snapshots
 from ui.widgets import bind, kept_answer
 
@@ -88,7 +88,7 @@ def results_ui(snapshots: dict[str, RunSnapshot]) -> None:
     st.markdown(t("compare.finished", done=finished, total=len(snapshots)))
     if (current := current_run(snapshots.values())) is not None:
         label = next(label for label, s in snapshots.items() if s is current)
-        st.caption(f"{literal(label)} · {run_words(current)}")
+        st.caption(f"{literal(label)} · {run_status_line(current)}")
     if not curves.empty:
         st.plotly_chart(localize_figure(race_curves(curves)), width="stretch", key="race_curves")
     formats = {"val acc": "%.3f", "shifted acc": "%.3f", "seconds": "%.1f"}

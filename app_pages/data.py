@@ -8,7 +8,8 @@ import torch
 from transfer_core.config import RANGES
 from transfer_core.data import user_data
 from transfer_core.data.downloads import dataset_files
-from transfer_core.data.registry import DATASETS, FOLDER_PREFIX, MINE_PREFIX, fitting_sizes, load_shared, prepare_data
+from transfer_core.data.preparation import fitting_sizes, prepare_data
+from transfer_core.data.registry import DATASETS, FOLDER_PREFIX, MINE_PREFIX, load_shared
 from transfer_core.errors import TransferLabError
 from transfer_core.models.weights import downloads_allowed
 from transfer_core.resolve import available, class_count, prepared_data, settings_for_data

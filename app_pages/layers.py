@@ -23,7 +23,7 @@ from transfer_core.runners.runner import RunSnapshot
 from ui.figures import layer_lab_figure
 from ui.i18n import localize_figure, t
 from ui.polling import poll_until_finished
-from ui.run_status import run_words
+from ui.run_status import run_status_line
 from ui.session import get_runner, owner
 from ui.widgets import kept_answer
 
@@ -63,7 +63,7 @@ def lab_state_ui(current: dict) -> None:
         text=t("layers.progress", done=len(points) + len(bases), total=total, status=current["status"]),
     )
     if live := lab_live(current):
-        st.caption(run_words(live))
+        st.caption(run_status_line(live))
     if current["status"] == "running" and current["owner"] == owner():
         st.button(t("layers.stop"), key="stop_lab", icon=":material/stop:", on_click=stop_lab,
                   args=(current["lab_id"], owner()))  # fmt: skip

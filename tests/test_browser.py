@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.waiting import wait_for
 from transfer_core.config import TrainConfig
-from transfer_core.data.registry import SHIFT_DESCRIPTIONS
+from transfer_core.data.preparation import SHIFT_DESCRIPTIONS
 from ui.i18n import table
 
 pytestmark = pytest.mark.browser  # every test here drives Chromium

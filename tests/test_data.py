@@ -3,17 +3,15 @@ import pytest
 import torch
 from PIL import Image
 
-from transfer_core.data.registry import (
-    FASHION_CLASSES,
+from transfer_core.data.preparation import (
     augment_batch,
     augmenter,
-    dataset_available,
-    load_shared,
     normalize,
     prepare_data,
     split_indices,
     to_image_tensor,
 )
+from transfer_core.data.registry import FASHION_CLASSES, dataset_available, load_shared
 from transfer_core.errors import ConfigError, DatasetUnavailable
 from transfer_core.models.backbones import get_spec
 
@@ -129,7 +127,7 @@ def test_a_missing_folder_is_unavailable(tmp_path):
 
 @pytest.mark.parametrize("kind", ["contrast", "blur", "rotation", "noise"])
 def test_shifts_change_images_deterministically_and_keep_their_form(kind):
-    from transfer_core.data.registry import shift_images
+    from transfer_core.data.preparation import shift_images
 
     images = prepare_data(load_shared("fashion_mnist"), 2, 1, 32, seed=0).val_x
     shifted = shift_images(images, kind, seed=3)
@@ -139,7 +137,7 @@ def test_shifts_change_images_deterministically_and_keep_their_form(kind):
 
 
 def test_no_shift_leaves_images_alone():
-    from transfer_core.data.registry import shift_images
+    from transfer_core.data.preparation import shift_images
 
     images = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
     assert shift_images(images, "none") is images

@@ -119,7 +119,7 @@ def test_only_shared_runs_are_listed_for_the_class(tmp_path):
 
 def test_an_exported_model_reloads_with_identical_predictions(tmp_path, tiny_config):
     from transfer_core.analysis.validation import load_exported
-    from transfer_core.data.registry import normalize
+    from transfer_core.data.preparation import normalize
     from transfer_core.models.backbones import get_spec
     from transfer_core.models.strategies import build_model
     from transfer_core.resolve import prepared_data

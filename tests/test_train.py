@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from transfer_core.config import TrainConfig
-from transfer_core.data.registry import normalize, shift_images
+from transfer_core.data.preparation import normalize, shift_images
 from transfer_core.metrics import EpochMetrics
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.strategies import build_model

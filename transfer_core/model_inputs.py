@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from transfer_core.config import TrainConfig
-from transfer_core.data.registry import PreparedData, augment_batch, augmenter, normalize, shift_images
+from transfer_core.data.preparation import PreparedData, augment_batch, augmenter, normalize, shift_images
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.strategies import TransferModel
 from transfer_core.store.features import FeatureStore

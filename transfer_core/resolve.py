@@ -18,16 +18,14 @@ import torch
 
 from transfer_core.config import ALL_STAGES, FOLDER_PREFIX, MINE_PREFIX, TrainConfig
 from transfer_core.data import user_data
+from transfer_core.data.preparation import PreparedData, fitting_sizes, prepare_data
 from transfer_core.data.registry import (
     DATASETS,
-    PreparedData,
     RawDataset,
     check_dataset_name,
     dataset_available,
-    fitting_sizes,
     folder_classes,
     load_shared,
-    prepare_data,
     reads,
 )
 from transfer_core.data.shared_folders import check_shared, read_shared_folder

@@ -16,7 +16,7 @@ from transfer_core.lessons.questions import CLOSE, SEEDS, Lesson, decide, run_re
 from .config_state import link_params, respecting_locks, set_config
 from .i18n import MISSING, labels, literal, t, word
 from .polling import poll_runs
-from .run_status import current_run, run_words
+from .run_status import current_run, run_status_line
 from .session import get_runner, owner
 
 VERDICTS = "lesson_verdicts"  # {lesson key: (predicted option, measured option)}
@@ -108,7 +108,7 @@ def when_finished(run_ids: dict[str, str], show: Callable[[dict], None], prepare
         if done < len(current):
             st.progress(done / len(current), text=t("learn.running", done=done, total=len(current)))
             if (now := current_run(current.values())) is not None:
-                st.caption(run_words(now))
+                st.caption(run_status_line(now))
         else:
             show(current)
 

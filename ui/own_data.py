@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from transfer_core.data import user_data
-from transfer_core.data.registry import fitting_sizes
+from transfer_core.data.preparation import fitting_sizes
 from transfer_core.data.uploads import ImportResult
 from transfer_core.errors import TransferLabError
 from transfer_core.resolve import settings_for_data

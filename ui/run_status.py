@@ -19,7 +19,7 @@ def current_run(snapshots: Iterable[RunSnapshot]) -> RunSnapshot | None:
     return min(live, key=lambda s: s.queue_position or 0, default=None)
 
 
-def run_words(snapshot: RunSnapshot) -> Markdown:
+def run_status_line(snapshot: RunSnapshot) -> Markdown:
     if snapshot.status == "queued":
         ahead = max(0, (snapshot.queue_position or 1) - 1)
         words = t("waiting.ahead", ahead=ahead) if ahead else t("waiting.next")

@@ -22,7 +22,7 @@ from transfer_core.analysis.representations import (
 )
 from transfer_core.analysis.validation import load_trained_model
 from transfer_core.config import MINE_PREFIX, TrainConfig
-from transfer_core.data.registry import PreparedData, normalize, to_image_tensor
+from transfer_core.data.preparation import PreparedData, normalize, to_image_tensor
 from transfer_core.models.backbones import build_backbone, get_spec
 from transfer_core.models.imagenet import imagenet_categories
 from transfer_core.models.strategies import TransferModel

@@ -1,6 +1,6 @@
 """Looking inside the mapping: embeddings, activations, Grad-CAM, weight drift, CKA.
 
-Arrays out, no plotting: plots.py draws them.
+Arrays out, no plotting: ui/figures.py draws them.
 """
 
 import copy

@@ -9,7 +9,7 @@ import torch
 from sklearn.metrics import confusion_matrix
 
 from transfer_core.config import TrainConfig
-from transfer_core.data.registry import PreparedData
+from transfer_core.data.preparation import PreparedData
 from transfer_core.model_inputs import Inputs, evaluate
 from transfer_core.models.strategies import TransferModel, build_model
 from transfer_core.words.word_lists import decode

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from transfer_core.data.registry import load_shared, normalize, prepare_data
+from transfer_core.data.preparation import normalize, prepare_data
+from transfer_core.data.registry import load_shared
 from transfer_core.models.backbones import build_backbone, get_spec
 
 

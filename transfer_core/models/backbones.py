@@ -181,7 +181,7 @@ def small_cnn(widths: tuple[int, ...] = SMALL_CNN_WIDTHS) -> StagedBackbone:
     return StagedBackbone(stages, in_ch)
 
 
-# --- character-level word encoders (pretrained on the project's own source task, see word_source.py) ---
+# --- character-level word encoders (pretrained on the project's own source task, see words/source_task.py) ---
 
 WORD_INPUT = Preprocessing((0.0,) * 3, (1.0,) * 3, MAX_LETTERS)  # tokens are not normalised
 

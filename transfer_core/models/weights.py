@@ -36,7 +36,7 @@ def downloads_allowed() -> bool:
     return not settings.current().offline
 
 
-WORD_ENCODERS = ("word_gru", "word_cnn")  # pretrained by the lab itself: see word_source.py
+WORD_ENCODERS = ("word_gru", "word_cnn")  # pretrained by the lab itself: see words/source_task.py
 
 
 def describe_source(name: str) -> str:

@@ -7,7 +7,7 @@ trained by the lab itself, with the lab's own training loop, from a fixed seed:
     .venv/bin/python -m transfer_core.words.source_task        # rebuilds assets/word_source/*.safetensors
 
 The files ship in the repository (a few hundred kB each), so every run reads them and none trains
-them again (`word_weights` reads them). `build_source` with a data-folder file builds a copy for a
+them again (`source_weights` reads them). `build_source` with a data-folder file builds a copy for a
 checkout without them.
 """
 
