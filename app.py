@@ -5,12 +5,12 @@ import logging
 import streamlit as st
 
 from transfer_core import settings
-from transfer_core.data import user_data
+from transfer_core.data import session_memory
 from transfer_core.settings import SettingError
 from ui import teacher
 from ui.config_state import CONFIG_KEY, URL_PROBLEM_KEY, current_config, write_url
 from ui.i18n import t
-from ui.lesson_pages import pages as lesson_pages
+from ui.lessons.pages import pages as lesson_pages
 from ui.session import mount_tab_identity, owner
 from ui.sidebar import score_ui, sidebar_ui
 
@@ -47,7 +47,7 @@ with st.sidebar:
 score_slot = sidebar_ui()
 if problem := st.session_state.get(URL_PROBLEM_KEY):  # until the user changes the setup
     st.error(problem)
-if released := user_data.released_since_last_told(owner()):  # told once, on the tab's next run
+if released := session_memory.released_since_last_told(owner()):  # told once, on the tab's next run
     st.warning(t("my_data.released", names=", ".join(released)))
 page.run()
 score_ui(score_slot)

@@ -11,7 +11,7 @@ import streamlit as st
 # What the first script run would otherwise import: the engine, and the modules the pages use.
 PRELOADED = ("torch", "torchvision", "pandas", "plotly.graph_objects", "transfer_core.runners.runner",
              "transfer_core.runners.processes", "transfer_core.models.costs", "ui.session",
-             "ui.lesson_pages")  # fmt: skip
+             "ui.lessons.pages")  # fmt: skip
 
 
 @asynccontextmanager

@@ -5,8 +5,8 @@ import plotly.express as px
 import streamlit as st
 
 from transfer_core import settings
-from ui.board_lessons import lesson_questions_ui
 from ui.i18n import MISSING, localize_figure, t
+from ui.lessons.class_board import lesson_questions_ui
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
 

@@ -8,7 +8,7 @@ from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.lessons.race import race_configs, source_weights, trained_parameters
 from transfer_core.metrics import metrics_rows
 from transfer_core.models.backbones import get_spec
-from transfer_core.runners.runner import RunSnapshot
+from transfer_core.runners.run_state import RunSnapshot
 from ui.config_state import current_config
 from ui.describe import describe_task
 from ui.figures import race_curves

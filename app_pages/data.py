@@ -17,7 +17,7 @@ from transfer_core.runners.memory_budget import check_budget
 from transfer_core.words.word_lists import decode
 from ui.config_state import current_config, update_config
 from ui.describe import dataset_rows, dataset_words
-from ui.download import download_button_ui
+from ui.downloads import download_button_ui
 from ui.figures import class_counts_bars
 from ui.i18n import literal, localize_figure, localize_frame, problem, setup_words, t, t_plain
 from ui.own_data import sizes_for_own

@@ -8,7 +8,7 @@ from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError, TransferLabError
 from ui.config_state import link_params, respecting_locks, set_config
 from ui.i18n import literal, t
-from ui.lesson_pages import lesson_link
+from ui.lessons.pages import lesson_link
 from ui.session import get_runner, owner, set_active_run
 
 MAPPING_PICTURE = Path(__file__).parents[1] / "assets" / "mapping.svg"

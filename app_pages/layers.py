@@ -19,7 +19,7 @@ from transfer_core.lessons.layer_lab import (
 )
 from transfer_core.metrics import near_chance
 from transfer_core.models.backbones import get_spec
-from transfer_core.runners.runner import RunSnapshot
+from transfer_core.runners.run_state import RunSnapshot
 from ui.figures import layer_lab_figure
 from ui.i18n import localize_figure, t
 from ui.polling import poll_until_finished

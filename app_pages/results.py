@@ -8,7 +8,7 @@ from transfer_core.analysis.validation import ValidationReport
 from transfer_core.errors import TransferLabError
 from transfer_core.metrics import metrics_rows
 from transfer_core.store.runs import RunRecord
-from ui.code_export import code_downloads
+from ui.downloads import code_downloads
 from ui.figures import confusion_heatmap, per_class_bars
 from ui.i18n import MISSING, literal, localize_figure, localize_frame, t, word
 from ui.run_picker import finished_run_ui, run_report

@@ -11,7 +11,7 @@ from transfer_core.metrics import metrics_rows
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.costs import frozen_stage_count
 from transfer_core.models.weights import downloads_allowed, weights_available
-from transfer_core.runners.runner import RunSnapshot
+from transfer_core.runners.run_state import RunSnapshot
 from ui.config_state import current_config, update_config
 from ui.describe import describe_config
 from ui.figures import drift_diagram, learning_curves

@@ -8,8 +8,8 @@ from transfer_core.errors import TransferLabError
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.costs import frozen_stage_count, parameter_budget, trainable_parameters
 from transfer_core.resolve import class_count
-from ui.code_export import code_downloads
 from ui.config_state import current_config, update_config
+from ui.downloads import code_downloads
 from ui.figures import stage_diagram
 from ui.i18n import labels, localize_figure, t
 from ui.session import get_runner, owner

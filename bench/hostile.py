@@ -76,19 +76,19 @@ def compressed_weights() -> None:
 
 def many_tabs_of_one_student() -> None:
     from transfer_core import settings
-    from transfer_core.data import user_data
+    from transfer_core.data import session_memory, user_data
     from transfer_core.data.registry import RawDataset
 
     limits, before = settings.current().uploads, rss_mb()
     for tab in range(1, 9):  # each its own 262 MB of pixels, as eight uploads would be
         dataset = RawDataset(np.ones((87, 1024, 1024, 3), np.uint8), np.arange(87) % 2, ["a", "b"])
-        user_data.seen(f"tab-{tab}")
+        session_memory.seen(f"tab-{tab}")
         user_data.keep_dataset(f"tab-{tab}", "big", dataset, limits)
         del dataset
-    released = [tab for tab in range(1, 9) if user_data.released_since_last_told(f"tab-{tab}")]
+    released = [tab for tab in range(1, 9) if session_memory.released_since_last_told(f"tab-{tab}")]
     report(
         "8 tabs, each keeping a 262 MB dataset (each tab is a session with its own 300 MB bound)",
-        f"served: all sessions hold {user_data.memory_held() / 1e6:.0f} MB together (server bound "
+        f"served: all sessions hold {session_memory.memory_held() / 1e6:.0f} MB together (server bound "
         f"{limits.server_memory_mb} MB); released, least recently seen first, and told: tabs {released}",
         before,
     )

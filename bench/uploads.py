@@ -14,8 +14,8 @@ import numpy as np
 from PIL import Image
 
 from tests.archives import huge_header_png, make_zip, zeros_named_png
+from transfer_core.data.session_memory import dataset_bytes
 from transfer_core.data.uploads import import_zip
-from transfer_core.data.user_data import dataset_bytes
 from transfer_core.settings import UploadLimits
 
 

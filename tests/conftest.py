@@ -1,7 +1,7 @@
 import pytest
 
 from transfer_core.config import TrainConfig
-from transfer_core.data import user_data
+from transfer_core.data import session_memory
 
 
 @pytest.fixture(autouse=True)
@@ -17,9 +17,9 @@ def isolated_home(tmp_path, monkeypatch):
     # browser tests' server uses it as a real server does.
     monkeypatch.setenv("TRANSFER_LAB_RUNNER", "threads")
     yield tmp_path
-    user_data.MEMORY.datasets.clear()
-    user_data.MEMORY.webcam.clear()
-    user_data.MEMORY.released.clear()
+    session_memory.MEMORY.datasets.clear()
+    session_memory.MEMORY.webcam.clear()
+    session_memory.MEMORY.released.clear()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from transfer_core.data import user_data
+from transfer_core.data import session_memory
 from transfer_core.train import BatchProgress, Cancelled, Done, Failed, train
 
 
@@ -33,8 +33,8 @@ def misbehaving(config, should_stop, **context):
         yield BatchProgress(1, 1, 1, 2, 1.0, 0.5)
         os.kill(os.getpid(), signal.SIGKILL)
     if config.seed == 6:
-        with user_data.MEMORY.lock:
-            held = {owner: sorted(datasets) for owner, datasets in user_data.MEMORY.datasets.items()}
+        with session_memory.MEMORY.lock:
+            held = {owner: sorted(datasets) for owner, datasets in session_memory.MEMORY.datasets.items()}
         yield Failed(f"held: {json.dumps(held)}")
         return
     for event in train(config, should_stop, **context):

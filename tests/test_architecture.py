@@ -3,10 +3,13 @@ or a plotting library, and no two of its modules import each other (directly or 
 imports inside functions included."""
 
 import ast
+import importlib
+import re
 import sys
 from pathlib import Path
 
-CORE = Path(__file__).parents[1] / "transfer_core"
+ROOT = Path(__file__).parents[1]
+CORE = ROOT / "transfer_core"
 PACKAGES = {"analysis", "data", "lessons", "models", "runners", "store", "words"}
 TOP_LEVEL = {"__init__", "__main__", "config", "errors", "metrics", "model_inputs", "resolve", "settings", "train"}
 NEVER_IMPORTED = {"streamlit", "ui", "app_pages", "plotly", "matplotlib"}
@@ -85,6 +88,12 @@ def test_the_engine_is_grouped_into_packages_that_say_what_they_are_for():
     assert {file.stem for file in CORE.glob("*.py")} == TOP_LEVEL, "a new module belongs in a package"
 
 
+def test_no_module_grows_past_one_idea():
+    """About 400 lines at most; the export's code templates are one idea and may stay whole."""
+    long = {module_name(f): n for f in CORE.rglob("*.py") if (n := len(f.read_text().splitlines())) > 400}
+    assert set(long) <= {"lessons.export"}, long
+
+
 def test_the_engine_never_imports_streamlit_the_ui_or_a_plotting_library():
     for file in CORE.rglob("*.py"):
         for node in ast.walk(ast.parse(file.read_text())):
@@ -96,3 +105,26 @@ def test_the_engine_never_imports_streamlit_the_ui_or_a_plotting_library():
 def test_no_core_module_shadows_the_standard_library_or_a_dependency():
     names = {file.stem for file in CORE.rglob("*.py")} | {folder.name for folder in CORE.iterdir()}
     assert names & (set(sys.stdlib_module_names) | {"ray", "torch", "torchvision", "numpy"}) == set()
+
+
+def resolves(dotted: str) -> bool:
+    """Whether `transfer_core.a.b[.name]` is a module, or a name defined in one."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            thing = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for name in parts[cut:]:
+            thing = getattr(thing, name, None)
+        return thing is not None
+    return False
+
+
+def test_every_module_path_the_pages_the_readme_and_the_code_name_exists():
+    """A sentence that tells a learner where a thing lives must name a real place."""
+    texts = [ROOT / "README.md", *ROOT.glob("assets/i18n/*.toml"), *CORE.rglob("*.py"), *ROOT.glob("ui/**/*.py")]
+    named = {m for file in texts for m in re.findall(r"transfer_core(?:\.[a-z_][a-z0-9_]*)+", file.read_text())}
+    assert len(named) > 10
+    assert sorted(m for m in named if not resolves(m)) == []
+    assert not resolves("transfer_core.evaluate.load_trained_model"), "the check can fail"

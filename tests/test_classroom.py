@@ -12,7 +12,8 @@ from tests.waiting import wait_for, wait_until_finished
 from transfer_core.config import TrainConfig
 from transfer_core.errors import StoreUnavailable
 from transfer_core.model_inputs import FeatureProgress, FeaturesReady
-from transfer_core.runners.runner import MAX_BATCH_POINTS, Job, Runner
+from transfer_core.runners.run_state import MAX_BATCH_POINTS, Job
+from transfer_core.runners.runner import Runner
 from transfer_core.store.features import FeatureStore
 from transfer_core.store.runs import RunStore
 from transfer_core.train import BatchProgress, Cancelled, Done, train
@@ -449,15 +450,15 @@ def test_a_closed_tabs_queued_runs_are_not_started_unless_kept(held_runner):
 
 
 def test_a_gone_tabs_memory_is_released_and_its_saved_data_stays():
-    from transfer_core.data import user_data
+    from transfer_core.data import session_memory, user_data
     from transfer_core.data.registry import RawDataset
 
     dataset = RawDataset(np.zeros((4, 8, 8, 3), np.uint8), np.array([0, 0, 1, 1]), ["a", "b"])
     for owner in ("gone", "here"):
-        user_data.MEMORY.datasets.setdefault(owner, {})["shots"] = dataset
-        user_data.seen(owner)
-    user_data.MEMORY.last_seen["gone"] -= 3600  # an hour ago
-    assert user_data.release_idle(1800) == ["gone"]
+        session_memory.MEMORY.datasets.setdefault(owner, {})["shots"] = dataset
+        session_memory.seen(owner)
+    session_memory.MEMORY.last_seen["gone"] -= 3600  # an hour ago
+    assert session_memory.release_idle(1800) == ["gone"]
     assert user_data.session_datasets("gone") == {} and "shots" in user_data.session_datasets("here")
 
 

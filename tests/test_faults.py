@@ -11,7 +11,7 @@ import pytest
 from tests.faults import misbehaving, refused_run
 from tests.waiting import wait_for, wait_until_finished
 from transfer_core.config import TrainConfig
-from transfer_core.data import user_data
+from transfer_core.data import session_memory
 from transfer_core.data.registry import RawDataset
 from transfer_core.model_inputs import FeaturesReady
 from transfer_core.runners.processes import ProcessRunner
@@ -73,10 +73,10 @@ def test_a_worker_keeps_no_sessions_data_after_its_run(runner):
     """A session's in-memory dataset travels with its run and is gone when the run ends: a student who
     makes a new dataset under the same name trains on the new one, and a worker holds no one's data."""
     config = TINY.replace(dataset="mine:shots", train_per_class=6, val_per_class=2, epochs=1)
-    user_data.MEMORY.datasets["olga"] = {"shots": colours(0)}
+    session_memory.MEMORY.datasets["olga"] = {"shots": colours(0)}
     first = wait_until_finished(runner, runner.submit(config, "olga"))
     assert first.status == "done", first.message
-    user_data.MEMORY.datasets["olga"] = {"shots": colours(1)}  # released, then made again: other images
+    session_memory.MEMORY.datasets["olga"] = {"shots": colours(1)}  # released, then made again: other images
     second = wait_until_finished(runner, runner.submit(config, "olga"))
     first_data, second_data = (runner.store.load(s.run_id).fingerprint for s in (first, second))
     assert first_data["val_images"] != second_data["val_images"], "the second run trained on the new images"

@@ -143,7 +143,7 @@ def test_eight_tabs_cannot_each_fill_their_own_bound_the_least_recent_are_releas
     """Every tab is a session with its own 300 MB bound (the finding: 8 x 262 MB all held). Together
     they get the server's bound; past it the tabs seen least recently lose what they held only in
     memory, are told once, and a saved dataset loads again from disk."""
-    from transfer_core.data import user_data
+    from transfer_core.data import session_memory, user_data
     from transfer_core.data.registry import RawDataset
     from transfer_core.settings import UploadLimits
 
@@ -151,29 +151,31 @@ def test_eight_tabs_cannot_each_fill_their_own_bound_the_least_recent_are_releas
     big = RawDataset(np.zeros((2, 1024, 1024, 3), np.uint8), np.array([0, 1]), ["a", "b"])  # 6 MB
     user_data.keep_dataset("tab-1", "first", big, limits)
     user_data.save_dataset("tab-1", "first", limits)
-    user_data.seen("tab-1")
+    session_memory.seen("tab-1")
     user_data.add_webcam_class("tab-2", "cup")
     user_data.add_webcam_shot("tab-2", "cup", np.zeros((600, 800, 3), np.uint8), limits)  # 1.4 MB
-    user_data.seen("tab-2")
+    session_memory.seen("tab-2")
     user_data.keep_dataset("tab-3", "third", big, limits)  # 6 + 1.4 + 6 > 10: tab-1, seen first, is released
-    assert user_data.memory_held() <= limits.server_memory_bytes
+    assert session_memory.memory_held() <= limits.server_memory_bytes
     assert user_data.session_datasets("tab-1") == {} and user_data.webcam_shots("tab-2")["cup"]
-    assert user_data.released_since_last_told("tab-1") == ["first"]
-    assert user_data.released_since_last_told("tab-1") == []  # told once
+    assert session_memory.released_since_last_told("tab-1") == ["first"]
+    assert session_memory.released_since_last_told("tab-1") == []  # told once
     assert user_data.load_dataset("tab-1", "first").classes == ["a", "b"]  # the saved copy, from disk
-    with pytest.raises(user_data.StorageFull, match="as much of students' data in memory as it may"):
+    with pytest.raises(session_memory.StorageFull, match="as much of students' data in memory as it may"):
         user_data.keep_dataset("tab-3", "another", RawDataset(np.zeros((2, 1400, 1400, 3), np.uint8), np.array([0, 1]),
                                ["a", "b"]), limits)  # fmt: skip
 
 
 def test_a_released_tab_sees_what_was_let_go_on_its_next_page():
-    from transfer_core.data import user_data
+    from transfer_core.data import session_memory
     from transfer_core.data.registry import RawDataset
 
     at = open_app("app_pages/my_data.py")
     me = at.session_state["owner"]
-    user_data.MEMORY.datasets[me] = {"desk": RawDataset(np.zeros((2, 8, 8, 3), np.uint8), np.array([0, 1]), ["a", "b"])}
-    user_data._release(me)
+    session_memory.MEMORY.datasets[me] = {
+        "desk": RawDataset(np.zeros((2, 8, 8, 3), np.uint8), np.array([0, 1]), ["a", "b"])
+    }
+    session_memory._release(me)
     at.switch_page("app_pages/data.py").run()
     assert any("let go of data you held only in memory: desk" in w.value for w in at.warning)
     at.switch_page("app_pages/my_data.py").run()

@@ -490,7 +490,7 @@ def test_a_lessons_experiment_is_offered_as_code_to_take_home():
 
 def test_the_setup_sentences_statuses_and_shifts_have_chinese_words_and_english_stays_the_engines():
     from transfer_core.data.preparation import SHIFT_DESCRIPTIONS
-    from transfer_core.runners.runner import Compute
+    from transfer_core.runners.run_state import Compute
     from transfer_core.store.runs import STATUSES
     from ui.describe import compute_words, describe_config
 

@@ -22,7 +22,6 @@ def epoch_metrics(events: list) -> list[EpochMetrics]:
     return [e for e in events if isinstance(e, EpochMetrics)]
 
 
-@torch.no_grad()
 def trained_model(config: TrainConfig, done: Done, classes: int = 10) -> torch.nn.Module:
     """The model a run trained, rebuilt from the weights its Done event carries."""
     model = build_model(config.replace(weights="random"), classes)
@@ -30,6 +29,7 @@ def trained_model(config: TrainConfig, done: Done, classes: int = 10) -> torch.n
     return model
 
 
+@torch.no_grad()
 def plain_evaluation(config: TrainConfig, done: Done, images=None) -> tuple[float, float]:
     """The reference: the trained model on the validation images in one plain PyTorch pass, (loss, accuracy)."""
     data = prepared_data(config, owner=None)

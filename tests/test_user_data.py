@@ -11,7 +11,7 @@ from safetensors.torch import save as save_safetensors
 from tests.archives import RunsCode, class_images, make_zip
 from tests.waiting import wait_until_finished
 from transfer_core import settings
-from transfer_core.data import user_data
+from transfer_core.data import session_memory, user_data
 from transfer_core.data.uploads import import_zip
 from transfer_core.errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
 from transfer_core.models.backbones import get_spec
@@ -46,7 +46,7 @@ def test_a_saved_dataset_outlives_the_session_and_stays_in_the_owners_folder(col
     folder = user_data.save_dataset("alice", "colours", LIMITS)
     assert folder == settings.current().data_dir / "users" / "alice" / "datasets" / "colours"
     assert sorted(p.name for p in folder.iterdir()) == ["blue", "red"]
-    user_data.MEMORY.datasets.clear()  # a server restart
+    session_memory.MEMORY.datasets.clear()  # a server restart
     again = raw_dataset("mine:colours", owner="alice")
     assert again.classes == ["blue", "red"] and len(again.images) == 24
     assert (again.images[0] == colours.images[0]).all(), "PNG keeps every pixel"
@@ -76,7 +76,7 @@ def test_session_storage_is_bounded(colours):
     tiny = UploadLimits(session_mb=1)
     user_data.keep_dataset("alice", "one", colours, tiny)  # 24 images of 24 x 24 x 3: 41 kB
     image = colours.images[0]
-    with pytest.raises(user_data.StorageFull, match="limit is 1 MB"):
+    with pytest.raises(session_memory.StorageFull, match="limit is 1 MB"):
         for _ in range(1000):
             user_data.add_webcam_shot("alice", "red", image.repeat(4, 0).repeat(4, 1), tiny)
     assert user_data.storage_used("alice") <= tiny.session_bytes
@@ -227,7 +227,7 @@ def test_a_saved_datasets_classes_are_counted_without_reading_its_images(colours
 
     user_data.keep_dataset("alice", "colours", colours, LIMITS)
     user_data.save_dataset("alice", "colours", LIMITS)
-    user_data.MEMORY.datasets.clear()  # only the saved copy is left, as after a restart
+    session_memory.MEMORY.datasets.clear()  # only the saved copy is left, as after a restart
     monkeypatch.setattr(registry, "_read_image", lambda file: pytest.fail(f"read {file.name}"))
     assert class_count(tiny_config.replace(dataset="mine:colours"), "alice") == 2
     with pytest.raises(DatasetUnavailable, match="no dataset named 'colours'"):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from transfer_core.config import TrainConfig
-from transfer_core.data import user_data
+from transfer_core.data import session_memory, user_data
 from transfer_core.data.registry import load_shared
 from transfer_core.data.uploads import UploadRejected
 from transfer_core.errors import ConfigError, WeightsUnavailable
@@ -158,7 +158,7 @@ def test_own_words_are_kept_saved_read_back_and_trained_with_a_word_encoder(tmp_
     dataset = import_word_lists(GOOD_FILES, UploadLimits()).dataset
     user_data.keep_dataset("alice", "nordic", dataset, UploadLimits())
     user_data.save_dataset("alice", "nordic", UploadLimits())
-    user_data.MEMORY.datasets.clear()  # a restarted server: only the saved copy is left
+    session_memory.MEMORY.datasets.clear()  # a restarted server: only the saved copy is left
     assert user_data.dataset_kind("alice", "nordic") == "words"
     assert sorted(user_data.dataset_classes("alice", "nordic")) == ["Basque", "Finnish"]
     saved = user_data.load_dataset("alice", "nordic")

@@ -8,7 +8,7 @@ from transfer_core.config import FOLDER_PREFIX, MINE_PREFIX, TrainConfig
 from transfer_core.data.registry import DATASETS, dataset_available
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.costs import frozen_stage_count
-from transfer_core.runners.runner import Compute
+from transfer_core.runners.run_state import Compute
 
 from .i18n import table
 

@@ -11,7 +11,7 @@ from transfer_core.models.weight_upload import SUFFIXES, check_weights, read_wei
 from transfer_core.models.weights import TORCHVISION_WEIGHTS, downloads_allowed
 
 from .config_state import update_config
-from .download import download_button_ui
+from .downloads import download_button_ui
 from .i18n import literal, t
 from .own_data import checked_once
 from .session import owner

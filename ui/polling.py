@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from transfer_core.runners.runner import RunSnapshot
+from transfer_core.runners.run_state import RunSnapshot
 
 from . import i18n
 from .session import tab_snapshots

@@ -5,7 +5,7 @@ Every page that waits on runs (Train, Compare, the layer lab, the lessons) says 
 from collections.abc import Iterable
 
 from transfer_core.metrics import near_chance
-from transfer_core.runners.runner import RunSnapshot
+from transfer_core.runners.run_state import RunSnapshot
 
 from .i18n import Markdown, t
 

@@ -17,10 +17,11 @@ from types import MappingProxyType
 import streamlit as st
 
 from transfer_core import settings
-from transfer_core.data import user_data
+from transfer_core.data import session_memory
 from transfer_core.errors import RunNotFound
 from transfer_core.runners.choose import runner_for
-from transfer_core.runners.runner import Runner, RunSnapshot
+from transfer_core.runners.run_state import RunSnapshot
+from transfer_core.runners.runner import Runner
 
 from . import tab_memory
 
@@ -60,8 +61,8 @@ def mount_tab_identity() -> None:
     st.session_state["owner"] = owner_id(secret if isinstance(secret, str) and secret else proposal)
     tab_memory.restore(st.session_state["owner"])
     get_runner().seen(st.session_state["owner"])
-    user_data.seen(st.session_state["owner"])
-    user_data.release_idle(60 * settings.current().session_idle_minutes)
+    session_memory.seen(st.session_state["owner"])
+    session_memory.release_idle(60 * settings.current().session_idle_minutes)
 
 
 def owner() -> str:

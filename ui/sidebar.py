@@ -7,7 +7,7 @@ from transfer_core.errors import RunNotFound
 from . import teacher
 from .describe import compute_words
 from .i18n import Markdown, language_picker, setup_words, t, word
-from .lesson_view import score
+from .lessons.frame import score
 from .session import active_run, get_runner
 
 STATUS_ICONS = {

@@ -25,9 +25,10 @@ from multiprocessing.connection import Connection
 import torch
 
 from transfer_core.config import MINE_PREFIX, TrainConfig
-from transfer_core.data import user_data
+from transfer_core.data import session_memory, user_data
 from transfer_core.runners.remote import Ended, Sent, remote_events
-from transfer_core.runners.runner import ABANDONED_SECONDS, Job, JobEnded, Runner, TrainFn
+from transfer_core.runners.run_state import Job
+from transfer_core.runners.runner import ABANDONED_SECONDS, JobEnded, Runner, TrainFn
 from transfer_core.store.features import FeatureStore
 from transfer_core.store.runs import RunStore
 from transfer_core.train import Event, Failed, train
@@ -89,16 +90,16 @@ def _holding(owner: str, dataset: str, raw) -> Iterator[None]:
         yield
         return
     name = dataset.removeprefix(MINE_PREFIX)
-    with user_data.MEMORY.lock:
-        user_data.MEMORY.datasets.setdefault(owner, {})[name] = raw
+    with session_memory.MEMORY.lock:
+        session_memory.MEMORY.datasets.setdefault(owner, {})[name] = raw
     try:
         yield
     finally:
-        with user_data.MEMORY.lock:
-            held = user_data.MEMORY.datasets.get(owner, {})
+        with session_memory.MEMORY.lock:
+            held = session_memory.MEMORY.datasets.get(owner, {})
             held.pop(name, None)
             if not held:
-                user_data.MEMORY.datasets.pop(owner, None)
+                session_memory.MEMORY.datasets.pop(owner, None)
 
 
 class StopFlag:

@@ -31,7 +31,8 @@ from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError, TransferLabError
 from transfer_core.runners.processes import GRACE_SECONDS, Assignment, assignment_messages, own_dataset
 from transfer_core.runners.remote import Ended, Sent, remote_events
-from transfer_core.runners.runner import ABANDONED_SECONDS, Compute, Job, JobEnded, Placed, Runner, TrainFn
+from transfer_core.runners.run_state import Compute, Job, Placed
+from transfer_core.runners.runner import ABANDONED_SECONDS, JobEnded, Runner, TrainFn
 from transfer_core.store.features import FeatureStore
 from transfer_core.store.runs import RunStore
 from transfer_core.train import Event, train

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from transfer_core.runners.runner import Job, JobEnded
+from transfer_core.runners.run_state import Job
+from transfer_core.runners.runner import JobEnded
 from transfer_core.train import Event
 
 POLL_SECONDS = 0.2

@@ -7,9 +7,9 @@ import streamlit as st
 from transfer_core.lessons import classroom
 from transfer_core.lessons.questions import CLOSE, LESSONS, decide, measured_points
 
-from .figures import prediction_bars, seed_strip
-from .i18n import localize_figure, t
-from .session import get_runner
+from ..figures import prediction_bars, seed_strip
+from ..i18n import localize_figure, t
+from ..session import get_runner
 
 
 def lesson_questions_ui() -> None:

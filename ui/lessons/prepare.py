@@ -7,9 +7,9 @@ from transfer_core import settings
 from transfer_core.lessons import classroom
 from transfer_core.lessons.questions import SEEDS, Lesson
 
-from .i18n import t
-from .session import get_runner
-from .teacher import may_prepare_lessons
+from ..i18n import t
+from ..session import get_runner
+from ..teacher import may_prepare_lessons
 
 
 def prepare_ui(lesson: Lesson) -> None:

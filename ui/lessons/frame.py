@@ -13,11 +13,11 @@ from transfer_core.lessons import classroom
 from transfer_core.lessons.classroom import PREPARED_OWNER
 from transfer_core.lessons.questions import CLOSE, SEEDS, Lesson, decide, run_result, split_label
 
-from .config_state import link_params, respecting_locks, set_config
-from .i18n import MISSING, labels, literal, t, word
-from .polling import poll_runs
-from .run_status import current_run, run_status_line
-from .session import get_runner, owner
+from ..config_state import link_params, respecting_locks, set_config
+from ..i18n import MISSING, labels, literal, t, word
+from ..polling import poll_runs
+from ..run_status import current_run, run_status_line
+from ..session import get_runner, owner
 
 VERDICTS = "lesson_verdicts"  # {lesson key: (predicted option, measured option)}
 PREPARED = "lesson_prepared"  # {lesson key: {run label: when the prepared run finished}}

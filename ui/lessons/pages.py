@@ -20,12 +20,12 @@ from transfer_core.models.imagenet import sample_photos
 from transfer_core.words.reading import read_word, reading_frame, source_reader
 from transfer_core.words.word_lists import MAX_LETTERS
 
-from .code_export import code_downloads
-from .describe import dataset_words
-from .figures import hidden_state_heatmap, spread_curves, stage_diagram, word_reading_chart
-from .i18n import literal, localize_figure, setup_words, t, t_plain
-from .lesson_prepare import prepare_ui
-from .lesson_view import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button, when_finished
+from ..describe import dataset_words
+from ..downloads import code_downloads
+from ..figures import hidden_state_heatmap, spread_curves, stage_diagram, word_reading_chart
+from ..i18n import literal, localize_figure, setup_words, t, t_plain
+from .frame import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button, when_finished
+from .prepare import prepare_ui
 
 MAPPING_FORMULA = r"f(x) = f_{c}^{1} \circ \ldots \circ f_{c}^{n}(x)"
 RNN_FORMULA = r"h_{t} = \sigma(W_{hh} h_{t-1} + W_{xh} x_{t} + b_{h})"
