@@ -37,6 +37,19 @@ def test_train_json_prints_one_json_object_with_the_final_metrics(capsys):
     assert result["val_acc"] > 0.25, "after two epochs a linear probe reads digits well above chance (0.1)"
 
 
+def test_a_second_cli_run_reads_the_frozen_features_the_first_one_stored(capsys):
+    """The command line shares the server's feature store: the same probe again costs no feature pass."""
+    args = ["train", "--dataset", "digits", "--train-per-class", "20", "--val-per-class", "10", "--image-size", "32"]
+    args += ["--epochs", "1", "--json"]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert "frozen-prefix features: computed and stored" in first.err
+    assert main(args) == 0
+    second = capsys.readouterr()
+    assert "frozen-prefix features: read from the feature store" in second.err
+    assert json.loads(second.out)["val_acc"] == json.loads(first.out)["val_acc"]
+
+
 def test_train_with_a_bad_value_prints_the_field_and_exits_2(capsys):
     assert main(["train", "--lr", "fast"]) == 2
     assert "error: lr: expected float" in capsys.readouterr().err

@@ -27,11 +27,13 @@ from transfer_core.errors import TransferLabError
 from transfer_core.lessons import classroom, export
 from transfer_core.lessons.questions import LESSONS
 from transfer_core.metrics import EpochMetrics
+from transfer_core.model_inputs import FeaturesReady
 from transfer_core.models.backbones import BACKBONES, build_backbone, get_spec
 from transfer_core.models.imagenet import predict_topk
 from transfer_core.models.weights import weights_available
 from transfer_core.resolve import check
 from transfer_core.runners.runner import Runner
+from transfer_core.settings import MB
 from transfer_core.store.features import FeatureStore
 from transfer_core.store.runs import RunStore
 from transfer_core.train import BatchProgress, Done, Failed, Started, train
@@ -83,14 +85,23 @@ def config_from(args) -> TrainConfig:
     return TrainConfig.from_dict(given)
 
 
+SOURCES = {"computed": "computed and stored", "stored": "read from the feature store",
+           "repaired": "a damaged stored copy computed again", "memory": "computed"}  # fmt: skip
+
+
 def cmd_train(args) -> int:
     config = check(config_from(args))
     final = None
-    for event in train(config, store=RunStore(settings.current().runs_dir)):  # init_from names a run in the run folder
+    where = settings.current()
+    store = RunStore(where.runs_dir)  # init_from names a run in the run folder
+    features = FeatureStore(where.features_dir, where.feature_store_mb * MB)  # the server's: one feature pass
+    for event in train(config, store=store, features=features):
         if isinstance(event, Started):
             cache = ", frozen prefix cached" if event.cached_prefix else ""
             print(f"training on {event.device}: {event.trainable_parameters:,} of {event.total_parameters:,} "
                   f"parameters trainable{cache}", file=sys.stderr)  # fmt: skip
+        elif isinstance(event, FeaturesReady):
+            print(f"frozen-prefix features: {SOURCES[event.source]} ({event.seconds:.1f} s)", file=sys.stderr)
         elif isinstance(event, BatchProgress) and sys.stderr.isatty():
             print(f"\repoch {event.epoch}/{event.epochs} batch {event.batch}/{event.batches} "
                   f"loss {event.loss:.3f}", end="", file=sys.stderr, flush=True)  # fmt: skip
@@ -131,7 +142,7 @@ def cmd_prepare(args) -> int:
     if lesson is None:
         keys = ", ".join(lesson.key for lesson in LESSONS if lesson.experiment)
         raise TransferLabError(f"no lesson experiment {args.lesson!r}; choose one of {keys}.")
-    features = FeatureStore(settings.current().features_dir, 2 * 1024**3)
+    features = FeatureStore(settings.current().features_dir, settings.current().feature_store_mb * MB)
     runner = Runner(RunStore(settings.current().runs_dir), features=features, max_queue=10_000)
     try:
         queued, _ = classroom.prepare(runner, lesson, range(args.seeds or settings.current().class_size))

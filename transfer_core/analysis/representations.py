@@ -7,8 +7,6 @@ import copy
 
 import numpy as np
 import torch
-from sklearn.decomposition import PCA
-from sklearn.manifold import TSNE
 from torch import nn
 
 # --- weight drift -----------------------------------------------------------------------------
@@ -73,6 +71,9 @@ def stagewise_cka(model_a: nn.Module, model_b: nn.Module, x: torch.Tensor) -> di
 
 def project_2d(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     """(N, D) -> (N, 2) with scikit-learn's PCA or t-SNE."""
+    from sklearn.decomposition import PCA  # scikit-learn takes seconds to import: only the Features page needs it
+    from sklearn.manifold import TSNE
+
     features = features.astype(np.float32)
     if method == "tsne":
         perplexity = min(30.0, (len(features) - 1) / 3)
@@ -82,6 +83,8 @@ def project_2d(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.n
 
 def project_epochs_2d(embeddings: list[np.ndarray], seed: int = 0) -> list[np.ndarray]:
     """One PCA fitted on all epochs together, so the axes stay put while the points move."""
+    from sklearn.decomposition import PCA
+
     pca = PCA(n_components=2, random_state=seed).fit(np.concatenate(embeddings).astype(np.float32))
     return [pca.transform(e.astype(np.float32)) for e in embeddings]
 
