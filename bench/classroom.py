@@ -4,6 +4,7 @@ passes or fails nothing. Loopback only: everything runs in this process against 
     .venv/bin/python -m bench.classroom [--runner threads|processes|ray] [--students 30] [--within 5] [--slots 1]
     .venv/bin/python -m bench.classroom --runner ray --ray-cpus-per-run 1   # a local Ray node; slots from its CPUs
     .venv/bin/python -m bench.classroom --no-feature-store     # every run computes its own features
+    .venv/bin/python -m bench.classroom --device cuda --finetune --slots 4   # full fine-tunes sharing one GPU
 
 Prints: accepted, refused, finished, lost (accepted but never finished: must be 0), seconds from the
 first submission to each run's first live point and to its finish (median, 95th percentile, last),
@@ -66,6 +67,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--within", type=float, default=5.0, help="seconds over which the students press Start")
     parser.add_argument("--slots", type=int, default=1)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where each run trains")
+    parser.add_argument("--finetune", action="store_true", help="full fine-tunes (every stage trains), not probes")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--no-feature-store", action="store_true")
     parser.add_argument("--runner", choices=("threads", "processes", "ray"), default="threads")
@@ -87,7 +90,7 @@ def main() -> None:
         for student, offset in enumerate(offsets):
             time.sleep(max(0.0, started + offset - time.monotonic()))
             try:
-                accepted.append(runner.submit(TrainConfig(), f"student-{student}"))
+                accepted.append(runner.submit(student_config(args), f"student-{student}"))
             except QueueFull:
                 refused += 1
         submitted.set()
@@ -112,6 +115,12 @@ def main() -> None:
     if ray_memory is not None:
         print(f"Ray: started in {args.ray_started:.1f} s; its processes (raylet, GCS, workers) peaked at "
               f"{ray_memory.peak_mb:.0f} MB together, idle {ray_memory.idle_mb:.0f} MB")  # fmt: skip
+
+
+def student_config(args) -> TrainConfig:
+    """The default lab, or its full fine-tune (every stage trains, at the fine-tune's learning rate)."""
+    lab = TrainConfig(device=args.device)
+    return lab.replace(frozen_stages=0, lr=3e-4) if args.finetune else lab
 
 
 def make_runner(args, store: RunStore, features: FeatureStore | None) -> Runner:

@@ -59,3 +59,15 @@ def test_the_exported_script_on_cuda_ends_where_the_lab_ends_on_the_cpu(tmp_path
     script = script_trace(TrainConfig(device="cuda"), tmp_path)  # the script picks CUDA when it is there
     assert script.device.startswith("cuda")
     assert script.accuracy == pytest.approx(accuracy_on(TrainConfig(), "cpu"), abs=PROBE_TOLERANCE)
+
+
+def test_on_cuda_the_optimizer_is_fused_and_a_worker_warms_the_gpu_before_any_run():
+    from transfer_core.models.strategies import build_model
+    from transfer_core.runners.processes import warm_up
+    from transfer_core.train import make_optimizer
+
+    config = TrainConfig(weights="random", frozen_stages=0)
+    assert make_optimizer(config, build_model(config, 10).cuda()).defaults["fused"] is True
+    assert make_optimizer(config, build_model(config, 10)).defaults.get("fused") in (None, False), "CPU unchanged"
+    warm_up()
+    assert torch.cuda.is_initialized()

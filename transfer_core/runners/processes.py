@@ -53,6 +53,7 @@ class Assignment:
 def worker_main(conn: Connection, stop, threads: int) -> None:
     """A worker process: train each run it is handed, sending every event back, until told to end."""
     torch.set_num_threads(threads)
+    warm_up()
     while True:
         try:
             assignment = conn.recv()
@@ -60,8 +61,20 @@ def worker_main(conn: Connection, stop, threads: int) -> None:
             return
         if assignment is None:
             return
-        for message in assignment_messages(assignment, stop.is_set):
-            conn.send(message)
+        try:
+            for message in assignment_messages(assignment, stop.is_set):
+                conn.send(message)
+        except OSError:  # the server went away mid-run (a broken pipe): the worker ends quietly with it
+            return
+
+
+def warm_up() -> None:
+    """What a worker pays once, paid when the server starts rather than at a student's first click: on a
+    GPU, CUDA's context (seconds) and the first convolution's kernel choice. The engine is imported already."""
+    if torch.cuda.is_available():
+        images = torch.randn(8, 3, 64, 64, device="cuda")
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            torch.nn.functional.conv2d(images, torch.randn(16, 3, 3, 3, device="cuda")).sum().item()
 
 
 def assignment_messages(assignment: Assignment, should_stop: Callable[[], bool]) -> Iterator[Sent | Ended]:
