@@ -38,6 +38,12 @@ def lock_in_and_run(at, key: str, option: str):
 # --- verdicts over many seeds ---------------------------------------------------------------------
 
 
+def teacher_runner() -> Runner:
+    """The teacher's own runner on the server's stores, preparing a lesson ahead of class."""
+    return Runner(RunStore(settings.current().runs_dir), features=FeatureStore(settings.current().features_dir, 2**30),
+                  max_queue=100)  # fmt: skip
+
+
 def test_with_a_class_of_seeds_one_odd_seed_does_not_hide_a_clear_difference_but_noise_stays_close():
     lesson = get_lesson("why")
     probe = [0.80 + 0.01 * (i % 5) for i in range(30)]
@@ -83,13 +89,7 @@ def test_a_prepared_lesson_is_reused_labelled_as_measured_earlier_and_can_be_run
     from ui.session import get_runner
 
     lesson = get_lesson("uses")
-    teacher = closing(
-        Runner(
-            RunStore(settings.current().runs_dir),
-            features=FeatureStore(settings.current().features_dir, 2**30),
-            max_queue=100,
-        )
-    )
+    teacher = closing(teacher_runner())
     queued, left = classroom.prepare(teacher, lesson, range(1))
     assert len(queued) == 2 and left == 0
     wait_until_all_finished(teacher, queued.values())
@@ -121,13 +121,7 @@ def test_a_students_verdict_pools_the_class_read_once_and_again_when_asked(
     from ui.session import get_runner
 
     lesson = get_lesson("uses")
-    teacher = closing(
-        Runner(
-            RunStore(settings.current().runs_dir),
-            features=FeatureStore(settings.current().features_dir, 2**30),
-            max_queue=100,
-        )
-    )
+    teacher = closing(teacher_runner())
     queued, _ = classroom.prepare(teacher, lesson, range(1))
     wait_until_all_finished(teacher, queued.values())
     reads = []

@@ -32,10 +32,8 @@ from transfer_core.models.backbones import BACKBONES, build_backbone, get_spec
 from transfer_core.models.imagenet import predict_topk
 from transfer_core.models.weights import weights_available
 from transfer_core.resolve import check
+from transfer_core.runners.choose import stores_for
 from transfer_core.runners.runner import Runner
-from transfer_core.settings import MB
-from transfer_core.store.features import FeatureStore
-from transfer_core.store.runs import RunStore
 from transfer_core.train import BatchProgress, Done, Failed, Started, train
 
 
@@ -92,9 +90,7 @@ SOURCES = {"computed": "computed and stored", "stored": "read from the feature s
 def cmd_train(args) -> int:
     config = check(config_from(args))
     final = None
-    where = settings.current()
-    store = RunStore(where.runs_dir)  # init_from names a run in the run folder
-    features = FeatureStore(where.features_dir, where.feature_store_mb * MB)  # the server's: one feature pass
+    store, features = stores_for(settings.current())  # init_from names a run there; features computed once
     for event in train(config, store=store, features=features):
         if isinstance(event, Started):
             cache = ", frozen prefix cached" if event.cached_prefix else ""
@@ -142,10 +138,11 @@ def cmd_prepare(args) -> int:
     if lesson is None:
         keys = ", ".join(lesson.key for lesson in LESSONS if lesson.experiment)
         raise TransferLabError(f"no lesson experiment {args.lesson!r}; choose one of {keys}.")
-    features = FeatureStore(settings.current().features_dir, settings.current().feature_store_mb * MB)
-    runner = Runner(RunStore(settings.current().runs_dir), features=features, max_queue=10_000)
+    where = settings.current()
+    store, features = stores_for(where)
+    runner = Runner(store, features=features, max_queue=10_000)
     try:
-        queued, _ = classroom.prepare(runner, lesson, range(args.seeds or settings.current().class_size))
+        queued, _ = classroom.prepare(runner, lesson, range(args.seeds or where.class_size))
         print(f"{lesson.key}: {len(queued)} run(s) to train; the rest were prepared already")
         for done, run_id in enumerate(queued.values(), start=1):
             while not runner.snapshot(run_id).finished:

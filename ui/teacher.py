@@ -89,7 +89,8 @@ def may_prepare_lessons() -> bool:
     """Preparing a lesson queues dozens of runs. On a class server only the teacher's link may
     (teacher=<TRANSFER_LAB_TEACHER_KEY>); where nobody shares (one learner, or a teacher's own laptop),
     whoever uses the app is the teacher."""
-    return state().get("teacher", False) or (not settings.current().teacher_key and not settings.current().sharing)
+    server = settings.current()
+    return state().get("teacher", False) or (not server.teacher_key and not server.sharing)
 
 
 def state() -> dict:

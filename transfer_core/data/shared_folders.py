@@ -19,13 +19,13 @@ from transfer_core.settings import UploadLimits
 def check_shared(folder: str) -> Path:
     """The folder, resolved, if it lies under a shared root; DatasetUnavailable otherwise."""
     path = Path(folder).resolve()  # `..` and links lead where they lead, and that is what is checked
-    roots = settings.current().folder_roots
+    where = settings.current()
+    roots = where.folder_roots
     if not roots:
         raise DatasetUnavailable(
             "this server reads no folders of its own for students (TRANSFER_LAB_FOLDER_ROOTS is not set); "
             "upload a zip of class folders on the My data page instead."
         )
-    where = settings.current()
     private = [
         where.data_dir.resolve() / "users",
         where.runs_dir.resolve(),

@@ -10,13 +10,18 @@ from transfer_core.store.features import FeatureStore
 from transfer_core.store.runs import RunStore
 
 
+def stores_for(settings: Settings) -> tuple[RunStore, FeatureStore]:
+    """The run store and the feature store the settings name: the server's, which the command line shares."""
+    return RunStore(settings.runs_dir), FeatureStore(settings.features_dir, settings.feature_store_mb * MB)
+
+
 def runner_for(settings: Settings) -> Runner:
     """One runner for the whole server: every session shares its slots and queue."""
-    store = RunStore(settings.runs_dir)
+    store, features = stores_for(settings)
     shared = {
         "slots": settings.local_slots,
         "max_queue": settings.max_queue,
-        "features": FeatureStore(settings.features_dir, settings.feature_store_mb * MB),
+        "features": features,
         "abandoned_seconds": 60 * settings.abandoned_minutes,
     }
     if settings.runner == "threads":
