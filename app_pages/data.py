@@ -12,8 +12,11 @@ from transfer_core.data.preparation import fitting_sizes, prepare_data
 from transfer_core.data.registry import DATASETS, FOLDER_PREFIX, MINE_PREFIX, load_shared
 from transfer_core.errors import TransferLabError
 from transfer_core.models.weights import downloads_allowed
-from transfer_core.resolve import available, class_count, prepared_data, settings_for_data
+from transfer_core.resolve import available, class_count, dataset_reads, prepared_data, settings_for_data
 from transfer_core.runners.memory_budget import check_budget
+from transfer_core.sound.clips import wav_bytes
+from transfer_core.sound.spectrogram import spectrogram_images
+from transfer_core.sound.speech import SPEECH_SETS
 from transfer_core.words.word_lists import decode
 from ui.config_state import current_config, update_config
 from ui.describe import dataset_rows, dataset_words
@@ -26,6 +29,7 @@ from ui.teacher import locked
 from ui.widgets import bind
 
 SAMPLES_PER_CLASS = 8
+CLIPS_PER_CLASS = 4  # each with a play button
 DATASET_KEY = "dataset_choice"
 FOLDER = "folder"  # the option that asks for a server folder's path
 
@@ -34,25 +38,40 @@ def prepared(config) -> tuple:
     """The run's training images as arrays, from the cache for shared datasets. A session's own
     dataset is not cached: it can change, and the cache is shared by every session."""
     if config.dataset.startswith((MINE_PREFIX, FOLDER_PREFIX)):  # read as this session, within its limits
-        return arrays(prepared_data(config, owner()))  # which checks the memory budget first
+        # (a sound dataset as clips: the page draws their spectrograms and plays them)
+        return arrays(prepared_data(config.replace(backbone="speech_cnn"), owner()) if _is_sound(config)
+                      else prepared_data(config, owner()))  # fmt: skip
     check_budget(config, class_count(config, owner()))  # before anything loads: a link can ask for 47 GB
     args = (config.dataset, config.train_per_class, config.val_per_class, config.image_size, config.seed,
             config.class_indices)  # fmt: skip
     return prepared_shared(*args)
 
 
+def _is_sound(config) -> bool:
+    try:
+        return dataset_reads(config.dataset, owner()) == "sound"
+    except TransferLabError:
+        return False  # the page says why the dataset cannot be read
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def prepared_shared(dataset: str, train_per_class: int, val_per_class: int, image_size: int, seed: int, classes):
-    return arrays(prepare_data(load_shared(dataset), train_per_class, val_per_class, image_size, seed, classes))
+    raw = load_shared(dataset)
+    return arrays(prepare_data(raw, train_per_class, val_per_class, image_size, seed, classes, hears=True))
 
 
 def arrays(data) -> tuple:
-    """Images as (N, H, W, 3) arrays, or a word dataset's words as strings."""
+    """Images as (N, H, W, 3) arrays, a word dataset's words as strings, or a sound dataset's
+    spectrograms; and for sound the clips themselves (else None)."""
+    clips = None
     if data.train_x.dtype == torch.int64:
         samples = np.array([decode(tokens) for tokens in data.train_x.numpy()])
+    elif data.train_x.dtype == torch.int16:  # clips: shown as the pictures an image backbone sees
+        clips = data.train_x.numpy()
+        samples = spectrogram_images(data.train_x).numpy()
     else:
         samples = data.train_x.permute(0, 2, 3, 1).numpy()
-    return samples, data.train_y.numpy(), data.val_y.numpy(), data.classes
+    return samples, data.train_y.numpy(), data.val_y.numpy(), data.classes, clips
 
 
 def dataset_choice_ui() -> str:
@@ -123,6 +142,17 @@ def size_ui() -> None:
         )
 
 
+def clips_ui(pictures: np.ndarray, clips: np.ndarray, labels: np.ndarray, classes: list[str]) -> None:
+    """Per class, a few clips: each one's spectrogram and a play button."""
+    st.caption(t("data.spectrogram_caption"))
+    for label, name in enumerate(classes):
+        members = np.flatnonzero(labels == label)[:CLIPS_PER_CLASS]
+        st.markdown(f"**{literal(name)}**")
+        for column, i in zip(st.columns(CLIPS_PER_CLASS), members):
+            column.image(pictures[i], width=96)
+            column.audio(wav_bytes(clips[i]), format="audio/wav")
+
+
 def samples_ui(samples: np.ndarray, labels: np.ndarray, classes: list[str]) -> None:
     for label, name in enumerate(classes):
         members = np.flatnonzero(labels == label)[:SAMPLES_PER_CLASS]
@@ -149,7 +179,7 @@ else:
     config = current_config()
     try:
         with st.spinner(t("data.loading")):
-            images, train_y, val_y, classes = prepared(config)
+            images, train_y, val_y, classes, clips = prepared(config)
     except TransferLabError as err:
         st.error(problem(err))
     else:
@@ -160,7 +190,12 @@ else:
         st.subheader(t("data.summary", classes=len(classes), train=len(train_y), val=len(val_y)))
         st.plotly_chart(localize_figure(class_counts_bars(counts)), width="stretch")
         st.subheader(t("data.samples"))
-        samples_ui(images, train_y, classes)
+        if config.dataset in SPEECH_SETS:  # what synthetic speech can and cannot teach
+            st.info(t("data.synthetic_speech", about=t(f"data.speech_about.{config.dataset}")))
+        if clips is not None:
+            clips_ui(images, clips, train_y, classes)
+        else:
+            samples_ui(images, train_y, classes)
 
 st.subheader(t("data.offline"))
 st.dataframe(localize_frame(pd.DataFrame(dataset_rows(setup_words))), hide_index=True, width="stretch")

@@ -140,6 +140,8 @@ def cam_ui(record: RunRecord) -> None:
     models = run_models(record.run_id)
     view = cams(record.run_id, tuple(range(min(CAM_IMAGES, len(models.data.val_y)))))  # own data can be small
     st.caption(t("features.cam_caption", stage=Markdown(view.stage)))  # the registry's name
+    if models.hears or models.data.val_clips is not None:  # the pictures are spectrograms
+        st.caption(t("features.sound_cam_caption"))
     for i in range(len(view.true)):
         cam_row_ui(view, i, before_label(models))
 
@@ -204,8 +206,11 @@ if record is not None:
     except TransferLabError as err:  # its data changed since it trained, or is gone
         st.error(literal(err))
         st.stop()
-    if get_spec(record.config.backbone).reads == "words":
+    reads = get_spec(record.config.backbone).reads
+    if reads == "words":
         views = {"reading": reading_ui, "embedding": embedding_ui, "drift": drift_ui}
+    elif reads == "sound":  # no single picture to feed in: the clips' spectrograms carry the Grad-CAM
+        views = {"embedding": embedding_ui, "cam": cam_ui, "confusion": confusion_ui, "drift": drift_ui, "cka": cka_ui}
     else:
         views = {"embedding": embedding_ui, "activations": activations_ui, "cam": cam_ui, "confusion": confusion_ui,
                  "drift": drift_ui, "cka": cka_ui}  # fmt: skip

@@ -1,5 +1,6 @@
-"""My data: bring your own images — a zip of class folders, image files per class, or webcam shots —
-and keep them as datasets every strategy can train on."""
+"""My data: bring your own images — a zip of class folders, image files per class, or webcam shots —,
+words, or sound (recorded from the microphone or WAV files), and keep them as datasets every strategy
+can train on."""
 
 import pandas as pd
 import streamlit as st
@@ -18,10 +19,19 @@ from transfer_core.errors import TransferLabError
 from transfer_core.words.upload import import_word_lists
 from transfer_core.words.word_lists import MAX_LETTERS
 from ui.i18n import literal, localize_frame, t
-from ui.own_data import checked_once, default_name, import_result_ui, keep_ui, kept_notice, limits_caption, use_dataset
+from ui.own_data import (
+    checked_once,
+    class_uploads,
+    default_name,
+    import_result_ui,
+    keep_ui,
+    kept_notice,
+    limits_caption,
+    use_dataset,
+)
+from ui.own_sound import sound_ui
 from ui.session import owner
 
-CLASS_SLOTS = 6
 THUMBNAILS_PER_ROW = 8
 
 
@@ -36,21 +46,6 @@ def zip_ui(limits) -> None:
         return
     import_result_ui(result)
     keep_ui(result.dataset, default_name(upload.name), "zip", limits)
-
-
-def class_uploads(key: str, label_key: str, limits, **uploader) -> dict:
-    """A number of classes, then per class a name and a file uploader: {name: what was uploaded} for the
-    classes that have both. `uploader` is what differs between image and word files."""
-    classes = st.number_input(t("my_data.classes"), 2, CLASS_SLOTS, 2, key=f"{key}_classes")
-    uploads = {}
-    for slot in range(int(classes)):
-        left, right = st.columns([1, 3])
-        name = left.text_input(t("my_data.class_n", n=slot + 1), key=f"{key}_name_{slot}")
-        upload = right.file_uploader(t(label_key, n=slot + 1), key=f"{key}_upload_{slot}",
-                                     max_upload_size=limits.upload_mb, **uploader)  # fmt: skip
-        if name and upload:
-            uploads[name] = upload
-    return uploads
 
 
 def files_ui(limits) -> None:
@@ -231,8 +226,8 @@ kept_notice()
 for key, show in (("saved_to", st.success), ("save_problem", st.error)):
     if message := st.session_state.pop(key, None):
         show(message)
-tab_zip, tab_files, tab_words, tab_webcam, tab_mine = st.tabs(
-    [t(f"my_data.tabs.{n}") for n in ("zip", "files", "words", "webcam", "mine")]
+tab_zip, tab_files, tab_words, tab_webcam, tab_sound, tab_mine = st.tabs(
+    [t(f"my_data.tabs.{n}") for n in ("zip", "files", "words", "webcam", "sound", "mine")]
 )
 with tab_zip:
     zip_ui(limits)
@@ -242,5 +237,7 @@ with tab_words:
     words_ui(limits)
 with tab_webcam:
     webcam_ui(limits)
+with tab_sound:
+    sound_ui(limits)
 with tab_mine:
     mine_ui(limits)

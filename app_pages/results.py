@@ -4,9 +4,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from transfer_core.analysis.validation import ValidationReport
+from transfer_core import settings
+from transfer_core.analysis.validation import ValidationReport, load_trained_model
+from transfer_core.data.uploads import FileRefused
 from transfer_core.errors import TransferLabError
 from transfer_core.metrics import metrics_rows
+from transfer_core.sound.clips import wav_bytes
+from transfer_core.sound.listening import class_probabilities
+from transfer_core.sound.upload import read_wav
 from transfer_core.store.runs import RunRecord
 from ui.downloads import code_downloads
 from ui.figures import confusion_heatmap, per_class_bars
@@ -15,6 +20,7 @@ from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
 
 GRID_IMAGES = 24
+WRONG_CLIPS = 8
 
 
 def wrong_words_ui(report: ValidationReport) -> None:
@@ -26,6 +32,47 @@ def wrong_words_ui(report: ValidationReport) -> None:
     frame = pd.DataFrame(rows, columns=["word", "guess", "confidence", "true language"])
     confidence = st.column_config.NumberColumn(format="%.2f")
     st.dataframe(localize_frame(frame), hide_index=True, column_config={word("confidence"): confidence})
+
+
+def wrong_clips_ui(report: ValidationReport) -> None:
+    """A sound run's validation clips that it got wrong, the most confident mistakes first: each one's
+    spectrogram, a play button, and what the run heard."""
+    wrong = np.flatnonzero(report.y_true != report.y_pred)
+    wrong = wrong[np.argsort(-report.confidence[wrong])][:WRONG_CLIPS]
+    if not len(wrong):
+        st.success(t("results.no_wrong_clips"))
+    for i in wrong:
+        picture, sound = st.columns([1, 3], vertical_alignment="center")
+        picture.image(report.images[i], width=96)
+        guess, true = literal(report.classes[report.y_pred[i]]), literal(report.classes[report.y_true[i]])
+        sound.markdown(t("results.wrong_clip", guess=guess, confidence=report.confidence[i], true=true))
+        sound.audio(wav_bytes(report.clips[i]), format="audio/wav")
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def trained_model(run_id: str):
+    record = get_runner().store.load(run_id)
+    return load_trained_model(record.config, len(record.classes), get_runner().store.load_weights(run_id))
+
+
+def listen_ui(record: RunRecord) -> None:
+    """Say a word: the finished run names it, live."""
+    st.subheader(t("results.listen"))
+    recording = st.audio_input(t("results.record"), key=f"listen_{record.run_id}")
+    if recording is None:
+        st.caption(t("results.listen_hint", classes=", ".join(literal(c) for c in record.classes)))
+        return
+    try:
+        clip = read_wav(recording.getvalue(), settings.current().uploads)
+    except FileRefused as err:
+        st.error(t("results.listen_refused", reason=err))
+        return
+    probabilities = class_probabilities(trained_model(record.run_id), record.config.backbone,
+                                        record.config.image_size, clip)  # fmt: skip
+    best = int(probabilities.argmax())
+    st.markdown(t("results.heard", guess=literal(record.classes[best]), p=float(probabilities[best])))
+    frame = pd.DataFrame({"class": record.classes, "probability": probabilities})
+    st.bar_chart(localize_frame(frame), x=word("class"), y=word("probability"), horizontal=True)
 
 
 def image_grid_ui(report: ValidationReport) -> None:
@@ -87,6 +134,10 @@ if record is not None:
         if report.images.dtype.kind == "U":  # a word run
             st.subheader(t("results.wrong_words"))
             wrong_words_ui(report)
+        elif report.clips is not None:  # a sound run
+            st.subheader(t("results.wrong_clips"))
+            wrong_clips_ui(report)
+            listen_ui(record)
         else:
             st.subheader(t("results.images"))
             image_grid_ui(report)

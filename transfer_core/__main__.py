@@ -4,7 +4,7 @@ python -m transfer_core backbones
 python -m transfer_core datasets
 python -m transfer_core train [--backbone NAME --epochs N ...] [--json]
 python -m transfer_core predict IMAGE [--backbone NAME]
-python -m transfer_core import-dataset FILE.zip [--save NAME]
+python -m transfer_core import-dataset FILE.zip [--save NAME]   (class folders of images or WAV files)
 python -m transfer_core export [--backbone NAME ...] [--notebook] > run.py
 python -m transfer_core prepare LESSON [--seeds N]
 """
@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from transfer_core import settings
 from transfer_core.config import TrainConfig
 from transfer_core.data.registry import DATASETS, FOLDER_PREFIX, dataset_available
-from transfer_core.data.uploads import import_zip
+from transfer_core.data.uploads import IMAGES, import_zip, zip_holds_sound
 from transfer_core.data.user_data import check_name, write_folder
 from transfer_core.errors import TransferLabError
 from transfer_core.lessons import classroom, export
@@ -34,15 +34,24 @@ from transfer_core.models.weights import weights_available
 from transfer_core.resolve import check
 from transfer_core.runners.choose import stores_for
 from transfer_core.runners.runner import Runner
+from transfer_core.sound.upload import CLIPS
 from transfer_core.train import BatchProgress, Done, Failed, Started, train
+
+READS = {"images": "images (and sound, drawn as spectrograms)", "words": "words", "sound": "sound"}
+INPUT = {
+    "images": lambda size: f"{size} px",
+    "words": lambda size: f"{size} letters",
+    "sound": lambda size: f"{size:,} samples (one second at 16 kHz)",
+}
 
 
 def cmd_backbones(args) -> int:
     for spec in BACKBONES.values():
         available, why = weights_available(spec.name) if spec.has_pretrained else (False, spec.weights_source)
         print(f"{spec.name}  ({spec.title})")
+        print(f"  reads: {READS[spec.reads]}")
         print(f"  stages ({spec.num_stages}): {', '.join(spec.stage_names)}")
-        print(f"  features: {spec.feature_dim}   input: {spec.preprocessing.input_size} px")
+        print(f"  features: {spec.feature_dim}   input: {INPUT[spec.reads](spec.preprocessing.input_size)}")
         print(f"  weights: {spec.weights_source}")
         print(
             f"  pretrained available offline now: {'yes' if available else 'no'}" + ("" if available else f" - {why}")
@@ -54,7 +63,7 @@ def cmd_datasets(args) -> int:
     for info in DATASETS.values():
         available, why = dataset_available(info.name)
         print(f"{info.name}  ({info.title}): {'available' if available else 'not available'} - {why}")
-    print("folder:PATH  any folder with one sub-folder of images per class")
+    print("folder:PATH  any folder with one sub-folder of images (or of WAV files) per class")
     return 0
 
 
@@ -66,9 +75,9 @@ def cmd_import_dataset(args) -> int:
     except OSError as err:
         print(f"error: cannot read {args.zip} ({err.strerror})", file=sys.stderr)
         return 2
-    result = import_zip(data, limits)
+    result = import_zip(data, limits, CLIPS if zip_holds_sound(data) else IMAGES)
     for name, count in result.counts.items():
-        print(f"accepted  {name}: {count} images")
+        print(f"accepted  {name}: {count} {result.unit}s")
     for refusal in result.refused:
         print(f"refused   {refusal.name}: {refusal.reason}")
     print(result.summary())

@@ -25,6 +25,7 @@ from transfer_core.data.registry import (
     check_dataset_name,
     dataset_available,
     folder_classes,
+    folder_reads,
     load_shared,
     reads,
 )
@@ -47,8 +48,8 @@ class ResolvedRun:
     fingerprint: dict
 
 
-WORD_DEFAULT = "word_gru"  # the backbone a word dataset gets when chosen with an image backbone
-WORD_DATASET = "words_near"  # and the dataset a word encoder gets when chosen with image data
+DEFAULT_BACKBONE = {"words": "word_gru", "sound": "speech_cnn", "images": TrainConfig.backbone}  # for data of a kind
+DEFAULT_DATASET = {"words": "words_near", "sound": "speech_digits", "images": TrainConfig.dataset}  # for a backbone
 
 # --- registry checks (no data, no weights) ------------------------------------------------------
 
@@ -70,53 +71,69 @@ def check(config: TrainConfig) -> TrainConfig:
 
 
 def dataset_reads(name: str, owner: str | None) -> str:
-    """ "words" or "images": what a dataset holds; a session's own dataset is asked of its owner's copy."""
+    """ "images", "words" or "sound": what a dataset holds; a session's own dataset is asked of its owner's
+    copy, a folder of its files."""
     if name.startswith(MINE_PREFIX) and owner is not None:
         return user_data.dataset_kind(owner, name.removeprefix(MINE_PREFIX))
+    if name.startswith(FOLDER_PREFIX):
+        folder = name.removeprefix(FOLDER_PREFIX)
+        try:
+            root = check_shared(folder) if owner is not None else Path(folder)
+        except TransferLabError:
+            return "images"  # resolve says why the folder is refused
+        return folder_reads(root) if root.is_dir() else "images"
     return reads(name)
+
+
+def fits(backbone_reads: str, data_reads: str) -> bool:
+    """A backbone reads data of its own kind; an image backbone also reads sound, drawn as spectrograms:
+    knowledge crossing from images to sound."""
+    return backbone_reads == data_reads or (backbone_reads, data_reads) == ("images", "sound")
 
 
 def settings_for_data(config: TrainConfig, dataset: str, owner: str | None = None) -> dict:
     """What else changes when a config's dataset becomes `dataset`: a backbone that reads what it holds
-    (the default one for it), and no image-only settings for words. Nothing when the backbone fits."""
+    (the default one for it), and no image-only settings for words or sound. Nothing when all fits."""
     data_reads = dataset_reads(dataset, owner)
-    if BACKBONES[config.backbone].reads == data_reads:
-        return {}
-    changes = {"backbone": WORD_DEFAULT if data_reads == "words" else TrainConfig.backbone, "frozen_stages": ALL_STAGES}
-    if config.strategy != "scratch":
-        changes["weights"] = "imagenet"  # the new backbone's pretrained weights (a word encoder's: its source)
-    if data_reads == "words":
+    changes: dict = {}
+    if not fits(BACKBONES[config.backbone].reads, data_reads):
+        changes = {"backbone": DEFAULT_BACKBONE[data_reads], "frozen_stages": ALL_STAGES}
+        if config.strategy != "scratch":
+            changes["weights"] = "imagenet"  # the new backbone's pretrained weights (an own encoder's: its source)
+    if data_reads != "images":
         changes |= {"augment": False, "val_shift": "none"}
-    return changes
+    return {key: value for key, value in changes.items() if getattr(config, key) != value}
 
 
 def data_for_backbone(config: TrainConfig, backbone: str) -> dict:
     """What else changes when a config's backbone becomes `backbone`: a dataset it can read (the default
-    for what it reads, at sizes that fit), and no image-only settings for words. Nothing when it fits."""
+    for what it reads, at sizes that fit), and no image-only settings for words or sound. Nothing when
+    it fits."""
     backbone_reads = BACKBONES[backbone].reads
-    if reads(config.dataset) == backbone_reads:
+    if fits(backbone_reads, reads(config.dataset)):
         return {}
-    dataset = WORD_DATASET if backbone_reads == "words" else TrainConfig.dataset
+    dataset = DEFAULT_DATASET[backbone_reads]
     changes = {"dataset": dataset, "class_subset": "", **fitting_sizes(DATASETS[dataset].smallest_class)}
-    if backbone_reads == "words":
+    if backbone_reads != "images":
         changes |= {"augment": False, "val_shift": "none"}
     return changes
 
 
 def check_modality(config: TrainConfig, backbone_reads: str, data_reads: str | None = None) -> None:
-    """A word encoder reads words, an image backbone images; image-only settings stay off for words.
-    A session's own dataset is checked once its owner's copy is at hand (`data_reads`)."""
-    if data_reads is None and config.dataset.startswith(MINE_PREFIX):
+    """A word encoder reads words, a sound encoder sound, an image backbone images or sound (as
+    spectrograms); image-only settings stay off for words and sound. A session's own dataset is checked
+    once its owner's copy is at hand (`data_reads`), a folder once its files are read."""
+    if data_reads is None and config.dataset.startswith((MINE_PREFIX, FOLDER_PREFIX)):
         return
     data_reads = data_reads or reads(config.dataset)
-    if backbone_reads != data_reads:
-        fitting = [name for name, spec in BACKBONES.items() if spec.reads == data_reads]
+    if not fits(backbone_reads, data_reads):
+        fitting = [name for name, spec in BACKBONES.items() if fits(spec.reads, data_reads)]
         raise ConfigError("backbone", f"{config.dataset} holds {data_reads} and {config.backbone} reads "
                           f"{backbone_reads}; choose one of {', '.join(fitting)}.")  # fmt: skip
-    if data_reads == "words" and config.augment:
-        raise ConfigError("augment", "crop-and-flip augmentation is for images; turn it off for words.")
-    if data_reads == "words" and config.val_shift != "none":
-        raise ConfigError("val_shift", "the shifted validation copies are image changes; choose none for words.")
+    if data_reads != "images" and config.augment:
+        raise ConfigError("augment", f"crop-and-flip augmentation is for images; turn it off for {data_reads}.")
+    if data_reads != "images" and config.val_shift != "none":
+        raise ConfigError("val_shift", f"shifted validation copies are image changes; choose none for {data_reads}.")
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -159,10 +176,10 @@ def prepared_data(config: TrainConfig, owner: str | None) -> PreparedData:
     """The data a config trains and validates on, once the memory it needs is known to fit."""
     check_budget(config, class_count(config, owner))
     raw = raw_dataset(config.dataset, owner)
-    check_modality(config, BACKBONES[config.backbone].reads, raw.kind)  # an own dataset's kind is known now
-    return prepare_data(
-        raw, config.train_per_class, config.val_per_class, config.image_size, config.seed, config.class_indices
-    )
+    backbone_reads = BACKBONES[config.backbone].reads
+    check_modality(config, backbone_reads, raw.kind)  # an own dataset's kind is known now
+    return prepare_data(raw, config.train_per_class, config.val_per_class, config.image_size, config.seed,
+                        config.class_indices, hears=backbone_reads == "sound")  # fmt: skip
 
 
 def class_count(config: TrainConfig, owner: str | None) -> int:

@@ -1,4 +1,4 @@
-"""Pieces the My data page shares between its ways of bringing images in."""
+"""Pieces the My data page shares between its ways of bringing images, words and sound in."""
 
 from collections.abc import Callable
 from typing import TypeVar
@@ -19,6 +19,7 @@ from .i18n import literal, localize_frame, t
 from .session import owner
 
 T = TypeVar("T")
+CLASS_SLOTS = 6
 
 
 def limits_caption(limits: UploadLimits) -> None:
@@ -103,3 +104,18 @@ def checked_once(slot: str, key, check: Callable[[], T]) -> T | TransferLabError
             kept = (key, err)
         st.session_state[slot] = kept
     return kept[1]
+
+
+def class_uploads(key: str, label_key: str, limits, **uploader) -> dict:
+    """A number of classes, then per class a name and a file uploader: {name: what was uploaded} for the
+    classes that have both. `uploader` is what differs between image and word files."""
+    classes = st.number_input(t("my_data.classes"), 2, CLASS_SLOTS, 2, key=f"{key}_classes")
+    uploads = {}
+    for slot in range(int(classes)):
+        left, right = st.columns([1, 3])
+        name = left.text_input(t("my_data.class_n", n=slot + 1), key=f"{key}_name_{slot}")
+        upload = right.file_uploader(t(label_key, n=slot + 1), key=f"{key}_upload_{slot}",
+                                     max_upload_size=limits.upload_mb, **uploader)  # fmt: skip
+        if name and upload:
+            uploads[name] = upload
+    return uploads

@@ -56,6 +56,11 @@ class RunModels:
     def started_pretrained(self) -> bool:
         return self.started_from == "imagenet" and get_spec(self.config.backbone).has_pretrained
 
+    @property
+    def hears(self) -> bool:
+        """The network reads waveforms (its pictures are the clips' spectrograms)."""
+        return get_spec(self.config.backbone).reads == "sound"
+
 
 def load_run_models(store: RunStore, run_id: str) -> RunModels:
     """The run's starting and trained networks and its data; DataChanged if the data is no longer what it saw."""
@@ -139,13 +144,16 @@ class CamView:
 
 
 def cam_view(models: RunModels, val_indices: list[int]) -> CamView:
+    if models.hears:
+        return sound_cam_view(models, val_indices)
     images = models.data.val_x[val_indices]
     x = models.normalised(images)
     stage = cam_stage(models.final, models.config.image_size)
     with torch.no_grad():
         predicted = models.final(x).argmax(1)
     cam_after = grad_cam(models.final, x, predicted, stage)
-    if models.started_pretrained:  # the source network's own view: its ImageNet head and top class
+    if models.started_pretrained and get_spec(models.config.backbone).reads == "images":
+        # the source network's own view: its ImageNet head and top class
         source = build_backbone(models.config.backbone, pretrained=True).eval()
         names = imagenet_categories()
     else:
@@ -160,6 +168,37 @@ def cam_view(models: RunModels, val_indices: list[int]) -> CamView:
         cam_after=cam_after,
         before_predicted=[names[i] for i in before],
         cam_before=cam_before,
+        stage=stage,
+    )
+
+
+def sound_cam_view(models: RunModels, val_indices: list[int]) -> CamView:
+    """Grad-CAM of a network that hears, drawn over each clip's spectrogram: which moments (and, for the
+    speech CNN, which pitch bands) decided. CREPE's maps have no frequency axis (its kernels run along
+    64 ms of raw audio), so they are drawn as moments only. "Before" is the starting network with the
+    run's new head, as it was before training."""
+    from transfer_core.sound.spectrogram import FRAMES, N_MELS, spectrogram_images
+
+    x = models.normalised(models.data.val_x[val_indices])
+    stage = cam_stage(models.final, 0, example=x[:1])
+    maps = {}
+    for which, model in (("before", models.initial), ("after", models.final)):
+        with torch.no_grad():
+            predicted = model(x).argmax(1)
+        cam = grad_cam(model, x, predicted, stage, size=(N_MELS, FRAMES))
+        if models.config.backbone == "crepe_tiny":
+            cam = np.repeat(cam.max(axis=1, keepdims=True), N_MELS, axis=1)  # moments only
+        else:
+            cam = cam[:, ::-1]  # the spectrogram pictures have their lowest band at the bottom
+        maps[which] = (np.ascontiguousarray(cam), [models.classes[i] for i in predicted])
+    pictures = spectrogram_images(models.data.val_clips[val_indices])
+    return CamView(
+        images=pictures.unsqueeze(-1).expand(-1, -1, -1, 3).numpy(),
+        true=[models.classes[i] for i in models.data.val_y[val_indices]],
+        predicted=maps["after"][1],
+        cam_after=maps["after"][0],
+        before_predicted=maps["before"][1],
+        cam_before=maps["before"][0],
         stage=stage,
     )
 

@@ -116,10 +116,13 @@ def first_layer_filters(model: nn.Module) -> np.ndarray:
 # --- attribution ---------------------------------------------------------------------------------
 
 
-def grad_cam(model: nn.Module, x: torch.Tensor, target: torch.Tensor, stage: str) -> np.ndarray:
-    """Grad-CAM (captum's LayerGradCam) of class `target` at `stage`'s output, upsampled to the input.
+def grad_cam(
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor, stage: str, size: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Grad-CAM (captum's LayerGradCam) of class `target` at `stage`'s output, upsampled to the input
+    (or to `size`: a waveform's map is drawn over its spectrogram).
 
-    x: (B, 3, H, W) normalised; target: (B,) class indices. Returns (B, H, W) in [0, 1].
+    x: (B, 3, H, W) normalised, or (B, S) waveforms; target: (B,) class indices. Returns (B, H, W) in [0, 1].
     It works on a copy of `model`: captum hooks the layer while it attributes, and pages share one model
     per run between every tab, so two tabs asking at once would read each other's activations."""
     from captum.attr import LayerAttribution, LayerGradCam
@@ -127,17 +130,18 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: torch.Tensor, stage: str
     model = copy.deepcopy(model).eval()
     cam = LayerGradCam(model, model.stages[stage])
     attribution = cam.attribute(x, target=target, relu_attributions=True)  # (B, 1, h, w)
-    upsampled = LayerAttribution.interpolate(attribution, tuple(x.shape[-2:]), interpolate_mode="bilinear")
+    upsampled = LayerAttribution.interpolate(attribution, size or tuple(x.shape[-2:]), interpolate_mode="bilinear")
     maps = upsampled[:, 0].detach()
     high = maps.flatten(1).amax(dim=1).view(-1, 1, 1).clamp_min(1e-8)
     return (maps / high).clamp(0, 1).numpy()
 
 
-def cam_stage(model: nn.Module, image_size: int, min_side: int = 4) -> str:
+def cam_stage(model: nn.Module, image_size: int, min_side: int = 4, example: torch.Tensor | None = None) -> str:
     """The last stage whose output is still at least `min_side` pixels across: at small image sizes
-    the final stage is 2 x 2, too coarse to show where the network looks."""
+    the final stage is 2 x 2, too coarse to show where the network looks. `example`: one input of
+    another shape (a waveform) to measure with."""
     chosen = next(iter(model.stages))
-    x = torch.zeros(1, 3, image_size, image_size)
+    x = torch.zeros(1, 3, image_size, image_size) if example is None else example
     with torch.no_grad():
         for name, output in stage_outputs(model, x).items():
             if min(output.shape[-2:]) >= min_side:

@@ -42,7 +42,9 @@ class ValidationReport:
     y_true: np.ndarray  # (N,)
     y_pred: np.ndarray  # (N,)
     confidence: np.ndarray  # (N,) softmax probability of the predicted class
-    images: np.ndarray  # uint8 (N, H, W, 3), as the model saw them before normalisation; for words, str (N,)
+    images: np.ndarray  # uint8 (N, H, W, 3), as the model saw them before normalisation; for words, str (N,);
+    # for sound, the clips' spectrogram pictures
+    clips: np.ndarray | None = None  # sound: the validation clips, int16 (N, S), to play back
 
     @property
     def accuracy(self) -> float:
@@ -71,12 +73,18 @@ def validation_report(
         y_true=data.val_y.numpy(),
         y_pred=predicted.numpy(),
         confidence=confidence.numpy(),
-        images=samples_as_shown(data.val_x),
+        images=samples_as_shown(data.val_x if data.val_clips is None else data.val_clips),
+        clips=None if data.val_clips is None else data.val_clips.numpy(),
     )
 
 
 def samples_as_shown(x: torch.Tensor) -> np.ndarray:
-    """Images as uint8 (N, H, W, 3) arrays; a word dataset's tokens as the words they spell."""
+    """Images as uint8 (N, H, W, 3) arrays; a word dataset's tokens as the words they spell; clips as
+    their spectrogram pictures."""
     if x.dtype == torch.int64:
         return np.array([decode(tokens) for tokens in x.numpy()])
+    if x.dtype == torch.int16:
+        from transfer_core.sound.spectrogram import spectrogram_images
+
+        return spectrogram_images(x).unsqueeze(-1).expand(-1, -1, -1, 3).numpy()
     return x.permute(0, 2, 3, 1).numpy()

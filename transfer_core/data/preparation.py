@@ -66,9 +66,12 @@ def _empty(size: int) -> torch.Tensor:
 
 def normalize(batch: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
     """uint8 (B, 3, H, W) -> float, scaled to [0, 1] and normalised the way the weights expect. Word
-    tokens (int64) pass through: a word encoder reads them as they are."""
+    tokens (int64) pass through: a word encoder reads them as they are; int16 clips become waveforms
+    in [-1, 1]."""
     if batch.dtype == torch.int64:
         return batch
+    if batch.dtype == torch.int16:
+        return batch.float() / 32768
     mean = torch.tensor(prep.mean, device=batch.device).view(1, 3, 1, 1)
     std = torch.tensor(prep.std, device=batch.device).view(1, 3, 1, 1)
     return (batch.float() / 255 - mean) / std
@@ -116,11 +119,12 @@ def _take(images: np.ndarray | list[np.ndarray], idx: np.ndarray):
 
 @dataclass(frozen=True)
 class PreparedData:
-    train_x: torch.Tensor  # uint8 (N, 3, S, S)
+    train_x: torch.Tensor  # uint8 (N, 3, S, S); int64 (N, L) word tokens; int16 (N, S) clips for a network that hears
     train_y: torch.Tensor  # int64 (N,)
     val_x: torch.Tensor
     val_y: torch.Tensor
     classes: list[str]
+    val_clips: torch.Tensor | None = None  # sound: the validation clips, int16 (N, S), to play back
 
 
 def prepare_data(
@@ -130,9 +134,11 @@ def prepare_data(
     image_size: int,
     seed: int,
     class_subset: tuple[int, ...] = (),
+    hears: bool = False,
 ) -> PreparedData:
     """The run's images, split per class from the seed. With `class_subset`, only those classes,
-    relabelled 0..k-1 in the order given (a task made of half a dataset's classes, say)."""
+    relabelled 0..k-1 in the order given (a task made of half a dataset's classes, say). Sound stays
+    waveforms for a network that `hears`, and is drawn as spectrogram pictures for one that sees."""
     labels = raw.labels
     classes = raw.classes
     if class_subset:
@@ -146,6 +152,8 @@ def prepare_data(
         tokens = torch.from_numpy(raw.images)
         y = torch.from_numpy(labels)
         return PreparedData(tokens[train_idx], y[train_idx], tokens[val_idx], y[val_idx], classes)
+    if raw.kind == "sound":
+        return _prepare_sound(raw.images, labels, train_idx, val_idx, classes, image_size, hears)
     return PreparedData(
         train_x=to_image_tensor(_take(raw.images, train_idx), image_size),
         train_y=torch.from_numpy(labels[train_idx]),
@@ -153,6 +161,24 @@ def prepare_data(
         val_y=torch.from_numpy(labels[val_idx]),
         classes=classes,
     )
+
+
+def _prepare_sound(clips: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
+                   classes: list[str], size: int, hears: bool) -> PreparedData:  # fmt: skip
+    train, val = torch.from_numpy(clips[train_idx]), torch.from_numpy(clips[val_idx])
+    y = torch.from_numpy(labels)
+    return PreparedData(sound_inputs(train, hears, size), y[train_idx], sound_inputs(val, hears, size), y[val_idx],
+                        classes, val_clips=val)  # fmt: skip
+
+
+def sound_inputs(clips: torch.Tensor, hears: bool, size: int) -> torch.Tensor:
+    """int16 clips (N, S) as a model reads them: as they are for a network that hears, else as
+    spectrogram pictures, uint8 (N, 3, size, size)."""
+    if hears:
+        return clips
+    from transfer_core.sound.spectrogram import spectrogram_images
+
+    return to_image_tensor(spectrogram_images(clips).numpy(), size)
 
 
 def check_class_subset(subset: tuple[int, ...], num_classes: int) -> None:

@@ -1,5 +1,5 @@
-"""Datasets: the registry of sources (Fashion-MNIST, CIFAR-10, digits, word lists, folders of class
-folders), whether each is here, and their loaders. preparation.py makes one ready for a run.
+"""Datasets: the registry of sources (Fashion-MNIST, CIFAR-10, digits, word lists, spoken words,
+folders of class folders), whether each is here, and their loaders. preparation.py makes one ready for a run.
 
 Images stay uint8 in memory until a batch is drawn, four times smaller than floats.
 """
@@ -17,6 +17,8 @@ from transfer_core import settings
 from transfer_core.config import FOLDER_PREFIX, MINE_PREFIX
 from transfer_core.errors import ConfigError, DatasetUnavailable
 from transfer_core.models.weights import downloads_allowed
+from transfer_core.sound import speech
+from transfer_core.sound.clips import WAV_SUFFIXES, read_clip_file
 from transfer_core.words import word_lists
 
 __all__ = ["FOLDER_PREFIX", "MINE_PREFIX"]  # a session's own (mine:) datasets are resolve's to find
@@ -31,7 +33,8 @@ class RawDataset:
     images: np.ndarray | list[np.ndarray]  # uint8 (N, H, W) grey or (N, H, W, 3) colour; a list if sizes differ
     labels: np.ndarray  # int64 (N,)
     classes: list[str]
-    kind: str = "images"  # or "words": `images` then holds int64 (N, MAX_LETTERS) tokens (see word_lists.py)
+    kind: str = "images"  # or "words": `images` then holds int64 (N, MAX_LETTERS) tokens (see word_lists.py),
+    # or "sound": int16 (N, CLIP_SAMPLES) one-second clips at 16 kHz (see sound/clips.py)
 
 
 @dataclass(frozen=True)
@@ -132,18 +135,31 @@ def _load_digits(allow_download: bool) -> RawDataset:
 
 
 def load_folder(root: Path) -> RawDataset:
+    """Class folders of images, or of WAV files (then a sound dataset)."""
     if not root.is_dir():
         raise DatasetUnavailable(f"{root} is not a folder; give a folder with one sub-folder of images per class.")
     classes = folder_classes(root)
-    images, labels = [], []
+    sound = folder_reads(root) == "sound"
+    suffixes, read = (WAV_SUFFIXES, _read_clip) if sound else (IMAGE_SUFFIXES, _read_image)
+    items, labels = [], []
     for label, name in enumerate(classes):
         for file in sorted((root / name).iterdir()):
-            if file.suffix.lower() in IMAGE_SUFFIXES:
-                images.append(_read_image(file))
+            if file.suffix.lower() in suffixes:
+                items.append(read(file))
                 labels.append(label)
-    if len(classes) < 2 or not images:
-        raise DatasetUnavailable(f"{root} needs at least two sub-folders of images, one per class.")
-    return RawDataset(images, np.asarray(labels, dtype=np.int64), classes)
+    if len(classes) < 2 or not items:
+        raise DatasetUnavailable(f"{root} needs at least two sub-folders of images or WAV files, one per class.")
+    if sound:
+        return RawDataset(np.stack(items), np.asarray(labels, dtype=np.int64), classes, kind="sound")
+    return RawDataset(items, np.asarray(labels, dtype=np.int64), classes)
+
+
+def folder_reads(root: Path) -> str:
+    """ "sound" for class folders of WAV files, else "images", from the file names alone."""
+    for name in folder_classes(root):
+        if any(f.suffix.lower() in WAV_SUFFIXES for f in (root / name).iterdir()):
+            return "sound"
+    return "images"
 
 
 def folder_classes(root: Path) -> list[str]:
@@ -157,6 +173,13 @@ def _read_image(file: Path) -> np.ndarray:
             return np.array(image.convert("RGB"))
     except (UnidentifiedImageError, OSError) as err:
         raise DatasetUnavailable(f"{file} is not a readable image ({err}); remove it or replace it.") from err
+
+
+def _read_clip(file: Path) -> np.ndarray:
+    try:
+        return read_clip_file(file)
+    except ValueError as err:
+        raise DatasetUnavailable(f"{file} is not a readable WAV file ({err}); remove it or replace it.") from err
 
 
 # --- words labelled by language (Debian's word lists) ------------------------------------------
@@ -192,6 +215,22 @@ def _word_dataset(name: str, title: str) -> DatasetInfo:
                        lambda: _words_available(languages), len(languages), word_lists.CANDIDATES)  # fmt: skip
 
 
+# --- spoken words (synthesised by espeak-ng, see sound/speech.py) -----------------------------------
+
+
+def _speech_dataset(spec: speech.SpeechSet) -> DatasetInfo:
+    def load(_allow_download: bool) -> RawDataset:
+        ok, why = speech.espeak_available()
+        if not ok:
+            raise DatasetUnavailable(why + ".")
+        clips, labels = speech.load_speech(spec.name)
+        return RawDataset(clips, labels, list(spec.words), kind="sound")
+
+    source = "synthesised offline by Debian's espeak-ng, cached in the data folder"
+    return DatasetInfo(spec.name, spec.title, source, load, speech.espeak_available, len(spec.words),
+                       spec.clips_per_word)  # fmt: skip
+
+
 # --- registry -----------------------------------------------------------------------------------
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -212,12 +251,16 @@ DATASETS: dict[str, DatasetInfo] = {
     "words_near": _word_dataset("words_near", "Words: 4 languages near the source's"),
     "words_far": _word_dataset("words_far", "Words: Polish beside 2 near languages"),
     "words_all": _word_dataset("words_all", "Words: all 11 languages"),
+    **{name: _speech_dataset(spec) for name, spec in speech.SPEECH_SETS.items()},
 }
 
 
 def reads(dataset: str) -> str:
-    """What a dataset holds: "words" for the word sets, "images" for every other (own data included)."""
-    return "words" if dataset in WORD_SETS else "images"
+    """What a registry dataset holds: "words", "sound" or "images" (a session's own data, and a folder,
+    are asked of their files: see resolve.dataset_reads)."""
+    if dataset in WORD_SETS:
+        return "words"
+    return "sound" if dataset in speech.SPEECH_SETS else "images"
 
 
 def check_dataset_name(name: str) -> None:

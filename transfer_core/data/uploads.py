@@ -1,4 +1,5 @@
-"""Datasets brought in by users: a zip of class folders, or image files per class.
+"""Datasets brought in by users: a zip of class folders, or files per class, of images (or, with
+sound/upload.py's reader, of WAV clips).
 
 Everything is checked in memory. Nothing is ever extracted to disk by the names inside an
 archive, so a hostile name (`../../etc/passwd`, `/root/x`, a symlink) can only be refused.
@@ -9,7 +10,7 @@ import io
 import stat
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -38,18 +39,29 @@ class Refusal:
     reason: str
 
 
+@dataclass(frozen=True)
+class Reader:
+    """What a class folder holds: the file suffixes taken, how one file is read, and how a class's items
+    become a dataset."""
+
+    suffixes: tuple[str, ...]
+    read: Callable[[bytes, UploadLimits], np.ndarray]
+    unit: str  # "image" or "clip"
+    kind: str  # the RawDataset kind
+
+
 @dataclass
 class ImportResult:
     dataset: RawDataset
     counts: dict[str, int]  # images (or words) kept per class
     refused: list[Refusal] = field(default_factory=list)
-    unit: str = "image"  # what a class is made of: "image", or "word" for a word dataset
+    unit: str = "image"  # what a class is made of: "image", "clip", or "word" for a word dataset
 
     def summary(self) -> str:
         text = f"{count(sum(self.counts.values()), self.unit)} in {len(self.counts)} classes accepted"
         if not self.refused:
             return text + "."
-        refused = count(len(self.refused), "file") if self.unit == "image" else f"{len(self.refused)} lines or files"
+        refused = f"{len(self.refused)} lines or files" if self.unit == "word" else count(len(self.refused), "file")
         return text + f"; {refused} refused."
 
 
@@ -84,11 +96,15 @@ def read_image(data: bytes, limits: UploadLimits) -> np.ndarray:
         raise FileRefused(f"a damaged or truncated image ({err})") from err
 
 
+IMAGES = Reader(IMAGE_SUFFIXES, read_image, "image", "images")
+
+
 # --- a zip of class folders ---------------------------------------------------------------------
 
 
-def import_zip(data: bytes, limits: UploadLimits) -> ImportResult:
-    """A dataset from a zip holding one folder of images per class (inside one top folder or not)."""
+def import_zip(data: bytes, limits: UploadLimits, reader: Reader = IMAGES) -> ImportResult:
+    """A dataset from a zip holding one folder of images (or what `reader` reads) per class, inside one
+    top folder or not."""
     if len(data) > limits.upload_bytes:
         raise UploadRejected(f"the zip is {len(data) / 1e6:.0f} MB; the limit is {limits.upload_mb} MB.")
     try:
@@ -99,14 +115,23 @@ def import_zip(data: bytes, limits: UploadLimits) -> ImportResult:
         members = archive.infolist()
         check_archive(members, limits)
         skip = 1 if _common_top_folder(members) else 0  # path parts before the class folder
-        files, refused = _candidate_members(members, skip, limits)
-        images: dict[str, list[np.ndarray]] = {name: [] for name in _empty_class_folders(members, files, skip)}
+        files, refused = _candidate_members(members, skip, limits, reader)
+        items: dict[str, list[np.ndarray]] = {name: [] for name in _empty_class_folders(members, files, skip)}
         for info, class_name in files:
             try:
-                images.setdefault(class_name, []).append(read_image(_read_member(archive, info), limits))
+                items.setdefault(class_name, []).append(reader.read(_read_member(archive, info), limits))
             except FileRefused as err:
                 refused.append(Refusal(info.filename, str(err)))
-    return build_dataset(images, limits, refused)
+    return build_dataset(items, limits, refused, reader)
+
+
+def zip_holds_sound(data: bytes) -> bool:
+    """Whether a zip's class folders hold WAV files rather than images (from its directory alone)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return any(PurePosixPath(name).suffix.lower() == ".wav" for name in archive.namelist())
+    except zipfile.BadZipFile:
+        return False  # import_zip says why
 
 
 def check_archive(members: list[zipfile.ZipInfo], limits: UploadLimits) -> None:
@@ -124,17 +149,17 @@ def check_archive(members: list[zipfile.ZipInfo], limits: UploadLimits) -> None:
 
 
 def _candidate_members(
-    members: list[zipfile.ZipInfo], skip: int, limits: UploadLimits
+    members: list[zipfile.ZipInfo], skip: int, limits: UploadLimits, reader: Reader = IMAGES
 ) -> tuple[list[tuple[zipfile.ZipInfo, str]], list[Refusal]]:
-    """The members that may hold a class's image, with their class; the rest refused with a reason."""
+    """The members that may hold a class's item, with their class; the rest refused with a reason."""
     accepted, refused = [], []
     for info in members:
         if info.is_dir():
             continue
-        reason = member_problem(info, limits)
+        reason = member_problem(info, limits, reader)
         parts = _parts(info.filename)[skip:]
         if reason is None and len(parts) < 2:
-            reason = "not inside a class folder: put each image in a folder named after its class"
+            reason = f"not inside a class folder: put each {reader.unit} in a folder named after its class"
         if reason:
             refused.append(Refusal(info.filename, reason))
         else:
@@ -142,8 +167,8 @@ def _candidate_members(
     return accepted, refused
 
 
-def member_problem(info: zipfile.ZipInfo, limits: UploadLimits) -> str | None:
-    """Why this member cannot be an image of the dataset, or None."""
+def member_problem(info: zipfile.ZipInfo, limits: UploadLimits, reader: Reader = IMAGES) -> str | None:
+    """Why this member cannot be an item (an image, a clip) of the dataset, or None."""
     name = info.filename.replace("\\", "/")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         return "an absolute path: entries must be relative to the zip's top"
@@ -152,15 +177,19 @@ def member_problem(info: zipfile.ZipInfo, limits: UploadLimits) -> str | None:
     if stat.S_ISLNK(info.external_attr >> 16):
         return "a symbolic link, not a file"
     if any(part in name for part in SYSTEM_FILES) or PurePosixPath(name).name.startswith("."):
-        return "a hidden or system file, not an image"
+        return f"a hidden or system file, not an {reader.unit}" if reader.unit == "image" else "a hidden or system file"
     suffix = PurePosixPath(name).suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:
-        return f"not an image file (extension {suffix or 'none'}; accepted: {', '.join(IMAGE_SUFFIXES)})"
+    if suffix not in reader.suffixes:
+        return f"not {_a(reader.unit)} file (extension {suffix or 'none'}; accepted: {', '.join(reader.suffixes)})"
     if info.file_size > limits.upload_bytes:
         return f"{info.file_size / 1e6:.0f} MB uncompressed, more than the {limits.upload_mb} MB limit"
     if (too_compressed := ratio_problem(info, limits)) is not None:
         return f"{too_compressed} (a zip bomb)"
     return None
+
+
+def _a(unit: str) -> str:
+    return f"an {unit}" if unit[0] in "aeiou" else f"a {unit}"
 
 
 def ratio_problem(info: zipfile.ZipInfo, limits: UploadLimits) -> str | None:
@@ -203,46 +232,51 @@ def _empty_class_folders(
 # --- image files per class ----------------------------------------------------------------------
 
 
-def import_files(files: dict[str, Iterable[tuple[str, bytes]]], limits: UploadLimits) -> ImportResult:
-    """A dataset from image files grouped by class name: {class: [(file name, bytes), ...]}."""
-    images: dict[str, list[np.ndarray]] = {}
+def import_files(
+    files: dict[str, Iterable[tuple[str, bytes]]], limits: UploadLimits, reader: Reader = IMAGES
+) -> ImportResult:
+    """A dataset from image files (or what `reader` reads) grouped by class: {class: [(file name, bytes)]}."""
+    items: dict[str, list[np.ndarray]] = {}
     refused: list[Refusal] = []
     for class_name, class_files in files.items():
-        images[class_name] = []
+        items[class_name] = []
         for file_name, data in class_files:
             if len(data) > limits.upload_bytes:
                 refused.append(Refusal(file_name, f"larger than the {limits.upload_mb} MB limit"))
                 continue
             try:
-                images[class_name].append(read_image(data, limits))
+                items[class_name].append(reader.read(data, limits))
             except FileRefused as err:
                 refused.append(Refusal(file_name, str(err)))
-    return build_dataset(images, limits, refused)
+    return build_dataset(items, limits, refused, reader)
 
 
 # --- classes into a dataset ---------------------------------------------------------------------
 
 
-def build_dataset(images: dict[str, list[np.ndarray]], limits: UploadLimits, refused: list[Refusal]) -> ImportResult:
-    """Keep the classes with enough images; a dataset needs two of them."""
+def build_dataset(
+    items: dict[str, list[np.ndarray]], limits: UploadLimits, refused: list[Refusal], reader: Reader = IMAGES
+) -> ImportResult:
+    """Keep the classes with enough images (or clips); a dataset needs two of them."""
     kept = {}
-    for class_name, class_images in sorted(images.items()):
+    for class_name, class_items in sorted(items.items()):
         problem = class_name_problem(class_name)
-        if problem is None and len(class_images) < limits.min_per_class:
-            problem = f"only {count(len(class_images), 'image')}; each class needs at least {limits.min_per_class}"
+        if problem is None and len(class_items) < limits.min_per_class:
+            problem = f"only {count(len(class_items), reader.unit)}; each class needs at least {limits.min_per_class}"
         if problem:
             refused.append(Refusal(f"{class_name}/", f"class refused: {problem}"))
         else:
-            kept[class_name] = class_images
+            kept[class_name] = class_items
     if len(kept) < 2:
         reasons = "; ".join(f"{r.name}: {r.reason}" for r in refused[:5])
         raise UploadRejected(
-            f"a dataset needs at least two classes of {limits.min_per_class} or more images each, "
+            f"a dataset needs at least two classes of {limits.min_per_class} or more {reader.unit}s each, "
             f"and {len(kept)} remained." + (f" Refused: {reasons}" if reasons else "")
         )
     labels = np.concatenate([np.full(len(v), i, dtype=np.int64) for i, v in enumerate(kept.values())])
-    dataset = RawDataset([image for v in kept.values() for image in v], labels, list(kept))
-    return ImportResult(dataset, {k: len(v) for k, v in kept.items()}, refused)
+    flat = [item for v in kept.values() for item in v]
+    dataset = RawDataset(np.stack(flat) if reader.kind == "sound" else flat, labels, list(kept), kind=reader.kind)
+    return ImportResult(dataset, {k: len(v) for k, v in kept.items()}, refused, unit=reader.unit)
 
 
 def class_name_problem(name: str) -> str | None:

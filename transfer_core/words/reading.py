@@ -9,8 +9,8 @@ import pandas as pd
 import torch
 
 from transfer_core.models.backbones import build_backbone, get_spec
+from transfer_core.models.own_sources import source_head
 from transfer_core.models.strategies import TransferModel
-from transfer_core.words.source_weights import source_head
 from transfer_core.words.word_lists import MAX_LETTERS, encode
 
 

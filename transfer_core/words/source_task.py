@@ -7,7 +7,7 @@ trained by the lab itself, with the lab's own training loop, from a fixed seed:
     .venv/bin/python -m transfer_core.words.source_task        # rebuilds assets/word_source/*.safetensors
 
 The files ship in the repository (a few hundred kB each), so every run reads them and none trains
-them again (`source_weights` reads them). `build_source` with a data-folder file builds a copy for a
+them again (`models/own_sources` reads them). `build_source` with a data-folder file builds a copy for a
 checkout without them.
 """
 
@@ -20,8 +20,8 @@ from safetensors.torch import save_file
 
 from transfer_core.config import TrainConfig
 from transfer_core.data.registry import WORD_SETS
+from transfer_core.models.own_sources import shipped_file
 from transfer_core.train import Done, Failed, train
-from transfer_core.words.source_weights import SHIPPED
 
 SOURCE_TASK = TrainConfig(dataset="words_source", strategy="scratch", weights="random", train_per_class=6000,
                           val_per_class=1000, epochs=10, batch_size=128, lr=3e-3, image_size=32, seed=0)  # fmt: skip
@@ -50,5 +50,5 @@ def build_source(backbone: str, file: Path) -> float:
 if __name__ == "__main__":
     for name in sys.argv[1:] or ["word_gru", "word_cnn"]:
         started = time.monotonic()
-        accuracy = build_source(name, SHIPPED / f"{name}.safetensors")
+        accuracy = build_source(name, shipped_file(name))
         print(f"{name}: source validation accuracy {accuracy:.3f} in {time.monotonic() - started:.0f} s")

@@ -6,6 +6,7 @@ import inspect
 import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
 
 from transfer_core.analysis import feature_views
 from transfer_core.config import TrainConfig
@@ -250,8 +251,38 @@ def finetune_extra(lesson: Lesson) -> None:
 
 
 def uses_extra(lesson: Lesson) -> None:
-    """Text, among the uses: lesson 3 transfers the lab's word GRU to languages it never saw."""
+    """Text and speech, among the uses: lesson 3 transfers the lab's word GRU to languages it never saw,
+    lesson 10 asks which source carries over to spoken words."""
     st.page_link(lesson_link("features"), label=t("learn.text_in_the_lab"), icon=":material/translate:")
+    st.page_link(lesson_link("crossmodal"), label=t("learn.sound_in_the_lab"), icon=":material/graphic_eq:")
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def spoken_examples(dataset: str, per_word: int = 3) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The first clip of `per_word` words of a speech set, and their spectrogram pictures."""
+    from transfer_core.data.registry import load_shared
+    from transfer_core.sound.spectrogram import spectrogram_images
+
+    raw = load_shared(dataset)
+    first = [int(np.flatnonzero(raw.labels == label)[0]) for label in range(per_word)]
+    clips = raw.images[first]
+    return [raw.classes[label] for label in range(per_word)], clips, spectrogram_images(torch.from_numpy(clips)).numpy()
+
+
+def crossmodal_extra(lesson: Lesson) -> None:
+    """What the question is about, heard and seen: a few target clips and the pictures ImageNet's CNN reads."""
+    from transfer_core.sound.clips import wav_bytes
+
+    st.markdown(t("lessons.crossmodal.listen"))
+    try:
+        words, clips, pictures = spoken_examples(lesson.preset.dataset)
+    except TransferLabError as err:
+        st.info(literal(err))
+        return
+    for column, word, clip, picture in zip(st.columns(len(words)), words, clips, pictures):
+        column.image(picture, caption=word, width=128)
+        column.audio(wav_bytes(clip), format="audio/wav")
+    presets_ui(lesson)
 
 
 EXTRAS = {
@@ -263,6 +294,7 @@ EXTRAS = {
     "uses": uses_extra,
     "finetune": finetune_extra,
     "challenges": challenges_extra,
+    "crossmodal": crossmodal_extra,
 }
 
 
