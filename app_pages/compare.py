@@ -8,6 +8,7 @@ from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
 from transfer_core.lessons.race import race_configs, source_weights, trained_parameters
 from transfer_core.metrics import metrics_rows
 from transfer_core.models.backbones import get_spec
+from transfer_core.resolve import dataset_reads
 from transfer_core.runners.run_state import RunSnapshot
 from ui.config_state import current_config
 from ui.describe import describe_task
@@ -28,9 +29,17 @@ def setup_ui() -> dict:
         partial = None
     else:
         partial = st.slider(t("compare.partial"), 1, spec.num_stages - 1, spec.num_stages // 2)
-    shifts = {shift: word(description) for shift, description in SHIFT_DESCRIPTIONS.items()}
-    bind(st.radio, t("compare.shift"), "val_shift", list(shifts), format_func=shifts.get)
+    if holds_images(config):  # the shifted copies are image changes: none for words or sound
+        shifts = {shift: word(description) for shift, description in SHIFT_DESCRIPTIONS.items()}
+        bind(st.radio, t("compare.shift"), "val_shift", list(shifts), format_func=shifts.get)
     return race_configs(current_config(), partial)
+
+
+def holds_images(config) -> bool:
+    try:
+        return dataset_reads(config.dataset, owner()) == "images"
+    except TransferLabError:
+        return True  # the race says why the dataset cannot be read
 
 
 def start_ui(race: dict, racing: bool) -> None:

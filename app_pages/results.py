@@ -45,7 +45,7 @@ def wrong_clips_ui(report: ValidationReport) -> None:
         picture, sound = st.columns([1, 3], vertical_alignment="center")
         picture.image(report.images[i], width=96)
         guess, true = literal(report.classes[report.y_pred[i]]), literal(report.classes[report.y_true[i]])
-        sound.markdown(t("results.wrong_clip", guess=guess, confidence=report.confidence[i], true=true))
+        sound.markdown(t("results.wrong_clip", guess=guess, confidence=float(report.confidence[i]), true=true))
         sound.audio(wav_bytes(report.clips[i]), format="audio/wav")
 
 

@@ -34,7 +34,9 @@ def strategy_ui() -> None:
 
 def weight_choices(backbone: str, has_pretrained: bool) -> dict[str, str]:
     """ImageNet's weights when the backbone has them, random ones, and any this session brought for it."""
-    source = "transfer.weights_word_source" if get_spec(backbone).reads == "words" else "transfer.weights_imagenet"
+    sources = {"words": "transfer.weights_word_source", "sound": "transfer.weights_speech_source"}
+    source = "transfer.weights_crepe" if backbone == "crepe_tiny" else sources.get(get_spec(backbone).reads)
+    source = source or "transfer.weights_imagenet"
     choices = {"imagenet": t(source)} if has_pretrained else {}
     choices["random"] = t("transfer.weights_random")
     for name, made_for in user_data.saved_weights(owner()).items():

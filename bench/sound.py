@@ -24,7 +24,13 @@ STRATEGIES = {
     "fusion": {"strategy": "fusion"},
 }
 BACKBONES = ("efficientnet_lite0", "crepe_tiny", "speech_cnn")
-SCRATCH = {"strategy": "scratch", "weights": "random", "frozen_stages": 0, "epochs": 2 * SPOKEN.epochs}
+SCRATCH = {
+    "strategy": "scratch",
+    "weights": "random",
+    "frozen_stages": 0,
+    "epochs": 2 * SPOKEN.epochs,
+    "lr": SPOKEN_RUNS["scratch"].lr,
+}  # its own swept rate (--sweep)
 
 
 def run(config: TrainConfig) -> tuple[float, float]:
@@ -70,7 +76,7 @@ def main() -> None:
         return
     if args.sweep:
         for lr in (1e-3, 3e-3, 1e-2):
-            config = base.replace(backbone="speech_cnn", lr=lr, **SCRATCH)
+            config = base.replace(backbone="speech_cnn", **(SCRATCH | {"lr": lr}))
             row(f"speech_cnn from scratch, lr {lr:g}", config, args.seeds)
         return
     strategies = {"probe": {}} if args.quick else STRATEGIES

@@ -27,10 +27,12 @@ pytestmark = pytest.mark.browser  # every test here drives Chromium
 ROOT = Path(__file__).parents[1]
 SHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
+MICROPHONE = ROOT / "test-output" / "fake-microphone.wav"  # what the fake microphone says, over and over
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",  # a test pattern as the webcam
+    f"--use-file-for-fake-audio-capture={MICROPHONE}",  # and a spoken word as the microphone
 ]  # fmt: skip
 SLOW = TrainConfig(frozen_stages=0, epochs=50, lr=3e-4)  # full fine-tuning: minutes, long enough to stop
 
@@ -91,10 +93,26 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> N
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: run scripts/setup.sh --dev (apt-get install chromium)")
+    write_spoken_word(MICROPHONE)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def write_spoken_word(file: Path) -> None:
+    """ "yes", said by espeak-ng, between half-seconds of quiet, as a 48 kHz WAV for the fake microphone."""
+    import numpy as np
+    import soundfile
+    import soxr
+
+    from transfer_core.sound import speech
+
+    said = speech.utterances(speech.SPEECH_SETS["speech_voices"])[0]
+    clip = speech.synthesise(said, file.with_suffix(".espeak.wav")).astype(np.float32) / 32768
+    quiet = np.zeros(8_000, dtype=np.float32)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(file, soxr.resample(np.concatenate([quiet, clip, quiet]), 16_000, 48_000), 48_000, "PCM_16")
 
 
 @pytest.fixture
@@ -725,3 +743,59 @@ def test_own_word_lists_upload_with_bad_lines_named_and_train_on_a_word_encoder(
     nav_link(page, "Train").click()
     page.get_by_role("button", name="Launch").click()
     expect(page.get_by_text("Validation accuracy", exact=True)).to_be_visible(timeout=120_000)
+
+
+def record(page: Page, scope, seconds: float = 1.5) -> None:
+    """One recording from the fake microphone: press Record, let it speak, press Stop."""
+    scope.get_by_role("button", name="Record").first.click()
+    expect(scope.get_by_role("button", name="Stop recording")).to_be_visible(timeout=10_000)
+    page.wait_for_timeout(seconds * 1000)
+    scope.get_by_role("button", name="Stop recording").click()
+
+
+def test_a_voice_recorded_from_the_microphone_trains_and_a_new_recording_is_named(server, page):
+    page.goto(f"{server}/my_data")
+    page.get_by_role("tab", name="Sound").click()
+    sound = page.get_by_role("tabpanel", name="Record")
+    for name in ("yes", "no"):
+        sound.get_by_label("New class").fill(name)
+        sound.get_by_role("button", name="Add class").click()
+        expect(page.get_by_text(f"{name}: 0 clips")).to_be_visible(timeout=30_000)
+    for name in ("yes", "no"):
+        pick(page, "Recordings go to", name)
+        for count in range(1, 6):
+            record(page, sound)
+            expect(page.get_by_text(f"{name}: {count} clips")).to_be_visible(timeout=30_000)
+            settle(page)
+    expect(sound.locator("[data-testid='stAudio']")).to_have_count(10)
+    shoot(page, "60-my-voice-recorded")
+    page.get_by_role("button", name="Keep as my dataset").last.click()
+    page.get_by_role("button", name="Train on “my voice”").click()
+    expect(page.get_by_text("2 classes, 8 training and 2 validation")).to_be_visible(timeout=60_000)
+    settle(page)
+    expect(page.locator("[data-testid='stAudio']")).to_have_count(8)  # four clips a class, each playable
+    shoot(page, "61-my-voice-on-the-data-page")
+    nav_link(page, "Train").click()
+    page.get_by_role("button", name="Launch").click()
+    expect(page.get_by_text("Validation accuracy", exact=True)).to_be_visible(timeout=120_000)
+    nav_link(page, "Results").click()
+    expect(page.get_by_text("Say a word: the run listens")).to_be_visible(timeout=60_000)
+    settle(page)
+    record(page, page.get_by_test_id("stAudioInput"))
+    expect(page.get_by_text(re.compile(r"It heard (yes|no) \(\d+% sure\)"))).to_be_visible(timeout=30_000)
+    settle(page)
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+    shoot(page, "62-my-voice-heard")
+
+
+def test_spoken_digits_and_lesson_10_show_spectrograms_to_play(server, page):
+    page.goto(f"{server}/data?dataset=speech_digits&train_per_class=10&val_per_class=20")
+    expect(page.get_by_text("These words are synthetic")).to_be_visible(timeout=120_000)
+    settle(page)
+    expect(page.locator("[data-testid='stAudio']")).to_have_count(40)
+    shoot(page, "63-spoken-digits")
+    page.goto(f"{server}/learn_crossmodal")
+    expect(page.get_by_text("Listen first")).to_be_visible(timeout=60_000)
+    settle(page)
+    expect(page.locator("[data-testid='stAudio']")).to_have_count(3)
+    shoot(page, "64-lesson-10")

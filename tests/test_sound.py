@@ -243,3 +243,21 @@ def test_the_command_line_imports_a_zip_of_wav_folders(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "accepted  low: 5 clips" in out and "10 clips in 2 classes accepted." in out
     assert zipfile.is_zipfile(archive)
+
+
+def test_lesson_10_runs_its_four_sources_under_three_seeds_and_decides_by_the_lessons_rule():
+    from transfer_core.lessons.questions import CLOSE, RunResult, decide, get_lesson, run_result
+
+    lesson = get_lesson("crossmodal")
+    assert set(lesson.options) == {"imagenet", "crepe", "speech", "scratch"}
+    runs = lesson.experiment.runs
+    assert {runs[label].backbone for label in runs} == {"efficientnet_lite0", "crepe_tiny", "speech_cnn"}
+    assert runs["scratch"].epochs == 2 * runs["speech"].epochs  # the fair baseline's budget
+    results = {}
+    for name, config in lesson.experiment.seeded_runs().items():  # at a few clips a class: seconds a run
+        events = list(train(config.replace(train_per_class=3, val_per_class=3, epochs=1, device="cpu"), record=False))
+        results[name] = run_result([events[-1].metrics], [])
+    assert len(results) == 12 and decide(lesson, results) in {*lesson.options, CLOSE}
+    clear = {name: RunResult(0.9 if name.startswith("speech") else 0.3 + 0.01 * i, None, {})
+             for i, name in enumerate(results)}  # fmt: skip
+    assert decide(lesson, clear) == "speech"  # ahead on every seed, by more than the noise

@@ -9,6 +9,7 @@ from transfer_core.data.registry import DATASETS, dataset_available
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.costs import frozen_stage_count
 from transfer_core.runners.run_state import Compute
+from transfer_core.sound.speech import SPEECH_SETS
 
 from .i18n import table
 
@@ -43,8 +44,11 @@ def starting_weights_words(config: TrainConfig, say: Say = english) -> str:
         return say("random")
     if config.weights.startswith(MINE_PREFIX):
         return say("yours", name=config.weights.removeprefix(MINE_PREFIX))
-    if get_spec(config.backbone).reads == "words":
+    reads = get_spec(config.backbone).reads
+    if reads == "words":
         return say("source")
+    if reads == "sound":  # CREPE's weights come from real recordings, the speech CNN's from its source task
+        return say("crepe_source") if config.backbone == "crepe_tiny" else say("speech_source")
     return say("imagenet")
 
 
@@ -88,6 +92,11 @@ def describe_task(config: TrainConfig, say: Say = english) -> str:
 
 def task_sizes(config: TrainConfig, say: Say = english) -> str:
     values = {"per_class": config.train_per_class, "epochs": config.epochs, "lr": f"{config.lr:g}"}
-    if get_spec(config.backbone).reads == "words":  # words have no size in pixels
+    reads = get_spec(config.backbone).reads
+    if reads == "words":  # words have no size in pixels
         return say("word_sizes", **values)
+    if reads == "sound":  # one-second clips, as they are
+        return say("clip_sizes", **values)
+    if config.dataset in SPEECH_SETS:  # sound, drawn as pictures for an image network
+        return say("spectrogram_sizes", size=config.image_size, **values)
     return say("image_sizes", size=config.image_size, **values)

@@ -18,7 +18,7 @@ def code_downloads(config: TrainConfig, key: str) -> None:
     try:
         code = export.script(config)
     except export.NotExportable as err:
-        st.caption(t("export.unavailable", why=literal(err)))
+        st.caption(t("export.unavailable", why=err))  # t escapes it once
         return
     stem = export.file_stem(config)
     script_column, notebook_column = st.columns(2)

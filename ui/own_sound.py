@@ -100,7 +100,7 @@ def make_dataset_ui(limits) -> None:
     if sum(len(clips) >= limits.min_per_class for clips in held.values()) < 2:
         st.info(t("my_data.need_clips", min=limits.min_per_class))
         return
-    st.subheader(t("my_data.make_dataset"))
+    st.subheader(t("my_data.make_clips_dataset"))
     result = build_dataset({name: list(clips) for name, clips in held.items()}, limits, [], CLIPS)
     if result.refused:
         st.caption(t("my_data.left_out", classes="; ".join(f"{r.name} {r.reason}" for r in result.refused)))
