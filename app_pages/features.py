@@ -142,8 +142,11 @@ def cam_ui(record: RunRecord) -> None:
     st.caption(t("features.cam_caption", stage=Markdown(view.stage)))  # the registry's name
     if models.hears or models.data.val_clips is not None:  # the pictures are spectrograms
         st.caption(t("features.sound_cam_caption"))
+    before = before_label(models)
+    if models.hears and models.config.backbone != "speech_cnn":  # its new head had not trained: no answers yet
+        before = t("features.untrained_head")
     for i in range(len(view.true)):
-        cam_row_ui(view, i, before_label(models))
+        cam_row_ui(view, i, before)
 
 
 def confusion_ui(record: RunRecord) -> None:

@@ -245,6 +245,7 @@ def test_the_command_line_imports_a_zip_of_wav_folders(tmp_path, capsys):
     assert zipfile.is_zipfile(archive)
 
 
+@pytest.mark.slow
 def test_lesson_10_runs_its_four_sources_under_three_seeds_and_decides_by_the_lessons_rule():
     from transfer_core.lessons.questions import CLOSE, RunResult, decide, get_lesson, run_result
 
@@ -261,3 +262,17 @@ def test_lesson_10_runs_its_four_sources_under_three_seeds_and_decides_by_the_le
     clear = {name: RunResult(0.9 if name.startswith("speech") else 0.3 + 0.01 * i, None, {})
              for i, name in enumerate(results)}  # fmt: skip
     assert decide(lesson, clear) == "speech"  # ahead on every seed, by more than the noise
+
+
+def test_a_teachers_shared_folder_of_wav_class_folders_is_read_as_checked_sound(tmp_path, monkeypatch):
+    from transfer_core.resolve import dataset_reads, raw_dataset
+
+    for name, data in class_clips({"low": 300, "high": 2_000}, 5).items():
+        (tmp_path / "voices" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "voices" / name).write_bytes(data)
+    (tmp_path / "voices" / "low" / "broken.wav").write_bytes(b"RIFF and nothing else")
+    monkeypatch.setenv("TRANSFER_LAB_FOLDER_ROOTS", str(tmp_path))
+    folder = f"folder:{tmp_path / 'voices'}"
+    assert dataset_reads(folder, "student-b") == "sound"
+    dataset = raw_dataset(folder, owner="student-b")
+    assert dataset.kind == "sound" and dataset.images.shape == (10, CLIP_SAMPLES)  # the broken file left out

@@ -68,6 +68,7 @@ def test_lesson_10_lets_the_learner_hear_the_target_and_predict_among_four_sourc
     assert len(options) == 4 and any("ImageNet" in o for o in options)
 
 
+@pytest.mark.slow
 def test_compare_races_every_strategy_on_spoken_words_without_offering_image_shifts():
     from tests.waiting import wait_until_all_finished
     from ui.session import get_runner

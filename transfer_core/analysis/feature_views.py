@@ -25,6 +25,7 @@ from transfer_core.config import MINE_PREFIX, TrainConfig
 from transfer_core.data.preparation import PreparedData, normalize, to_image_tensor
 from transfer_core.models.backbones import build_backbone, get_spec
 from transfer_core.models.imagenet import imagenet_categories
+from transfer_core.models.own_sources import source_head
 from transfer_core.models.strategies import TransferModel
 from transfer_core.resolve import model_for, verified_data
 from transfer_core.store.runs import RunStore
@@ -181,8 +182,9 @@ def sound_cam_view(models: RunModels, val_indices: list[int]) -> CamView:
 
     x = models.normalised(models.data.val_x[val_indices])
     stage = cam_stage(models.final, 0, example=x[:1])
+    source, source_classes = sound_source(models)
     maps = {}
-    for which, model in (("before", models.initial), ("after", models.final)):
+    for which, model, names in (("before", source, source_classes), ("after", models.final, models.classes)):
         with torch.no_grad():
             predicted = model(x).argmax(1)
         cam = grad_cam(model, x, predicted, stage, size=(N_MELS, FRAMES))
@@ -190,7 +192,7 @@ def sound_cam_view(models: RunModels, val_indices: list[int]) -> CamView:
             cam = np.repeat(cam.max(axis=1, keepdims=True), N_MELS, axis=1)  # moments only
         else:
             cam = cam[:, ::-1]  # the spectrogram pictures have their lowest band at the bottom
-        maps[which] = (np.ascontiguousarray(cam), [models.classes[i] for i in predicted])
+        maps[which] = (np.ascontiguousarray(cam), [names[i] for i in predicted])
     pictures = spectrogram_images(models.data.val_clips[val_indices])
     return CamView(
         images=pictures.unsqueeze(-1).expand(-1, -1, -1, 3).numpy(),
@@ -201,6 +203,18 @@ def sound_cam_view(models: RunModels, val_indices: list[int]) -> CamView:
         cam_before=maps["before"][0],
         stage=stage,
     )
+
+
+def sound_source(models: RunModels) -> tuple[TransferModel, list[str]]:
+    """The network a sound run started from, with the head that gives its answers their meaning: the
+    speech CNN's own source head (its ten command words) when it started from its source; otherwise the
+    run's starting model, whose new head had not trained yet."""
+    if models.config.backbone != "speech_cnn" or models.started_from != "imagenet":
+        return models.initial, models.classes
+    head, classes = source_head("speech_cnn")
+    model = TransferModel(build_backbone("speech_cnn", pretrained=True), len(classes), frozen=0)
+    model.head.load_state_dict(head)
+    return model.eval(), classes
 
 
 # --- weight drift and similarity -----------------------------------------------------------------

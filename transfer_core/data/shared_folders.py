@@ -10,10 +10,11 @@ The command line, where the operator names the folder themselves, reads any fold
 from pathlib import Path
 
 from transfer_core import settings
-from transfer_core.data.registry import IMAGE_SUFFIXES, RawDataset
-from transfer_core.data.uploads import UploadRejected, import_files
+from transfer_core.data.registry import RawDataset, folder_reads
+from transfer_core.data.uploads import IMAGES, UploadRejected, import_files
 from transfer_core.errors import DatasetUnavailable
 from transfer_core.settings import UploadLimits
+from transfer_core.sound.upload import CLIPS
 
 
 def check_shared(folder: str) -> Path:
@@ -57,12 +58,13 @@ def read_shared_folder(folder: str, limits: UploadLimits | None = None) -> RawDa
     if not root.is_dir():
         raise DatasetUnavailable(f"{folder!r} is not a folder; give one with a sub-folder of images per class.")
     limits = limits or settings.current().uploads
+    reader = CLIPS if folder_reads(root) == "sound" else IMAGES  # class folders of WAV files, or of images
     files, count, size = {}, 0, 0
     for class_folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         _refuse_links_out(class_folder, root, folder)
         files[class_folder.name] = []
         for file in sorted(class_folder.iterdir()):
-            if file.suffix.lower() not in IMAGE_SUFFIXES or not file.is_file():
+            if file.suffix.lower() not in reader.suffixes or not file.is_file():
                 continue
             _refuse_links_out(file, root, folder)
             count += 1
@@ -77,6 +79,6 @@ def read_shared_folder(folder: str, limits: UploadLimits | None = None) -> RawDa
                 )
             files[class_folder.name].append((file.name, data))
     try:
-        return import_files(files, limits).dataset
+        return import_files(files, limits, reader).dataset
     except UploadRejected as err:
         raise DatasetUnavailable(f"{folder!r}: {err}") from err
