@@ -127,6 +127,20 @@ def test_every_strategys_exported_script_trains_the_same_model_as_the_lab(config
         assert "shifted copy" in script.printed
 
 
+@pytest.mark.slow
+def test_an_image_network_on_spoken_words_exports_with_the_labs_own_synthesis_and_ends_where_the_lab_did(
+    tmp_path, deterministic
+):
+    """Cross-modal transfer taken home: the script synthesises the same clips with espeak-ng, draws the
+    same spectrograms and trains the same probe, step for step."""
+    config = TrainConfig(dataset="speech_digits", train_per_class=5, val_per_class=5, epochs=2, device="cpu")
+    text = export.script(config)
+    assert "transfer_core" not in text and "espeak-ng" in text
+    lab, script = lab_trace(config), script_trace(config, tmp_path)
+    assert script.losses == pytest.approx(lab.losses, rel=1e-4)
+    assert script.accuracy == pytest.approx(lab.accuracy, abs=1e-9)
+
+
 def test_the_notebook_holds_the_scripts_code_cell_by_cell():
     config = TrainConfig(strategy="lpft")
     book = nbformat.reads(export.notebook(config), as_version=4)
@@ -144,6 +158,7 @@ def test_what_only_the_server_can_read_is_refused_with_what_to_choose():
     for config, said in (
         (TrainConfig(dataset="mine:holiday"), "fashion_mnist, digits, cifar10"),
         (TrainConfig(backbone="word_gru", dataset="words_near"), "reads words"),
+        (TrainConfig(backbone="crepe_tiny", dataset="speech_digits"), "crepe_tiny hears waveforms"),
         (TrainConfig(weights="mine:my_net"), "weights kept on this server"),
     ):
         with pytest.raises(export.NotExportable, match=said):

@@ -11,6 +11,7 @@ import re
 
 from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
+from transfer_core.lessons import export_sound
 from transfer_core.models import efficientnet_lite
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.weights import LITE_PACKAGES, TORCHVISION_WEIGHTS
@@ -21,16 +22,17 @@ class NotExportable(TransferLabError):
     """A configuration that cannot be written as a stand-alone script (it reads the server's own files)."""
 
 
-DATASETS = ("fashion_mnist", "digits", "cifar10")
+DATASETS = ("fashion_mnist", "digits", "cifar10", *SPEECH_SETS)
 
 
 def check_exportable(config: TrainConfig) -> None:
     """Raise NotExportable, saying why, for what only this server can read."""
+    reads = get_spec(config.backbone).reads
+    if reads == "sound":
+        raise NotExportable(f"exported code covers networks that see, and {config.backbone} hears waveforms; "
+                            "an image network reading spectrograms (efficientnet_lite0, say) exports.")  # fmt: skip
     if config.backbone not in LITE_PACKAGES | TORCHVISION_WEIGHTS and config.backbone != "small_cnn":
-        reads = get_spec(config.backbone).reads
         raise NotExportable(f"exported code covers images for now, and {config.backbone} reads {reads}.")
-    if config.dataset in SPEECH_SETS:
-        raise NotExportable("exported code covers image datasets for now; the spoken words are synthesised here.")
     if config.dataset not in DATASETS:
         raise NotExportable(
             f"the dataset {config.dataset!r} lives on this server: exported code covers "
@@ -107,6 +109,7 @@ def header(config: TrainConfig) -> str:
     if config.backbone in LITE_PACKAGES:
         packages.append(LITE_PACKAGES[config.backbone][0].replace("_", "-"))
     packages += ["scikit-learn"] if config.dataset == "digits" else []
+    packages += export_sound.PACKAGES if config.dataset in SPEECH_SETS else []
     return f'''"""Transfer Lab's run as plain PyTorch: {describe(config)}.
 
 Run it with `python {file_stem(config)}.py`; it needs {", ".join(packages)}.
@@ -121,6 +124,9 @@ def imports(config: TrainConfig) -> str:
         lines += ["import math", "from dataclasses import dataclass"]
     if config.dataset == "fashion_mnist":
         lines += ["import gzip", "from pathlib import Path"]
+    if config.dataset in SPEECH_SETS:
+        lines += export_sound.IMPORTS
+    lines = sorted(set(lines), key=lambda line: (line.startswith("from"), line))  # each once, plain imports first
     lines += ["", "import numpy as np", "import torch", "import torch.nn.functional as F", "from torch import nn"]
     if config.backbone in TORCHVISION_WEIGHTS:
         lines += ["import torchvision.models as tvm"]
@@ -151,6 +157,8 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() and "{config.device}" 
 
 
 def data_section(config: TrainConfig) -> str:
+    if config.dataset in SPEECH_SETS:
+        return export_sound.data_section(config.dataset)
     if config.dataset == "fashion_mnist":
         return """# %% The data: Fashion-MNIST's training images
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist package
