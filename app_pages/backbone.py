@@ -101,7 +101,8 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader(t("backbone.stages", title=spec.title, stages=spec.num_stages))
     st.dataframe(localize_frame(pd.DataFrame(stage_table(name, config.image_size))), hide_index=True, width="stretch")
-    st.caption(t("backbone.word_shapes") if spec.reads == "words" else t("backbone.shapes", size=config.image_size))
+    shapes = {"words": t("backbone.word_shapes"), "sound": t("backbone.sound_shapes")}
+    st.caption(shapes.get(spec.reads) or t("backbone.shapes", size=config.image_size))
 with right:
     st.subheader(t("backbone.weights"))
     available, why = weights_available(name) if spec.has_pretrained else (False, spec.weights_source)
@@ -119,6 +120,8 @@ with right:
 st.subheader(t("backbone.sees"))
 if spec.reads == "words":
     st.info(t("backbone.reads_words"))
+elif spec.reads == "sound":  # it names no ImageNet class: it hears, and its own head was left behind
+    st.info(t("backbone.reads_sound"))
 elif not available:
     st.info(t("backbone.needs_weights"))
 else:

@@ -83,3 +83,21 @@ def test_compare_races_every_strategy_on_spoken_words_without_offering_image_shi
     at.run()
     assert (at.dataframe[0].value["status"] == "done").all()
     assert any("clips per class" in shown(m.value) for m in at.markdown)  # the task, in a sound's words
+
+
+def test_the_backbone_page_says_a_network_that_hears_reads_sound_not_photos():
+    at = open_app("app_pages/backbone.py")
+    at.selectbox[0].set_value("crepe_tiny").run()
+    assert not at.exception
+    assert config_of(at).dataset == "speech_digits"  # a network that hears gets spoken words to read
+    assert at.dataframe[0].value["stage"].tolist() == [f"conv{i}" for i in range(1, 7)]
+    assert any("This network hears" in shown(i.value) for i in at.info)
+    assert any("16 windows" in shown(c.value) for c in at.caption)
+
+
+@pytest.mark.parametrize("page", ["transfer", "train", "layers", "compare", "ledger"])
+def test_every_lab_page_opens_on_a_network_that_hears(page):
+    at = open_app(f"app_pages/{page}.py", config=SOUND_RUN.replace(backbone="crepe_tiny"))
+    assert not at.exception and not at.error
+    if page == "transfer":
+        assert any("CREPE's weights" in r for w in at.radio for r in map(str, w.options))
