@@ -108,10 +108,10 @@ def write_spoken_word(file: Path) -> None:
 
     from transfer_core.sound import speech
 
+    file.parent.mkdir(parents=True, exist_ok=True)  # a fresh checkout has no test-output/ yet
     said = speech.utterances(speech.SPEECH_SETS["speech_voices"])[0]
     clip = speech.synthesise(said, file.with_suffix(".espeak.wav")).astype(np.float32) / 32768
     quiet = np.zeros(8_000, dtype=np.float32)
-    file.parent.mkdir(parents=True, exist_ok=True)
     soundfile.write(file, soxr.resample(np.concatenate([quiet, clip, quiet]), 16_000, 48_000), 48_000, "PCM_16")
 
 
