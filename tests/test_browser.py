@@ -758,8 +758,8 @@ def test_a_voice_recorded_from_the_microphone_trains_and_a_new_recording_is_name
     page.get_by_role("tab", name="Sound").click()
     sound = page.get_by_role("tabpanel", name="Record")
     for name in ("yes", "no"):
-        sound.get_by_label("New class").fill(name)
-        sound.get_by_role("button", name="Add class").click()
+        sound.get_by_label("New word (a class)").fill(name)
+        sound.get_by_role("button", name="Add word").click()
         expect(page.get_by_text(f"{name}: 0 clips")).to_be_visible(timeout=30_000)
     for name in ("yes", "no"):
         pick(page, "Recordings go to", name)

@@ -38,8 +38,8 @@ def recordings() -> dict[str, list]:
 def record_ui(limits) -> None:
     st.write(t("my_data.record_intro"))
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    left.text_input(t("my_data.new_class"), key="sound_new_class", placeholder=t("my_data.new_word_example"))
-    right.button(t("my_data.add_class"), icon=":material/add:", on_click=add_word_class, key="sound_add_class")
+    left.text_input(t("my_data.new_word"), key="sound_new_class", placeholder=t("my_data.new_word_example"))
+    right.button(t("my_data.add_word"), icon=":material/add:", on_click=add_word_class, key="sound_add_class")
     if problem := st.session_state.pop("sound_class_problem", None):
         st.error(literal(problem))
     held = recordings()
