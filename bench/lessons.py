@@ -2,20 +2,29 @@
 Prints figures, passes or fails nothing. The numbers come from the same measurement step the
 lesson pages use (`transfer_core.lessons.questions.run_result` and `decide`), each run once per seed as the pages
 run them: every seed's figure, the mean and spread, the paired difference with its 95 % interval, and
-the verdict (an answer, or "close"). Then how long a class of thirty waits for a lesson's results, with
-and without the teacher's prepared results.
+the verdict (an answer, or "close"), with seconds of training and trainable parameters per run. Then how
+long a class of thirty waits for a lesson's results, with and without the teacher's prepared results.
 
-    .venv/bin/python -m bench.lessons
+    .venv/bin/python -m bench.lessons            # measure, print, and print the shipped reference's verdicts
+    .venv/bin/python -m bench.lessons --write    # also write assets/lesson_reference.json (what lessons show at once)
+    .venv/bin/python -m bench.lessons --reference  # only the shipped reference's verdicts, nothing trained
 """
 
+import argparse
+import datetime
+import os
 import statistics
 import tempfile
 import time
 
+from transfer_core.analysis.feature_views import RunModels, representation_change
+from transfer_core.analysis.validation import load_trained_model
+from transfer_core.lessons import reference
 from transfer_core.lessons.classroom import PREPARED_OWNER, prepared_records
 from transfer_core.lessons.questions import (
     LESSONS,
     SEEDS,
+    Lesson,
     RunResult,
     decide,
     get_lesson,
@@ -25,50 +34,103 @@ from transfer_core.lessons.questions import (
     split_label,
 )  # fmt: skip
 from transfer_core.metrics import EpochMetrics
+from transfer_core.resolve import resolve
 from transfer_core.store.runs import RunStore
-from transfer_core.train import EpochRecord, Failed, train
+from transfer_core.train import Done, EpochRecord, Failed, Started, train
 
 
-def run(config) -> RunResult:
+def run(config, with_change: bool = False) -> RunResult:
     """Train one of a lesson's runs and measure it as the lesson page does."""
-    metrics, drift = [], []
+    metrics, drift, started, done = [], [], None, None
     for event in train(config):
-        if isinstance(event, EpochMetrics):
+        if isinstance(event, Started):
+            started = event
+        elif isinstance(event, EpochMetrics):
             metrics.append(event)
         elif isinstance(event, EpochRecord):
             drift.append({"epoch": event.epoch, **event.drift})
+        elif isinstance(event, Done):
+            done = event
         elif isinstance(event, Failed):
             raise RuntimeError(event.message)
-    return run_result(metrics, drift)
+    change = change_of(config, started.classes, done) if with_change else None
+    return run_result(metrics, drift, len(started.classes), started.trainable_parameters, change)
+
+
+def change_of(config, classes: list[str], done: Done) -> dict[str, float]:
+    """Per stage, how far the trained network's representation moved from the starting one (1 - CKA)."""
+    start = resolve(config)  # the starting network, and the run's data
+    final = load_trained_model(config, len(classes), done.weights.state_dict())
+    return representation_change(RunModels(config, classes, start.model.eval(), final, start.data))
+
+
+def measure(lesson: Lesson) -> dict[str, RunResult]:
+    with_change = lesson.experiment.measure == "part"
+    return {name: run(config, with_change) for name, config in lesson.experiment.seeded_runs().items()}
+
+
+def report(lesson: Lesson, results: dict[str, RunResult], heading: str) -> None:
+    seeds = {split_label(name)[1] for name in results}
+    print(f"{lesson.key} {heading} (verdict over {len(seeds)} seeds: {decide(lesson, results)})")
+    points: dict[str, dict[int, float | str]] = {}  # {label: {seed: what the question reads of it}}
+    for label, seed, point in measured_points(lesson, results):
+        points.setdefault(label, {})[seed] = point
+    for label, by_seed in points.items():
+        runs = [r for name, r in results.items() if split_label(name)[0] == label]
+        values = list(by_seed.values())
+        shown = " ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in values)
+        numbers = [v for v in values if isinstance(v, float)]
+        spread = f"  mean {statistics.mean(numbers):.3f} spread {max(numbers) - min(numbers):.3f}" if numbers else ""
+        cost = f"{statistics.mean(r.seconds for r in runs):.1f} s/run, {runs[0].trainable:,} trained"
+        print(f"  {label:10} {lesson.experiment.measure}: {shown}{spread}  {cost}")
+    if len(points) == 2 and lesson.experiment.measure != "part":
+        (a, on_a), (b, on_b) = points.items()
+        if all(isinstance(v, float) for v in [*on_a.values(), *on_b.values()]):
+            mean, half, n = paired_interval(on_a, on_b)
+            print(f"  {a} - {b}: {mean:+.3f} ± {half:.3f} (95 % interval over {n} paired seeds)")
+
+
+def shipped_verdicts() -> None:
+    shipped = reference.load()
+    if shipped is None:
+        print(f"no shipped reference results: run `{reference.COMMAND}`")
+        return
+    print(f"\nthe shipped reference results (measured {shipped.measured}, {shipped.machine})")
+    for lesson in LESSONS:
+        if shipped.of(lesson):
+            report(lesson, shipped.of(lesson), "shipped reference")
+        elif lesson.experiment is not None:
+            print(f"{lesson.key}: no shipped reference for its current runs")
 
 
 def main() -> None:
-    timings: dict[str, dict[str, float]] = {}
-    for lesson in LESSONS:
-        if lesson.experiment is None:
-            continue
-        results, seconds = {}, {}
-        for name, config in lesson.experiment.seeded_runs().items():
-            started = time.perf_counter()
-            results[name] = run(config)
-            seconds.setdefault(split_label(name)[0], []).append(time.perf_counter() - started)
-        timings[lesson.key] = {label: statistics.mean(values) for label, values in seconds.items()}
-        print(f"{lesson.key} (verdict over {len(SEEDS)} seeds: {decide(lesson, results)})")
-        points: dict[str, dict[int, float | str]] = {}  # {label: {seed: what the question reads of it}}
-        for label, seed, point in measured_points(lesson, results):
-            points.setdefault(label, {})[seed] = point
-        for label, by_seed in points.items():
-            values = list(by_seed.values())
-            shown = " ".join(f"{v:.3f}" if isinstance(v, float) else v for v in values)
-            numbers = [v for v in values if isinstance(v, float)]
-            spread = (
-                f"  mean {statistics.mean(numbers):.3f} spread {max(numbers) - min(numbers):.3f}" if numbers else ""
-            )
-            print(f"  {label:10} {lesson.experiment.measure}: {shown}{spread}  {timings[lesson.key][label]:.1f} s/run")
-        if len(points) == 2 and lesson.experiment.measure != "part":
-            (a, on_a), (b, on_b) = points.items()
-            mean, half, n = paired_interval(on_a, on_b)
-            print(f"  {a} - {b}: {mean:+.3f} ± {half:.3f} (95 % interval over {n} paired seeds)")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="write assets/lesson_reference.json")
+    parser.add_argument("--reference", action="store_true", help="only print the shipped reference's verdicts")
+    parser.add_argument("--lessons", nargs="*", help="only these lesson keys (with --write: the rest are kept)")
+    args = parser.parse_args()
+    if args.reference:
+        shipped_verdicts()
+        return
+    chosen = [lesson for lesson in LESSONS if lesson.experiment and (not args.lessons or lesson.key in args.lessons)]
+    measured, timings = {}, {}
+    for lesson in chosen:
+        results = measure(lesson)
+        measured[lesson.key] = results
+        timings[lesson.key] = {
+            label: statistics.mean(r.seconds for name, r in results.items() if split_label(name)[0] == label)
+            for label in lesson.experiment.runs
+        }
+        report(lesson, results, f"measured now over seeds {', '.join(map(str, SEEDS))}")
+    if args.write:
+        kept = reference.load()
+        results = (kept.results if kept else {}) | measured
+        configs = (kept.configs if kept else {}) | {lesson.key: dict(lesson.experiment.runs) for lesson in chosen}
+        machine = f"{os.cpu_count()} CPU cores"
+        today = datetime.date.today().isoformat()
+        reference.save(reference.Reference(today, machine, results, configs))
+        print(f"\nwrote {reference.REFERENCE}")
+    shipped_verdicts()
     class_waits(timings)
 
 

@@ -234,6 +234,13 @@ def cka_frame(models: RunModels) -> pd.DataFrame:
     return pd.DataFrame({"stage": list(cka), "cka": list(cka.values())})
 
 
+def representation_change(models: RunModels) -> dict[str, float]:
+    """Per stage, how far training moved its representation: 1 - linear CKA between the starting and the
+    trained network on the same validation images (0: the same up to rotation and scale)."""
+    x = models.normalised(models.data.val_x[:CKA_IMAGES])
+    return {stage: 1.0 - cka for stage, cka in stagewise_cka(models.initial, models.final, x).items()}
+
+
 def stage_pictures(backbone: str, image: np.ndarray, size: int = 128, k: int = 4) -> dict[str, np.ndarray]:
     """What each stage of the pretrained backbone makes of one photo (H, W, 3): per stage, the k
     strongest channels (k, h, w) in [0, 1]."""
