@@ -1,5 +1,7 @@
 """Compare: one target task, every strategy, raced side by side, in and out of distribution."""
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -13,11 +15,19 @@ from transfer_core.runners.run_state import RunSnapshot
 from ui.config_state import current_config
 from ui.describe import describe_task
 from ui.figures import race_curves
-from ui.i18n import MISSING, literal, localize_figure, localize_frame, setup_words, t, word
+from ui.i18n import MISSING, literal, localize_figure, localize_frame, setup_words, t, t_plain, word
 from ui.polling import poll_runs
 from ui.run_status import at_chance, current_run, run_status_line
 from ui.session import get_runner, owner, tab_snapshots
 from ui.widgets import bind, kept_answer
+
+PARTIAL = re.compile(r"partial fine-tune \((\d+) frozen\)")  # race.race_configs' label for a partial fine-tune
+
+
+def strategy_name(label: str) -> str:
+    """A race's strategy label in the session's language."""
+    partial = PARTIAL.fullmatch(label)
+    return t_plain("compare.partial_label", frozen=partial[1]) if partial else word(label)
 
 
 def setup_ui() -> dict:
@@ -76,12 +86,13 @@ def race_rows(snapshots: dict[str, RunSnapshot]) -> tuple[pd.DataFrame, pd.DataF
     curves, summary = [], []
     shifted = any(s.config.val_shift != "none" for s in snapshots.values())  # else the column would be all None
     for label, snapshot in snapshots.items():
-        curves += [{"strategy": label, **row} for row in metrics_rows(snapshot.metrics)]
+        curves += [{"strategy": strategy_name(label), **row} for row in metrics_rows(snapshot.metrics)]
         result = snapshot.summary
+        queued = t_plain("compare.queued_at", place=snapshot.queue_position)
         summary.append(
             {
-                "strategy": label,
-                "status": snapshot.status if snapshot.status != "queued" else f"queued ({snapshot.queue_position})",
+                "strategy": strategy_name(label),
+                "status": word(snapshot.status) if snapshot.status != "queued" else queued,
                 "val acc": result.final_val_acc if result else None,
                 **({"shifted acc": result.final_shift_acc if result else None} if shifted else {}),
                 "seconds": result.seconds if result else None,
@@ -97,7 +108,7 @@ def results_ui(snapshots: dict[str, RunSnapshot]) -> None:
     st.markdown(t("compare.finished", done=finished, total=len(snapshots)))
     if (current := current_run(snapshots.values())) is not None:
         label = next(label for label, s in snapshots.items() if s is current)
-        st.caption(f"{literal(label)} · {run_status_line(current)}")
+        st.caption(f"{literal(strategy_name(label))} · {run_status_line(current)}")
     if not curves.empty:
         st.plotly_chart(localize_figure(race_curves(curves)), width="stretch", key="race_curves")
     formats = {"val acc": "%.3f", "shifted acc": "%.3f", "seconds": "%.1f"}
@@ -105,14 +116,16 @@ def results_ui(snapshots: dict[str, RunSnapshot]) -> None:
     st.dataframe(localize_frame(summary), hide_index=True, width="stretch", column_config=columns, placeholder=MISSING)
     guessing = [label for label, s in snapshots.items() if at_chance(s)]
     if guessing:
-        st.info(t("compare.at_chance", runs=", ".join(guessing)))
+        st.info(t("compare.at_chance", runs=", ".join(strategy_name(label) for label in guessing)))
     verdict_ui(snapshots)
 
 
 def prediction_ui(race: dict, racing: bool) -> None:
     """Predict first: the strategy the learner expects to end highest, kept with the tab (and its reload)."""
     kept = st.session_state.setdefault("race_prediction", {})
-    kept_answer(t("compare.predict"), list(race), kept, "race_pick", horizontal=True, disabled=racing)
+    names = {label: strategy_name(label) for label in race}  # looked up now: format_func may run outside the page
+    kept_answer(t("compare.predict"), list(race), kept, "race_pick", horizontal=True, disabled=racing,
+                format_func=names.get)  # fmt: skip
 
 
 def verdict_ui(snapshots: dict[str, RunSnapshot]) -> None:
@@ -123,7 +136,7 @@ def verdict_ui(snapshots: dict[str, RunSnapshot]) -> None:
         return
     winner = max(done, key=done.get)
     key = "compare.verdict_right" if predicted == winner else "compare.verdict_wrong"
-    st.markdown(t(key, predicted=predicted, winner=winner, acc=done[winner]))
+    st.markdown(t(key, predicted=strategy_name(predicted), winner=strategy_name(winner), acc=done[winner]))
 
 
 st.title(t("compare.title"))

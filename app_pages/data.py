@@ -22,7 +22,7 @@ from ui.config_state import current_config, update_config
 from ui.describe import dataset_rows, dataset_words
 from ui.downloads import download_button_ui
 from ui.figures import class_counts_bars
-from ui.i18n import literal, localize_figure, localize_frame, problem, setup_words, t, t_plain
+from ui.i18n import class_names, literal, localize_figure, localize_frame, problem, setup_words, t, t_plain
 from ui.own_data import sizes_for_own
 from ui.session import owner
 from ui.teacher import locked
@@ -145,7 +145,7 @@ def size_ui() -> None:
 def clips_ui(pictures: np.ndarray, clips: np.ndarray, labels: np.ndarray, classes: list[str]) -> None:
     """Per class, a few clips: each one's spectrogram and a play button."""
     st.caption(t("data.spectrogram_caption"))
-    for label, name in enumerate(classes):
+    for label, name in enumerate(class_names(classes)):
         members = np.flatnonzero(labels == label)[:CLIPS_PER_CLASS]
         st.markdown(f"**{literal(name)}**")
         for column, i in zip(st.columns(CLIPS_PER_CLASS), members):
@@ -154,7 +154,7 @@ def clips_ui(pictures: np.ndarray, clips: np.ndarray, labels: np.ndarray, classe
 
 
 def samples_ui(samples: np.ndarray, labels: np.ndarray, classes: list[str]) -> None:
-    for label, name in enumerate(classes):
+    for label, name in enumerate(class_names(classes)):
         members = np.flatnonzero(labels == label)[:SAMPLES_PER_CLASS]
         name_column, samples_column = st.columns([1, 5], vertical_alignment="center")
         name_column.markdown(f"**{literal(name)}**")
@@ -184,7 +184,7 @@ else:
         st.error(problem(err))
     else:
         counts = pd.DataFrame(
-            {"class": classes, "train": np.bincount(train_y, minlength=len(classes)),
+            {"class": class_names(classes), "train": np.bincount(train_y, minlength=len(classes)),
              "validation": np.bincount(val_y, minlength=len(classes))}
         )  # fmt: skip
         st.subheader(t("data.summary", classes=len(classes), train=len(train_y), val=len(val_y)))

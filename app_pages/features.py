@@ -25,7 +25,7 @@ from ui.figures import (
     upscale,
     word_reading_chart,
 )
-from ui.i18n import Markdown, literal, localize_figure, t
+from ui.i18n import Markdown, class_names, literal, localize_figure, t, word
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
 
@@ -104,7 +104,7 @@ def picked_image_ui(models: feature_views.RunModels) -> tuple[np.ndarray, str]:
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
             st.error(t("features.unreadable", name=upload.name))
     index = st.slider(t("features.val_image"), 0, len(models.data.val_y) - 1, 0)
-    label = t("features.val_image_label", index=index, name=models.classes[models.data.val_y[index]])
+    label = t("features.val_image_label", index=index, name=class_names(models.classes)[models.data.val_y[index]])
     return feature_views.validation_image(models, index), label
 
 
@@ -129,11 +129,11 @@ def activations_ui(record: RunRecord) -> None:
 
 def cam_row_ui(view: feature_views.CamView, i: int, before_label: str) -> None:
     left, middle, right = st.columns(3)
-    left.image(upscale(view.images[i], SHOW_PX), caption=t("features.true", name=view.true[i]), width=SHOW_PX)
+    left.image(upscale(view.images[i], SHOW_PX), caption=t("features.true", name=word(view.true[i])), width=SHOW_PX)
     middle.image(upscale(overlay_heatmap(view.images[i], view.cam_before[i]), SHOW_PX),
                  caption=f"{before_label}: {literal(view.before_predicted[i])}", width=SHOW_PX)  # fmt: skip
     right.image(upscale(overlay_heatmap(view.images[i], view.cam_after[i]), SHOW_PX),
-                caption=f"{t('features.fine_tuned')}: {literal(view.predicted[i])}", width=SHOW_PX)  # fmt: skip
+                caption=f"{t('features.fine_tuned')}: {literal(word(view.predicted[i]))}", width=SHOW_PX)  # fmt: skip
 
 
 def cam_ui(record: RunRecord) -> None:
@@ -153,7 +153,7 @@ def confusion_ui(record: RunRecord) -> None:
     result = run_report(record.run_id)
     st.caption(t("features.cells_caption"))
     event = st.plotly_chart(
-        localize_figure(confusion_cells(result.confusion(), result.classes)),
+        localize_figure(confusion_cells(result.confusion(), class_names(result.classes))),
         on_select="rerun",
         selection_mode="points",
         key="cells",
@@ -162,13 +162,14 @@ def confusion_ui(record: RunRecord) -> None:
     if not points:
         return
     true, predicted = points[0]["y"], points[0]["x"]
-    true_index, predicted_index = result.classes.index(true), result.classes.index(predicted)
+    names = class_names(result.classes)
+    true_index, predicted_index = names.index(true), names.index(predicted)
     members = np.flatnonzero((result.y_true == true_index) & (result.y_pred == predicted_index))[:CELL_IMAGES]
     st.markdown(t("features.cell", true=true, predicted=predicted, count=len(members)))
     if len(members):
         view = cams(record.run_id, tuple(int(i) for i in members))
         st.image([upscale(overlay_heatmap(img, cam), SHOW_PX) for img, cam in zip(view.images, view.cam_after)],
-                 caption=[literal(p) for p in view.predicted], width=SHOW_PX + 8)  # fmt: skip
+                 caption=[literal(p) for p in class_names(view.predicted)], width=SHOW_PX + 8)  # fmt: skip
 
 
 def drift_ui(record: RunRecord) -> None:
@@ -187,7 +188,7 @@ def reading_ui(record: RunRecord) -> None:
         st.info(t("features.type_word_hint"))
         return
     reading = read_word(models.final, letters)
-    guess = models.classes[int(reading.probabilities[-1].argmax())]
+    guess = class_names(models.classes)[int(reading.probabilities[-1].argmax())]
     st.markdown(t("features.reading_guess", word=letters, guess=guess, p=float(reading.probabilities[-1].max())))
     st.plotly_chart(localize_figure(word_reading_chart(reading_frame(reading, models.classes))), width="stretch")
     st.caption(t("features.reading_caption"))

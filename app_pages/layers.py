@@ -21,7 +21,7 @@ from transfer_core.metrics import near_chance
 from transfer_core.models.backbones import get_spec
 from transfer_core.runners.run_state import RunSnapshot
 from ui.figures import layer_lab_figure
-from ui.i18n import localize_figure, t
+from ui.i18n import class_names, localize_figure, t
 from ui.polling import poll_until_finished
 from ui.run_status import run_status_line
 from ui.session import get_runner, owner
@@ -46,8 +46,8 @@ def explain_ui(settings: LabSettings) -> None:
     st.markdown(
         t(
             "layers.plan",
-            a=", ".join(classes[i] for i in a),
-            b=", ".join(classes[i] for i in b),
+            a=", ".join(class_names(classes)[i] for i in a),
+            b=", ".join(class_names(classes)[i] for i in b),
             stages=stages,
             trainings=trainings(stages),
         )  # fmt: skip

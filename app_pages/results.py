@@ -15,7 +15,7 @@ from transfer_core.sound.upload import read_wav
 from transfer_core.store.runs import RunRecord
 from ui.downloads import code_downloads
 from ui.figures import confusion_heatmap, per_class_bars
-from ui.i18n import MISSING, literal, localize_figure, localize_frame, t, word
+from ui.i18n import MISSING, class_names, literal, localize_figure, localize_frame, t, t_plain, word
 from ui.run_picker import finished_run_ui, run_report
 from ui.session import get_runner
 
@@ -27,8 +27,9 @@ def wrong_words_ui(report: ValidationReport) -> None:
     """A word run's validation words that it got wrong, the most confident mistakes first."""
     wrong = np.flatnonzero(report.y_true != report.y_pred)
     wrong = wrong[np.argsort(-report.confidence[wrong])][:GRID_IMAGES]
-    rows = [{"word": report.images[i], "guess": report.classes[report.y_pred[i]], "confidence": report.confidence[i],
-             "true language": report.classes[report.y_true[i]]} for i in wrong]  # fmt: skip
+    classes = class_names(report.classes)
+    rows = [{"word": report.images[i], "guess": classes[report.y_pred[i]], "confidence": report.confidence[i],
+             "true language": classes[report.y_true[i]]} for i in wrong]  # fmt: skip
     frame = pd.DataFrame(rows, columns=["word", "guess", "confidence", "true language"])
     confidence = st.column_config.NumberColumn(format="%.2f")
     st.dataframe(localize_frame(frame), hide_index=True, column_config={word("confidence"): confidence})
@@ -44,7 +45,8 @@ def wrong_clips_ui(report: ValidationReport) -> None:
     for i in wrong:
         picture, sound = st.columns([1, 3], vertical_alignment="center")
         picture.image(report.images[i], width=96)
-        guess, true = literal(report.classes[report.y_pred[i]]), literal(report.classes[report.y_true[i]])
+        classes = class_names(report.classes)
+        guess, true = literal(classes[report.y_pred[i]]), literal(classes[report.y_true[i]])
         sound.markdown(t("results.wrong_clip", guess=guess, confidence=float(report.confidence[i]), true=true))
         sound.audio(wav_bytes(report.clips[i]), format="audio/wav")
 
@@ -60,7 +62,7 @@ def listen_ui(record: RunRecord) -> None:
     st.subheader(t("results.listen"))
     recording = st.audio_input(t("results.record"), key=f"listen_{record.run_id}")
     if recording is None:
-        st.caption(t("results.listen_hint", classes=", ".join(literal(c) for c in record.classes)))
+        st.caption(t("results.listen_hint", classes=", ".join(literal(c) for c in class_names(record.classes))))
         return
     try:
         clip = read_wav(recording.getvalue(), settings.current().uploads)
@@ -70,8 +72,8 @@ def listen_ui(record: RunRecord) -> None:
     probabilities = class_probabilities(trained_model(record.run_id), record.config.backbone,
                                         record.config.image_size, clip)  # fmt: skip
     best = int(probabilities.argmax())
-    st.markdown(t("results.heard", guess=literal(record.classes[best]), p=float(probabilities[best])))
-    frame = pd.DataFrame({"class": record.classes, "probability": probabilities})
+    st.markdown(t("results.heard", guess=literal(class_names(record.classes)[best]), p=float(probabilities[best])))
+    frame = pd.DataFrame({"class": class_names(record.classes), "probability": probabilities})
     st.bar_chart(localize_frame(frame), x=word("class"), y=word("probability"), horizontal=True)
 
 
@@ -79,10 +81,12 @@ def image_grid_ui(report: ValidationReport) -> None:
     rng = np.random.default_rng(0)
     picks = rng.choice(len(report.y_true), size=min(GRID_IMAGES, len(report.y_true)), replace=False)
     captions = []
+    classes = class_names(report.classes)
     for i in picks:
-        true, pred = report.classes[report.y_true[i]], report.classes[report.y_pred[i]]
+        true, pred = classes[report.y_true[i]], classes[report.y_pred[i]]
         mark = "✓" if true == pred else "✗"
-        captions.append(f"{mark} {literal(pred)} ({report.confidence[i]:.0%}) · true: {literal(true)}")
+        captions.append(t_plain("results.grid_caption", mark=mark, guess=pred, confidence=report.confidence[i],
+                                true=true))  # fmt: skip
     st.image([report.images[i] for i in picks], caption=captions, width=110)
 
 
@@ -127,10 +131,12 @@ if record is not None:
         left, right = st.columns([3, 2])
         with left:
             st.subheader(t("results.confusion"))
-            st.plotly_chart(localize_figure(confusion_heatmap(report.confusion(), report.classes)), width="stretch")
+            heatmap = confusion_heatmap(report.confusion(), class_names(report.classes))
+            st.plotly_chart(localize_figure(heatmap), width="stretch")
         with right:
             st.subheader(t("results.per_class"))
-            st.plotly_chart(localize_figure(per_class_bars(report.per_class())), width="stretch")
+            per_class = report.per_class().assign(**{"class": lambda frame: class_names(frame["class"])})
+            st.plotly_chart(localize_figure(per_class_bars(per_class)), width="stretch")
         if report.images.dtype.kind == "U":  # a word run
             st.subheader(t("results.wrong_words"))
             wrong_words_ui(report)

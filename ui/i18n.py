@@ -19,6 +19,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from transfer_core.messages import FIELD_PROBLEM, Said, message_of
+
 FOLDER = Path(__file__).parents[1] / "assets" / "i18n"
 DEFAULT = "en"
 LANG_KEY = "lang"
@@ -72,10 +74,10 @@ WORD_JOINER = "\u2060"
 
 def literal(value: Any) -> Any:
     """A value to show as plain text inside Markdown: numbers and the app's own texts pass as they are,
-    anything else is escaped (and kept on one line)."""
+    anything else is escaped (and kept on one line); the engine's sentences in the session's language."""
     if isinstance(value, (Markdown, int, float)):
         return value
-    text = AUTOLINK.sub(WORD_JOINER, " ".join(str(value).split()))
+    text = AUTOLINK.sub(WORD_JOINER, " ".join(said(value).split()))
     return MARKUP.sub(lambda m: "\\" + m.group(), text)
 
 
@@ -88,6 +90,22 @@ def t(key: str, **values: Any) -> Markdown:
     """The text for `key`, filled in with `values` shown as written (see `literal`)."""
     text = _text(key)
     return Markdown(text.format(**{name: literal(value) for name, value in values.items()}) if values else text)
+
+
+def said(value: Any) -> str:
+    """An engine sentence (`transfer_core.messages.Said`), or an exception carrying one, in the session's
+    language: the [engine] table's sentence under its key, filled in with its values; English when the
+    table has none. Anything else as str() writes it."""
+    if isinstance(value, BaseException):
+        value = message_of(value)
+    if not isinstance(value, Said):
+        return str(value)
+    if value.key == FIELD_PROBLEM:
+        return f"{field_label(value.values['field'])}: {said(value.values['message'])}"
+    template = table(language()).get(f"engine.{value.key}")
+    if template is None:
+        return str(value)
+    return template.format(**{name: said(v) if isinstance(v, Said) else v for name, v in value.values.items()})
 
 
 def field_label(field: str) -> str:
@@ -125,6 +143,12 @@ def word(text: str) -> str:
     return table(language()).get(f"words.{text}", text) if isinstance(text, str) else text
 
 
+def class_names(names) -> list[str]:
+    """Classes as the learner reads them: a built-in dataset's class names (Fashion-MNIST's clothes, the
+    word lists' languages) in the session's language; a learner's own class names as they wrote them."""
+    return [word(name) for name in names]
+
+
 MISSING = "—"  # a table cell with no value (yet): Streamlit would show the word "None"
 
 
@@ -144,6 +168,8 @@ def localize_figure(figure: go.Figure) -> go.Figure:
     figure.for_each_annotation(lambda note: note.update(text=word(note.text)))
     if figure.layout.title.text:
         figure.update_layout(title_text=word(figure.layout.title.text))
+    if figure.layout.legend.title.text:  # plotly express names the legend after the column: "class"
+        figure.update_layout(legend_title_text=word(figure.layout.legend.title.text))
     return figure
 
 

@@ -1,6 +1,5 @@
 """The frame every lesson shares: its text, a "try it" preset, and predict-then-run with a score."""
 
-import time
 from collections.abc import Callable
 
 import pandas as pd
@@ -11,10 +10,10 @@ from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError, QueueFull, TransferLabError
 from transfer_core.lessons import classroom
 from transfer_core.lessons.classroom import PREPARED_OWNER
-from transfer_core.lessons.questions import CLOSE, SEEDS, Lesson, decide, run_result, split_label
+from transfer_core.lessons.questions import CLOSE, SEEDS, Lesson
 
 from ..config_state import link_params, respecting_locks, set_config
-from ..i18n import MISSING, labels, literal, t, word
+from ..i18n import MISSING, labels, literal, t
 from ..polling import poll_runs
 from ..run_status import current_run, run_status_line
 from ..session import get_runner, owner
@@ -67,6 +66,8 @@ def predict_then_run(lesson: Lesson, run_locally: Callable[[], str] | None = Non
     if run_locally is not None:
         local_run_ui(lesson, predicted, run_locally)
     else:
+        from .experiment import experiment_ui  # it builds on this frame
+
         experiment_ui(lesson, predicted)
 
 
@@ -89,16 +90,6 @@ def lesson_seeds() -> tuple[int, ...]:
     return (classroom.seat(get_runner().store, owner()),) if in_class() else SEEDS
 
 
-def experiment_ui(lesson: Lesson, predicted: str) -> None:
-    runs = st.session_state.setdefault("lesson_runs", {})
-    if lesson.key not in runs:
-        if st.button(t("learn.run"), key=f"run_{lesson.key}", type="primary"):
-            start_experiment(lesson, runs)
-        return
-    prepared = st.session_state.get(PREPARED, {}).get(lesson.key, {})
-    when_finished(runs[lesson.key], lambda current: finish_experiment(lesson, predicted, current), set(prepared))
-
-
 def when_finished(run_ids: dict[str, str], show: Callable[[dict], None], prepared: set[str] = frozenset()) -> None:
     """A progress bar while the runs train, then `show(snapshots)` once every one has finished. Labels in
     `prepared` are runs the teacher prepared: read as theirs, never this tab's."""
@@ -113,19 +104,6 @@ def when_finished(run_ids: dict[str, str], show: Callable[[dict], None], prepare
             show(current)
 
     poll_runs(run_ids, draw, owners=dict.fromkeys(prepared, PREPARED_OWNER))
-
-
-def start_experiment(lesson: Lesson, runs: dict, afresh: bool = False) -> None:
-    """Queue the experiment under this tab's seeds; a run the teacher prepared is reused, unless `afresh`."""
-    configs = lesson.experiment.seeded_runs(lesson_seeds())
-    reused = {} if afresh else classroom.prepared_records(get_runner().store, configs)
-    started = start_runs({label: config for label, config in configs.items() if label not in reused})
-    if started or (reused and len(reused) == len(configs)):
-        runs[lesson.key] = started | {label: record.run_id for label, record in reused.items()}
-        st.session_state.setdefault(PREPARED, {})[lesson.key] = {
-            label: record.finished for label, record in reused.items()
-        }
-        st.rerun()
 
 
 def start_runs(configs: dict[str, TrainConfig]) -> dict[str, str]:
@@ -155,28 +133,6 @@ def side_by_side_ui(run_ids: dict[str, str]) -> None:
     when_finished(run_ids, table)
 
 
-def finish_experiment(lesson: Lesson, predicted: str, current: dict) -> None:
-    failed = [s for s in current.values() if s.status != "done"]
-    if failed:
-        st.error(t("learn.failed", error=failed[0].message or failed[0].status))
-        return
-    results = {label: run_result(s.metrics, s.drift) for label, s in current.items()}
-    measured = class_results(lesson, results) | results if in_class() else results
-    st.session_state.setdefault(VERDICTS, {})[lesson.key] = (predicted, decide(lesson, measured))
-    prepared = st.session_state.get(PREPARED, {}).get(lesson.key, {})
-    st.caption(t("learn.results_table", seeds=len({split_label(name)[1] for name in results})))
-    st.dataframe(seeds_table(lesson, results, prepared), hide_index=True, placeholder=MISSING)
-    if prepared:
-        prepared_note(lesson, prepared)
-    if in_class():
-        seeds = len({split_label(name)[1] for name in measured})
-        st.caption(t("learn.class_pooled", seeds=seeds))
-        pooled = st.session_state[POOLED]
-        st.button(t("learn.class_refresh"), key=f"refresh_{lesson.key}", icon=":material/refresh:",
-                  on_click=lambda: pooled.pop(lesson.key, None))  # fmt: skip
-    verdict_ui(lesson)
-
-
 def class_results(lesson: Lesson, results: dict) -> dict:
     """The class's results for the lesson, with this tab's among them. Read from disk once when this
     tab's runs finish, and again only when the learner asks (the page reruns every few seconds)."""
@@ -188,51 +144,23 @@ def class_results(lesson: Lesson, results: dict) -> dict:
     return pooled[lesson.key]
 
 
-def prepared_note(lesson: Lesson, prepared: dict[str, float | None]) -> None:
-    """Say that some results were measured before class, and let the learner measure them afresh."""
-    st.info(t("learn.prepared_note", count=len(prepared), total=len(st.session_state["lesson_runs"][lesson.key])))
-    if st.button(t("learn.run_afresh"), key=f"afresh_{lesson.key}", icon=":material/replay:"):
-        runs = st.session_state["lesson_runs"]
-        runs.pop(lesson.key, None)
-        for store in (VERDICTS, POOLED):
-            st.session_state.get(store, {}).pop(lesson.key, None)
-        start_experiment(lesson, runs, afresh=True)
-
-
-def seeds_table(lesson: Lesson, results: dict, prepared: dict[str, float | None]) -> pd.DataFrame:
-    """One row per run and seed: the spread each verdict is read against, and when each was measured."""
-    rows = []
-    order = list(lesson.experiment.runs) if lesson.experiment else []
-
-    def position(name: str) -> tuple[int, int]:  # the experiment's order of runs, then seeds
-        label, seed = split_label(name)
-        return (order.index(label) if label in order else len(order), seed)
-
-    for name, r in sorted(results.items(), key=lambda item: position(item[0])):
-        label, seed = split_label(name)
-        when = prepared.get(name)
-        rows.append({
-            t("learn.col_run"): option_label(lesson, label) if label in lesson.options else word(label),
-            t("learn.col_seed"): seed, t("learn.col_val"): r.val_acc, t("learn.col_shift"): r.shift_acc,
-            t("learn.col_measured"): t("learn.measured_earlier", when=time.strftime("%H:%M", time.localtime(when)))
-            if name in prepared and when else t("learn.measured_now"),
-        })  # fmt: skip
-    table = pd.DataFrame(rows)
-    return table.drop(columns=t("learn.col_shift")) if table[t("learn.col_shift")].isna().all() else table
-
-
-def verdict_ui(lesson: Lesson) -> None:
+def verdict_ui(lesson: Lesson, seeds: int | None = None, provisional: bool = False) -> None:
+    """The measured answer against the prediction. `seeds`: how many seeds decided it; `provisional`:
+    more of the learner's runs are still training, so the verdict may still change."""
     predicted, measured = st.session_state[VERDICTS][lesson.key]
+    if provisional:
+        st.markdown(t("learn.provisional", seeds=seeds))
     if measured == CLOSE:  # neither answer: the seeds disagree, and saying otherwise would teach noise
-        st.markdown(t("learn.measured_close", seeds=len(SEEDS)))
-        st.info(t("learn.close"))
+        st.markdown(t("learn.measured_close", seeds=seeds) if seeds else t("learn.measured_close_local"))
+        if not provisional:
+            st.info(t("learn.close"))
     else:
         st.markdown(t("learn.measured", answer=option_label(lesson, measured)))
         right = predicted == measured
         (st.success if right else st.info)(t("learn.right" if right else "learn.wrong"))
     st.caption(t(f"lessons.{lesson.key}.explain"))
-    if st.button(t("learn.again"), key=f"again_{lesson.key}"):
-        for store in ("lesson_predictions", "lesson_runs", VERDICTS, PREPARED, POOLED):
+    if not provisional and st.button(t("learn.again"), key=f"again_{lesson.key}", help=t("learn.again_help")):
+        for store in ("lesson_predictions", "lesson_runs", VERDICTS, PREPARED, POOLED, "lesson_results"):
             st.session_state.get(store, {}).pop(lesson.key, None)
         st.rerun()
 

@@ -5,6 +5,7 @@ import inspect
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 
@@ -14,7 +15,7 @@ from transfer_core.errors import TransferLabError
 from transfer_core.lessons import export, worked_project
 from transfer_core.lessons import figures as lesson_figures
 from transfer_core.lessons.pitfalls import PitfallResult, batchnorm_pitfall
-from transfer_core.lessons.questions import LESSONS, SCRATCH, Lesson, get_lesson
+from transfer_core.lessons.questions import LESSONS, SCRATCH, Lesson, get_lesson, split_label
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.costs import parameter_budget
 from transfer_core.models.imagenet import sample_photos
@@ -196,9 +197,10 @@ def measured_pitfall() -> tuple[PitfallResult, PitfallResult]:
     return batchnorm_pitfall(keep_eval=False), batchnorm_pitfall(keep_eval=True)
 
 
-def key_result_ui(name: str) -> None:
+def key_result_ui(name: str, lesson: Lesson | None = None) -> None:
     """One of the field's key results as the lab measured it (bench/lesson_figures.py): each seed's
-    point, the mean, and the band from the lowest seed to the highest."""
+    point, the mean, and the band from the lowest seed to the highest; with `lesson`, the learner's own
+    seeds of its experiment drawn on top where the figure has their setup."""
     figures = lesson_figures.load()
     if figures is None:
         st.caption(t("learn.figures_missing"))
@@ -206,6 +208,8 @@ def key_result_ui(name: str) -> None:
     points = figures[name].copy()
     points["series"] = points["series"].map(lambda series: t_plain(f"learn.series_{series}"))
     chart = spread_curves(points, t_plain(f"learn.figure_x_{name}"), log_x=name == "images_per_class")
+    if lesson is not None and name == "images_per_class":
+        draw_own_seeds(chart, lesson, set(figures[name]["series"]))
     st.plotly_chart(localize_figure(chart), key=f"figure_{name}", width="stretch")
     setup = figures["setup"]
     sizes = {"epochs": setup["epochs"], "val": setup["val_per_class"], "per_class": setup["frozen_train_per_class"]}
@@ -219,16 +223,76 @@ def key_result_ui(name: str) -> None:
             st.markdown(t("learn.crossover", at=at, **words) if at else t("learn.no_crossover", **words))
 
 
-def why_extra(lesson: Lesson) -> None:
-    """The article's "less data" claim, measured: accuracy against labelled images per class."""
-    st.subheader(t("learn.figure_title_images_per_class"))
-    key_result_ui("images_per_class")
+def draw_own_seeds(chart, lesson: Lesson, series: set[str]) -> None:
+    """The learner's finished runs as stars at their images per class, one trace per answer."""
+    own = st.session_state.get("lesson_results", {}).get(lesson.key, {})
+    for label in series & set(lesson.experiment.runs):
+        config = lesson.experiment.runs[label]
+        accuracies = [r.val_acc for name, r in own.items() if split_label(name)[0] == label]
+        if accuracies:
+            name = t_plain("learn.your_seeds", series=t_plain(f"learn.series_{label}"))
+            star = {"symbol": "star", "size": 13, "line": {"width": 1}}
+            x = [config.train_per_class] * len(accuracies)
+            chart.add_trace(go.Scatter(x=x, y=accuracies, mode="markers", name=name, marker=star))
+
+
+def answer_figures_ui(lesson: Lesson) -> None:
+    """The measured figures that hold a lesson's answer: drawn only once the learner has committed."""
+    names = ANSWER_FIGURES.get(lesson.key, ())
+    if not names:
+        return
+    if not committed(lesson):
+        st.caption(t("learn.figures_after_prediction"))
+        return
+    for name in names:
+        st.subheader(t(f"learn.figure_title_{name}"))
+        key_result_ui(name, lesson)
+    if lesson.key == "why":
+        playground_ui()
+
+
+@st.cache_resource(show_spinner=False)
+def playground_features():
+    """The probe's features of the lesson's images, once per server."""
+    from transfer_core.lessons.playground import probe_features
+
+    return probe_features()
+
+
+def playground_ui() -> None:
+    """Images per class -> the probe's accuracy, refitted on the spot, over the measured scratch curve."""
+    from transfer_core.lessons.playground import MOST_PER_CLASS, fit_probe
+
+    st.subheader(t("learn.playground_title"))
+    try:
+        with st.spinner(t("learn.playground_computing")):
+            features = playground_features()
+    except TransferLabError as err:
+        st.info(literal(err))
+        return
+    per_class = st.slider(t("learn.playground_slider"), 1, MOST_PER_CLASS, 10, key="playground_per_class")
+    fit = fit_probe(features, per_class)
+    figures = lesson_figures.load()
+    scratch = figures["images_per_class"] if figures else None
+    st.plotly_chart(localize_figure(playground_figure(scratch, fit)), key="playground_chart", width="stretch")
+    st.markdown(t("learn.playground_result", per_class=per_class, acc=fit.val_acc, seconds=fit.seconds,
+                  trained=features.trainable))  # fmt: skip
+    st.caption(t("learn.playground_caption", seconds=features.seconds))
+
+
+def playground_figure(points: pd.DataFrame | None, fit) -> go.Figure:
+    scratch = points[points["series"] == "scratch"].copy() if points is not None else pd.DataFrame()
+    scratch["series"] = t_plain("learn.series_scratch")
+    chart = spread_curves(scratch, t_plain("learn.figure_x_images_per_class"), log_x=True) if len(scratch) else None
+    chart = chart or go.Figure()
+    chart.add_trace(go.Scatter(x=[fit.per_class], y=[fit.val_acc], mode="markers+text", text=[f"{fit.val_acc:.2f}"],
+                               textposition="top center", name=t_plain("learn.playground_point"),
+                               marker={"symbol": "diamond", "size": 15}))  # fmt: skip
+    return chart.update_layout(yaxis={"range": [0, 1.02]})
 
 
 def finetune_extra(lesson: Lesson) -> None:
-    """Accuracy against frozen stages, what the baseline is, and the BatchNorm pitfall, measured."""
-    st.subheader(t("learn.figure_title_frozen_stages"))
-    key_result_ui("frozen_stages")
+    """The BatchNorm pitfall, measured; the figures that answer the question follow the prediction."""
     st.subheader(t("learn.bn_title"))
     st.markdown(t("learn.bn_intro"))
     st.code(BATCHNORM_FIX, language="python")
@@ -286,7 +350,6 @@ def crossmodal_extra(lesson: Lesson) -> None:
 
 
 EXTRAS = {
-    "why": why_extra,
     "mapping": mapping_extra,
     "features": features_extra,
     "methods": methods_extra,
@@ -297,6 +360,14 @@ EXTRAS = {
     "crossmodal": crossmodal_extra,
 }
 
+
+# The measured figures that answer a lesson's question (lesson 1: the probe against scratch at 50 images per
+# class; lesson 5: at 25, and how much to freeze; lesson 9: at 10): shown after the prediction.
+ANSWER_FIGURES = {
+    "why": ("images_per_class",),
+    "finetune": ("images_per_class", "frozen_stages"),
+    "qa": ("images_per_class",),
+}
 
 LOCAL_ANSWERS = {
     "project": project_answer,
@@ -332,6 +403,7 @@ def lesson_page(key: str) -> None:
         st.caption(t("learn.baseline"))
     try_it_button(lesson.preset, t("learn.try_it"), key=f"try_{key}")
     predict_then_run(lesson, LOCAL_ANSWERS.get(key))
+    answer_figures_ui(lesson)
     experiment_code_ui(lesson)
     prepare_ui(lesson)
 
