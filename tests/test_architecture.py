@@ -11,7 +11,18 @@ from pathlib import Path
 ROOT = Path(__file__).parents[1]
 CORE = ROOT / "transfer_core"
 PACKAGES = {"analysis", "data", "lessons", "models", "runners", "sound", "store", "words"}
-TOP_LEVEL = {"__init__", "__main__", "config", "errors", "metrics", "model_inputs", "resolve", "settings", "train"}
+TOP_LEVEL = {
+    "__init__",
+    "__main__",
+    "config",
+    "errors",
+    "messages",
+    "metrics",
+    "model_inputs",
+    "resolve",
+    "settings",
+    "train",
+}
 NEVER_IMPORTED = {"streamlit", "ui", "app_pages", "plotly", "matplotlib"}
 
 

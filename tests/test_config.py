@@ -90,7 +90,8 @@ def test_building_a_config_imports_no_torch_and_reads_no_registry():
         "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('transfer_core')))"
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert loaded.strip() == "['transfer_core', 'transfer_core.config', 'transfer_core.errors']"
+    expected = ["transfer_core", "transfer_core.config", "transfer_core.errors", "transfer_core.messages"]
+    assert loaded.strip() == str(expected)
 
 
 def test_strings_are_parsed_by_field_type():

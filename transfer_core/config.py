@@ -16,6 +16,7 @@ from typing import Any, get_type_hints
 from urllib.parse import parse_qsl, urlencode
 
 from transfer_core.errors import ConfigError
+from transfer_core.messages import say
 
 STRATEGIES = ("scratch", "copy", "fusion", "lpft")
 SHIFTS = ("none", "contrast", "blur", "rotation", "noise")
@@ -59,7 +60,9 @@ class TrainConfig:
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 object.__setattr__(self, name, float(value))
             elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise ConfigError(name, f"expected {kind.__name__}, got {value!r}.")
+                raise ConfigError(
+                    name, say("config.expected", "expected {kind}, got {value}.", kind=kind.__name__, value=repr(value))
+                )
         _check_choices(self)
         _check_ranges(self)
 
@@ -75,9 +78,11 @@ class TrainConfig:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ConfigError("config", f"not valid JSON ({err}).") from err
+            raise ConfigError("config", say("config.not_json", "not valid JSON ({error}).", error=str(err))) from err
         if not isinstance(data, dict):
-            raise ConfigError("config", "a config in JSON must be an object of field: value pairs.")
+            raise ConfigError(
+                "config", say("config.not_object", "a config in JSON must be an object of field: value pairs.")
+            )
         return cls.from_dict(data)
 
     @classmethod
@@ -87,7 +92,8 @@ class TrainConfig:
         values = {}
         for name, raw in data.items():
             if name not in types_by_name:
-                raise ConfigError(name, f"unknown field; known fields are {', '.join(types_by_name)}.")
+                raise ConfigError(name, say("config.unknown_field", "unknown field; known fields are {fields}.",
+                                           fields=", ".join(types_by_name)))  # fmt: skip
             values[name] = _parse(name, raw, types_by_name[name])
         return cls(**values)
 
@@ -149,7 +155,9 @@ def _parse(name: str, raw: Any, kind: type) -> Any:
             raise ValueError(text)
         return kind(text)
     except ValueError:
-        raise ConfigError(name, f"expected {kind.__name__}, got {raw!r}.") from None
+        raise ConfigError(
+            name, say("config.expected", "expected {kind}, got {value}.", kind=kind.__name__, value=repr(raw))
+        ) from None
 
 
 NAME = re.compile(r"[a-z][a-z0-9_]*")  # a registry key: the registries themselves are resolve's to read
@@ -167,31 +175,54 @@ def _check_choices(config: TrainConfig) -> None:
     }
     for name, allowed in choices.items():
         if getattr(config, name) not in allowed:
-            raise ConfigError(name, f"{getattr(config, name)!r} is not one of {', '.join(allowed)}.")
+            raise ConfigError(name, say("config.not_one_of", "{value} is not one of {allowed}.",
+                                           value=repr(getattr(config, name)), allowed=", ".join(allowed)))  # fmt: skip
     if not NAME.fullmatch(config.backbone):
-        raise ConfigError("backbone", f"{config.backbone!r} is not a backbone name.")
+        raise ConfigError(
+            "backbone", say("config.not_backbone", "{value} is not a backbone name.", value=repr(config.backbone))
+        )
     if config.weights not in WEIGHTS and not _prefixed(config.weights, MINE_PREFIX):
-        raise ConfigError("weights", f"{config.weights!r} is not one of {', '.join(WEIGHTS)} or mine:NAME.")
+        raise ConfigError("weights", say("config.not_weights", "{value} is not one of {allowed} or mine:NAME.",
+                                          value=repr(config.weights), allowed=", ".join(WEIGHTS)))  # fmt: skip
     if not NAME.fullmatch(config.dataset) and not any(
         _prefixed(config.dataset, p) for p in (FOLDER_PREFIX, MINE_PREFIX)
     ):
-        raise ConfigError("dataset", f"{config.dataset!r} is not a dataset name, folder:PATH or mine:NAME.")
+        raise ConfigError(
+            "dataset",
+            say(
+                "config.not_dataset",
+                "{value} is not a dataset name, folder:PATH or mine:NAME.",
+                value=repr(config.dataset),
+            ),
+        )
     if config.class_subset and not re.fullmatch(r"\d+(,\d+)+", config.class_subset):
-        raise ConfigError("class_subset", "give two or more class numbers separated by commas, like 0,1,2.")
+        raise ConfigError(
+            "class_subset",
+            say("config.class_subset", "give two or more class numbers separated by commas, like 0,1,2."),
+        )
     if config.init_from and not re.fullmatch(r"[0-9a-f]{12}", config.init_from):
-        raise ConfigError("init_from", "must be the 12-character id of a finished run.")
+        raise ConfigError("init_from", say("config.init_from", "must be the 12-character id of a finished run."))
     if (config.init_stages > 0) != bool(config.init_from):
         raise ConfigError(
-            "init_stages", "init_from and init_stages go together: a run to copy from, and how many stages."
+            "init_stages",
+            say(
+                "config.init_together",
+                "init_from and init_stages go together: a run to copy from, and how many stages.",
+            ),
         )
     if config.strategy == "lpft" and config.probe_epochs >= config.epochs:
         raise ConfigError(
-            "probe_epochs", f"LP-FT needs epochs left to fine-tune: make it less than epochs ({config.epochs})."
+            "probe_epochs",
+            say(
+                "config.probe_epochs",
+                "LP-FT needs epochs left to fine-tune: make it less than epochs ({epochs}).",
+                epochs=config.epochs,
+            ),
         )
     if config.frozen_stages < ALL_STAGES:
-        raise ConfigError("frozen_stages", "must be -1 (all) or a number of stages.")
+        raise ConfigError("frozen_stages", say("config.frozen_stages", "must be -1 (all) or a number of stages."))
     if config.init_stages < 0:
-        raise ConfigError("init_stages", "must be 0 or more.")
+        raise ConfigError("init_stages", say("config.init_stages", "must be 0 or more."))
 
 
 def _prefixed(value: str, prefix: str) -> bool:
@@ -238,10 +269,13 @@ def _check_ranges(config: TrainConfig) -> None:
 def check_on_page(config: TrainConfig) -> TrainConfig:
     """`config`, if every value lies within what the pages offer; else ConfigError naming the field."""
     for name, span in RANGES.items():
-        _check_between(name, getattr(config, name), *span.on_page, where=" on this server's pages")
+        _check_between(
+            name, getattr(config, name), *span.on_page, where=say("config.on_pages", " on this server's pages")
+        )
     return config
 
 
 def _check_between(name: str, value: float, low: float, high: float, where: str = "") -> None:
     if not low <= value <= high:
-        raise ConfigError(name, f"must be between {low:g} and {high:g}{where}, got {value!r}.")
+        sentence = "must be between {low:g} and {high:g}{where}, got {value}."
+        raise ConfigError(name, say("config.between", sentence, low=low, high=high, where=where, value=repr(value)))

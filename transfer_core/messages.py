@@ -35,6 +35,54 @@ def _rebuild(text: str, key: str, values: dict[str, Any]) -> Said:
 FIELD_PROBLEM = "field_problem"  # "{field}: {message}": a page names the field by its widget's label
 
 
+LIST = "list"  # items joined as the language joins a list: ", " in English, "、" in Chinese
+
+
+def join_said(items: list) -> Said:
+    """Several sentences or words as one list, each said in the learner's language."""
+    return _rebuild(", ".join(str(item) for item in items), LIST, {f"item{i}": item for i, item in enumerate(items)})
+
+
+WORD = "word"  # a short phrase a page looks up in its [words] table: a language's or a class's name
+
+
+def say_word(text: str) -> Said:
+    """A name or short phrase (English, a class name) that a page says from its [words] table."""
+    return _rebuild(text, WORD, {"text": text})
+
+
+KINDS = {
+    "images": say("kind.images", "images"),
+    "words": say("kind.words", "words"),
+    "sound": say("kind.sound", "sound"),
+}
+
+
+def say_kind(kind: str) -> str:
+    """What a dataset holds or a network reads (images, words, sound), as a word a page can translate."""
+    return KINDS.get(kind, kind)
+
+
+STATUSES = {
+    "queued": say("status.queued", "queued"),
+    "running": say("status.running", "running"),
+    "done": say("status.done", "done"),
+    "failed": say("status.failed", "failed"),
+    "cancelled": say("status.cancelled", "cancelled"),
+    "interrupted": say("status.interrupted", "interrupted"),
+}
+
+
+def say_status(status: str) -> str:
+    """A run's status as a word a page can translate."""
+    return STATUSES.get(status, status)
+
+
+def cancelled_in(epoch: int, batch: int) -> Said:
+    """Where a run was stopped: before a batch of an epoch (1-based)."""
+    return say("runner.cancelled_in", "cancelled in epoch {epoch} before batch {batch}", epoch=epoch, batch=batch)
+
+
 def message_of(err: BaseException) -> str:
     """An exception's sentence, as said (a Said keeps its key): what a failed run records."""
     field, message = getattr(err, "field", None), getattr(err, "message", None)

@@ -31,6 +31,7 @@ from transfer_core.data.registry import (
 )
 from transfer_core.data.shared_folders import check_shared, read_shared_folder
 from transfer_core.errors import ConfigError, DataChanged, RunNotFound, TransferLabError
+from transfer_core.messages import join_said, message_of, say, say_kind
 from transfer_core.models.backbones import BACKBONES
 from transfer_core.models.strategies import TransferModel, initial_model
 from transfer_core.runners.memory_budget import check_budget
@@ -57,15 +58,46 @@ DEFAULT_DATASET = {"words": "words_near", "sound": "speech_digits", "images": Tr
 def check(config: TrainConfig) -> TrainConfig:
     """The config's names exist in the registries and its stage counts fit its backbone."""
     if config.backbone not in BACKBONES:
-        raise ConfigError("backbone", f"unknown backbone {config.backbone!r}; choose one of {', '.join(BACKBONES)}.")
+        raise ConfigError(
+            "backbone",
+            say(
+                "resolve.unknown_backbone",
+                "unknown backbone {name}; choose one of {names}.",
+                name=repr(config.backbone),
+                names=", ".join(BACKBONES),
+            ),
+        )
     spec = BACKBONES[config.backbone]
     check_dataset_name(config.dataset)
     if config.starts_pretrained and config.weights == "imagenet" and not spec.has_pretrained:
-        raise ConfigError("weights", f"{config.backbone} has no ImageNet weights; choose weights=random.")
+        raise ConfigError(
+            "weights",
+            say(
+                "resolve.no_imagenet",
+                "{backbone} has no ImageNet weights; choose weights=random.",
+                backbone=config.backbone,
+            ),
+        )
     if not ALL_STAGES <= config.frozen_stages <= spec.num_stages:
-        raise ConfigError("frozen_stages", f"must be -1 (all) or 0..{spec.num_stages} for {config.backbone}.")
+        raise ConfigError(
+            "frozen_stages",
+            say(
+                "resolve.frozen_range",
+                "must be -1 (all) or 0..{stages} for {backbone}.",
+                stages=spec.num_stages,
+                backbone=config.backbone,
+            ),
+        )
     if config.init_stages > spec.num_stages:
-        raise ConfigError("init_stages", f"{config.backbone} has only {spec.num_stages} stages.")
+        raise ConfigError(
+            "init_stages",
+            say(
+                "resolve.only_stages",
+                "{backbone} has only {stages} stages.",
+                backbone=config.backbone,
+                stages=spec.num_stages,
+            ),
+        )
     check_modality(config, spec.reads)
     return config
 
@@ -128,17 +160,45 @@ def check_modality(config: TrainConfig, backbone_reads: str, data_reads: str | N
     data_reads = data_reads or reads(config.dataset)
     if not fits(backbone_reads, data_reads):
         fitting = [name for name, spec in BACKBONES.items() if fits(spec.reads, data_reads)]
-        raise ConfigError("backbone", f"{config.dataset} holds {data_reads} and {config.backbone} reads "
-                          f"{backbone_reads}; choose one of {', '.join(fitting)}.")  # fmt: skip
+        sentence = "{dataset} holds {holds} and {backbone} reads {reads}; choose one of {fitting}."
+        raise ConfigError(
+            "backbone",
+            say(
+                "resolve.modality",
+                sentence,
+                dataset=config.dataset,
+                holds=say_kind(data_reads),
+                backbone=config.backbone,
+                reads=say_kind(backbone_reads),
+                fitting=", ".join(fitting),
+            ),
+        )
     if data_reads != "images" and config.augment:
-        raise ConfigError("augment", f"crop-and-flip augmentation is for images; turn it off for {data_reads}.")
+        raise ConfigError(
+            "augment",
+            say(
+                "resolve.augment",
+                "crop-and-flip augmentation is for images; turn it off for {kind}.",
+                kind=say_kind(data_reads),
+            ),
+        )
     if data_reads != "images" and config.val_shift != "none":
-        raise ConfigError("val_shift", f"shifted validation copies are image changes; choose none for {data_reads}.")
+        raise ConfigError(
+            "val_shift",
+            say(
+                "resolve.val_shift",
+                "shifted validation copies are image changes; choose none for {kind}.",
+                kind=say_kind(data_reads),
+            ),
+        )
 
 
 def resolve_device(requested: str) -> torch.device:
     if requested == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device", "CUDA was requested but this machine has no usable CUDA GPU; choose cpu or auto.")
+        raise ConfigError(
+            "device",
+            say("resolve.no_cuda", "CUDA was requested but this machine has no usable CUDA GPU; choose cpu or auto."),
+        )
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(requested)
@@ -162,13 +222,16 @@ def available(name: str, owner: str | None) -> tuple[bool, str]:
     """Whether `name` loads without the network right now, and why (never downloads)."""
     if name.startswith(MINE_PREFIX):
         found = owner is not None and name.removeprefix(MINE_PREFIX) in user_data.dataset_names(owner)
-        return found, "your own dataset" if found else f"this session has no dataset {name!r}"
+        return found, say("resolve.own_dataset", "your own dataset") if found else say(
+            "resolve.no_own_dataset", "this session has no dataset {name}", name=repr(name)
+        )
     if name.startswith(FOLDER_PREFIX) and owner is not None:
         try:
             folder = check_shared(name.removeprefix(FOLDER_PREFIX))
         except TransferLabError as err:
-            return False, str(err)
-        return folder.is_dir(), "a folder this server shares" if folder.is_dir() else "not a folder"
+            return False, message_of(err)
+        shared = say("resolve.shared_folder", "a folder this server shares")
+        return folder.is_dir(), shared if folder.is_dir() else say("resolve.not_folder", "not a folder")
     return dataset_available(name)
 
 
@@ -233,15 +296,23 @@ def verified_data(record: RunRecord) -> PreparedData:
     return data
 
 
+CHANGED_PARTS = {
+    "classes": say("resolve.part_classes", "its classes"),
+    "train": say("resolve.part_train", "the number of training images"),
+    "val": say("resolve.part_val", "the validation images"),
+}
+
+
 def _changed_message(record: RunRecord, changed: list[str]) -> str:
-    what = {"classes": "its classes", "train": "the number of training images", "val": "the validation images",
-            "val_labels": "the validation images", "val_images": "the validation images"}  # fmt: skip
+    what = {"classes": "classes", "train": "train", "val": "val", "val_labels": "val", "val_images": "val"}
     parts = sorted({what.get(key, key) for key in changed})
     name = record.config.dataset.removeprefix(MINE_PREFIX)
-    return (
-        f"the dataset {name!r} has changed since run {record.run_id} trained on it ({', '.join(parts)} differ), "
+    sentence = (
+        "the dataset {name} has changed since run {run} trained on it ({parts} differ), "
         "so its results would describe other images. Train a new run on the dataset as it is now."
     )
+    parts_said = [CHANGED_PARTS.get(part, part) for part in parts]
+    return say("resolve.data_changed", sentence, name=repr(name), run=record.run_id, parts=join_said(parts_said))
 
 
 # --- weights and the model ----------------------------------------------------------------------
@@ -259,15 +330,27 @@ def copied_stages(config: TrainConfig, owner: str | None, store: RunStore | None
     if not config.init_from:
         return None
     if store is None:
-        raise ConfigError("init_from", "copying stages from a run needs the run store that holds it.")
+        raise ConfigError(
+            "init_from", say("resolve.no_store", "copying stages from a run needs the run store that holds it.")
+        )
     try:
         record = store.load(config.init_from)
     except RunNotFound:
         record = None
     if record is None or (owner is not None and record.owner != owner and not record.shared):
-        raise ConfigError("init_from", f"no run {config.init_from!r} of yours to copy stages from.")
+        raise ConfigError(
+            "init_from", say("resolve.no_run", "no run {run} of yours to copy stages from.", run=repr(config.init_from))
+        )
     if record.status != "done" or record.config.backbone != config.backbone:
-        raise ConfigError("init_from", f"run {config.init_from} must be a finished {config.backbone} run.")
+        raise ConfigError(
+            "init_from",
+            say(
+                "resolve.not_finished",
+                "run {run} must be a finished {backbone} run.",
+                run=config.init_from,
+                backbone=config.backbone,
+            ),
+        )
     return store.load_weights(config.init_from)
 
 

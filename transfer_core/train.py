@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from transfer_core.analysis.representations import parameter_snapshot, weight_drift
 from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
+from transfer_core.messages import message_of
 from transfer_core.metrics import EpochMetrics
 from transfer_core.model_inputs import FeatureProgress, FeaturesReady, Inputs, evaluate
 from transfer_core.models.strategies import TransferModel, count_parameters, freeze_stages, param_groups
@@ -142,7 +143,7 @@ def train(
         run = resolve(config, owner, store)
         inputs = Inputs(run.model, run.data, config, run.device, cache_prefix)
     except TransferLabError as err:
-        yield Failed(str(err))
+        yield Failed(message_of(err))
         return
     model, device = run.model, run.device
     optimizer = make_optimizer(config, model)

@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from transfer_core.messages import FIELD_PROBLEM, Said, message_of
+from transfer_core.messages import FIELD_PROBLEM, LIST, WORD, Said, message_of
 
 FOLDER = Path(__file__).parents[1] / "assets" / "i18n"
 DEFAULT = "en"
@@ -102,6 +102,11 @@ def said(value: Any) -> str:
         return str(value)
     if value.key == FIELD_PROBLEM:
         return f"{field_label(value.values['field'])}: {said(value.values['message'])}"
+    if value.key == WORD:
+        return word(value.values["text"])
+    if value.key == LIST:
+        separator = table(language()).get("engine.list_separator", ", ")
+        return separator.join(said(item) for item in value.values.values())
     template = table(language()).get(f"engine.{value.key}")
     if template is None:
         return str(value)

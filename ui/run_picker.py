@@ -9,7 +9,7 @@ from transfer_core.resolve import verified_data
 from transfer_core.store.runs import RunRecord
 
 from .describe import describe_config
-from .i18n import setup_words, t
+from .i18n import setup_words, t, word
 from .session import get_runner, owner
 
 
@@ -25,7 +25,7 @@ def run_report(run_id: str) -> ValidationReport:
 
 def run_label(record: RunRecord) -> str:
     when = time.strftime("%H:%M:%S", time.localtime(record.created))
-    accuracy = f" · val acc {record.summary.final_val_acc:.3f}" if record.summary else ""
+    accuracy = f" · {word('val acc')} {record.summary.final_val_acc:.3f}" if record.summary else ""
     return f"{when} · {describe_config(record.config, setup_words)}{accuracy}"
 
 
@@ -40,4 +40,6 @@ def finished_run_ui(with_feature_records: bool = False) -> RunRecord | None:
         return None
     ids = [r.run_id for r in runs]
     active = st.session_state.get("active_run")
-    return st.selectbox(t("results.run"), runs, index=ids.index(active) if active in ids else 0, format_func=run_label)
+    names = {r.run_id: run_label(r) for r in runs}  # looked up now: format_func may run outside the page's run
+    chosen = st.selectbox(t("results.run"), ids, index=ids.index(active) if active in ids else 0, format_func=names.get)
+    return runs[ids.index(chosen)]

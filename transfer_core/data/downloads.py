@@ -19,6 +19,7 @@ from torchvision.datasets.utils import extract_archive
 
 from transfer_core import settings
 from transfer_core.errors import TransferLabError
+from transfer_core.messages import say
 from transfer_core.models.weights import TORCHVISION_WEIGHTS, downloads_allowed, torchvision_cache_path
 
 Progress = Callable[[str, int, int | None], None]  # file name, its bytes so far, its total if known
@@ -48,12 +49,14 @@ def dataset_files(name: str) -> list[Remote]:
         raw = root / "FashionMNIST" / "raw"
         mirror = FashionMNIST.mirrors[0]
         return [Remote(mirror + file, raw / file, md5=md5, unpack_to=raw) for file, md5 in FashionMNIST.resources]
-    raise DownloadFailed(f"{name} has nothing to download.")
+    raise DownloadFailed(say("download.nothing", "{name} has nothing to download.", name=name))
 
 
 def weights_file(backbone: str) -> Remote:
     if backbone not in TORCHVISION_WEIGHTS:
-        raise DownloadFailed(f"{backbone} has no torchvision weights to download.")
+        raise DownloadFailed(
+            say("download.no_weights", "{backbone} has no torchvision weights to download.", backbone=backbone)
+        )
     target = torchvision_cache_path(backbone)
     return Remote(TORCHVISION_WEIGHTS[backbone].url, target, sha256_prefix=target.name.split("-")[-1].split(".")[0])
 
@@ -61,7 +64,9 @@ def weights_file(backbone: str) -> Remote:
 def fetch(files: list[Remote], progress: Progress = lambda name, done, total: None) -> None:
     """Download every file not yet present (and unpack archives), reporting progress per file."""
     if not downloads_allowed():
-        raise DownloadFailed("downloads are switched off here (TRANSFER_LAB_OFFLINE); copy the files in by hand.")
+        raise DownloadFailed(
+            say("download.off", "downloads are switched off here (TRANSFER_LAB_OFFLINE); copy the files in by hand.")
+        )
     for remote in files:
         if not remote.target.exists():
             download(remote, progress)
@@ -86,11 +91,14 @@ def download(remote: Remote, progress: Progress) -> None:
         check_digest(remote, md5.hexdigest(), sha256.hexdigest())
         os.replace(partial, remote.target)
     except OSError as err:  # URLError, timeouts and full disks are all OSErrors
-        raise DownloadFailed(f"downloading {remote.url} failed ({err}); check the connection and try again.") from err
+        sentence = "downloading {url} failed ({error}); check the connection and try again."
+        raise DownloadFailed(say("download.failed", sentence, url=remote.url, error=str(err))) from err
     finally:
         partial.unlink(missing_ok=True)
 
 
 def check_digest(remote: Remote, md5: str, sha256: str) -> None:
     if (remote.md5 and md5 != remote.md5) or (remote.sha256_prefix and not sha256.startswith(remote.sha256_prefix)):
-        raise DownloadFailed(f"{remote.url} arrived damaged (its checksum does not match); try again.")
+        raise DownloadFailed(
+            say("download.damaged", "{url} arrived damaged (its checksum does not match); try again.", url=remote.url)
+        )

@@ -12,6 +12,7 @@ import torchvision.transforms.v2.functional as TF
 from transfer_core.config import TrainConfig
 from transfer_core.data.registry import RawDataset
 from transfer_core.errors import ConfigError
+from transfer_core.messages import say
 from transfer_core.models.backbones import Preprocessing
 
 
@@ -34,11 +35,12 @@ def split_indices(
     for label in np.unique(labels[labels >= 0]):  # -1: a class left out of the task
         members = np.flatnonzero(labels == label)
         if len(members) < train_per_class + val_per_class:
-            raise ConfigError(
-                "train_per_class",
-                f"class {label} has only {len(members)} images, fewer than the {train_per_class} training + "
-                f"{val_per_class} validation images per class asked for; ask for {len(members)} or fewer together.",
+            sentence = (
+                "class {label} has only {count} images, fewer than the {train} training + {val} validation images per "
+                "class asked for; ask for {count} or fewer together."
             )
+            raise ConfigError("train_per_class", say("prepare.too_few", sentence, label=label, count=len(members),
+                                                     train=train_per_class, val=val_per_class))  # fmt: skip
         members = rng.permutation(members)
         train.append(members[:train_per_class])
         val.append(members[train_per_class : train_per_class + val_per_class])
@@ -100,7 +102,15 @@ def shift_images(images: torch.Tensor, kind: str, seed: int = 0) -> torch.Tensor
     if kind == "noise":
         noise = torch.randn(images.shape, generator=torch.Generator().manual_seed(seed)) * 40
         return (images.float() + noise).round().clamp(0, 255).to(torch.uint8)
-    raise ConfigError("val_shift", f"unknown shift {kind!r}; choose one of {', '.join(SHIFT_DESCRIPTIONS)}.")
+    raise ConfigError(
+        "val_shift",
+        say(
+            "prepare.shift",
+            "unknown shift {kind}; choose one of {kinds}.",
+            kind=repr(kind),
+            kinds=", ".join(SHIFT_DESCRIPTIONS),
+        ),
+    )
 
 
 def augmenter(size: int) -> T.Compose:
@@ -183,6 +193,5 @@ def sound_inputs(clips: torch.Tensor, hears: bool, size: int) -> torch.Tensor:
 
 def check_class_subset(subset: tuple[int, ...], num_classes: int) -> None:
     if len(set(subset)) != len(subset) or len(subset) < 2 or not all(0 <= i < num_classes for i in subset):
-        raise ConfigError(
-            "class_subset", f"needs two or more different class numbers between 0 and {num_classes - 1}, got {subset}."
-        )
+        sentence = "needs two or more different class numbers between 0 and {last}, got {subset}."
+        raise ConfigError("class_subset", say("prepare.subset", sentence, last=num_classes - 1, subset=str(subset)))

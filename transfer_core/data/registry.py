@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from transfer_core import settings
 from transfer_core.config import FOLDER_PREFIX, MINE_PREFIX
 from transfer_core.errors import ConfigError, DatasetUnavailable
+from transfer_core.messages import join_said, say
 from transfer_core.models.weights import downloads_allowed
 from transfer_core.sound import speech
 from transfer_core.sound.clips import WAV_SUFFIXES, read_clip_file
@@ -58,18 +59,24 @@ def _read_idx(path: Path, offset: int) -> np.ndarray:
 
 def _fashion_available() -> tuple[bool, str]:
     if (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").exists():
-        return True, f"Debian package dataset-fashion-mnist ({DEBIAN_FASHION_MNIST})"
+        return True, say(
+            "data.fashion_debian", "Debian package dataset-fashion-mnist ({folder})", folder=str(DEBIAN_FASHION_MNIST)
+        )
     if (settings.current().data_dir / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").exists():
-        return True, "downloaded earlier into the lab's data folder"
+        return True, DOWNLOADED_EARLIER
     return False, _fashion_advice()
 
 
+DOWNLOADED_EARLIER = say("data.downloaded_earlier", "downloaded earlier into the lab's data folder")
+
+
 def _fashion_advice() -> str:
-    return (
+    sentence = (
         "Fashion-MNIST is not on this machine. Install Debian's package "
         "(`sudo apt install dataset-fashion-mnist`) or connect to the internet once so torchvision "
         "can download it into the lab's data folder; scikit-learn digits works offline meanwhile."
     )
+    return say("data.fashion_missing", sentence)
 
 
 def _load_fashion(allow_download: bool) -> RawDataset:
@@ -88,15 +95,16 @@ def _load_fashion(allow_download: bool) -> RawDataset:
 
 def _cifar_available() -> tuple[bool, str]:
     if (settings.current().data_dir / "cifar-10-batches-py").exists():
-        return True, "downloaded earlier into the lab's data folder"
+        return True, DOWNLOADED_EARLIER
     return False, _cifar_advice()
 
 
 def _cifar_advice() -> str:
-    return (
+    sentence = (
         "CIFAR-10 is not downloaded yet. Connect to the internet once and it downloads "
         "(170 MB) into the lab's data folder; offline, use Fashion-MNIST or digits."
     )
+    return say("data.cifar_missing", sentence)
 
 
 def _load_cifar(allow_download: bool) -> RawDataset:
@@ -117,7 +125,9 @@ def _torchvision_dataset(cls, allow_download: bool, advice: str):
         root.mkdir(parents=True, exist_ok=True)
         return cls(root=str(root), train=True, download=True)
     except (OSError, RuntimeError) as err:  # URLError is an OSError
-        raise DatasetUnavailable(f"{advice} (The download failed: {err}.)") from err
+        raise DatasetUnavailable(
+            say("data.download_failed", "{advice} (The download failed: {error}.)", advice=advice, error=str(err))
+        ) from err
 
 
 # --- scikit-learn digits (always offline) --------------------------------------------------------
@@ -137,7 +147,13 @@ def _load_digits(allow_download: bool) -> RawDataset:
 def load_folder(root: Path) -> RawDataset:
     """Class folders of images, or of WAV files (then a sound dataset)."""
     if not root.is_dir():
-        raise DatasetUnavailable(f"{root} is not a folder; give a folder with one sub-folder of images per class.")
+        raise DatasetUnavailable(
+            say(
+                "data.not_folder",
+                "{folder} is not a folder; give a folder with one sub-folder of images per class.",
+                folder=str(root),
+            )
+        )
     classes = folder_classes(root)
     sound = folder_reads(root) == "sound"
     suffixes, read = (WAV_SUFFIXES, _read_clip) if sound else (IMAGE_SUFFIXES, _read_image)
@@ -148,7 +164,13 @@ def load_folder(root: Path) -> RawDataset:
                 items.append(read(file))
                 labels.append(label)
     if len(classes) < 2 or not items:
-        raise DatasetUnavailable(f"{root} needs at least two sub-folders of images or WAV files, one per class.")
+        raise DatasetUnavailable(
+            say(
+                "data.two_folders",
+                "{folder} needs at least two sub-folders of images or WAV files, one per class.",
+                folder=str(root),
+            )
+        )
     if sound:
         return RawDataset(np.stack(items), np.asarray(labels, dtype=np.int64), classes, kind="sound")
     return RawDataset(items, np.asarray(labels, dtype=np.int64), classes)
@@ -172,14 +194,28 @@ def _read_image(file: Path) -> np.ndarray:
         with Image.open(file) as image:
             return np.array(image.convert("RGB"))
     except (UnidentifiedImageError, OSError) as err:
-        raise DatasetUnavailable(f"{file} is not a readable image ({err}); remove it or replace it.") from err
+        raise DatasetUnavailable(
+            say(
+                "data.bad_image",
+                "{file} is not a readable image ({error}); remove it or replace it.",
+                file=str(file),
+                error=str(err),
+            )
+        ) from err
 
 
 def _read_clip(file: Path) -> np.ndarray:
     try:
         return read_clip_file(file)
     except ValueError as err:
-        raise DatasetUnavailable(f"{file} is not a readable WAV file ({err}); remove it or replace it.") from err
+        raise DatasetUnavailable(
+            say(
+                "data.bad_wav",
+                "{file} is not a readable WAV file ({error}); remove it or replace it.",
+                file=str(file),
+                error=str(err),
+            )
+        ) from err
 
 
 # --- words labelled by language (Debian's word lists) ------------------------------------------
@@ -195,7 +231,9 @@ WORD_SETS = {
 def _words_available(languages: tuple[str, ...]) -> tuple[bool, str]:
     missing = [word_lists.word_list_available(language) for language in languages]
     problems = [why for ok, why in missing if not ok]
-    return (False, "; ".join(problems) + ".") if problems else (True, "Debian word lists in /usr/share/dict")
+    if problems:
+        return False, say("data.missing_lists", "{problems}.", problems=join_said(problems))
+    return True, say("data.word_lists", "Debian word lists in /usr/share/dict")
 
 
 def _load_words(languages: tuple[str, ...]) -> RawDataset:
@@ -222,7 +260,7 @@ def _speech_dataset(spec: speech.SpeechSet) -> DatasetInfo:
     def load(_allow_download: bool) -> RawDataset:
         ok, why = speech.espeak_available()
         if not ok:
-            raise DatasetUnavailable(why + ".")
+            raise DatasetUnavailable(say("data.missing_lists", "{problems}.", problems=why))
         clips, labels = speech.load_speech(spec.name)
         return RawDataset(clips, labels, list(spec.words), kind="sound")
 
@@ -232,6 +270,8 @@ def _speech_dataset(spec: speech.SpeechSet) -> DatasetInfo:
 
 
 # --- registry -----------------------------------------------------------------------------------
+
+BUNDLED = say("data.bundled", "bundled with scikit-learn")
 
 DATASETS: dict[str, DatasetInfo] = {
     "fashion_mnist": DatasetInfo(
@@ -244,7 +284,7 @@ DATASETS: dict[str, DatasetInfo] = {
         6000,
     ),
     "digits": DatasetInfo(
-        "digits", "scikit-learn digits", "ships inside scikit-learn", _load_digits, lambda: (True, "bundled"), 10, 174
+        "digits", "scikit-learn digits", "ships inside scikit-learn", _load_digits, lambda: (True, BUNDLED), 10, 174
     ),
     "cifar10": DatasetInfo("cifar10", "CIFAR-10", "torchvision download", _load_cifar, _cifar_available, 10, 5000),
     "words_source": _word_dataset("words_source", "Words: 6 source languages"),
@@ -267,9 +307,8 @@ def check_dataset_name(name: str) -> None:
     """A registry name, folder:PATH or mine:NAME (whose owner resolve checks)."""
     if name in DATASETS or any(name.startswith(p) and len(name) > len(p) for p in (FOLDER_PREFIX, MINE_PREFIX)):
         return
-    raise ConfigError(
-        "dataset", f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}, folder:PATH or mine:NAME."
-    )
+    sentence = "unknown dataset {name}; choose one of {names}, folder:PATH or mine:NAME."
+    raise ConfigError("dataset", say("data.unknown", sentence, name=repr(name), names=", ".join(DATASETS)))
 
 
 def dataset_available(name: str) -> tuple[bool, str]:
@@ -285,7 +324,9 @@ def load_shared(name: str, allow_download: bool | None = None) -> RawDataset:
     """A registry dataset or a folder, whole, in memory; DatasetUnavailable says how to get it."""
     check_dataset_name(name)
     if name.startswith(MINE_PREFIX):
-        raise DatasetUnavailable(f"{name} belongs to a session; open it from the session that made it.")
+        raise DatasetUnavailable(
+            say("user.other_session", "{name} belongs to a session; open it from the session that made it.", name=name)
+        )
     if name.startswith(FOLDER_PREFIX):  # read afresh: its files may change between runs
         return load_folder(Path(name.removeprefix(FOLDER_PREFIX)))
     return _load_registry(name, allow_download)

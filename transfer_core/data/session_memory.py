@@ -12,6 +12,7 @@ import numpy as np
 
 from transfer_core.data.registry import RawDataset
 from transfer_core.errors import TransferLabError
+from transfer_core.messages import say
 from transfer_core.settings import UploadLimits
 
 
@@ -80,10 +81,11 @@ def make_server_room(owner: str, extra: int, limits: UploadLimits) -> None:
         while memory_held() + extra > limits.server_memory_bytes:
             others = [o for o in set(MEMORY.datasets) | set(MEMORY.webcam) if o != owner and memory_held(o)]
             if not others:
-                raise StorageFull(
-                    f"the server holds as much of students' data in memory as it may ({limits.server_memory_mb} MB "
-                    "for everyone). Save or delete a dataset you are not using (My data page), or try a smaller one."
+                sentence = (
+                    "the server holds as much of students' data in memory as it may ({limit} MB for everyone). Save "
+                    "or delete a dataset you are not using (My data page), or try a smaller one."
                 )
+                raise StorageFull(say("memory.full", sentence, limit=limits.server_memory_mb))
             _release(min(others, key=lambda o: MEMORY.last_seen.get(o, 0.0)))
 
 

@@ -13,6 +13,7 @@ from transfer_core import settings
 from transfer_core.data.registry import RawDataset, folder_reads
 from transfer_core.data.uploads import IMAGES, UploadRejected, import_files
 from transfer_core.errors import DatasetUnavailable
+from transfer_core.messages import message_of, say
 from transfer_core.settings import UploadLimits
 from transfer_core.sound.upload import CLIPS
 
@@ -23,10 +24,11 @@ def check_shared(folder: str) -> Path:
     where = settings.current()
     roots = where.folder_roots
     if not roots:
-        raise DatasetUnavailable(
+        sentence = (
             "this server reads no folders of its own for students (TRANSFER_LAB_FOLDER_ROOTS is not set); "
             "upload a zip of class folders on the My data page instead."
         )
+        raise DatasetUnavailable(say("shared.none", sentence))
     private = [
         where.data_dir.resolve() / "users",
         where.runs_dir.resolve(),
@@ -35,19 +37,23 @@ def check_shared(folder: str) -> Path:
     inside = [root for root in roots if path == root or path.is_relative_to(root)]
     # Students' saved datasets, runs and features stay private even under a shared root that holds them.
     if not inside or any(path == folder or path.is_relative_to(folder) for folder in private):
+        sentence = (
+            "{folder} is not under a folder this server shares: choose one under {roots}, or upload a "
+            "zip on the My data page."
+        )
         raise DatasetUnavailable(
-            f"{folder!r} is not under a folder this server shares: choose one under "
-            f"{', '.join(str(root) for root in roots)}, or upload a zip on the My data page."
+            say("shared.outside", sentence, folder=repr(folder), roots=", ".join(str(root) for root in roots))
         )
     return path
 
 
 def _refuse_links_out(path: Path, root: Path, folder: str) -> None:
     if not path.resolve().is_relative_to(root):
-        raise DatasetUnavailable(
-            f"{folder!r}: {path.relative_to(root)} links outside the shared folder, which this server does not "
-            "follow; replace the link with the images themselves."
+        sentence = (
+            "{folder}: {link} links outside the shared folder, which this server does not follow; replace the link "
+            "with the images themselves."
         )
+        raise DatasetUnavailable(say("shared.link", sentence, folder=repr(folder), link=str(path.relative_to(root))))
 
 
 def read_shared_folder(folder: str, limits: UploadLimits | None = None) -> RawDataset:
@@ -56,7 +62,13 @@ def read_shared_folder(folder: str, limits: UploadLimits | None = None) -> RawDa
     files) is refused by name. The images' total size is bounded while they are read."""
     root = check_shared(folder)
     if not root.is_dir():
-        raise DatasetUnavailable(f"{folder!r} is not a folder; give one with a sub-folder of images per class.")
+        raise DatasetUnavailable(
+            say(
+                "shared.not_folder",
+                "{folder} is not a folder; give one with a sub-folder of images per class.",
+                folder=repr(folder),
+            )
+        )
     limits = limits or settings.current().uploads
     reader = CLIPS if folder_reads(root) == "sound" else IMAGES  # class folders of WAV files, or of images
     files, count, size = {}, 0, 0
@@ -69,16 +81,24 @@ def read_shared_folder(folder: str, limits: UploadLimits | None = None) -> RawDa
             _refuse_links_out(file, root, folder)
             count += 1
             if count > limits.members:
-                raise DatasetUnavailable(f"{folder!r} holds more than {limits.members} images; share a smaller one.")
+                raise DatasetUnavailable(
+                    say(
+                        "shared.too_many",
+                        "{folder} holds more than {limit} images; share a smaller one.",
+                        folder=repr(folder),
+                        limit=limits.members,
+                    )
+                )
             with open(file, "rb") as image:  # one byte past the limit is enough to refuse it: read no more
                 data = image.read(limits.upload_bytes + 1)
             size += len(data)
             if size > limits.unpacked_bytes:
-                raise DatasetUnavailable(
-                    f"{folder!r} holds more than {limits.unpacked_mb} MB of images; share a smaller one."
-                )
+                sentence = "{folder} holds more than {limit} MB of images; share a smaller one."
+                raise DatasetUnavailable(say("shared.too_big", sentence, folder=repr(folder), limit=limits.unpacked_mb))
             files[class_folder.name].append((file.name, data))
     try:
         return import_files(files, limits, reader).dataset
     except UploadRejected as err:
-        raise DatasetUnavailable(f"{folder!r}: {err}") from err
+        raise DatasetUnavailable(
+            say("shared.rejected", "{folder}: {problem}", folder=repr(folder), problem=message_of(err))
+        ) from err

@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from transfer_core.data.registry import IMAGE_SUFFIXES, RawDataset
 from transfer_core.errors import TransferLabError
+from transfer_core.messages import join_said, message_of, say
 from transfer_core.settings import UploadLimits
 
 STORED_SIDE = 224  # images are kept at most this big: the registry backbones' largest input
@@ -58,15 +59,32 @@ class ImportResult:
     unit: str = "image"  # what a class is made of: "image", "clip", or "word" for a word dataset
 
     def summary(self) -> str:
-        text = f"{count(sum(self.counts.values()), self.unit)} in {len(self.counts)} classes accepted"
+        accepted = count(sum(self.counts.values()), self.unit)
         if not self.refused:
-            return text + "."
-        refused = f"{len(self.refused)} lines or files" if self.unit == "word" else count(len(self.refused), "file")
-        return text + f"; {refused} refused."
+            return say("upload.accepted", "{accepted} in {classes} classes accepted.", accepted=accepted,
+                       classes=len(self.counts))  # fmt: skip
+        refused = count(len(self.refused), "line or file" if self.unit == "word" else "file")
+        return say("upload.accepted_refused", "{accepted} in {classes} classes accepted; {refused} refused.",
+                   accepted=accepted, classes=len(self.counts), refused=refused)  # fmt: skip
+
+
+NOUNS = {  # what an upload is counted in: (one, many)
+    "image": (say("noun.image", "image"), say("noun.images", "images")),
+    "clip": (say("noun.clip", "clip"), say("noun.clips", "clips")),
+    "word": (say("noun.word", "word"), say("noun.words", "words")),
+    "file": (say("noun.file", "file"), say("noun.files", "files")),
+    "line or file": (say("noun.line_or_file", "line or file"), say("noun.lines_or_files", "lines or files")),
+}
 
 
 def count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
+    """ "3 images", "1 clip": said so that a page can count in the learner's language."""
+    one, many = NOUNS[noun]
+    return say("count", "{n} {noun}", n=n, noun=one if n == 1 else many)
+
+
+def noun(unit: str, many: bool = False) -> str:
+    return NOUNS[unit][many]
 
 
 # --- one image ----------------------------------------------------------------------------------
@@ -80,20 +98,25 @@ def read_image(data: bytes, limits: UploadLimits) -> np.ndarray:
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size  # read from the header: nothing is decoded yet
                 if width * height > limits.pixels:
-                    raise FileRefused(
-                        f"{width} x {height} pixels is more than the limit of {limits.pixels:,}; "
+                    sentence = (
+                        "{width} x {height} pixels is more than the limit of {limit:,}; "
                         "shrink the image or raise TRANSFER_LAB_MAX_IMAGE_PIXELS."
                     )
+                    raise FileRefused(say("upload.pixels", sentence, width=width, height=height, limit=limits.pixels))
                 image.draft("RGB", (STORED_SIDE, STORED_SIDE))  # JPEGs decode straight at a smaller scale
                 image = image.convert("RGB")
                 image.thumbnail((STORED_SIDE, STORED_SIDE))
                 return np.array(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise FileRefused(f"a decompression bomb ({err})") from err
+        raise FileRefused(say("upload.bomb", "a decompression bomb ({error})", error=str(err))) from err
     except UnidentifiedImageError as err:
-        raise FileRefused("not an image: its contents are not a format Pillow can read") from err
+        raise FileRefused(
+            say("upload.not_image", "not an image: its contents are not a format Pillow can read")
+        ) from err
     except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data
-        raise FileRefused(f"a damaged or truncated image ({err})") from err
+        raise FileRefused(
+            say("upload.damaged_image", "a damaged or truncated image ({error})", error=str(err))
+        ) from err
 
 
 IMAGES = Reader(IMAGE_SUFFIXES, read_image, "image", "images")
@@ -106,11 +129,19 @@ def import_zip(data: bytes, limits: UploadLimits, reader: Reader = IMAGES) -> Im
     """A dataset from a zip holding one folder of images (or what `reader` reads) per class, inside one
     top folder or not."""
     if len(data) > limits.upload_bytes:
-        raise UploadRejected(f"the zip is {len(data) / 1e6:.0f} MB; the limit is {limits.upload_mb} MB.")
+        raise UploadRejected(
+            say(
+                "upload.zip_size",
+                "the zip is {size:.0f} MB; the limit is {limit} MB.",
+                size=len(data) / 1e6,
+                limit=limits.upload_mb,
+            )
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as err:
-        raise UploadRejected(f"this is not a readable zip file ({err}); make one with your system's zip tool.") from err
+        sentence = "this is not a readable zip file ({error}); make one with your system's zip tool."
+        raise UploadRejected(say("upload.not_zip", sentence, error=str(err))) from err
     with archive:
         members = archive.infolist()
         check_archive(members, limits)
@@ -121,7 +152,7 @@ def import_zip(data: bytes, limits: UploadLimits, reader: Reader = IMAGES) -> Im
             try:
                 items.setdefault(class_name, []).append(reader.read(_read_member(archive, info), limits))
             except FileRefused as err:
-                refused.append(Refusal(info.filename, str(err)))
+                refused.append(Refusal(info.filename, message_of(err)))
     return build_dataset(items, limits, refused, reader)
 
 
@@ -137,15 +168,15 @@ def zip_holds_sound(data: bytes) -> bool:
 def check_archive(members: list[zipfile.ZipInfo], limits: UploadLimits) -> None:
     """Archive-wide limits, checked from the directory before anything is decompressed."""
     if len(members) > limits.members:
-        raise UploadRejected(
-            f"the zip holds {len(members)} entries; the limit is {limits.members}. Split it or use fewer images."
-        )
+        sentence = "the zip holds {entries} entries; the limit is {limit}. Split it or use fewer images."
+        raise UploadRejected(say("upload.entries", sentence, entries=len(members), limit=limits.members))
     unpacked = sum(info.file_size for info in members)
     if unpacked > limits.unpacked_bytes:
-        raise UploadRejected(
-            f"the zip unpacks to {unpacked / 1e6:.0f} MB; the limit is {limits.unpacked_mb} MB "
-            "(a zip bomb looks like this too). Send smaller images or fewer of them."
+        sentence = (
+            "the zip unpacks to {size:.0f} MB; the limit is {limit} MB (a zip bomb looks like this too). "
+            "Send smaller images or fewer of them."
         )
+        raise UploadRejected(say("upload.unpacked", sentence, size=unpacked / 1e6, limit=limits.unpacked_mb))
 
 
 def _candidate_members(
@@ -159,7 +190,8 @@ def _candidate_members(
         reason = member_problem(info, limits, reader)
         parts = _parts(info.filename)[skip:]
         if reason is None and len(parts) < 2:
-            reason = f"not inside a class folder: put each {reader.unit} in a folder named after its class"
+            sentence = "not inside a class folder: put each {unit} in a folder named after its class"
+            reason = say("upload.no_class_folder", sentence, unit=noun(reader.unit))
         if reason:
             refused.append(Refusal(info.filename, reason))
         else:
@@ -171,32 +203,40 @@ def member_problem(info: zipfile.ZipInfo, limits: UploadLimits, reader: Reader =
     """Why this member cannot be an item (an image, a clip) of the dataset, or None."""
     name = info.filename.replace("\\", "/")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return "an absolute path: entries must be relative to the zip's top"
+        return say("upload.absolute", "an absolute path: entries must be relative to the zip's top")
     if ".." in name.split("/"):
-        return "a path with '..' that points outside the archive"
+        return say("upload.outside", "a path with '..' that points outside the archive")
     if stat.S_ISLNK(info.external_attr >> 16):
-        return "a symbolic link, not a file"
+        return say("upload.link", "a symbolic link, not a file")
     if any(part in name for part in SYSTEM_FILES) or PurePosixPath(name).name.startswith("."):
-        return f"a hidden or system file, not an {reader.unit}" if reader.unit == "image" else "a hidden or system file"
+        return say("upload.hidden", "a hidden or system file")
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in reader.suffixes:
-        return f"not {_a(reader.unit)} file (extension {suffix or 'none'}; accepted: {', '.join(reader.suffixes)})"
+        sentence = "not {kind} file (extension {suffix}; accepted: {accepted})"
+        kind = (
+            say("upload.an_image", "an image")
+            if reader.unit == "image"
+            else say("upload.a_unit", "a {unit}", unit=noun(reader.unit))
+        )
+        return say("upload.suffix", sentence, kind=kind, suffix=suffix or "—", accepted=", ".join(reader.suffixes))
     if info.file_size > limits.upload_bytes:
-        return f"{info.file_size / 1e6:.0f} MB uncompressed, more than the {limits.upload_mb} MB limit"
+        sentence = "{size:.0f} MB uncompressed, more than the {limit} MB limit"
+        return say("upload.member_size", sentence, size=info.file_size / 1e6, limit=limits.upload_mb)
     if (too_compressed := ratio_problem(info, limits)) is not None:
-        return f"{too_compressed} (a zip bomb)"
+        return say("upload.zip_bomb", "{problem} (a zip bomb)", problem=too_compressed)
     return None
-
-
-def _a(unit: str) -> str:
-    return f"an {unit}" if unit[0] in "aeiou" else f"a {unit}"
 
 
 def ratio_problem(info: zipfile.ZipInfo, limits: UploadLimits) -> str | None:
     """Whether a zip member unpacks to more than the ratio limit allows, judged from the directory."""
     if info.file_size > max(info.compress_size, 1) * limits.ratio:
         ratio = info.file_size / max(info.compress_size, 1)
-        return f"compressed {ratio:.0f} to 1, beyond the limit of {limits.ratio} to 1"
+        return say(
+            "upload.ratio",
+            "compressed {ratio:.0f} to 1, beyond the limit of {limit} to 1",
+            ratio=ratio,
+            limit=limits.ratio,
+        )
     return None
 
 
@@ -206,7 +246,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         return archive.read(info)
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as err:
-        raise FileRefused(f"damaged inside the zip ({err})") from err
+        raise FileRefused(say("upload.damaged_member", "damaged inside the zip ({error})", error=str(err))) from err
 
 
 def _parts(name: str) -> list[str]:
@@ -242,12 +282,16 @@ def import_files(
         items[class_name] = []
         for file_name, data in class_files:
             if len(data) > limits.upload_bytes:
-                refused.append(Refusal(file_name, f"larger than the {limits.upload_mb} MB limit"))
+                refused.append(
+                    Refusal(
+                        file_name, say("upload.file_size", "larger than the {limit} MB limit", limit=limits.upload_mb)
+                    )
+                )
                 continue
             try:
                 items[class_name].append(reader.read(data, limits))
             except FileRefused as err:
-                refused.append(Refusal(file_name, str(err)))
+                refused.append(Refusal(file_name, message_of(err)))
     return build_dataset(items, limits, refused, reader)
 
 
@@ -262,17 +306,28 @@ def build_dataset(
     for class_name, class_items in sorted(items.items()):
         problem = class_name_problem(class_name)
         if problem is None and len(class_items) < limits.min_per_class:
-            problem = f"only {count(len(class_items), reader.unit)}; each class needs at least {limits.min_per_class}"
+            sentence = "only {count}; each class needs at least {least}"
+            problem = say(
+                "upload.too_few", sentence, count=count(len(class_items), reader.unit), least=limits.min_per_class
+            )
         if problem:
-            refused.append(Refusal(f"{class_name}/", f"class refused: {problem}"))
+            refused.append(
+                Refusal(f"{class_name}/", say("upload.class_refused", "class refused: {problem}", problem=problem))
+            )
         else:
             kept[class_name] = class_items
     if len(kept) < 2:
-        reasons = "; ".join(f"{r.name}: {r.reason}" for r in refused[:5])
-        raise UploadRejected(
-            f"a dataset needs at least two classes of {limits.min_per_class} or more {reader.unit}s each, "
-            f"and {len(kept)} remained." + (f" Refused: {reasons}" if reasons else "")
+        sentence = "a dataset needs at least two classes of {least} or more {units} each, and {kept} remained."
+        needs = say(
+            "upload.two_classes",
+            sentence,
+            least=limits.min_per_class,
+            units=noun(reader.unit, many=True),
+            kept=len(kept),
         )
+        reasons = [say("upload.refusal", "{name}: {reason}", name=r.name, reason=r.reason) for r in refused[:5]]
+        refusals = say("upload.refused_list", "{needs} Refused: {reasons}", needs=needs, reasons=join_said(reasons))
+        raise UploadRejected(refusals if reasons else needs)
     labels = np.concatenate([np.full(len(v), i, dtype=np.int64) for i, v in enumerate(kept.values())])
     flat = [item for v in kept.values() for item in v]
     dataset = RawDataset(np.stack(flat) if reader.kind == "sound" else flat, labels, list(kept), kind=reader.kind)

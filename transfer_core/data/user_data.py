@@ -24,6 +24,7 @@ from transfer_core.config import MINE_PREFIX
 from transfer_core.data.registry import RawDataset, folder_classes, folder_reads, load_folder
 from transfer_core.data.session_memory import MEMORY, StorageFull, dataset_bytes, make_server_room, memory_held
 from transfer_core.errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
+from transfer_core.messages import say
 from transfer_core.settings import UploadLimits
 from transfer_core.words.word_lists import decode, encode
 
@@ -35,20 +36,23 @@ WORDS_FOLDER = "words"  # a saved word dataset: words/<class>.txt inside its fol
 # --- names and folders --------------------------------------------------------------------------
 
 
+NAMED = {"dataset": say("user.named_dataset", "dataset"), "weights": say("user.named_weights", "weights")}
+
+
 def check_name(name: str, what: str = "dataset") -> str:
     """A name that is safe as a folder name and in a URL; TransferLabError otherwise."""
     if not NAME_PATTERN.fullmatch(name or "") or name != name.strip():
-        raise TransferLabError(
-            f"{what} name {name!r}: use 1 to 40 letters, digits, spaces, '-', '_' or '.', starting with a "
-            "letter or digit."
+        sentence = (
+            "{what} name {name}: use 1 to 40 letters, digits, spaces, '-', '_' or '.', starting with a letter or digit."
         )
+        raise TransferLabError(say("user.bad_name", sentence, what=NAMED[what], name=repr(name)))
     return name
 
 
 def owner_dir(owner: str) -> Path:
     """This owner's folder inside the data folder; the owner id is checked so it cannot climb out."""
     if not OWNER_PATTERN.fullmatch(owner or ""):
-        raise TransferLabError(f"owner {owner!r} is not a valid session id.")
+        raise TransferLabError(say("user.bad_owner", "owner {owner} is not a valid session id.", owner=repr(owner)))
     return settings.current().data_dir / "users" / owner
 
 
@@ -82,7 +86,9 @@ def save_dataset(owner: str, name: str, limits: UploadLimits) -> Path:
     """Write a session dataset into the data folder as class folders of PNGs, so it outlives the server."""
     dataset = session_datasets(owner).get(name)
     if dataset is None:
-        raise DatasetUnavailable(f"no dataset {name!r} in this session to save.")
+        raise DatasetUnavailable(
+            say("user.nothing_to_save", "no dataset {name} in this session to save.", name=repr(name))
+        )
     target = dataset_folder(owner, name)
     # The PNGs' size is known only once written: staging already counts, the old copy will go.
     return write_folder(dataset, target, check=lambda: check_room(owner, -_disk_bytes(target), limits))
@@ -189,14 +195,21 @@ def _find_dataset(owner: str | None, name: str) -> tuple[RawDataset | None, Path
     """The session's copy of `name` (or None) and the folder of its saved copy; DatasetUnavailable
     when it is neither held nor saved, or `owner` is no session."""
     if owner is None:
-        raise DatasetUnavailable(f"{mine(name)} belongs to a session; open it from the session that made it.")
+        raise DatasetUnavailable(
+            say(
+                "user.other_session",
+                "{name} belongs to a session; open it from the session that made it.",
+                name=mine(name),
+            )
+        )
     held = session_datasets(owner).get(name)
     folder = dataset_folder(owner, name)
     if held is None and not folder.is_dir():
-        raise DatasetUnavailable(
-            f"this session has no dataset named {name!r}. Upload or capture it on the My data page "
+        sentence = (
+            "this session has no dataset named {name}. Upload or capture it on the My data page "
             "(datasets kept only in memory are gone after a server restart unless they were saved)."
         )
+        raise DatasetUnavailable(say("user.no_dataset", sentence, name=repr(name)))
     return held, folder
 
 
@@ -264,13 +277,28 @@ def saved_weights(owner: str) -> dict[str, str]:
 
 def load_weights(owner: str | None, name: str, backbone: str) -> dict[str, torch.Tensor]:
     if owner is None:
-        raise WeightsUnavailable(f"{mine(name)} belongs to a session; open it from the session that brought it.")
+        raise WeightsUnavailable(
+            say(
+                "user.other_weights",
+                "{name} belongs to a session; open it from the session that brought it.",
+                name=mine(name),
+            )
+        )
     file = weights_file(owner, name)
     if not file.exists():
-        raise WeightsUnavailable(f"this session has no weights named {name!r}; upload them on the Backbone page.")
+        raise WeightsUnavailable(
+            say(
+                "user.no_weights",
+                "this session has no weights named {name}; upload them on the Backbone page.",
+                name=repr(name),
+            )
+        )
     made_for = _weights_backbone(file)
     if made_for != backbone:
-        raise WeightsUnavailable(f"weights {name!r} fit {made_for}, not {backbone}: choose {made_for} or others.")
+        sentence = "weights {name} fit {made_for}, not {backbone}: choose {made_for} or others."
+        raise WeightsUnavailable(
+            say("user.weights_fit", sentence, name=repr(name), made_for=made_for, backbone=backbone)
+        )
     return load_file(file)
 
 
@@ -294,11 +322,11 @@ def storage_used(owner: str) -> int:
 def check_room(owner: str, extra: int, limits: UploadLimits) -> None:
     used = storage_used(owner)
     if used + extra > limits.session_bytes:
-        raise StorageFull(
-            f"this session would hold {(used + extra) / 1e6:.0f} MB; the limit is {limits.session_mb} MB. "
-            "Delete a dataset or weights you no longer need (My data page), or ask for "
-            "TRANSFER_LAB_SESSION_STORAGE_MB to be raised."
+        sentence = (
+            "this session would hold {size:.0f} MB; the limit is {limit} MB. Delete a dataset or weights you no "
+            "longer need (My data page), or ask for TRANSFER_LAB_SESSION_STORAGE_MB to be raised."
         )
+        raise StorageFull(say("user.storage_full", sentence, size=(used + extra) / 1e6, limit=limits.session_mb))
 
 
 def _disk_bytes(folder: Path) -> int:

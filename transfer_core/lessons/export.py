@@ -12,6 +12,7 @@ import re
 from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
 from transfer_core.lessons import export_sound
+from transfer_core.messages import say, say_kind
 from transfer_core.models import efficientnet_lite
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.weights import LITE_PACKAGES, TORCHVISION_WEIGHTS
@@ -30,20 +31,27 @@ def check_exportable(config: TrainConfig) -> None:
     """Raise NotExportable, saying why, for what only this server can read."""
     reads = get_spec(config.backbone).reads
     if reads == "sound" and config.backbone == "speech_cnn" and config.starts_pretrained:
-        raise NotExportable("the speech CNN's source weights live in this lab's assets, which a script cannot "
-                            "reach; from scratch, CREPE or an image network reading spectrograms export.")  # fmt: skip
-    if reads == "sound" and config.strategy == "fusion":
-        raise NotExportable("feature fusion beside a network that hears does not export yet; copy, LP-FT or "
-                            "from scratch do.")  # fmt: skip
-    if reads not in ("images", "sound") or reads == "images" and config.backbone not in EXPORTED_IMAGE_BACKBONES:
-        raise NotExportable(f"exported code covers images for now, and {config.backbone} reads {reads}.")
-    if config.dataset not in DATASETS:
-        raise NotExportable(
-            f"the dataset {config.dataset!r} lives on this server: exported code covers "
-            f"{', '.join(DATASETS)}. Choose one of them to take the code home."
+        sentence = (
+            "the speech CNN's source weights live in this lab's assets, which a script cannot reach; from scratch, "
+            "CREPE or an image network reading spectrograms export."
         )
+        raise NotExportable(say("export.speech_source", sentence))
+    if reads == "sound" and config.strategy == "fusion":
+        sentence = "feature fusion beside a network that hears does not export yet; copy, LP-FT or from scratch do."
+        raise NotExportable(say("export.sound_fusion", sentence))
+    if reads not in ("images", "sound") or reads == "images" and config.backbone not in EXPORTED_IMAGE_BACKBONES:
+        sentence = "exported code covers images for now, and {backbone} reads {reads}."
+        raise NotExportable(say("export.reads", sentence, backbone=config.backbone, reads=say_kind(reads)))
+    if config.dataset not in DATASETS:
+        sentence = (
+            "the dataset {dataset} lives on this server: exported code covers {datasets}. Choose one of them to "
+            "take the code home."
+        )
+        raise NotExportable(say("export.dataset", sentence, dataset=repr(config.dataset), datasets=", ".join(DATASETS)))
     if config.weights.startswith("mine:") or config.init_from:
-        raise NotExportable("this run starts from weights kept on this server, which a script cannot reach.")
+        raise NotExportable(
+            say("export.own_weights", "this run starts from weights kept on this server, which a script cannot reach.")
+        )
 
 
 def script(config: TrainConfig) -> str:

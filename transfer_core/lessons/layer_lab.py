@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from transfer_core.config import TrainConfig
 from transfer_core.data.registry import load_shared
 from transfer_core.errors import RunNotFound
+from transfer_core.messages import say, say_status
 from transfer_core.models.backbones import get_spec
 from transfer_core.runners.runner import Runner
 from transfer_core.store.runs import process_alive, this_process
@@ -138,11 +139,20 @@ class LayerLab:
             if self._stop.is_set():
                 for run_id in run_ids:
                     self.runner.cancel(run_id)
-                raise LabStopped("stopped by the user")
+                raise LabStopped(say("lab.stopped", "stopped by the user"))
             time.sleep(POLL_SECONDS)
         for snapshot in snapshots:
             if snapshot.status != "done":
-                raise LabStopped(f"run {snapshot.run_id} {snapshot.status}: {snapshot.message}")
+                sentence = "run {run} {status}: {message}"
+                raise LabStopped(
+                    say(
+                        "lab.run_ended",
+                        sentence,
+                        run=snapshot.run_id,
+                        status=say_status(snapshot.status),
+                        message=snapshot.message,
+                    )
+                )
 
     def _save(self) -> None:
         folder = self.runner.store.root / "labs"

@@ -13,6 +13,7 @@ import torchvision.models as tvm
 from torch import nn
 
 from transfer_core.errors import ConfigError
+from transfer_core.messages import say
 from transfer_core.models import weights as weight_sources
 from transfer_core.models.efficientnet_lite import LITE_SPECS, EfficientNetLite
 from transfer_core.models.layers import conv_block, pool_features
@@ -262,7 +263,10 @@ BACKBONES: dict[str, BackboneSpec] = {
 
 def get_spec(name: str) -> BackboneSpec:
     if name not in BACKBONES:
-        raise ConfigError("backbone", f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}.")
+        sentence = "unknown backbone {name}; choose one of {names}."
+        raise ConfigError(
+            "backbone", say("resolve.unknown_backbone", sentence, name=repr(name), names=", ".join(BACKBONES))
+        )
     return BACKBONES[name]
 
 

@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 
 from transfer_core import settings
 from transfer_core.errors import WeightsUnavailable
+from transfer_core.messages import say
 from transfer_core.settings import ASSETS
 
 SHIPPED = ASSETS  # each encoder's file lies in its source's folder here
@@ -47,8 +48,9 @@ def _source(backbone: str) -> dict[str, torch.Tensor]:
     file = source_file(backbone)
     if not file.exists():
         module = REBUILD[SOURCE_FOLDERS[backbone]]
-        raise WeightsUnavailable(
-            f"the source weights of {backbone} are not here: build them once with `.venv/bin/python -m "
-            f"{module} {backbone}` (a few minutes at most), or choose weights=random."
+        sentence = (
+            "the source weights of {backbone} are not here: build them once with `.venv/bin/python -m {module} "
+            "{backbone}` (a few minutes at most), or choose weights=random."
         )
+        raise WeightsUnavailable(say("weights.own_missing", sentence, backbone=backbone, module=module))
     return load_file(file)

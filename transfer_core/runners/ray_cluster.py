@@ -29,6 +29,7 @@ from ray.exceptions import RayError, TaskCancelledError
 
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError, TransferLabError
+from transfer_core.messages import cancelled_in, say
 from transfer_core.runners.processes import GRACE_SECONDS, Assignment, assignment_messages, own_dataset
 from transfer_core.runners.remote import Ended, Sent, remote_events
 from transfer_core.runners.run_state import Compute, Job, Placed
@@ -101,7 +102,9 @@ def check_reachable(address: str, timeout: float = 3.0) -> None:
             pass
     except (OSError, ValueError) as err:
         why = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
-        raise RayUnreachable(f"the Ray cluster at {address} does not answer ({why})") from err
+        raise RayUnreachable(
+            say("ray.unreachable", "the Ray cluster at {address} does not answer ({why})", address=address, why=why)
+        ) from err
 
 
 _resources: tuple[float, dict] = (0.0, {})  # (when asked, what Ray said)
@@ -151,7 +154,9 @@ class RayRunner(Runner):
         """As every runner's, and a run that asks for CUDA where no machine has a GPU is refused now:
         Ray would keep it waiting for one for ever."""
         if config.device == "cuda" and not self.offers_cuda():
-            raise ConfigError("device", "no machine in the Ray cluster has a GPU: choose auto or cpu.")
+            raise ConfigError(
+                "device", say("ray.no_gpu", "no machine in the Ray cluster has a GPU: choose auto or cpu.")
+            )
         return super().submit(config, owner, keep)
 
     def offers_cuda(self) -> bool:
@@ -197,7 +202,7 @@ class RayTask:
             self.over = True
             if self.stopping:
                 raise JobEnded("cancelled", cancelled_where(self.job)) from None
-            raise JobEnded("failed", LOST.format(why=type(err).__name__)) from None
+            raise JobEnded("failed", say("ray.lost", LOST, why=type(err).__name__)) from None
 
     def stop(self) -> None:
         self.stopping = True
@@ -213,5 +218,5 @@ class RayTask:
 
 def cancelled_where(job: Job) -> str:
     if job.progress is None:
-        return "cancelled before its first batch"
-    return f"cancelled in epoch {job.progress.epoch} before batch {job.progress.batch + 1}"
+        return say("ray.cancelled_first", "cancelled before its first batch")
+    return cancelled_in(job.progress.epoch, job.progress.batch + 1)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from transfer_core.messages import say
 from transfer_core.runners.run_state import Job
 from transfer_core.runners.runner import JobEnded
 from transfer_core.train import Event
@@ -67,7 +68,14 @@ def remote_events(
                 remote.stop()  # the training loop checks before every batch
                 asked_to_stop = clock()
             if asked_to_stop is not None and clock() - asked_to_stop > grace_seconds:
-                raise JobEnded("cancelled", f"stopped after {grace_seconds:g} s without answering the stop")
+                raise JobEnded(
+                    "cancelled",
+                    say(
+                        "remote.no_answer",
+                        "stopped after {seconds:g} s without answering the stop",
+                        seconds=grace_seconds,
+                    ),
+                )
             if memory_bytes and remote.memory_bytes() > memory_bytes:
                 raise JobEnded("failed", too_much_memory(memory_bytes))
             message = remote.next_message(POLL_SECONDS)
@@ -83,7 +91,8 @@ def remote_events(
 
 
 def too_much_memory(bound: int) -> str:
-    return (
-        f"the run needed more than {bound // 1024**2} MB of memory, this server's bound per run "
+    sentence = (
+        "the run needed more than {megabytes} MB of memory, this server's bound per run "
         "(TRANSFER_LAB_RUN_MEMORY_MB): choose fewer images per class or a smaller image size."
     )
+    return say("remote.memory", sentence, megabytes=bound // 1024**2)

@@ -21,6 +21,7 @@ import torch
 
 from transfer_core.config import TrainConfig
 from transfer_core.errors import QueueFull, RunDamaged, RunNotFound, RunStillLive, StoreUnavailable, TransferLabError
+from transfer_core.messages import cancelled_in, join_said, message_of, say, say_status
 from transfer_core.metrics import EpochMetrics
 from transfer_core.model_inputs import FeatureProgress, FeaturesReady
 from transfer_core.resolve import class_count
@@ -33,7 +34,7 @@ from transfer_core.train import BatchProgress, Cancelled, Done, EpochRecord, Eve
 # config, should_stop, and as keywords owner=, store= (the runner's own, for init_from) and features=
 TrainFn = Callable[..., Iterator[Event]]
 FINISHED_KEPT = 64  # finished runs kept in memory (with their live batch points); the store has all
-STORE_TROUBLE = "the server cannot save runs right now"
+STORE_TROUBLE = say("runner.store_trouble", "the server cannot save runs right now")
 RECENT_RUNS = 20  # finished runs whose durations estimate a queued run's wait
 ABANDONED_SECONDS = 600.0  # a queued run whose owner has not been seen for this long is not started
 SERVED_KEPT = 512  # owners whose last start the fair queue remembers (the most recent ones)
@@ -100,13 +101,15 @@ class Runner:
         with self._lock:
             self._seen[owner] = self.clock()
             if len(self._waiting) >= self.max_queue:
-                raise QueueFull(
-                    f"{len(self._waiting)} runs are already waiting; try again in a minute, when some have started."
-                )
+                sentence = "{waiting} runs are already waiting; try again in a minute, when some have started."
+                raise QueueFull(say("runner.queue_full", sentence, waiting=len(self._waiting)))
             try:
                 run_id = self.store.create(config, owner)
             except OSError as err:
-                raise StoreUnavailable(f"{STORE_TROUBLE}: {err.strerror or err}. Try again in a minute.") from err
+                sentence = "{trouble}: {error}. Try again in a minute."
+                raise StoreUnavailable(
+                    say("runner.store_later", sentence, trouble=STORE_TROUBLE, error=str(err.strerror or err))
+                ) from err
             self._jobs[run_id] = Job(run_id, owner, config, keep=keep)
             self._waiting.append(run_id)
             self._work.notify()
@@ -159,7 +162,14 @@ class Runner:
             job = self._jobs.get(run_id)
             self._check_owner(job.owner if job else self.store.load(run_id).owner, owner, run_id)
             if job is not None and job.status in LIVE_STATUSES:
-                raise RunStillLive(f"run {run_id} is still {job.status}; stop it before deleting it.")
+                raise RunStillLive(
+                    say(
+                        "runner.still_live",
+                        "run {run} is still {status}; stop it before deleting it.",
+                        run=run_id,
+                        status=say_status(job.status),
+                    )
+                )
             self.store.delete(run_id)
             self._jobs.pop(run_id, None)
 
@@ -253,7 +263,11 @@ class Runner:
         try:
             self._store_event(job, event)
         except OSError as err:  # a full or read-only disk; other failures say what they are
-            raise StoreRefused(f"{STORE_TROUBLE}: {err.strerror or err}.") from err
+            raise StoreRefused(
+                say(
+                    "runner.store_refused", "{trouble}: {error}.", trouble=STORE_TROUBLE, error=str(err.strerror or err)
+                )
+            ) from err
         self._follow_event(job, event)
 
     def _store_event(self, job: Job, event: Event) -> None:
@@ -288,7 +302,7 @@ class Runner:
             elif isinstance(event, Done):
                 self._finish(job, "done", "")
             elif isinstance(event, Cancelled):
-                self._finish(job, "cancelled", f"cancelled in epoch {event.epoch} before batch {event.batch}")
+                self._finish(job, "cancelled", cancelled_in(event.epoch, event.batch))
             elif isinstance(event, Failed):
                 self._finish(job, "failed", event.message)
 
@@ -302,12 +316,16 @@ class Runner:
             self.store.update(job.run_id, status=status, message=message)
         except OSError as err:
             job.status = "failed"
-            job.message = f"{message + ' · ' if message else ''}{STORE_TROUBLE}: {err.strerror or err}."
+            trouble = say(
+                "runner.store_refused", "{trouble}: {error}.", trouble=STORE_TROUBLE, error=str(err.strerror or err)
+            )
+            job.message = join_said([message, trouble]) if message else trouble
         except RunNotFound:
             pass  # deleted meanwhile
         except RunDamaged as err:  # its record cannot be read: this run fails, the queue goes on
             job.status = "failed"
-            job.message = str(err) if not message or str(err) in message else f"{message} · {err}"
+            damaged = message_of(err)
+            job.message = damaged if not message or str(err) in message else join_said([message, damaged])
         self._forget_finished()
 
     def _forget_finished(self) -> None:
@@ -369,4 +387,6 @@ class Runner:
     @staticmethod
     def _check_owner(actual: str, expected: str | None, run_id: str) -> None:
         if expected is not None and actual != expected:
-            raise RunNotFound(f"no run {run_id!r}")  # the same answer as for a missing run
+            raise RunNotFound(
+                say("runner.no_run", "no run {run}", run=repr(run_id))
+            )  # the same answer as for a missing run

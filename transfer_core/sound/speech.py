@@ -23,6 +23,7 @@ import numpy as np
 
 from transfer_core import settings
 from transfer_core.errors import DatasetUnavailable
+from transfer_core.messages import say
 from transfer_core.sound.clips import fit_clip
 
 BUILD_VERSION = 1  # bump when synthesis changes: cached sets of another version are built again
@@ -65,8 +66,10 @@ SPEECH_SETS = {
 
 def espeak_available() -> tuple[bool, str]:
     if shutil.which(ESPEAK):
-        return True, "synthesised on this machine by Debian's espeak-ng"
-    return False, "spoken words are synthesised by espeak-ng: install it (`sudo apt install espeak-ng`)"
+        return True, say("speech.espeak", "synthesised on this machine by Debian's espeak-ng")
+    return False, say(
+        "speech.no_espeak", "spoken words are synthesised by espeak-ng: install it (`sudo apt install espeak-ng`)"
+    )
 
 
 def load_speech(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +122,7 @@ def utterances(spec: SpeechSet) -> list[Utterance]:
 def build_speech(spec: SpeechSet) -> tuple[np.ndarray, np.ndarray]:
     ok, why = espeak_available()
     if not ok:
-        raise DatasetUnavailable(why + ".")
+        raise DatasetUnavailable(say("data.missing_lists", "{problems}.", problems=why))
     said = utterances(spec)
     with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(4) as pool:
         clips = list(pool.map(lambda pair: synthesise(pair[1], Path(folder) / f"{pair[0]}.wav"), enumerate(said)))

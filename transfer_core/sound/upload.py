@@ -11,6 +11,7 @@ import io
 import numpy as np
 
 from transfer_core.data.uploads import FileRefused, Reader
+from transfer_core.messages import say
 from transfer_core.settings import UploadLimits
 from transfer_core.sound.clips import WAV_SUFFIXES, fit_clip
 
@@ -25,32 +26,35 @@ def read_wav(data: bytes, limits: UploadLimits) -> np.ndarray:
     import soundfile
 
     if len(data) > limits.upload_bytes:
-        raise FileRefused(f"larger than the {limits.upload_mb} MB limit")
+        raise FileRefused(say("upload.file_size", "larger than the {limit} MB limit", limit=limits.upload_mb))
     try:
         info = soundfile.info(io.BytesIO(data))
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as err:
-        raise FileRefused(f"not a readable WAV file ({err})") from err
+        raise FileRefused(say("sound.unreadable", "not a readable WAV file ({error})", error=str(err))) from err
     if info.format not in ("WAV", "WAVEX"):
-        raise FileRefused(f"a {info.format} file, not a WAV file; save it as WAV")
+        raise FileRefused(say("sound.not_wav", "a {format} file, not a WAV file; save it as WAV", format=info.format))
     check_header(info.samplerate, info.channels, info.frames / max(info.samplerate, 1))
     try:
         audio, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError) as err:
-        raise FileRefused(f"a damaged WAV file ({err})") from err
+        raise FileRefused(say("sound.damaged", "a damaged WAV file ({error})", error=str(err))) from err
     if audio.size == 0 or float(np.abs(audio).max()) < SILENT_PEAK:
-        raise FileRefused("silent: record the word again, closer to the microphone")
+        raise FileRefused(say("sound.silent", "silent: record the word again, closer to the microphone"))
     return fit_clip(audio.mean(axis=1), rate)
 
 
 def check_header(rate: int, channels: int, seconds: float) -> None:
     if not RATES[0] <= rate <= RATES[1]:
-        raise FileRefused(f"a sample rate of {rate:,} Hz; the lab takes {RATES[0]:,} to {RATES[1]:,} Hz")
+        sentence = "a sample rate of {rate:,} Hz; the lab takes {low:,} to {high:,} Hz"
+        raise FileRefused(say("sound.rate", sentence, rate=rate, low=RATES[0], high=RATES[1]))
     if channels > MAX_CHANNELS:
-        raise FileRefused(f"{channels} channels; the lab takes mono or stereo")
+        raise FileRefused(say("sound.channels", "{channels} channels; the lab takes mono or stereo", channels=channels))
     if seconds < MIN_SECONDS:
-        raise FileRefused(f"{seconds:.2f} s long, too short to hold a word (at least {MIN_SECONDS} s)")
+        sentence = "{seconds:.2f} s long, too short to hold a word (at least {least} s)"
+        raise FileRefused(say("sound.short", sentence, seconds=seconds, least=MIN_SECONDS))
     if seconds > MAX_SECONDS:
-        raise FileRefused(f"{seconds:.0f} s long; the lab keeps one word a clip: cut it to under {MAX_SECONDS:.0f} s")
+        sentence = "{seconds:.0f} s long; the lab keeps one word a clip: cut it to under {most:.0f} s"
+        raise FileRefused(say("sound.long", sentence, seconds=seconds, most=MAX_SECONDS))
 
 
 CLIPS = Reader(WAV_SUFFIXES, read_wav, "clip", "sound")

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from transfer_core import messages
 from transfer_core.config import TrainConfig
 from transfer_core.errors import ConfigError, RunDamaged, RunNotFound, RunStillLive
 from transfer_core.metrics import EpochMetrics, RunSummary, metrics_rows, summarize
@@ -48,8 +49,13 @@ STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 LIVE_STATUSES = ("queued", "running")
 RUN_ID = re.compile(r"^[0-9a-f]{12}$")
 INTERRUPTED = {  # what a restart tells the owner of a run that was still live, by what it was doing
-    "queued": "the server restarted before this run started, so it never trained; launch it again",
-    "running": "the server stopped during this run; the epochs it finished are kept, the weights were not saved",
+    "queued": messages.say(
+        "store.restarted_queued", "the server restarted before this run started, so it never trained; launch it again"
+    ),
+    "running": messages.say(
+        "store.restarted_running",
+        "the server stopped during this run; the epochs it finished are kept, the weights were not saved",
+    ),
 }
 
 
@@ -98,7 +104,15 @@ class RunStore:
             try:
                 meta = self._read_meta(run_id) | changes
             except (ValueError, TypeError) as err:  # not JSON, or not an object: written by hand, or a bad disk
-                raise RunDamaged(f"run {run_id}'s record is damaged ({type(err).__name__}).") from err
+                damaged = messages.say(
+                    "store.record_damaged",
+                    "run {run}'s record is damaged ({kind}).",
+                    run=run_id,
+                    kind=type(err).__name__,
+                )
+                raise RunDamaged(damaged) from err
+            if "message" in changes:  # kept with its key, so a page can say it in the learner's language
+                meta["said"] = messages.to_json(changes["message"])
             if changes.get("status") == "running":
                 meta |= this_process()
             if changes.get("status") not in (None, *LIVE_STATUSES):
@@ -152,14 +166,20 @@ class RunStore:
             metrics = self.metrics(run_id)
             owner, status, created = meta["owner"], meta["status"], meta["created"]
         except (OSError, ValueError, KeyError, TypeError, ConfigError) as err:
-            raise RunDamaged(f"run {run_id} is damaged and cannot be read ({type(err).__name__}).") from err
+            damaged = messages.say(
+                "store.damaged",
+                "run {run} is damaged and cannot be read ({kind}).",
+                run=run_id,
+                kind=type(err).__name__,
+            )
+            raise RunDamaged(damaged) from err
         return RunRecord(
             run_id=run_id,
             owner=owner,
             status=status,
             config=config,
             metrics=metrics,
-            message=meta.get("message", ""),
+            message=messages.from_json(meta.get("message", ""), meta.get("said")),
             created=created,
             finished=meta.get("finished"),
             classes=meta.get("classes", []),
@@ -238,7 +258,10 @@ class RunStore:
         """Remove a finished run and everything it stored."""
         meta = self._read_meta(run_id)
         if meta["status"] in LIVE_STATUSES:
-            raise RunStillLive(f"run {run_id} is still {meta['status']}; stop it before deleting it.")
+            sentence = "run {run} is still {status}; stop it before deleting it."
+            raise RunStillLive(
+                messages.say("runner.still_live", sentence, run=run_id, status=messages.say_status(meta["status"]))
+            )
         shutil.rmtree(self._folder(run_id))
         self.index.remove(meta["owner"], run_id)
 
@@ -268,7 +291,7 @@ class RunStore:
     # --- helpers ------------------------------------------------------------------------------
     def _folder(self, run_id: str) -> Path:
         if not RUN_ID.match(run_id) or not (self.root / run_id).is_dir():
-            raise RunNotFound(f"no run {run_id!r}")
+            raise RunNotFound(messages.say("runner.no_run", "no run {run}", run=repr(run_id)))
         return self.root / run_id
 
     def _read_meta(self, run_id: str) -> dict:

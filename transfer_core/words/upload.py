@@ -10,6 +10,7 @@ import numpy as np
 
 from transfer_core.data.registry import RawDataset
 from transfer_core.data.uploads import ImportResult, Refusal, UploadRejected, count
+from transfer_core.messages import say
 from transfer_core.settings import UploadLimits
 from transfer_core.words.word_lists import MAX_LETTERS, encode, is_word
 
@@ -28,14 +29,20 @@ def import_word_lists(files: dict[str, tuple[str, bytes]], limits: UploadLimits)
         if any(problem.name == file_name for problem in problems):  # the file as a whole: already said why
             continue
         if len(words) < limits.min_per_class:
-            refused.append(Refusal(file_name, f"{count(len(words), 'word')}; a class needs {limits.min_per_class}"))
+            few = say(
+                "words.few",
+                "{count}; a class needs {least}",
+                count=count(len(words), "word"),
+                least=limits.min_per_class,
+            )
+            refused.append(Refusal(file_name, few))
             continue
         words_by_class[class_name] = words
     if len(words_by_class) < 2:
-        raise UploadRejected(
-            f"two classes need {limits.min_per_class} words or more each; one word per line, letters only, "
-            f"at most {MAX_LETTERS} letters."
+        sentence = (
+            "two classes need {least} words or more each; one word per line, letters only, at most {letters} letters."
         )
+        raise UploadRejected(say("words.two_classes", sentence, least=limits.min_per_class, letters=MAX_LETTERS))
     classes = list(words_by_class)
     tokens = np.stack([encode(word) for words in words_by_class.values() for word in words])
     labels = np.concatenate([np.full(len(words), i, dtype=np.int64) for i, words in enumerate(words_by_class.values())])
@@ -46,14 +53,16 @@ def import_word_lists(files: dict[str, tuple[str, bytes]], limits: UploadLimits)
 def read_word_file(file_name: str, data: bytes, limits: UploadLimits) -> tuple[list[str], list[Refusal]]:
     """The file's distinct words, and a Refusal per bad line (the first LISTED_LINES, then a count)."""
     if len(data) > limits.upload_bytes:
-        return [], [Refusal(file_name, f"larger than {limits.upload_mb} MB")]
+        return [], [Refusal(file_name, say("words.file_size", "larger than {limit} MB", limit=limits.upload_mb))]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return [], [Refusal(file_name, "not UTF-8 text: save it as UTF-8 (most editors offer it under Save as)")]
+        sentence = "not UTF-8 text: save it as UTF-8 (most editors offer it under Save as)"
+        return [], [Refusal(file_name, say("words.not_utf8", sentence))]
     lines = text.splitlines()
     if len(lines) > MAX_LINES:
-        return [], [Refusal(file_name, f"{len(lines)} lines, more than {MAX_LINES}: keep the words you need")]
+        sentence = "{lines} lines, more than {most}: keep the words you need"
+        return [], [Refusal(file_name, say("words.too_many_lines", sentence, lines=len(lines), most=MAX_LINES))]
     words, seen, bad = [], set(), []
     for number, line in enumerate(lines, start=1):
         entry = line.strip()
@@ -65,18 +74,24 @@ def read_word_file(file_name: str, data: bytes, limits: UploadLimits) -> tuple[l
         if entry.lower() not in seen:
             seen.add(entry.lower())
             words.append(entry.lower())
-    refused = [Refusal(f"{file_name}, line {n}", f"“{entry[:40]}” is not a word: {why(entry)}") for n, entry in bad]
+    refused = [
+        Refusal(
+            f"{file_name}, line {n}",
+            say("words.not_word", "“{entry}” is not a word: {why}", entry=entry[:40], why=why(entry)),
+        )
+        for n, entry in bad
+    ]
     if len(refused) > LISTED_LINES:
-        more = f"{len(bad) - LISTED_LINES} more lines like these"
+        more = say("words.more_lines", "{count} more lines like these", count=len(bad) - LISTED_LINES)
         refused = refused[:LISTED_LINES] + [Refusal(f"{file_name}, further lines", more)]
     return words, refused
 
 
 def why(entry: str) -> str:
     if len(entry) > MAX_LETTERS:
-        return f"longer than {MAX_LETTERS} letters"
+        return say("words.too_long", "longer than {letters} letters", letters=MAX_LETTERS)
     if len(entry) < 2:
-        return "one letter"
+        return say("words.one_letter", "one letter")
     if not entry.isalpha():
-        return "only letters, one word per line (no spaces, digits or punctuation)"
-    return "starts with a capital (a name)"
+        return say("words.letters_only", "only letters, one word per line (no spaces, digits or punctuation)")
+    return say("words.capital", "starts with a capital (a name)")

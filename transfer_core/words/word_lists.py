@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from transfer_core.messages import say, say_word
+
 DICT_DIR = Path("/usr/share/dict")
 MAX_LETTERS = 16
 ALPHABET = "abcdefghijklmnopqrstuvwxyz" + "àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿœß" + "ąćęłńśźż"
@@ -58,8 +60,9 @@ def decode(tokens: np.ndarray) -> str:
 def word_list_available(language: str) -> tuple[bool, str]:
     package, file, _ = LANGUAGES[language]
     if (DICT_DIR / file).exists():
-        return True, f"Debian package {package}"
-    return False, f"the {language} word list is not on this machine: install Debian's package {package}"
+        return True, say("words.debian_package", "Debian package {package}", package=package)
+    sentence = "the {language} word list is not on this machine: install Debian's package {package}"
+    return False, say("words.list_missing", sentence, language=say_word(language), package=package)
 
 
 @lru_cache(maxsize=len(LANGUAGES))
