@@ -30,6 +30,7 @@ from transfer_core.lessons.questions import (
     get_lesson,
     measured_points,
     paired_interval,
+    part_changes,
     run_result,
     split_label,
 )  # fmt: skip
@@ -64,9 +65,13 @@ def change_of(config, classes: list[str], done: Done) -> dict[str, float]:
     return representation_change(RunModels(config, classes, start.model.eval(), final, start.data))
 
 
-def measure(lesson: Lesson) -> dict[str, RunResult]:
+def measure(lesson: Lesson, seeds: tuple[int, ...] = SEEDS, known: dict | None = None) -> dict[str, RunResult]:
+    """Every run of the lesson under `seeds`; those in `known` (the shipped reference, same setup) are read,
+    not trained again: the same config and seed give the same numbers."""
     with_change = lesson.experiment.measure == "part"
-    return {name: run(config, with_change) for name, config in lesson.experiment.seeded_runs().items()}
+    known = known or {}
+    return {name: known[name] if name in known else run(config, with_change)
+            for name, config in lesson.experiment.seeded_runs(seeds).items()}  # fmt: skip
 
 
 def report(lesson: Lesson, results: dict[str, RunResult], heading: str) -> None:
@@ -83,6 +88,11 @@ def report(lesson: Lesson, results: dict[str, RunResult], heading: str) -> None:
         spread = f"  mean {statistics.mean(numbers):.3f} spread {max(numbers) - min(numbers):.3f}" if numbers else ""
         cost = f"{statistics.mean(r.seconds for r in runs):.1f} s/run, {runs[0].trainable:,} trained"
         print(f"  {label:10} {lesson.experiment.measure}: {shown}{spread}  {cost}")
+    if lesson.experiment.measure == "part":  # how far each part's features moved: 1 - CKA, mean over seeds
+        moved = [part_changes(r.change) for r in results.values() if r.change]
+        means = {part: statistics.mean(m[part] for m in moved) for part in moved[0]} if moved else {}
+        shown = "  ".join(f"{part} {mean:.3f}" for part, mean in means.items()) or "-"
+        print(f"  1 - CKA per part (mean over seeds): {shown}")
     if len(points) == 2 and lesson.experiment.measure != "part":
         (a, on_a), (b, on_b) = points.items()
         if all(isinstance(v, float) for v in [*on_a.values(), *on_b.values()]):
@@ -108,20 +118,23 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write assets/lesson_reference.json")
     parser.add_argument("--reference", action="store_true", help="only print the shipped reference's verdicts")
     parser.add_argument("--lessons", nargs="*", help="only these lesson keys (with --write: the rest are kept)")
+    parser.add_argument("--seeds", type=int, default=len(SEEDS), help="seeds 0..N-1 per run (default: 3)")
     args = parser.parse_args()
     if args.reference:
         shipped_verdicts()
         return
     chosen = [lesson for lesson in LESSONS if lesson.experiment and (not args.lessons or lesson.key in args.lessons)]
     measured, timings = {}, {}
+    seeds = tuple(range(args.seeds))
+    shipped = reference.load() if args.write else None
     for lesson in chosen:
-        results = measure(lesson)
+        results = measure(lesson, seeds, shipped.of(lesson) if shipped else None)
         measured[lesson.key] = results
         timings[lesson.key] = {
             label: statistics.mean(r.seconds for name, r in results.items() if split_label(name)[0] == label)
             for label in lesson.experiment.runs
         }
-        report(lesson, results, f"measured now over seeds {', '.join(map(str, SEEDS))}")
+        report(lesson, results, f"measured now over seeds {', '.join(map(str, seeds))}")
     if args.write:
         kept = reference.load()
         results = (kept.results if kept else {}) | measured

@@ -445,7 +445,7 @@ def test_lesson_one_try_it_runs_and_its_question_is_answered(small_lessons_serve
     nav_link(page, "1. Why transfer?").click()
     page.get_by_test_id("stRadioGroup").get_by_text("The linear probe on ImageNet features").click()
     page.get_by_role("button", name="Lock in my prediction").click()
-    page.get_by_role("button", name="Run the experiment").click()
+    page.get_by_role("button", name="Run it with my own seeds").click()
     # Three seeds of a probe and of a scratch baseline, at small sizes on this server: seconds each.
     expect(page.get_by_text("Measured:")).to_be_visible(timeout=300_000)
     settle(page)
@@ -463,6 +463,42 @@ def test_lesson_one_try_it_runs_and_its_question_is_answered(small_lessons_serve
     expect(page.get_by_text(re.compile("You were right|Not this time|too close to call"))).to_be_visible()
     nav_link(page, "Train").click()
     expect(page.get_by_text(launched.strip())).to_be_visible(timeout=60_000)
+
+
+def test_lesson_one_hides_its_answer_until_the_prediction_then_answers_at_once_and_streams_own_seeds(server, page):
+    """A lone learner at the lesson's real sizes: the measured figure and the slider appear only after the
+    prediction; the shipped reference answers at once; their own first seed lands soon after (printed)."""
+    page.goto(f"{server}/learn_why")
+    expect(page.get_by_role("heading", name="1. Why transfer?")).to_be_visible(timeout=60_000)
+    settle(page)
+    expect(page.get_by_text("once you have locked in your prediction").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Less data: the claim, measured")).to_have_count(0)
+    expect(page.get_by_text("Measured:")).to_have_count(0)
+    shoot(page, "66-lesson-1-before-the-prediction")
+    page.get_by_test_id("stRadioGroup").get_by_text("The linear probe on ImageNet features").click()
+    pressed = time.perf_counter()
+    page.get_by_role("button", name="Lock in my prediction").click()
+    expect(page.get_by_text("Measured:")).to_be_visible(timeout=60_000)
+    answered = time.perf_counter() - pressed
+    expect(page.get_by_role("heading", name="Less data: the claim, measured")).to_be_visible()
+    expect(page.get_by_text("Reference results, shown at once")).to_be_visible()
+    expect(page.get_by_text("labelled training images per class").first).to_be_visible(timeout=120_000)  # the slider
+    settle(page, timeout=180_000)
+    shoot(page, "67-lesson-1-answered-at-once")
+    pressed = time.perf_counter()
+    page.get_by_role("button", name="Run it with my own seeds").click()
+    expect(page.get_by_text("now, by you").first).to_be_attached(timeout=300_000)  # a table cell: drawn on a canvas
+    own = time.perf_counter() - pressed
+    print(
+        f"\nlesson 1, a lone learner: the reference answer {answered:.1f} s after Lock in, their first own seed "
+        f"{own:.1f} s after Run (2-core figures in the closing note)"
+    )
+    expect(page.get_by_text("Provisional")).to_be_visible()
+    shoot(page, "68-lesson-1-own-seeds-streaming")
+    page.get_by_role("button", name="Stop my runs").click()
+    expect(page.get_by_role("button", name="Add a seed")).to_be_visible(timeout=120_000)
+    settle(page)
+    shoot(page, "69-lesson-1-stopped-with-add-a-seed")
 
 
 def test_a_compare_race_comes_back_after_a_reload(server, page):

@@ -10,13 +10,14 @@ A lone learner's seeds follow the reference's (3, 4, 5 after 0, 1, 2): new evide
 class, student i runs seed i and the verdict pools the class's seeds.
 """
 
+import re
 import time
 from functools import cache
 
 import pandas as pd
 import streamlit as st
 
-from transfer_core.errors import TransferLabError
+from transfer_core.errors import RunNotFound, TransferLabError
 from transfer_core.lessons import classroom, reference
 from transfer_core.lessons.questions import (
     SEEDS,
@@ -35,7 +36,7 @@ from ..figures import race_curves
 from ..i18n import MISSING, localize_figure, t, t_plain, word
 from ..polling import poll_runs
 from ..run_status import current_run, run_status_line
-from ..session import get_runner
+from ..session import get_runner, owner
 from .frame import (
     POOLED,
     PREPARED,
@@ -81,7 +82,7 @@ def reference_answer(lesson: Lesson, predicted: str) -> None:
     """The shipped results' verdict, shown the moment the learner commits."""
     results = shipped_results(lesson)
     if not results:
-        st.caption(t("learn.no_reference", command=reference.COMMAND))
+        st.caption(t("learn.no_reference"))
         return
     st.session_state.setdefault(VERDICTS, {})[lesson.key] = (predicted, decide(lesson, results))
     reference_caption()
@@ -92,7 +93,8 @@ def reference_answer(lesson: Lesson, predicted: str) -> None:
 
 def reference_caption() -> None:
     found = shipped()
-    st.caption(t("learn.reference_caption", date=found.measured, machine=found.machine, command=reference.COMMAND))
+    cores = re.search(r"\d+", found.machine)  # "2 CPU cores": said in the learner's words
+    st.caption(t("learn.reference_caption", date=found.measured, cores=cores[0] if cores else "?"))
 
 
 def first_seeds(lesson: Lesson) -> tuple[int, ...]:
@@ -126,7 +128,7 @@ def start_experiment(lesson: Lesson, seeds: tuple[int, ...], afresh: bool = Fals
 
 def follow(lesson: Lesson, predicted: str, current: dict[str, RunSnapshot]) -> None:
     """Every redraw while the learner's runs train: what has finished decides, the rest is on its way."""
-    failed = [s for s in current.values() if s.finished and s.status != "done"]
+    failed = [s for s in current.values() if s.status in ("failed", "interrupted")]
     if failed:
         st.error(t("learn.failed", error=failed[0].message or failed[0].status))
     finished = {label: own_result(lesson, s) for label, s in current.items() if s.status == "done"}
@@ -184,12 +186,25 @@ def progress_ui(lesson: Lesson, current: dict[str, RunSnapshot], live: list[RunS
     st.progress(done / len(current), text=text or t("learn.running", done=done, total=len(current)))
     if (now := current_run(current.values())) is not None:
         st.caption(run_status_line(now))
+    st.button(t("learn.stop_runs"), key=f"stop_{lesson.key}", icon=":material/stop:", on_click=stop_runs,
+              args=(live,), help=t("learn.stop_runs_help"))  # fmt: skip
     rows = [
         {"strategy": run_name(lesson, label), "epoch": m.epoch, "val_acc": m.val_acc, "shift_acc": m.shift_acc}
         for label, s in current.items() for m in s.metrics
     ]  # fmt: skip
     if rows:
         st.plotly_chart(localize_figure(race_curves(pd.DataFrame(rows))), key=f"curves_{lesson.key}", width="stretch")
+
+
+def stop_runs(live: list[RunSnapshot]) -> None:
+    """Cancel this tab's unfinished runs of the experiment (a teacher's prepared runs are not the tab's)."""
+    runner, me = get_runner(), owner()
+    for snapshot in live:
+        if snapshot.owner == me:
+            try:
+                runner.cancel(snapshot.run_id, owner=me)
+            except RunNotFound:  # deleted from the ledger meanwhile
+                continue
 
 
 def seconds_left(lesson: Lesson, current: dict[str, RunSnapshot]) -> int | None:

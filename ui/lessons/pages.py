@@ -231,7 +231,7 @@ def draw_own_seeds(chart, lesson: Lesson, series: set[str]) -> None:
         accuracies = [r.val_acc for name, r in own.items() if split_label(name)[0] == label]
         if accuracies:
             name = t_plain("learn.your_seeds", series=t_plain(f"learn.series_{label}"))
-            star = {"symbol": "star", "size": 13, "line": {"width": 1}}
+            star = {"symbol": "star", "size": 14, "color": "#222", "line": {"width": 1, "color": "white"}}
             x = [config.train_per_class] * len(accuracies)
             chart.add_trace(go.Scatter(x=x, y=accuracies, mode="markers", name=name, marker=star))
 
