@@ -281,15 +281,15 @@ def test_lesson_four_says_too_close_on_a_noisy_lead_and_no_gain_only_when_a_gain
     assert decide(lesson, planted(fusion=[0.70, 0.71, 0.72], copy=[0.80, 0.81, 0.82])) == "no_gain", "worse: no gain"
 
 
-def test_lesson_five_asks_at_25_images_per_class_where_the_measured_figure_separates_the_answers():
+def test_lesson_five_asks_at_10_images_per_class_where_the_measured_figure_separates_the_answers():
     from transfer_core.lessons import figures as lesson_figures
 
     lesson = get_lesson("finetune")
-    assert {config.train_per_class for config in lesson.experiment.runs.values()} == {25}
+    assert {config.train_per_class for config in lesson.experiment.runs.values()} == {10}
     points = lesson_figures.load()["images_per_class"]
-    at_25 = points[points["x"] == 25].pivot(index="seed", columns="series", values="val_acc")
-    differences = (at_25["probe"] - at_25["finetune"]).to_dict()
-    results = planted(probe=list(at_25["probe"]), finetune=list(at_25["finetune"]))
+    at_10 = points[points["x"] == 10].pivot(index="seed", columns="series", values="val_acc")
+    differences = (at_10["probe"] - at_10["finetune"]).to_dict()
+    results = planted(probe=list(at_10["probe"]), finetune=list(at_10["finetune"]))
     assert decide(lesson, results) == "probe", differences
 
 
