@@ -5,9 +5,19 @@ import re
 import pandas as pd
 import streamlit as st
 
+from transfer_core.config import TrainConfig
 from transfer_core.data.preparation import SHIFT_DESCRIPTIONS
 from transfer_core.errors import QueueFull, RunNotFound, TransferLabError
-from transfer_core.lessons.race import race_configs, source_weights, trained_parameters
+from transfer_core.lessons.questions import CLOSE, SEED_MARK, split_label
+from transfer_core.lessons.race import (
+    SCRATCH_EPOCHS_SCALE,
+    SCRATCH_LR,
+    race_configs,
+    race_winner,
+    seeded_race,
+    source_weights,
+    trained_parameters,
+)
 from transfer_core.metrics import metrics_rows
 from transfer_core.models.backbones import get_spec
 from transfer_core.resolve import dataset_reads
@@ -25,15 +35,25 @@ PARTIAL = re.compile(r"partial fine-tune \((\d+) frozen\)")  # race.race_configs
 
 
 def strategy_name(label: str) -> str:
-    """A race's strategy label in the session's language."""
-    partial = PARTIAL.fullmatch(label)
-    return t_plain("compare.partial_label", frozen=partial[1]) if partial else word(label)
+    """A race's strategy label (with its seed, after the first seed) in the session's language."""
+    strategy, seed = split_label(label)
+    partial = PARTIAL.fullmatch(strategy)
+    name = t_plain("compare.partial_label", frozen=partial[1]) if partial else word(strategy)
+    return f"{name} · {t_plain('learn.col_seed')} {seed}" if SEED_MARK in label else name
 
 
-def setup_ui() -> dict:
+MOST_SEEDS = 5  # a race is several runs per seed: five seeds of six strategies is already thirty
+
+
+def setup_ui(racing_setup: TrainConfig | None) -> tuple[dict, dict]:
+    """The race to start ({label: config}, every seed) and its strategies ({label: config}, the first seed)."""
     config = current_config()
     spec = get_spec(config.backbone)
-    st.markdown(t("compare.task", task=describe_task(config, setup_words)))  # every strategy runs it
+    if racing_setup is not None and racing_setup != config:  # the race on screen ran another setup
+        st.markdown(t("compare.task_on_screen", task=describe_task(racing_setup, setup_words)))
+        st.caption(t("compare.task_next", task=describe_task(config, setup_words)))
+    else:
+        st.markdown(t("compare.task", task=describe_task(config, setup_words)))  # every strategy runs it
     if source_weights(config) is None:
         st.info(t("compare.scratch_only", backbone=spec.title))
         partial = None
@@ -42,7 +62,11 @@ def setup_ui() -> dict:
     if holds_images(config):  # the shifted copies are image changes: none for words or sound
         shifts = {shift: word(description) for shift, description in SHIFT_DESCRIPTIONS.items()}
         bind(st.radio, t("compare.shift"), "val_shift", list(shifts), format_func=shifts.get)
-    return race_configs(current_config(), partial)
+    seeds = st.number_input(t("compare.seeds"), 1, MOST_SEEDS, 1, key="race_seeds", help=t("compare.seeds_help"))
+    st.caption(t("compare.scratch_fair", lr=SCRATCH_LR, scale=SCRATCH_EPOCHS_SCALE))
+    base = current_config()
+    strategies = race_configs(base, partial)
+    return seeded_race(strategies, range(base.seed, base.seed + int(seeds))), strategies
 
 
 def holds_images(config) -> bool:
@@ -70,6 +94,7 @@ def start_ui(race: dict, racing: bool) -> None:
         race_ids = st.session_state.setdefault("race", {})  # the tab's kept copy: changed in place
         race_ids.clear()
         race_ids.update(started)
+        st.session_state.setdefault(RACE_SETUP, {})["config"] = current_config().to_json()
         st.rerun()
 
 
@@ -120,11 +145,11 @@ def results_ui(snapshots: dict[str, RunSnapshot]) -> None:
     verdict_ui(snapshots)
 
 
-def prediction_ui(race: dict, racing: bool) -> None:
+def prediction_ui(strategies: dict, racing: bool) -> None:
     """Predict first: the strategy the learner expects to end highest, kept with the tab (and its reload)."""
     kept = st.session_state.setdefault("race_prediction", {})
-    names = {label: strategy_name(label) for label in race}  # looked up now: format_func may run outside the page
-    kept_answer(t("compare.predict"), list(race), kept, "race_pick", horizontal=True, disabled=racing,
+    names = {label: strategy_name(label) for label in strategies}  # looked up now: format_func runs outside
+    kept_answer(t("compare.predict"), list(strategies), kept, "race_pick", horizontal=True, disabled=racing,
                 format_func=names.get)  # fmt: skip
 
 
@@ -134,17 +159,26 @@ def verdict_ui(snapshots: dict[str, RunSnapshot]) -> None:
     done = {label: s.summary.final_val_acc for label, s in snapshots.items() if s.status == "done" and s.summary}
     if predicted is None or not done or any(not s.finished for s in snapshots.values()):
         return
-    winner = max(done, key=done.get)
+    winner = race_winner(done)
+    seeds = len({split_label(label)[1] for label in done})
+    if winner == CLOSE:  # one seed cannot measure its noise; several may still overlap
+        leader = max(done, key=done.get)
+        st.markdown(t("compare.verdict_close", predicted=strategy_name(predicted), seeds=seeds,
+                      leader=strategy_name(split_label(leader)[0]), acc=done[leader]))  # fmt: skip
+        return
     key = "compare.verdict_right" if predicted == winner else "compare.verdict_wrong"
-    st.markdown(t(key, predicted=strategy_name(predicted), winner=strategy_name(winner), acc=done[winner]))
+    st.markdown(t(key, predicted=strategy_name(predicted), winner=strategy_name(winner), seeds=seeds))
 
+
+RACE_SETUP = "race_setup"  # {"config": the JSON of the setup the race on screen ran}, kept with the tab
 
 st.title(t("compare.title"))
 st.write(t("compare.intro"))
-race = setup_ui()
 race_ids = st.session_state.get("race", {})
+kept_setup = st.session_state.get(RACE_SETUP, {}).get("config") if race_ids else None
+race, strategies = setup_ui(TrainConfig.from_json(kept_setup) if kept_setup else None)
 racing = any(not s.finished for s in tab_snapshots(race_ids).values())
-prediction_ui(race, racing)
+prediction_ui(strategies, racing)
 start_ui(race, racing)
 if race_ids:
     poll_runs(race_ids, results_ui)

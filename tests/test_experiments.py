@@ -1,7 +1,8 @@
 from dataclasses import fields
 
 from transfer_core.config import TrainConfig
-from transfer_core.lessons.race import race_configs, trained_parameters
+from transfer_core.lessons.questions import CLOSE
+from transfer_core.lessons.race import race_configs, race_winner, seeded_race, trained_parameters
 from transfer_core.resolve import check
 
 TASK_FIELDS = ("dataset", "train_per_class", "val_per_class", "image_size", "seed", "epochs", "val_shift", "backbone")
@@ -15,6 +16,9 @@ def test_the_race_gives_every_strategy_the_same_task_and_changes_only_what_makes
         "from scratch", "linear probe", "partial fine-tune (5 frozen)", "full fine-tune", "LP-FT", "feature fusion"
     ]  # fmt: skip
     for label, config in race.items():
+        if label == "from scratch":  # the fair baseline: its own learning rate and twice the epochs
+            assert (config.lr, config.epochs) == (1e-3, 2 * base.epochs)
+            config = config.replace(epochs=base.epochs)
         assert all(getattr(config, f) == getattr(base, f) for f in TASK_FIELDS), label
         changed = {f.name for f in fields(TrainConfig) if getattr(config, f.name) != getattr(base, f.name)}
         assert changed <= STRATEGY_FIELDS, (label, changed - STRATEGY_FIELDS)
@@ -52,3 +56,26 @@ def test_lpft_ends_up_training_every_parameter():
     race = race_configs(TrainConfig(epochs=4))
     assert trained_parameters(race["LP-FT"], 10) == trained_parameters(race["full fine-tune"], 10)
     assert trained_parameters(race["linear probe"], 10) == 1280 * 10 + 10
+
+
+def test_a_race_over_seeds_runs_every_strategy_per_seed_seed_by_seed():
+    race = race_configs(TrainConfig(epochs=2, seed=4))
+    seeded = seeded_race(race, (4, 5))
+    assert list(seeded)[: len(race)] == list(race), "the first seed keeps the plain labels and lands first"
+    assert list(seeded)[len(race) :] == [f"{label} · seed 5" for label in race]
+    assert {seeded[f"{label} · seed 5"].seed for label in race} == {5}
+    assert seeded["linear probe · seed 5"].replace(seed=4) == race["linear probe"]
+
+
+def test_the_race_is_decided_by_the_lessons_rule_and_one_seed_is_too_close_to_call():
+    def planted(**by_strategy):
+        return {(s if seed == 0 else f"{s} · seed {seed}"): acc
+                for s, accs in by_strategy.items() for seed, acc in enumerate(accs)}  # fmt: skip
+
+    clear = planted(
+        **{"linear probe": [0.80, 0.82, 0.81], "from scratch": [0.60, 0.65, 0.62], "LP-FT": [0.70, 0.71, 0.7]}
+    )
+    assert race_winner(clear) == "linear probe"
+    assert race_winner({"linear probe": 0.9, "from scratch": 0.1}) == CLOSE, "one seed cannot measure its noise"
+    close = planted(**{"linear probe": [0.80, 0.74, 0.81], "LP-FT": [0.78, 0.79, 0.76]})
+    assert race_winner(close) == CLOSE

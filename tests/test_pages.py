@@ -250,9 +250,9 @@ def test_compare_races_every_strategy_on_the_same_task_with_a_shifted_copy():
         assert row["seconds"] == pytest.approx(result.seconds), label
     configs = [get_runner().snapshot(run_id).config for run_id in race.values()]
     assert {(c.dataset, c.seed, c.train_per_class, c.val_shift) for c in configs} == {("digits", 0, 20, "noise")}
-    winner = summary.set_index("strategy")["val acc"].idxmax()
-    verdict = "You predicted **linear probe**" + (", and it ended highest" if winner == "linear probe" else "; **")
-    assert any(shown(m.value).startswith(verdict) for m in at.markdown), winner
+    verdict = "You predicted **linear probe**. **Too close to call** over 1 seed(s)"  # one seed cannot decide
+    assert any(shown(m.value).startswith(verdict) for m in at.markdown)
+    assert any("fair baseline" in c.value for c in at.caption)
 
 
 @pytest.mark.slow
@@ -313,6 +313,24 @@ def test_ledger_lists_compares_exports_and_deletes_this_tabs_runs(monkeypatch):
     assert [s.run_id for s in get_runner().list(at.session_state["owner"])] == [second]
     assert first not in str(at.dataframe[0].value["run"].tolist())
     get_runner().cancel(someone_else)
+
+
+def test_compare_names_the_task_of_the_race_on_screen_and_races_more_seeds_when_asked():
+    from ui.session import get_runner
+
+    base = TrainConfig(dataset="digits", train_per_class=10, val_per_class=10, image_size=32, epochs=2)
+    at = open_app("app_pages/compare.py", config=base)
+    at.number_input(key="race_seeds").set_value(2).run()
+    next(b for b in at.button if b.label.startswith("Start the race")).click().run()
+    race = at.session_state["race"]
+    assert len(race) == 12 and {get_runner().snapshot(r).config.seed for r in race.values()} == {0, 1}
+    for run_id in race.values():
+        get_runner().cancel(run_id)
+    at.switch_page("app_pages/data.py").run()
+    at.selectbox(key="dataset_choice").select("fashion_mnist").run()
+    at.switch_page("app_pages/compare.py").run()
+    assert any("Task of the race on screen" in m.value and "digits" in m.value for m in at.markdown)
+    assert any("A new race would run the current setup" in c.value and "Fashion" in c.value for c in at.caption)
 
 
 def test_compare_with_a_backbone_without_pretrained_weights_races_from_scratch_and_says_why():

@@ -8,7 +8,7 @@ Kept in this server process only: a restart forgets it (the runs themselves stay
 import streamlit as st
 
 KEPT = (
-    "race", "race_prediction", "lab_prediction", "lesson_predictions", "lesson_verdicts", "lesson_runs",
+    "race", "race_prediction", "race_setup", "lab_prediction", "lesson_predictions", "lesson_verdicts", "lesson_runs",
     "lesson_seeds_used", "lesson_prepared",
 )  # fmt: skip
 TRAIN = "train"  # {"active_run": run id}: the run the user launched to follow on the Train page
