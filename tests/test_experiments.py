@@ -79,3 +79,21 @@ def test_the_race_is_decided_by_the_lessons_rule_and_one_seed_is_too_close_to_ca
     assert race_winner({"linear probe": 0.9, "from scratch": 0.1}) == CLOSE, "one seed cannot measure its noise"
     close = planted(**{"linear probe": [0.80, 0.74, 0.81], "LP-FT": [0.78, 0.79, 0.76]})
     assert race_winner(close) == CLOSE
+
+
+def test_model_choice_asks_whether_the_best_imagenet_source_transfers_best_and_can_say_either():
+    from transfer_core.lessons import model_choice
+
+    def seeds(*values):
+        return dict(enumerate(values))
+
+    ordered = {"efficientnet_lite0": seeds(0.70, 0.71, 0.72), "efficientnet_lite1": seeds(0.74, 0.75, 0.75),
+               "efficientnet_lite2": seeds(0.78, 0.80, 0.79)}  # fmt: skip
+    assert model_choice.decide(ordered) == "higher"
+    assert model_choice.correlation(ordered) > 0.9
+    reversed_ = {"efficientnet_lite0": seeds(0.80, 0.81, 0.82), "efficientnet_lite2": seeds(0.70, 0.72, 0.71)}
+    assert model_choice.decide(reversed_) == "not_higher"
+    noisy = {"efficientnet_lite0": seeds(0.75, 0.70, 0.80), "efficientnet_lite2": seeds(0.78, 0.74, 0.76)}
+    assert model_choice.decide(noisy) == CLOSE
+    assert set(model_choice.choice_runs(["efficientnet_lite0", "resnet18"])) == {"efficientnet_lite0", "resnet18"}
+    assert model_choice.choice_runs(["efficientnet_lite1"])["efficientnet_lite1"].is_linear_probe

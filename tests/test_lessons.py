@@ -722,3 +722,15 @@ def test_from_scratch_gets_its_own_best_setting_and_the_lessons_say_what_the_bas
         at = lesson_app(key)
         assert any("twice the epochs (8)" in c.value for c in at.caption), key
     assert not any("twice the epochs (8)" in c.value for c in lesson_app("features").caption), "words: own baseline"
+
+
+def test_lesson_eight_asks_model_choice_first_then_draws_every_source_and_cites_kornblith():
+    at = lesson_app("challenges")
+    assert not charts(at), "the measured figure answers the question: not before the prediction"
+    at.radio(key="choice_pick").set_value("higher").run()
+    next(b for b in at.button if b.key == "lock_choice").click().run()
+    figure = charts(at)[0]
+    sources = next(trace for trace in figure["data"] if trace["name"] == "mean")["text"]
+    assert sources[:3] == ["EfficientNet-Lite0", "EfficientNet-Lite1", "EfficientNet-Lite2"], sources
+    assert any("Kornblith" in c.value and "r = " in c.value for c in at.caption)
+    assert any(m.value.startswith(("Measured", "Measured over")) for m in at.markdown)

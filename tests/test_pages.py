@@ -533,7 +533,7 @@ def test_a_run_that_ends_at_chance_says_so_and_why():
     assert near_chance(0.5, 2, 2) and not near_chance(1.0, 2, 2)  # two validation images: 1.0 is no guess
     guessing = TINY.replace(strategy="scratch", lr=1e-7, epochs=1)  # steps too small to move the weights
     at = trained(guessing)
-    assert any("is what guessing gets with 10 classes (0.100)" in shown(i.value) for i in at.info)
+    assert any("not measurably better than guessing among 10 classes (0.100)" in shown(i.value) for i in at.info)
 
 
 def test_the_ledger_keeps_its_selection_while_runs_change_and_shows_accuracy():

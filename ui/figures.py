@@ -306,3 +306,22 @@ def spread_curves(points: pd.DataFrame, x_title: str, log_x: bool = False) -> go
         legend={"orientation": "h", "y": -0.25, "yanchor": "top", "x": 0},
     )  # fmt: skip
     return figure
+
+
+def model_choice_figure(points: pd.DataFrame) -> go.Figure:
+    """Each source's probe accuracy here (every seed, and the mean) against its ImageNet top-1.
+
+    points: source, top1, seed, val_acc."""
+    means = points.groupby(["source", "top1"], as_index=False)["val_acc"].mean().sort_values("top1")
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=points["top1"], y=points["val_acc"], mode="markers", name="each seed",
+                                marker={"size": 7, "opacity": 0.6}, customdata=points["seed"]))  # fmt: skip
+    figure.add_trace(go.Scatter(x=means["top1"], y=means["val_acc"], mode="lines+markers+text", name="mean",
+                                text=means["source"], textposition="top center", marker={"size": 11}))  # fmt: skip
+    span = [max(0, points["val_acc"].min() - 0.05), min(1.02, points["val_acc"].max() + 0.05)]
+    figure.update_layout(
+        height=360, margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        xaxis={"title": "ImageNet top-1 accuracy (%), as published"},
+        yaxis={"title": "validation accuracy here (linear probe)", "range": span},
+    )  # fmt: skip
+    return figure

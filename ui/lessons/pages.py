@@ -15,7 +15,7 @@ from transfer_core.errors import TransferLabError
 from transfer_core.lessons import export, worked_project
 from transfer_core.lessons import figures as lesson_figures
 from transfer_core.lessons.pitfalls import PitfallResult, batchnorm_pitfall
-from transfer_core.lessons.questions import LESSONS, SCRATCH, Lesson, get_lesson, split_label
+from transfer_core.lessons.questions import CLOSE, LESSONS, SCRATCH, Lesson, get_lesson, split_label
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.costs import parameter_budget
 from transfer_core.models.imagenet import sample_photos
@@ -24,8 +24,8 @@ from transfer_core.words.word_lists import MAX_LETTERS
 
 from ..describe import dataset_words
 from ..downloads import code_downloads
-from ..figures import hidden_state_heatmap, spread_curves, stage_diagram, word_reading_chart
-from ..i18n import literal, localize_figure, setup_words, t, t_plain
+from ..figures import hidden_state_heatmap, model_choice_figure, spread_curves, stage_diagram, word_reading_chart
+from ..i18n import labels, literal, localize_figure, setup_words, t, t_plain
 from .frame import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button, when_finished
 from .prepare import prepare_ui
 
@@ -171,7 +171,9 @@ def project_answer() -> str:
 
 
 def challenges_extra(lesson: Lesson) -> None:
-    """Model choice, measured: the two backbones of the presets trained on the same task, side by side."""
+    """Model choice, measured: predict whether the better ImageNet model transfers better, see the lab's
+    measurement; then the two backbones of the presets trained on the same task, side by side."""
+    model_choice_ui()
     presets_ui(lesson)
     runs = st.session_state.setdefault("model_choice_runs", {})
     if not runs:
@@ -181,6 +183,43 @@ def challenges_extra(lesson: Lesson) -> None:
             st.rerun()
         return
     side_by_side_ui(runs)
+
+
+def model_choice_ui() -> None:
+    """Predict, then see: each source's ImageNet top-1 against its probe's accuracy here, every seed."""
+    from transfer_core.lessons import model_choice
+
+    st.subheader(t("learn.choice_title"))
+    st.markdown(t("learn.choice_question"))
+    kept = st.session_state.setdefault("choice_prediction", {})
+    options = labels("learn.choice_options", model_choice.OPTIONS)
+    if "answer" not in kept:
+        choice = st.radio(t("learn.your_prediction"), model_choice.OPTIONS, format_func=options.get, index=None,
+                          key="choice_pick")  # fmt: skip
+        if st.button(t("learn.lock_in"), key="lock_choice", disabled=choice is None):
+            kept["answer"] = choice
+            st.rerun()
+        return
+    st.markdown(t("learn.locked", answer=options[kept["answer"]]))
+    measured = model_choice.load()
+    if measured is None:
+        st.caption(t("learn.choice_missing"))
+        return
+    accuracy = measured["accuracy"]
+    points = [{"source": get_spec(name).title, "top1": model_choice.SOURCES[name].top1, "seed": seed, "val_acc": acc}
+              for name, seeds in accuracy.items() for seed, acc in seeds.items()]  # fmt: skip
+    st.plotly_chart(localize_figure(model_choice_figure(pd.DataFrame(points))), key="choice_figure", width="stretch")
+    verdict, r = model_choice.decide(accuracy), model_choice.correlation(accuracy)
+    if verdict == CLOSE:
+        st.markdown(t("learn.measured_close", seeds=len({p["seed"] for p in points})))
+    else:
+        st.markdown(t("learn.measured", answer=options[verdict]))
+        right = verdict == kept["answer"]
+        (st.success if right else st.info)(t("learn.right" if right else "learn.wrong"))
+    st.caption(t(f"learn.choice_explain_{verdict}", r=r if r is not None else float("nan"), date=measured["measured"]))
+    if st.button(t("learn.again"), key="again_choice"):
+        kept.pop("answer", None)
+        st.rerun()
 
 
 BATCHNORM_FIX = """\
