@@ -734,3 +734,16 @@ def test_lesson_eight_asks_model_choice_first_then_draws_every_source_and_cites_
     assert sources[:3] == ["EfficientNet-Lite0", "EfficientNet-Lite1", "EfficientNet-Lite2"], sources
     assert any("Kornblith" in c.value and "r = " in c.value for c in at.caption)
     assert any(m.value.startswith(("Measured", "Measured over")) for m in at.markdown)
+
+
+def test_lesson_seven_asks_what_a_second_task_does_then_shows_the_measured_seeds():
+    at = lesson_app("uses")
+    assert not any("second task" in str(table.value.columns) for table in at.dataframe)
+    at.radio(key="multitask_related").set_value("helps").run()
+    at.radio(key="multitask_conflicting").set_value("hurts").run()
+    next(b for b in at.button if b.key == "lock_multitask").click().run()
+    table = at.dataframe[-1].value
+    assert set(table["second task"]) == {"none (main task alone)", "related (the garment's kind)",
+                                         "conflicting (random labels)"}  # fmt: skip
+    said = [a.value for a in [*at.success, *at.info] if "second task:" in a.value]
+    assert len(said) == 2 and all("95 % interval over" in text for text in said)

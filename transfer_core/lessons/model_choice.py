@@ -8,12 +8,12 @@ linear probe (fixed features) on lesson 1's task, three seeds each. `bench/model
 writes assets/model_choice.json, which lesson 8 draws once the learner has predicted.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from transfer_core.config import TrainConfig
 from transfer_core.lessons.questions import CLOSE, PROBE, beats
+from transfer_core.lessons.reference import load_measured
 from transfer_core.settings import ASSETS
 
 MEASURED = ASSETS / "model_choice.json"
@@ -71,11 +71,4 @@ def correlation(accuracy: dict[str, dict[int, float]]) -> float | None:
 
 def load(path: Path = MEASURED) -> dict | None:
     """{"measured": date, "accuracy": {backbone: {seed: acc}}, "seconds": {backbone: s}}, or None."""
-    try:
-        data = json.loads(path.read_text())
-        data["accuracy"] = {
-            name: {int(s): float(a) for s, a in seeds.items()} for name, seeds in data["accuracy"].items()
-        }
-        return data
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
-        return None
+    return load_measured(path)

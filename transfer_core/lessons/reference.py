@@ -59,3 +59,15 @@ def save(reference: Reference, path: Path = REFERENCE) -> None:
     data = {"measured": reference.measured, "machine": reference.machine, "command": COMMAND, "configs": configs,
             "lessons": lessons}  # fmt: skip
     path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def load_measured(path: Path) -> dict | None:
+    """A bench's JSON ({"measured": date, "accuracy": {name: {seed: accuracy}}, …}) with its seeds as numbers
+    again, or None when the file is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text())
+        accuracy = data["accuracy"].items()
+        data["accuracy"] = {name: {int(s): float(a) for s, a in seeds.items()} for name, seeds in accuracy}
+        return data
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        return None

@@ -358,6 +358,48 @@ def uses_extra(lesson: Lesson) -> None:
     lesson 10 asks which source carries over to spoken words."""
     st.page_link(lesson_link("features"), label=t("learn.text_in_the_lab"), icon=":material/translate:")
     st.page_link(lesson_link("crossmodal"), label=t("learn.sound_in_the_lab"), icon=":material/graphic_eq:")
+    multitask_ui()
+
+
+MULTITASK_OPTIONS = ("helps", "hurts", "close")
+
+
+def multitask_ui() -> None:
+    """The multi-task lab: predict what a related and a conflicting second task do to the main task, then
+    see what the lab measured, seed for seed."""
+    from transfer_core.lessons import multitask
+
+    st.subheader(t("learn.multitask_title"))
+    st.markdown(t("learn.multitask_intro"))
+    kept = st.session_state.setdefault("multitask_prediction", {})
+    options = labels("learn.multitask_options", MULTITASK_OPTIONS)
+    if not {"related", "conflicting"} <= set(kept):
+        picks = {kind: st.radio(t(f"learn.multitask_{kind}"), MULTITASK_OPTIONS, format_func=options.get, index=None,
+                                horizontal=True, key=f"multitask_{kind}")
+                 for kind in ("related", "conflicting")}  # fmt: skip
+        if st.button(t("learn.lock_in"), key="lock_multitask", disabled=None in picks.values()):
+            kept.update(picks)
+            st.rerun()
+        return
+    measured = multitask.load()
+    if measured is None:
+        st.caption(t("learn.multitask_missing"))
+        return
+    accuracy = measured["accuracy"]
+    rows = [{t("learn.multitask_col_second"): t(f"learn.multitask_kind_{kind}"), t("learn.col_seed"): seed,
+             t("learn.col_val"): acc} for kind, seeds in accuracy.items() for seed, acc in seeds.items()]  # fmt: skip
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    for kind in ("related", "conflicting"):
+        difference, half = multitask.effect(accuracy, kind)
+        verdict = multitask.verdict(accuracy, kind)
+        said = t("learn.multitask_verdict", kind=t(f"learn.multitask_kind_{kind}"), answer=options[verdict],
+                 difference=difference, half=half, seeds=len(accuracy[kind]))  # fmt: skip
+        right = kept[kind] == verdict
+        (st.success if right else st.info)(said + " " + (t("learn.right") if right else t("learn.wrong")))
+    st.caption(t("learn.multitask_explain", date=measured["measured"]))
+    if st.button(t("learn.again"), key="again_multitask"):
+        kept.clear()
+        st.rerun()
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
