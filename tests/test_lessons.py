@@ -747,3 +747,23 @@ def test_lesson_seven_asks_what_a_second_task_does_then_shows_the_measured_seeds
                                          "conflicting (random labels)"}  # fmt: skip
     said = [a.value for a in [*at.success, *at.info] if "second task:" in a.value]
     assert len(said) == 2 and all("95 % interval over" in text for text in said)
+
+
+def test_lesson_six_shows_the_articles_fix_as_a_diff_that_compiles_into_the_run_it_shows():
+    import re as regex
+
+    from transfer_core.models.backbones import get_spec as spec_of
+
+    fixed = worked_project.MINIMAL_FIX
+    compile(fixed, "fixed.py", "exec")
+    config = worked_project.corrected_config(worked_project.Setting("resnet18", "cifar10", False))
+    prep = spec_of("resnet18").preprocessing
+    assert f"lr={config.lr:.0e}".replace("e-0", "e-") in fixed and f"batch_size={config.batch_size}" in fixed
+    assert f"num_epochs = {config.epochs}" in fixed and f"T.Resize({config.image_size})" in fixed
+    assert f"T.Normalize({list(prep.mean)}, {list(prep.std)})" in fixed
+    assert config.is_linear_probe and "requires_grad = False" in fixed and "model.fc = nn.Linear" in fixed
+    diff = worked_project.changed_lines()
+    changed = [line for line in diff.splitlines() if regex.match(r"[+-](?![+-])", line)]
+    assert 5 <= len(changed) <= 20, "a few lines, not a program"
+    at = lesson_app("project")
+    assert any(code.language == "diff" for code in at.code)

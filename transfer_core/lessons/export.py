@@ -165,7 +165,14 @@ EPOCHS, BATCH_SIZE = {config.epochs}, {config.batch_size}
 LR, WEIGHT_DECAY = {config.lr!r}, {config.weight_decay!r}
 STAGE_LR_DECAY = {config.stage_lr_decay!r}  # each stage further from the head trains at this times the next one's rate
 FROZEN_STAGES = {frozen_count(config)}  # the first stages keep their pretrained weights
-DEVICE = torch.device("cuda" if torch.cuda.is_available() and "{config.device}" != "cpu" else "cpu")"""
+{device_line(config.device)}"""
+
+
+def device_line(device: str) -> str:
+    """Where the script trains: the CPU when the run asked for it, else a GPU when there is one."""
+    if device == "cpu":
+        return 'DEVICE = torch.device("cpu")'
+    return 'DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")'
 
 
 def data_section(config: TrainConfig) -> str:

@@ -39,6 +39,49 @@ for epoch in range(num_epochs):
 """
 
 
+# The article's code with the fewest changes that make it right: the lesson shows them as a diff. The stages
+# are kept and frozen, the 1000-class head replaced by a 10-class one, the images resized and normalised as
+# the weights expect, and what the article used without defining is defined. It is the run corrected_config
+# describes (a linear probe, 64 px, ImageNet's mean and standard deviation), written as the article wrote it.
+MINIMAL_FIX = """\
+import torch
+import torch.nn as nn
+import torchvision.models as models
+import torchvision.transforms as T
+from torchvision.datasets import CIFAR10
+
+model = models.resnet18(weights=models.ResNet18_Weights.IMAGENET1K_V1)
+for parameter in model.parameters():
+    parameter.requires_grad = False  # keep what ImageNet taught the stages
+model.fc = nn.Linear(model.fc.in_features, 10)  # a new head: one score per CIFAR-10 class
+model.eval()  # frozen stages keep their BatchNorm statistics (lesson 5); the new head has none
+feature_extractor = model
+
+normalise = T.Compose([T.Resize(64), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+trainloader = torch.utils.data.DataLoader(CIFAR10("data", download=True, transform=normalise), batch_size=32)
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.Adam(model.fc.parameters(), lr=3e-3)
+num_epochs = 2
+
+for epoch in range(num_epochs):
+    for images, labels in trainloader:
+        outputs = feature_extractor(images)
+        loss = criterion(outputs, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+
+
+def changed_lines() -> str:
+    """The article's code against the minimal fix, as a unified diff: what a learner would type."""
+    import difflib
+
+    diff = difflib.unified_diff(ARTICLE_CODE.splitlines(), MINIMAL_FIX.splitlines(), "article.py", "fixed.py",
+                                lineterm="", n=1)  # fmt: skip
+    return "\n".join(diff)
+
+
 @dataclass(frozen=True)
 class Setting:
     """What the lesson runs on: the article's choice when this machine has it, else an offline stand-in."""
