@@ -20,7 +20,8 @@ from transfer_core.lessons.race import (
 )
 from transfer_core.metrics import metrics_rows
 from transfer_core.models.backbones import get_spec
-from transfer_core.resolve import dataset_reads
+from transfer_core.models.run_time import expected_seconds, said_minutes
+from transfer_core.resolve import class_count, dataset_reads
 from transfer_core.runners.run_state import RunSnapshot
 from ui.config_state import current_config
 from ui.describe import describe_task
@@ -80,6 +81,7 @@ def start_ui(race: dict, racing: bool) -> None:
     """Start the race (one at a time per tab), or Stop the one running: its queued and training runs."""
     if racing:
         st.button(t("compare.stop"), icon=":material/stop:", on_click=stop_race, key="stop_race")
+    cost_ui(race)
     if st.button(t("compare.start", runs=len(race)), type="primary", disabled=racing):
         runner, me = get_runner(), owner()
         started = {}
@@ -96,6 +98,18 @@ def start_ui(race: dict, racing: bool) -> None:
         race_ids.update(started)
         st.session_state.setdefault(RACE_SETUP, {})["config"] = current_config().to_json()
         st.rerun()
+
+
+def cost_ui(race: dict) -> None:
+    """About how long the race takes on a CPU like the lab's, before it starts: a learner's next runs wait
+    behind it."""
+    try:
+        classes = class_count(current_config(), owner())
+    except TransferLabError:
+        return  # the race says why the setup cannot run
+    estimates = [expected_seconds(config, classes) for config in race.values()]
+    if None not in estimates:
+        st.caption(t("compare.cost", minutes=said_minutes(sum(estimates)), runs=len(race)))
 
 
 def stop_race() -> None:

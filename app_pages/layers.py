@@ -9,6 +9,7 @@ from transfer_core.errors import RunNotFound
 from transfer_core.lessons.layer_lab import (
     LabSettings,
     LayerLab,
+    base_configs,
     class_halves,
     lab_points,
     saved_lab,
@@ -19,6 +20,7 @@ from transfer_core.lessons.layer_lab import (
 )
 from transfer_core.metrics import near_chance
 from transfer_core.models.backbones import get_spec
+from transfer_core.models.run_time import expected_seconds, said_minutes
 from transfer_core.runners.run_state import RunSnapshot
 from ui.figures import layer_lab_figure
 from ui.i18n import class_names, localize_figure, t
@@ -52,6 +54,9 @@ def explain_ui(settings: LabSettings) -> None:
             trainings=trainings(stages),
         )  # fmt: skip
     )
+    base = base_configs(settings, len(classes))["baseA"]
+    if (each := expected_seconds(base, len(classes) // 2)) is not None:  # every training is at most a base's
+        st.caption(t("layers.cost", minutes=said_minutes(each * trainings(stages)), trainings=trainings(stages)))
 
 
 def lab_state_ui(current: dict) -> None:

@@ -97,3 +97,21 @@ def test_model_choice_asks_whether_the_best_imagenet_source_transfers_best_and_c
     assert model_choice.decide(noisy) == CLOSE
     assert set(model_choice.choice_runs(["efficientnet_lite0", "resnet18"])) == {"efficientnet_lite0", "resnet18"}
     assert model_choice.choice_runs(["efficientnet_lite1"])["efficientnet_lite1"].is_linear_probe
+
+
+def test_a_runs_time_is_estimated_from_the_speeds_measured_on_two_cores():
+    from transfer_core.lessons.questions import get_lesson
+    from transfer_core.lessons.reference import load
+    from transfer_core.models.run_time import expected_seconds
+
+    lesson = get_lesson("why")
+    measured = load().of(lesson)
+    for label, config in lesson.experiment.runs.items():
+        seconds = [r.seconds for name, r in measured.items() if name.startswith(label)]
+        if label == "scratch":  # the reference's training seconds; a probe's are its head alone
+            assert abs(expected_seconds(config, 10) - sum(seconds) / len(seconds)) < 0.3 * max(seconds)
+    race = race_configs(TrainConfig())
+    total = sum(expected_seconds(config, 10) for config in race.values())
+    assert 15 * 60 < total < 25 * 60, "the default race: about 19 minutes on 2 cores, as a newcomer measured"
+    assert expected_seconds(TrainConfig(image_size=128), 10) > 3 * expected_seconds(TrainConfig(), 10)
+    assert expected_seconds(TrainConfig(backbone="word_gru", dataset="words_near"), 4) is None, "not timed"

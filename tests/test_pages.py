@@ -253,12 +253,14 @@ def test_compare_races_every_strategy_on_the_same_task_with_a_shifted_copy():
     verdict = "You predicted **linear probe**. **Too close to call** over 1 seed(s)"  # one seed cannot decide
     assert any(shown(m.value).startswith(verdict) for m in at.markdown)
     assert any("fair baseline" in c.value for c in at.caption)
+    assert any(c.value.startswith("About ") and "min for these 6 runs" in c.value for c in at.caption)
 
 
 @pytest.mark.slow
 def test_layers_page_explains_the_experiment_and_draws_a_finished_lab():
     at = open_app("app_pages/layers.py")
     assert any("Task **A**" in m.value and "18 trainings" in m.value for m in at.markdown)
+    assert any(c.value.startswith("Up to about ") and "for the 18 trainings" in c.value for c in at.caption)
     at.number_input[0].set_value(20).run()  # a small lab: 20 images per class, one epoch
     at.number_input[1].set_value(1).run()
     at.radio(key="lab_pick").set_value("drops").run()  # predict first
