@@ -36,7 +36,9 @@ def who(record) -> str:
 curves = pd.DataFrame(
     [{"run": f"{who(r)} · {r.run_id[:6]}", "epoch": m.epoch, "val_acc": m.val_acc} for r in shared for m in r.metrics]
 )
-figure = px.line(curves, x="epoch", y="val_acc", color="run", markers=True, title=t("board.chart"))
+figure = px.line(curves, x="epoch", y="val_acc", color="run", markers=True, title=t("board.chart"),
+                 labels={"val_acc": "validation accuracy", "epoch": "epoch"})  # fmt: skip
+figure.update_xaxes(dtick=1)  # whole epochs: a run reports after each one
 figure.update_layout(yaxis_range=[0, 1], height=420)
 st.plotly_chart(localize_figure(figure), width="stretch")
 st.subheader(t("board.table"))

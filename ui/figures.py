@@ -32,7 +32,8 @@ def learning_curves(epochs: pd.DataFrame, batches: pd.DataFrame | None = None) -
                     row=1, col=col,
                 )  # fmt: skip
     figure.update_xaxes(title_text="epoch", rangemode="tozero")
-    figure.update_yaxes(range=[0, 1.02], row=1, col=1)
+    figure.update_yaxes(range=[0, 1.02], title_text="accuracy", row=1, col=1)
+    figure.update_yaxes(title_text="loss", row=1, col=2)
     figure.update_layout(
         height=340, margin={"t": 40, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h", "y": -0.25}
     )
@@ -90,7 +91,8 @@ def class_counts_bars(frame: pd.DataFrame) -> go.Figure:
     figure = go.Figure()
     for split, colour in (("train", TRAIN_COLOUR), ("validation", VAL_COLOUR)):
         figure.add_trace(go.Bar(x=frame["class"], y=frame[split], name=split, marker={"color": colour}))
-    figure.update_layout(height=280, barmode="group", margin={"t": 10, "b": 10, "l": 10, "r": 10})
+    figure.update_layout(height=280, barmode="group", margin={"t": 10, "b": 10, "l": 10, "r": 10},
+                         xaxis_title="class", yaxis_title="images")  # fmt: skip
     return figure
 
 
@@ -102,8 +104,8 @@ def embedding_scatter(frame: pd.DataFrame, classes: list[str]) -> go.Figure:
     """Side-by-side 2-D maps of penultimate features, one point per validation image, coloured by class."""
     figure = px.scatter(frame, x="x", y="y", color="class", facet_col="model", opacity=0.75, height=440,
                         category_orders={"class": classes})  # fmt: skip
-    figure.update_xaxes(matches=None, showticklabels=False, title_text="")
-    figure.update_yaxes(matches=None, showticklabels=False, title_text="")
+    figure.update_xaxes(matches=None, showticklabels=False, title_text="principal component 1")
+    figure.update_yaxes(matches=None, showticklabels=False, title_text="principal component 2")
     figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     figure.update_layout(margin={"t": 30, "b": 10, "l": 10, "r": 10})
     return figure
