@@ -7,14 +7,12 @@ the answer to lesson 8's question. Prints figures, passes or fails nothing.
 """
 
 import argparse
-import datetime
-import json
-import os
 import statistics
 
 from bench.lessons import run
 from transfer_core.lessons import model_choice
 from transfer_core.lessons.questions import SEEDS, paired_interval
+from transfer_core.lessons.reference import save_measured
 from transfer_core.models.weights import weights_available
 
 
@@ -40,11 +38,7 @@ def main() -> None:
     print(f"verdict: {model_choice.decide(accuracy)}; Pearson r (top-1, mean accuracy) = {shown_r} over "
           f"{len(accuracy)} sources (Kornblith et al. 2019: 0.99 for fixed features over 16 networks)")  # fmt: skip
     if args.write:
-        data = {
-            "measured": datetime.date.today().isoformat(), "machine": f"{os.cpu_count()} CPU cores",
-            "command": "python -m bench.model_choice --write", "accuracy": accuracy, "seconds": seconds,
-        }  # fmt: skip
-        model_choice.MEASURED.write_text(json.dumps(data, indent=1) + "\n")
+        save_measured(model_choice.MEASURED, "python -m bench.model_choice --write", accuracy, seconds)
         print(f"wrote {model_choice.MEASURED}")
 
 

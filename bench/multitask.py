@@ -8,12 +8,11 @@ passes or fails nothing.
 """
 
 import argparse
-import datetime
-import json
-import os
 import statistics
+from dataclasses import asdict
 
 from transfer_core.lessons import multitask
+from transfer_core.lessons.reference import save_measured
 
 
 def main() -> None:
@@ -28,18 +27,13 @@ def main() -> None:
         accuracy[kind] = {seed: r.val_acc for seed, r in results.items()}
         seconds[kind] = statistics.mean(r.seconds for r in results.values())
         shown = " ".join(f"{v:.3f}" for v in accuracy[kind].values())
-        print(f"{kind:12} {shown}  mean {multitask.mean(accuracy[kind]):.3f}  {seconds[kind]:.1f} s/run")
+        print(f"{kind:12} {shown}  mean {statistics.mean(accuracy[kind].values()):.3f}  {seconds[kind]:.1f} s/run")
     for kind in ("related", "conflicting"):
         difference, half = multitask.effect(accuracy, kind)
         print(f"{kind} - alone: {difference:+.3f} ± {half:.3f} ({args.seeds} paired seeds): "
               f"{multitask.verdict(accuracy, kind)}")  # fmt: skip
     if args.write:
-        data = {
-            "measured": datetime.date.today().isoformat(), "machine": f"{os.cpu_count()} CPU cores",
-            "command": "python -m bench.multitask --write", "setup": multitask.setup_fields(setup),
-            "accuracy": accuracy, "seconds": seconds,
-        }  # fmt: skip
-        multitask.MEASURED.write_text(json.dumps(data, indent=1) + "\n")
+        save_measured(multitask.MEASURED, "python -m bench.multitask --write", accuracy, seconds, setup=asdict(setup))
         print(f"wrote {multitask.MEASURED}")
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transfer_core.config import TrainConfig
-from transfer_core.lessons.questions import CLOSE, PROBE, beats
+from transfer_core.lessons.questions import CLOSE, PROBE, gain_verdict
 from transfer_core.lessons.reference import load_measured
 from transfer_core.settings import ASSETS
 
@@ -48,12 +48,8 @@ def decide(accuracy: dict[str, dict[int, float]]) -> str:
     ranked = sorted((name for name in accuracy if accuracy[name]), key=lambda name: SOURCES[name].top1)
     if len(ranked) < 2:
         return CLOSE
-    worst, best = accuracy[ranked[0]], accuracy[ranked[-1]]
-    if beats(best, worst):
-        return "higher"
-    if beats(worst, best) or beats(worst, {seed: value - 0.01 for seed, value in best.items()}):
-        return "not_higher"
-    return CLOSE
+    answer = gain_verdict(accuracy[ranked[-1]], accuracy[ranked[0]])  # the best top-1 against the worst
+    return {"gain": "higher", "no_gain": "not_higher"}.get(answer, CLOSE)
 
 
 def correlation(accuracy: dict[str, dict[int, float]]) -> float | None:

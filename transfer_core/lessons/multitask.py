@@ -12,16 +12,16 @@ features the trunk learns, which a frozen ImageNet trunk would not show.
 """
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from transfer_core.data.preparation import normalize, prepare_data
 from transfer_core.data.registry import load_shared
+from transfer_core.lessons.questions import paired_interval
 from transfer_core.lessons.reference import load_measured
 from transfer_core.models.backbones import build_backbone, get_spec
 from transfer_core.settings import ASSETS
@@ -103,15 +103,8 @@ def train_multitask(kind: str, seed: int, setup: MultiTaskSetup = MultiTaskSetup
     return MultiTaskResult(accuracy, time.perf_counter() - started)
 
 
-def measure(seeds: range | tuple[int, ...], setup: MultiTaskSetup = MultiTaskSetup()) -> dict[str, dict[int, float]]:
-    """{second task: {seed: the main task's accuracy}} for every kind of second task."""
-    return {kind: {seed: train_multitask(kind, seed, setup).val_acc for seed in seeds} for kind in SECONDS}
-
-
 def effect(accuracy: dict[str, dict[int, float]], kind: str) -> tuple[float, float]:
     """The mean paired difference (with kind - alone) and its 95 % interval's half-width."""
-    from transfer_core.lessons.questions import paired_interval
-
     mean, half_width, _ = paired_interval(accuracy[kind], accuracy["alone"])
     return mean, half_width
 
@@ -122,14 +115,6 @@ def verdict(accuracy: dict[str, dict[int, float]], kind: str) -> str:
     return "helps" if mean - half_width > 0 else "hurts" if mean + half_width < 0 else "close"
 
 
-def mean(values: dict[int, float]) -> float:
-    return float(np.mean(list(values.values())))
-
-
 def load(path: Path = MEASURED) -> dict | None:
     """{"measured": date, "accuracy": {second task: {seed: acc}}, "seconds": {...}}, or None."""
     return load_measured(path)
-
-
-def setup_fields(setup: MultiTaskSetup) -> dict:
-    return asdict(setup)

@@ -163,12 +163,18 @@ def measurable_gain(new: str, base: str, margin: float = NO_GAIN_MARGIN) -> Call
 
     def decide(results: dict[str, Seeded]) -> str:
         accuracy = {label: {seed: r.val_acc for seed, r in runs.items()} for label, runs in results.items()}
-        mean, half_width, _ = paired_interval(accuracy[new], accuracy[base])
-        if mean - half_width > 0:
-            return "gain"
-        return "no_gain" if mean + half_width < margin else CLOSE
+        return gain_verdict(accuracy[new], accuracy[base], margin)
 
     return decide
+
+
+def gain_verdict(new: dict[int, float], base: dict[int, float], margin: float = NO_GAIN_MARGIN) -> str:
+    """ "gain" when the paired 95 % interval of new - base lies above zero, "no_gain" when it rules out a gain
+    of `margin` or more, CLOSE otherwise (and with fewer than two shared seeds)."""
+    mean, half_width, _ = paired_interval(new, base)
+    if mean - half_width > 0:
+        return "gain"
+    return "no_gain" if mean + half_width < margin else CLOSE
 
 
 def above_chance(r: RunResult) -> bool:

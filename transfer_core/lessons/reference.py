@@ -6,12 +6,14 @@ assets/lesson_reference.json with the date, the machine and the command, so the 
 labelled for what they are and can be measured again.
 """
 
+import datetime
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from transfer_core.config import TrainConfig
-from transfer_core.lessons.questions import Lesson, RunResult, split_label
+from transfer_core.lessons.questions import Lesson, RunResult
 from transfer_core.settings import ASSETS
 
 REFERENCE = ASSETS / "lesson_reference.json"
@@ -31,9 +33,6 @@ class Reference:
         if lesson.experiment is None or self.configs.get(lesson.key) != lesson.experiment.runs:
             return {}
         return self.results.get(lesson.key, {})
-
-    def seeds(self, lesson: Lesson) -> set[int]:
-        return {split_label(name)[1] for name in self.of(lesson)}
 
 
 def load(path: Path = REFERENCE) -> Reference | None:
@@ -58,6 +57,13 @@ def save(reference: Reference, path: Path = REFERENCE) -> None:
     configs = {key: {label: c.to_dict() for label, c in runs.items()} for key, runs in reference.configs.items()}
     data = {"measured": reference.measured, "machine": reference.machine, "command": COMMAND, "configs": configs,
             "lessons": lessons}  # fmt: skip
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def save_measured(path: Path, command: str, accuracy: dict, seconds: dict, **more) -> None:
+    """A bench's measurement as lessons read it (`load_measured`): when, where, by which command."""
+    data = {"measured": datetime.date.today().isoformat(), "machine": f"{os.cpu_count()} CPU cores",
+            "command": command, **more, "accuracy": accuracy, "seconds": seconds}  # fmt: skip
     path.write_text(json.dumps(data, indent=1) + "\n")
 
 
