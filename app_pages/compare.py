@@ -26,7 +26,7 @@ from transfer_core.runners.run_state import RunSnapshot
 from ui.config_state import current_config
 from ui.describe import describe_task
 from ui.figures import race_curves
-from ui.i18n import MISSING, literal, localize_figure, localize_frame, setup_words, t, t_plain, word
+from ui.i18n import MISSING, literal, localize_figure, localize_frame, setup_words, t, t_plain, with_seed, word
 from ui.polling import poll_runs
 from ui.run_status import at_chance, current_run, run_status_line
 from ui.session import get_runner, owner, tab_snapshots
@@ -40,7 +40,7 @@ def strategy_name(label: str) -> str:
     strategy, seed = split_label(label)
     partial = PARTIAL.fullmatch(strategy)
     name = t_plain("compare.partial_label", frozen=partial[1]) if partial else word(strategy)
-    return f"{name} · {t_plain('learn.col_seed')} {seed}" if SEED_MARK in label else name
+    return with_seed(name, seed) if SEED_MARK in label else name
 
 
 MOST_SEEDS = 5  # a race is several runs per seed: five seeds of six strategies is already thirty

@@ -154,6 +154,11 @@ def class_names(names) -> list[str]:
     return [word(name) for name in names]
 
 
+def with_seed(name: str, seed: int) -> str:
+    """ "linear probe · seed 3": a run of an experiment repeated over seeds, as a table or legend names it."""
+    return f"{name} · {t_plain('learn.col_seed')} {seed}"
+
+
 MISSING = "—"  # a table cell with no value (yet): Streamlit would show the word "None"
 
 

@@ -33,7 +33,7 @@ from transfer_core.lessons.questions import (
 from transfer_core.runners.run_state import RunSnapshot
 
 from ..figures import race_curves
-from ..i18n import MISSING, localize_figure, t, t_plain, word
+from ..i18n import MISSING, localize_figure, t, t_plain, with_seed
 from ..polling import poll_runs
 from ..run_status import current_run, run_status_line
 from ..session import get_runner, owner
@@ -45,6 +45,7 @@ from .frame import (
     in_class,
     lesson_seeds,
     option_label,
+    run_label_name,
     start_runs,
     verdict_ui,
 )  # fmt: skip
@@ -230,9 +231,7 @@ def seconds_left(lesson: Lesson, current: dict[str, RunSnapshot]) -> int | None:
 
 def run_name(lesson: Lesson, label: str) -> str:
     name, seed = split_label(label)
-    return (
-        f"{option_label(lesson, name) if name in lesson.options else word(name)} · {t_plain('learn.col_seed')} {seed}"
-    )
+    return with_seed(run_label_name(lesson, name), seed)
 
 
 def class_note(lesson: Lesson, pooled: dict) -> None:
@@ -277,7 +276,7 @@ def seeds_table(
     for name, (r, source) in sorted(results.items(), key=lambda item: position(item[0])):
         label, seed = split_label(name)
         rows.append({
-            t("learn.col_run"): option_label(lesson, label) if label in lesson.options else word(label),
+            t("learn.col_run"): run_label_name(lesson, label),
             t("learn.col_seed"): seed, t("learn.col_val"): r.val_acc, t("learn.col_shift"): r.shift_acc,
             t("learn.col_kept"): retention(r) if r.shift_acc is not None else None,
             t("learn.col_part"): option_label(lesson, changed_part(r.change)) if r.change else None,

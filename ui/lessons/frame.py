@@ -13,7 +13,7 @@ from transfer_core.lessons.classroom import PREPARED_OWNER
 from transfer_core.lessons.questions import CLOSE, SEEDS, Lesson
 
 from ..config_state import link_params, respecting_locks, set_config
-from ..i18n import MISSING, labels, literal, t
+from ..i18n import MISSING, labels, literal, t, word
 from ..polling import poll_runs
 from ..run_status import current_run, run_status_line
 from ..session import get_runner, owner
@@ -42,6 +42,11 @@ def try_it_button(config: TrainConfig, label: str, key: str) -> None:
 
 def option_label(lesson: Lesson, option: str) -> str:
     return t(f"lessons.{lesson.key}.options.{option}")
+
+
+def run_label_name(lesson: Lesson, label: str) -> str:
+    """An experiment's run as the learner reads it: the answer it stands for, else its label in their words."""
+    return option_label(lesson, label) if label in lesson.options else word(label)
 
 
 def predict_then_run(lesson: Lesson, run_locally: Callable[[], str] | None = None) -> None:

@@ -450,7 +450,8 @@ EXTRAS = {
 
 
 # The measured figures that answer a lesson's question (lesson 1: the probe against scratch at 50 images per
-# class; lesson 5: at 25, and how much to freeze; lesson 9: at 10): shown after the prediction.
+# class; lesson 5: the probe against the fine-tune at 10, and how much to freeze; lesson 9: at 10): shown
+# after the prediction.
 ANSWER_FIGURES = {
     "why": ("images_per_class",),
     "finetune": ("images_per_class", "frozen_stages"),
