@@ -1,11 +1,14 @@
 """Class board: the class's answers to the lessons' questions, and every run students shared with the class."""
 
+import time
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from transfer_core import settings
-from ui.i18n import MISSING, localize_figure, t
+from ui.describe import setting_values
+from ui.i18n import MISSING, localize_figure, setup_words, t
 from ui.lessons.class_board import lesson_questions_ui
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
@@ -33,8 +36,14 @@ def who(record) -> str:
     return t("board.you") if record.owner == me else students[record.owner]
 
 
+def curve_name(record) -> str:
+    """Who, with what, when: a learner tells runs apart by these, not by an id."""
+    when = time.strftime("%H:%M:%S", time.localtime(record.created))
+    return f"{who(record)} · {setting_values(record.config, setup_words)['strategy']} · {when}"
+
+
 curves = pd.DataFrame(
-    [{"run": f"{who(r)} · {r.run_id[:6]}", "epoch": m.epoch, "val_acc": m.val_acc} for r in shared for m in r.metrics]
+    [{"run": curve_name(r), "epoch": m.epoch, "val_acc": m.val_acc} for r in shared for m in r.metrics]
 )
 figure = px.line(curves, x="epoch", y="val_acc", color="run", markers=True, title=t("board.chart"),
                  labels={"val_acc": "validation accuracy", "epoch": "epoch"})  # fmt: skip

@@ -87,7 +87,7 @@ def start_ui(race: dict, racing: bool) -> None:
         started = {}
         try:
             for label, config in race.items():
-                started[label] = runner.submit(config, me)
+                started[label] = runner.submit(config, me, background=True)  # your single runs pass it
         except QueueFull as err:
             st.error(t("compare.queue_full", error=err, queued=len(started)))
         except TransferLabError as err:  # a race over the memory budget, say: nothing was queued

@@ -82,7 +82,7 @@ def embedding_ui(record: RunRecord) -> None:
         format_func={"pca": "PCA", "tsne": t("features.tsne")}.get,
     )
     st.plotly_chart(
-        localize_figure(embedding_scatter(embedding(record.run_id, method), record.classes)), width="stretch"
+        localize_figure(embedding_scatter(embedding(record.run_id, method), record.classes, method)), width="stretch"
     )
     st.markdown(t("features.over_epochs"))
     st.plotly_chart(

@@ -12,33 +12,37 @@ from transfer_core.lessons.layer_lab import (
     base_configs,
     class_halves,
     lab_points,
+    lab_verdict,
     saved_lab,
     saved_labs,
     start_again,
     stop_lab,
     trainings,
 )
+from transfer_core.lessons.questions import CLOSE, SEED_MARK, split_label
 from transfer_core.metrics import near_chance
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.run_time import expected_seconds, said_minutes
 from transfer_core.runners.run_state import RunSnapshot
 from ui.figures import layer_lab_figure
-from ui.i18n import class_names, localize_figure, t
+from ui.i18n import class_names, localize_figure, t, with_seed
 from ui.polling import poll_until_finished
 from ui.run_status import run_status_line
 from ui.session import get_runner, owner
 from ui.widgets import kept_answer
 
 LAB_ANSWERS = ("drops", "holds")
-DROP = 0.02  # AnB this far below BnB counts as a drop: two images in a hundred
+MOST_SEEDS = 5
+DEFAULT_SEEDS = 3  # the fewest that can decide: one seed cannot measure the noise, two rarely beat it
 
 
 def settings_ui() -> LabSettings:
-    left, middle, right = st.columns(3)
+    left, middle, right, far = st.columns(4)
     per_class = left.number_input(t("data.train_per_class"), 20, 2000, LabSettings.train_per_class, step=20)
     epochs = middle.number_input(t("layers.epochs"), 1, 20, LabSettings.epochs)
-    seed = right.number_input(t("transfer.seed"), 0, 2**31 - 1, 0)
-    return LabSettings(train_per_class=int(per_class), epochs=int(epochs), seed=int(seed))
+    seed = right.number_input(t("layers.first_seed"), 0, 2**31 - 1, 0)
+    seeds = far.number_input(t("layers.seeds"), 1, MOST_SEEDS, DEFAULT_SEEDS, help=t("layers.seeds_help"))
+    return LabSettings(train_per_class=int(per_class), epochs=int(epochs), seed=int(seed), seeds=int(seeds))
 
 
 def explain_ui(settings: LabSettings) -> None:
@@ -52,17 +56,21 @@ def explain_ui(settings: LabSettings) -> None:
             b=", ".join(class_names(classes)[i] for i in b),
             stages=stages,
             trainings=trainings(stages),
+            seeds=settings.seeds,
+            total=trainings(stages, settings.seeds),
         )  # fmt: skip
     )
     base = base_configs(settings, len(classes))["baseA"]
+    total = trainings(stages, settings.seeds)
     if (each := expected_seconds(base, len(classes) // 2)) is not None:  # every training is at most a base's
-        st.caption(t("layers.cost", minutes=said_minutes(each * trainings(stages)), trainings=trainings(stages)))
+        st.caption(t("layers.cost", minutes=said_minutes(each * total), trainings=total))
 
 
 def lab_state_ui(current: dict) -> None:
     points, bases = lab_points(get_runner(), current)
-    stages = get_spec(current["settings"]["backbone"]).num_stages
-    total = trainings(stages)
+    settings = LabSettings(**current["settings"])
+    stages = get_spec(settings.backbone).num_stages
+    total = trainings(stages, settings.seeds)
     st.progress(
         min(1.0, (len(points) + len(bases)) / total),
         text=t("layers.progress", done=len(points) + len(bases), total=total, status=current["status"]),
@@ -79,18 +87,25 @@ def lab_state_ui(current: dict) -> None:
             st.rerun()
     elif current["message"]:
         st.warning(current["message"])
-    frame = pd.DataFrame(points, columns=["n", "kind", "run_id", "val_acc"])
+    frame = pd.DataFrame(points, columns=["n", "kind", "seed", "run_id", "val_acc"])
+    base_b = [acc for name, acc in bases.items() if name.startswith("baseB")]
     st.plotly_chart(
-        localize_figure(layer_lab_figure(frame, bases.get("baseB"), stages)), width="stretch", key="lab_plot"
+        localize_figure(layer_lab_figure(frame, sum(base_b) / len(base_b) if base_b else None, stages)),
+        width="stretch",
+        key="lab_plot",
     )
     if bases:
-        st.caption(" · ".join(f"{name}: {acc:.3f}" for name, acc in bases.items()))
-        settings = LabSettings(**current["settings"])
+        st.caption(", ".join(f"{base_label(name)}: {acc:.3f}" for name, acc in bases.items()))
         half = DATASETS[settings.dataset].num_classes // 2  # each base tells half of the classes apart
         guessing = [name for name, acc in bases.items() if near_chance(acc, half, settings.val_per_class * half)]
         if guessing:
             st.info(t("layers.at_chance", bases=", ".join(guessing), chance=1 / half))
     lab_verdict_ui(current, points)
+
+
+def base_label(name: str) -> str:
+    """ "baseA" for the first seed's base, "baseA · seed 1" (in the page's language) for a later seed's."""
+    return with_seed(*split_label(name)) if SEED_MARK in name else name
 
 
 def lab_prediction_ui(running: bool) -> None:
@@ -101,17 +116,19 @@ def lab_prediction_ui(running: bool) -> None:
 
 
 def lab_verdict_ui(current: dict, points: list[dict]) -> None:
-    """Once the lab is done: frozen AnB against BnB at the deepest copy, against the prediction."""
+    """Once the lab is done: frozen AnB against BnB at the deepest copy, seed for seed, against the prediction."""
     predicted = st.session_state.get("lab_prediction", {}).get("answer")
     if predicted is None or current["status"] != "done" or not points:
         return
-    deepest = max(p["n"] for p in points)
-    acc = {p["kind"]: p["val_acc"] for p in points if p["n"] == deepest}
-    if "AnB" not in acc or "BnB" not in acc:
+    measured, n, drop, half_width = lab_verdict(points)
+    seeds = len({p["seed"] for p in points})
+    said = {"predicted": t(f"layers.answers.{predicted}"), "n": n, "seeds": seeds, "drop": drop}
+    if measured == CLOSE:
+        st.markdown(t("layers.verdict_close", **said, half_width=half_width))
         return
-    measured = "drops" if acc["AnB"] < acc["BnB"] - DROP else "holds"
-    said = {"predicted": t(f"layers.answers.{predicted}"), "measured": t(f"layers.answers.{measured}")}
-    st.markdown(t("layers.verdict", n=deepest, anb=acc["AnB"], bnb=acc["BnB"], **said))
+    st.markdown(t("layers.verdict", **said, half_width=half_width, measured=t(f"layers.answers.{measured}")))
+    right = predicted == measured
+    (st.success if right else st.info)(t("learn.right" if right else "learn.wrong"))
 
 
 def lab_live(current: dict) -> RunSnapshot | None:

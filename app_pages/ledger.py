@@ -10,8 +10,9 @@ from transfer_core import settings
 from transfer_core.errors import RunNotFound, RunStillLive
 from transfer_core.metrics import metrics_rows
 from transfer_core.store.runs import RunRecord
+from ui.describe import setting_values
 from ui.figures import race_curves
-from ui.i18n import MISSING, labels, literal, localize_figure, localize_frame, t, word
+from ui.i18n import MISSING, field_label, labels, literal, localize_figure, localize_frame, setup_words, t, word
 from ui.run_picker import run_label
 from ui.session import get_runner, owner
 
@@ -82,14 +83,15 @@ def overlay_ui(selected: list[RunRecord]) -> None:
 def legend_name(record: RunRecord) -> str:
     """Short enough for a legend, and telling runs apart: when it started, its strategy, its id's start."""
     when = time.strftime("%H:%M:%S", time.localtime(record.created))
-    return f"{when} {record.config.strategy} ({record.run_id[:6]})"
+    return f"{when} {setting_values(record.config, setup_words)['strategy']} ({record.run_id[:6]})"
 
 
 def differences_ui(selected: list[RunRecord]) -> None:
+    """The settings that differ between the selected runs, by the names and values the pages use."""
     if len(selected) < 2:  # one run differs from nothing
         return
-    configs = pd.DataFrame({r.run_id: r.config.to_dict() for r in selected}).astype(str)
-    differing = configs[configs.nunique(axis=1) > 1]
+    configs = pd.DataFrame({legend_name(r): setting_values(r.config, setup_words) for r in selected})
+    differing = configs[configs.nunique(axis=1) > 1].rename(index=field_label)
     if differing.empty:
         st.caption(t("ledger.identical"))
         return

@@ -17,7 +17,7 @@ from ui.describe import describe_config
 from ui.figures import drift_diagram, learning_curves
 from ui.i18n import Markdown, literal, localize_figure, setup_words, t
 from ui.polling import built_once, poll_until_finished, run_interval
-from ui.run_status import at_chance, wait_words
+from ui.run_status import at_chance, run_status_line
 from ui.session import active_run, get_runner, owner, set_active_run
 
 CURVE_SECONDS = 3
@@ -55,9 +55,7 @@ def launch_ui(live: bool) -> None:
 
 def progress_ui(snapshot: RunSnapshot) -> None:
     if snapshot.status == "queued":
-        st.info(t("train.queued", place=snapshot.queue_position))
-        if snapshot.wait_seconds is not None:
-            st.caption(wait_words(snapshot.wait_seconds))
+        st.info(run_status_line(snapshot))  # its place, and the wait judged from recent runs
         return
     progress, features = snapshot.progress, snapshot.features
     if snapshot.finished and progress is None:  # failed or cancelled before its first batch: nothing is moving
@@ -68,6 +66,8 @@ def progress_ui(snapshot: RunSnapshot) -> None:
     if features is not None:
         st.progress(features.done / features.total, text=t("train.features", done=features.done, total=features.total))
         st.caption(t("train.features_why"))  # why epoch 1 is slow and the others are not
+        if frozen_stage_count(snapshot.config) == get_spec(snapshot.config.backbone).num_stages:
+            st.caption(t("train.probe_curve"))  # a probe's epochs take a second: its curve comes all at once
         return
     if progress is None:
         st.progress(0.0, text=t("train.preparing"))
@@ -125,7 +125,9 @@ def final_ui(snapshot: RunSnapshot) -> None:
         a, b, c = st.columns(3)
         a.metric(t("train.val_acc"), f"{snapshot.summary.final_val_acc:.3f}")
         b.metric(t("train.train_acc"), f"{snapshot.metrics[-1].train_acc:.3f}")
-        c.metric(t("train.seconds"), f"{snapshot.summary.seconds:.1f}")
+        c.metric(t("train.seconds"), f"{snapshot.summary.seconds + snapshot.feature_seconds:.1f}")
+        if snapshot.feature_seconds >= 0.05:  # the feature pass is part of the wait, not of any epoch
+            st.caption(t("train.seconds_split", features=snapshot.feature_seconds, epochs=snapshot.summary.seconds))
         st.success(t("train.done"))
         at_chance_ui(snapshot)
         st.page_link("app_pages/results.py", label=t("train.open_results"), icon=":material/analytics:")

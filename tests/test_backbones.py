@@ -95,7 +95,7 @@ def test_missing_torchvision_weights_say_how_to_get_them(name):
     with pytest.raises(WeightsUnavailable) as caught:
         build_backbone(name, pretrained=True)
     message = str(caught.value)
-    assert str(torchvision_cache_path(name)) in message and "weights=random" in message
+    assert str(torchvision_cache_path(name)) in message and "choose random weights" in message
 
 
 def test_random_initialisation_works_without_weights():
@@ -105,7 +105,7 @@ def test_random_initialisation_works_without_weights():
 
 def test_small_cnn_has_no_pretrained_weights():
     assert not get_spec("small_cnn").has_pretrained
-    with pytest.raises(WeightsUnavailable, match="weights=random"):
+    with pytest.raises(WeightsUnavailable, match="choose random weights"):
         build_backbone("small_cnn", pretrained=True)
 
 

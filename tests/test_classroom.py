@@ -172,6 +172,23 @@ def test_one_students_race_does_not_hold_the_classs_single_runs_behind_it(closin
     assert hold.started == [0, 100, 101, 102, 1, 2, 3, 4, 5]  # students not yet served go first
 
 
+def test_a_learners_own_lesson_runs_pass_their_race_and_the_class_stays_fair(closing, tmp_path):
+    """A race queues six runs in the background; the same learner's lesson, asked for after it, starts as soon
+    as the race's current run ends, not twenty minutes later; another student still gets their turn first."""
+    hold = Hold()
+    runner = closing(Runner(RunStore(tmp_path), slots=1, train_fn=hold))
+    race = [runner.submit(TrainConfig(seed=i), "racer", background=True) for i in range(6)]
+    wait_for(lambda: runner.snapshot(race[0]).status == "running")
+    lesson = [runner.submit(TrainConfig(seed=200 + i), "racer") for i in range(2)]
+    other = runner.submit(TrainConfig(seed=100), "student")
+    assert [runner.snapshot(r).queue_position for r in lesson] == [2, 3]  # after the student not yet served
+    assert runner.snapshot(other).queue_position == 1
+    assert runner.snapshot(race[1]).queue_position == 4
+    hold.release.set()
+    wait_for(lambda: all(runner.snapshot(r).finished for r in race + lesson + [other]))
+    assert hold.started == [0, 100, 200, 201, 1, 2, 3, 4, 5]
+
+
 def test_the_default_queue_takes_a_class_of_forty(closing, tmp_path):
     hold = Hold()
     runner = closing(Runner(RunStore(tmp_path), slots=1, train_fn=hold))

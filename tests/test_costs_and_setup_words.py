@@ -3,7 +3,7 @@ import pytest
 from transfer_core.config import TrainConfig
 from transfer_core.models.costs import stage_table, trainable_parameters
 from transfer_core.models.strategies import build_model, count_parameters
-from ui.describe import describe_config
+from ui.describe import describe_config, setting_values
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,12 @@ def test_stage_table_follows_the_image_through_the_network():
 )
 def test_describe_says_what_transfers(config, words):
     assert words in describe_config(config)
+
+
+def test_settings_are_shown_in_the_words_of_the_pages_not_the_links():
+    """The Ledger compared runs as `frozen_stages -1` against `6`: a link's way of saying "all"."""
+    probe = TrainConfig(frozen_stages=-1)
+    assert setting_values(probe)["frozen_stages"] == "9 of 9 stages"
+    assert setting_values(probe.replace(frozen_stages=2))["frozen_stages"] == "2 of 9 stages"
+    assert setting_values(probe.replace(strategy="scratch"))["strategy"] == "from scratch"
+    assert setting_values(probe)["seed"] == "0"

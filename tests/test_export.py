@@ -184,4 +184,6 @@ def test_the_transfer_page_offers_the_setup_as_code_and_says_why_when_it_cannot(
     assert set(buttons) == {"Download as a PyTorch script", "Download as a Jupyter notebook"}
     at = open_app("app_pages/transfer.py", config=TrainConfig(backbone="word_gru", dataset="words_near"))
     assert not at.get("download_button")
-    assert any("No plain-code version of this setup" in c.value and "reads words" in c.value for c in at.caption)
+    said = next(c.value for c in at.caption if "No plain-code version of this setup" in c.value)
+    assert "reads words" in said
+    assert "\\\\" not in said, "escaped once for Markdown; twice shows backslashes"

@@ -6,7 +6,16 @@ import torch
 from tests.waiting import wait_for
 from transfer_core import settings as server_settings
 from transfer_core.errors import ConfigError
-from transfer_core.lessons.layer_lab import KINDS, LabSettings, LayerLab, class_halves, lab_points, transfer_config
+from transfer_core.lessons.layer_lab import (
+    KINDS,
+    LabSettings,
+    LayerLab,
+    class_halves,
+    lab_points,
+    lab_verdict,
+    transfer_config,
+)
+from transfer_core.lessons.questions import CLOSE
 from transfer_core.resolve import model_for
 from transfer_core.runners.runner import Runner
 from transfer_core.store.runs import RunStore
@@ -96,7 +105,7 @@ class CountingRunner:
     def __init__(self, store: RunStore, slots: int):
         self.store, self.slots, self.calls = store, slots, []
 
-    def submit(self, config, owner, keep=False) -> str:
+    def submit(self, config, owner, keep=False, background=False) -> str:
         self.calls.append("submit")
         return f"{len(self.calls):012d}"  # run ids are 12 characters
 
@@ -117,3 +126,41 @@ def test_the_lab_submits_as_many_trainings_together_as_the_runner_trains_at_once
     trainings = 2 + 4 * len(KINDS)  # two bases, then every kind at each of the small CNN's four stages
     assert sum(waves) == trainings
     assert waves == ([1] * trainings if slots == 1 else [2, 3, 3, 3, 3, 3, 1])  # bases first, then the rest
+
+
+def test_with_several_seeds_the_whole_lab_runs_once_per_seed_each_base_named_by_its_seed(tmp_path):
+    runner = CountingRunner(RunStore(tmp_path), 1)
+    lab = LayerLab(runner, "teacher", LabSettings(**{**TINY.__dict__, "seed": 4, "seeds": 2}))
+    wait_for(lambda: lab.state["status"] != "running", 30, "the layer lab finishing")
+    assert lab.state["status"] == "done", lab.state["message"]
+    assert runner.calls.count("submit") == 2 * (2 + 4 * len(KINDS))
+    assert list(lab.state["bases"]) == ["baseA", "baseB", "baseA · seed 5", "baseB · seed 5"]
+    assert sorted({p["seed"] for p in lab.state["points"]}) == [4, 5]
+    first_points = [p["seed"] for p in lab.state["points"]][: 4 * len(KINDS)]
+    assert set(first_points) == {4}  # the first seed's whole figure lands before the next seed begins
+
+
+def planted(anb: list[float], bnb: list[float], n: int = 4) -> list[dict]:
+    """Finished lab points: AnB and BnB at n stages (and a shallower copy that must not count), one per seed."""
+    shallow = [{"n": 1, "kind": "AnB", "seed": s, "val_acc": 0.1} for s in range(len(anb))]
+    return shallow + [
+        {"n": n, "kind": kind, "seed": seed, "val_acc": acc}
+        for kind, values in (("AnB", anb), ("BnB", bnb))
+        for seed, acc in enumerate(values)
+    ]
+
+
+@pytest.mark.parametrize(
+    "anb, bnb, verdict",
+    [
+        ([0.60, 0.62, 0.58], [0.80, 0.81, 0.79], "drops"),  # a drop far beyond the seeds' spread
+        ([0.798, 0.802, 0.80], [0.80, 0.80, 0.80], "holds"),  # within a point, and the interval says so
+        ([0.60, 0.85, 0.70], [0.80, 0.70, 0.82], CLOSE),  # seeds disagree
+        ([0.50], [0.90], CLOSE),  # one seed cannot measure the noise, however large the gap
+    ],
+)
+def test_the_lab_decides_with_the_lessons_rule_at_the_deepest_copy(anb, bnb, verdict):
+    measured, n, drop, half_width = lab_verdict(planted(anb, bnb))
+    assert (measured, n) == (verdict, 4)
+    assert drop == pytest.approx(sum(bnb) / len(bnb) - sum(anb) / len(anb))
+    assert (half_width == float("inf")) is (len(anb) == 1)

@@ -727,13 +727,14 @@ def test_from_scratch_gets_its_own_best_setting_and_the_lessons_say_what_the_bas
 def test_lesson_eight_asks_model_choice_first_then_draws_every_source_and_cites_kornblith():
     at = lesson_app("challenges")
     assert not charts(at), "the measured figure answers the question: not before the prediction"
-    at.radio(key="choice_pick").set_value("higher").run()
+    at.radio(key="choice_answer").set_value("higher").run()
     next(b for b in at.button if b.key == "lock_choice").click().run()
     figure = charts(at)[0]
     sources = next(trace for trace in figure["data"] if trace["name"] == "mean")["text"]
     assert sources[:3] == ["EfficientNet-Lite0", "EfficientNet-Lite1", "EfficientNet-Lite2"], sources
     assert any("Kornblith" in c.value and "r = " in c.value for c in at.caption)
-    assert any(m.value.startswith(("Measured", "Measured over")) for m in at.markdown)
+    said = [m.value for m in [*at.markdown, *at.success, *at.info]]
+    assert any(text.startswith(("Measured: ", "Measured over")) for text in said), said
 
 
 def test_lesson_seven_asks_what_a_second_task_does_then_shows_the_measured_seeds():
@@ -747,6 +748,20 @@ def test_lesson_seven_asks_what_a_second_task_does_then_shows_the_measured_seeds
                                          "conflicting (random labels)"}  # fmt: skip
     said = [a.value for a in [*at.success, *at.info] if "second task:" in a.value]
     assert len(said) == 2 and all("95 % interval over" in text for text in said)
+
+
+def test_lesson_seven_asks_what_a_random_label_source_does_then_shows_transfer_that_hurts():
+    at = lesson_app("uses")
+    assert not any("carried as" in str(table.value.columns) for table in at.dataframe), "no answer before the question"
+    at.radio(key="negative_probe").set_value("hurts").run()
+    at.radio(key="negative_fine_tune").set_value("close").run()
+    next(b for b in at.button if b.key == "lock_negative").click().run()
+    table = at.dataframe[-1].value
+    assert set(table["source"]) == {"none (random weights)", "trained on random labels", "trained on true labels"}
+    assert set(table["carried as"]) == {"probe (stages frozen)", "fine-tuned whole"}
+    said = [a.value for a in [*at.success, *at.info] if "against random weights, 95 % interval over" in a.value]
+    assert len(said) == 2
+    assert any("negative transfer" in c.value and "bench/source_labels.py" in c.value for c in at.caption)
 
 
 def test_lesson_six_shows_the_articles_fix_as_a_diff_that_compiles_into_the_run_it_shows():

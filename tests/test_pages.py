@@ -220,7 +220,8 @@ def test_a_waiting_run_shows_its_place_in_the_queue():
     busy = get_runner().submit(TINY.replace(epochs=200, train_per_class=100, val_per_class=50), "another-student")
     at = open_app("app_pages/train.py", config=TINY)
     at.button[0].click().run()
-    assert any("Waiting in the queue: place 1" in i.value for i in at.info)
+    assert any("Waiting in the queue: yours starts next." in i.value for i in at.info)  # behind one training
+    assert not any("place" in i.value for i in at.info)
     get_runner().cancel(busy)
     finish_active_run(at)
     assert any(m.label == "Validation accuracy" for m in at.metric)
@@ -259,10 +260,11 @@ def test_compare_races_every_strategy_on_the_same_task_with_a_shifted_copy():
 @pytest.mark.slow
 def test_layers_page_explains_the_experiment_and_draws_a_finished_lab():
     at = open_app("app_pages/layers.py")
-    assert any("Task **A**" in m.value and "18 trainings" in m.value for m in at.markdown)
-    assert any(c.value.startswith("Up to about ") and "for the 18 trainings" in c.value for c in at.caption)
-    at.number_input[0].set_value(20).run()  # a small lab: 20 images per class, one epoch
+    assert any("Task **A**" in m.value and "18 trainings" in m.value and "54 in all" in m.value for m in at.markdown)
+    assert any(c.value.startswith("Up to about ") and "for the 54 trainings" in c.value for c in at.caption)
+    at.number_input[0].set_value(20).run()  # a small lab: 20 images per class, one epoch, two seeds
     at.number_input[1].set_value(1).run()
+    at.number_input[3].set_value(2).run()
     at.radio(key="lab_pick").set_value("drops").run()  # predict first
     next(b for b in at.button if b.label == "Run the layer lab").click().run()
     from transfer_core.lessons.layer_lab import saved_labs
@@ -272,11 +274,12 @@ def test_layers_page_explains_the_experiment_and_draws_a_finished_lab():
     wait_for(lambda: saved_labs(get_runner(), owner)[0]["status"] != "running", 180, "the layer lab", interval=0.5)
     at.run()
     assert not at.exception, at.exception
-    assert any("18 of 18 trainings done · done" in p.proto.text for p in at.get("progress"))
+    assert any("36 of 36 trainings done · done" in p.proto.text for p in at.get("progress"))
     assert len(at.get("plotly_chart")) == 1
     assert any("No better than guessing (0.200): baseA" in shown(i.value) for i in at.info)  # 1 epoch, 20 images
     verdict = [shown(m.value) for m in at.markdown if m.value.startswith("You predicted")]
-    assert verdict and "AnB falls below BnB at the deepest copy. Measured with 4 stages copied: AnB " in verdict[0]
+    assert verdict and "at the deepest copy. Measured over 2 seed(s) with 4 stages copied" in verdict[0]
+    assert "BnB − AnB = " in verdict[0]
 
 
 def test_ledger_lists_compares_exports_and_deletes_this_tabs_runs(monkeypatch):
@@ -298,7 +301,9 @@ def test_ledger_lists_compares_exports_and_deletes_this_tabs_runs(monkeypatch):
     picker = next(m for m in at.multiselect if m.label.startswith("Select runs"))
     picker.set_value([first, second]).run()
     differences = at.dataframe[1].value
-    assert list(differences.index) == ["seed"]
+    assert list(differences.index) == ["Seed"]  # the widget's name, not the config field's
+    assert all(" from scratch (" in name for name in differences.columns), list(differences.columns)
+    assert {name.split("(")[-1].rstrip(")") for name in differences.columns} == {first[:6], second[:6]}
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == ["Download metrics of the selection (CSV)", "Download the selection (JSON)"]
 
@@ -583,6 +588,11 @@ def test_the_empty_layer_lab_chart_has_an_accuracy_axis():
 
     empty = layer_lab_figure(pd.DataFrame(columns=["n", "kind", "run_id", "val_acc"]), None, 4)
     assert tuple(empty.layout.yaxis.range) == (0, 1.02)  # not -1 to 4
+    rows = [{"n": 1, "kind": "AnB", "seed": seed, "run_id": "", "val_acc": acc} for seed, acc in ((0, 0.6), (1, 0.8))]
+    figure = layer_lab_figure(pd.DataFrame(rows), 0.7, 4)
+    anb = [trace for trace in figure.data if trace.legendgroup == "AnB"]
+    assert list(anb[0].y) == [pytest.approx(0.7)]  # the line: the mean over seeds
+    assert sorted(anb[1].y) == [0.6, 0.8] and anb[1].showlegend is False  # and every seed's point
 
 
 def test_choosing_words_brings_a_word_encoder_and_shows_words_and_back_again():
@@ -610,3 +620,74 @@ def test_a_word_run_shows_its_wrong_guesses_and_reads_a_typed_word_letter_by_let
     chart, heatmap = (json.loads(c.proto.spec) for c in at.get("plotly_chart")[:2])
     assert len(chart["data"]) == 4 and len(chart["data"][0]["x"]) == len("smørrebrød")  # 4 languages, 10 letters
     assert len(heatmap["data"][0]["x"]) == len("smørrebrød")
+
+
+def test_the_class_board_draws_shared_runs_by_who_and_how_on_whole_epochs(monkeypatch):
+    import json
+    import re
+
+    from ui.session import get_runner
+
+    monkeypatch.setenv("TRANSFER_LAB_SHARING", "1")
+    at = trained(TINY)
+    get_runner().store.update(at.session_state["active_run"], shared=True)
+    at.switch_page("app_pages/board.py").run()
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    layout = chart["layout"]
+    assert (layout["xaxis"]["title"]["text"], layout["yaxis"]["title"]["text"]) == ("epoch", "validation accuracy")
+    assert layout["xaxis"]["dtick"] == 1  # a run reports after whole epochs: no 0.5 ticks
+    names = {trace["name"] for trace in chart["data"]}
+    assert any(name.startswith("you · from scratch · ") for name in names), names
+    assert not any(re.search(r"[0-9a-f]{6}", name) for name in names), "no run ids where a learner reads"
+
+
+def test_a_probes_feature_pass_says_the_curve_comes_after_it_and_the_seconds_tile_counts_it(monkeypatch):
+    """A newcomer watched the default lab's bar for half a minute with no curve, then read "0.4 s"."""
+    import threading
+
+    from transfer_core.model_inputs import FeatureProgress
+    from transfer_core.train import Started, train
+    from ui.session import get_runner
+
+    release = threading.Event()
+
+    def feature_pass_then_train(config, should_stop, **context):
+        yield Started(["a", "b"], 10, 100, "cpu", True, {})
+        yield FeatureProgress(100, 400)
+        release.wait(60)
+        yield from train(config, should_stop, **context)
+
+    monkeypatch.setattr(get_runner(), "train_fn", feature_pass_then_train)
+    probe = TrainConfig(dataset="digits", train_per_class=20, val_per_class=10, image_size=32, epochs=2)
+    at = open_app("app_pages/train.py", config=probe)
+    next(b for b in at.button if b.label == "Launch").click().run()
+    wait_for(lambda: get_runner().snapshot(at.session_state["active_run"]).features is not None)
+    at.run()
+    assert any("The accuracy curve comes after this pass" in c.value for c in at.caption)
+    release.set()
+    finish_active_run(at)
+    run = get_runner().snapshot(at.session_state["active_run"])
+    assert run.feature_seconds > 0 and get_runner().store.load(run.run_id).feature_seconds == run.feature_seconds
+    tile = next(m for m in at.metric if m.label == "Seconds, start to end")
+    assert float(tile.value) == pytest.approx(run.summary.seconds + run.feature_seconds, abs=0.06)
+    assert any(
+        c.value.startswith("Of these, ") and "computed the frozen stages' features" in c.value for c in at.caption
+    )
+
+
+def test_every_chart_a_newcomer_reads_says_what_its_axes_are():
+    """Data's class counts, Train's accuracy and loss, and the embedding maps were drawn without axis titles."""
+    from ui.figures import class_counts_bars, embedding_scatter, learning_curves
+
+    def titles(figure, axes=("xaxis", "yaxis")) -> list[str]:
+        return [figure.layout[axis].title.text for axis in axes]
+
+    counts = pd.DataFrame({"class": ["a", "b"], "train": [3, 4], "validation": [1, 2]})
+    assert titles(class_counts_bars(counts)) == ["class", "images"]
+    epochs = pd.DataFrame({"epoch": [1, 2], "train_acc": [0.5, 0.6], "val_acc": [0.4, 0.5],
+                           "train_loss": [1.0, 0.8], "val_loss": [1.1, 0.9]})  # fmt: skip
+    curves = learning_curves(epochs)
+    assert titles(curves, ("xaxis", "yaxis", "xaxis2", "yaxis2")) == ["epoch", "accuracy", "epoch", "loss"]
+    points = pd.DataFrame({"x": [0.0, 1.0], "y": [1.0, 0.0], "class": ["a", "b"], "model": ["before", "after"]})
+    assert titles(embedding_scatter(points, ["a", "b"], "pca")) == ["principal component 1", "principal component 2"]
+    assert titles(embedding_scatter(points, ["a", "b"], "tsne")) == ["t-SNE dimension 1", "t-SNE dimension 2"]

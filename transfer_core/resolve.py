@@ -74,7 +74,7 @@ def check(config: TrainConfig) -> TrainConfig:
             "weights",
             say(
                 "resolve.no_imagenet",
-                "{backbone} has no ImageNet weights; choose weights=random.",
+                "{backbone} has no ImageNet weights; choose random weights.",
                 backbone=config.backbone,
             ),
         )

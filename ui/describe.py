@@ -90,6 +90,16 @@ def describe_task(config: TrainConfig, say: Say = english) -> str:
     return say("task", title=spec.title, source=source, dataset=dataset, sizes=task_sizes(config, say))
 
 
+def setting_values(config: TrainConfig, say: Say = english) -> dict[str, str]:
+    """Each field of a setup as a learner reads it: frozen stages as "2 of 4 stages", never -1 (how a link
+    says "all"), and a strategy in words."""
+    values = {field: str(value) for field, value in config.to_dict().items()}
+    stages = get_spec(config.backbone).num_stages
+    values["frozen_stages"] = say("frozen_of", frozen=frozen_stage_count(config), stages=stages)
+    values["strategy"] = say(f"strategy_{config.strategy}")
+    return values
+
+
 def task_sizes(config: TrainConfig, say: Say = english) -> str:
     values = {"per_class": config.train_per_class, "epochs": config.epochs, "lr": f"{config.lr:g}"}
     reads = get_spec(config.backbone).reads

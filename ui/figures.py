@@ -100,12 +100,17 @@ def _short(count: int) -> str:
     return f"{count / 1e6:.1f}M" if count >= 1e6 else f"{count / 1e3:.0f}k" if count >= 1e3 else str(count)
 
 
-def embedding_scatter(frame: pd.DataFrame, classes: list[str]) -> go.Figure:
-    """Side-by-side 2-D maps of penultimate features, one point per validation image, coloured by class."""
+PROJECTION_AXES = {"pca": "principal component", "tsne": "t-SNE dimension"}
+
+
+def embedding_scatter(frame: pd.DataFrame, classes: list[str], method: str = "pca") -> go.Figure:
+    """Side-by-side 2-D maps of penultimate features, one point per validation image, coloured by class;
+    the axes named after the projection that drew them (PCA's components mean something, t-SNE's do not)."""
     figure = px.scatter(frame, x="x", y="y", color="class", facet_col="model", opacity=0.75, height=440,
                         category_orders={"class": classes})  # fmt: skip
-    figure.update_xaxes(matches=None, showticklabels=False, title_text="principal component 1")
-    figure.update_yaxes(matches=None, showticklabels=False, title_text="principal component 2")
+    axis = PROJECTION_AXES[method]
+    figure.update_xaxes(matches=None, showticklabels=False, title_text=f"{axis} 1")
+    figure.update_yaxes(matches=None, showticklabels=False, title_text=f"{axis} 2")
     figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     figure.update_layout(margin={"t": 30, "b": 10, "l": 10, "r": 10})
     return figure
@@ -234,14 +239,22 @@ LAB_STYLES = {
 
 
 def layer_lab_figure(points: pd.DataFrame, base_b: float | None, stages: int) -> go.Figure:
-    """Accuracy on task B against n, the number of stages copied; baseB as the reference line.
+    """Accuracy on task B against n, the number of stages copied; baseB as the reference line. Each kind's
+    line is its mean over the seeds; with several seeds every seed's point is drawn too, smaller.
 
-    points: n, kind, val_acc."""
+    points: n, kind, seed, val_acc."""
     figure = go.Figure()
+    several = len(points) and points["seed"].nunique() > 1
     for kind, style in LAB_STYLES.items():
-        rows = points[points["kind"] == kind].sort_values("n") if len(points) else points
-        figure.add_trace(go.Scatter(x=rows["n"] if len(rows) else [], y=rows["val_acc"] if len(rows) else [],
-                                    name=kind, mode="lines+markers", line=style))  # fmt: skip
+        rows = points[points["kind"] == kind] if len(points) else points
+        means = rows.groupby("n", as_index=False)["val_acc"].mean() if len(rows) else rows
+        figure.add_trace(go.Scatter(x=means["n"] if len(means) else [], y=means["val_acc"] if len(means) else [],
+                                    name=kind, mode="lines+markers", line=style, legendgroup=kind))  # fmt: skip
+        if several and len(rows):
+            dots = {"color": style["color"], "size": 5, "opacity": 0.45}
+            figure.add_trace(go.Scatter(x=rows["n"], y=rows["val_acc"], mode="markers", legendgroup=kind,
+                                        showlegend=False, marker=dots, customdata=rows["seed"],
+                                        hovertemplate="seed %{customdata}: %{y:.3f}"))  # fmt: skip
     if base_b is not None:
         figure.add_hline(y=base_b, line={"color": "#555", "dash": "dash"}, annotation_text="baseB")
     figure.update_layout(

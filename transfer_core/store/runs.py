@@ -73,6 +73,7 @@ class RunRecord:
     shared: bool = False  # visible, read-only, to the whole class when the server allows sharing
     fingerprint: dict = field(default_factory=dict)  # the data it trained on (resolve.fingerprint)
     trained_on: str = ""  # "machine · device", once it has started
+    feature_seconds: float = 0.0  # the frozen stages' feature pass (or reading it from the store), before epoch 1
 
     @property
     def summary(self) -> RunSummary | None:
@@ -186,6 +187,7 @@ class RunStore:
             shared=meta.get("shared", False),
             fingerprint=meta.get("fingerprint", {}),
             trained_on=meta.get("trained_on", ""),
+            feature_seconds=meta.get("feature_seconds", 0.0),
         )
 
     def metrics(self, run_id: str) -> list[EpochMetrics]:

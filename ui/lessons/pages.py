@@ -27,6 +27,7 @@ from ..downloads import code_downloads
 from ..figures import hidden_state_heatmap, model_choice_figure, spread_curves, stage_diagram, word_reading_chart
 from ..i18n import labels, literal, localize_figure, setup_words, t, t_plain
 from .frame import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button, when_finished
+from .measured import judged, locked_predictions, predict_again
 from .prepare import prepare_ui
 
 MAPPING_FORMULA = r"f(x) = f_{c}^{1} \circ \ldots \circ f_{c}^{n}(x)"
@@ -198,14 +199,9 @@ def model_choice_ui() -> None:
 
     st.subheader(t("learn.choice_title"))
     st.markdown(t("learn.choice_question"))
-    kept = st.session_state.setdefault("choice_prediction", {})
     options = labels("learn.choice_options", model_choice.OPTIONS)
-    if "answer" not in kept:
-        choice = st.radio(t("learn.your_prediction"), model_choice.OPTIONS, format_func=options.get, index=None,
-                          key="choice_pick")  # fmt: skip
-        if st.button(t("learn.lock_in"), key="lock_choice", disabled=choice is None):
-            kept["answer"] = choice
-            st.rerun()
+    kept = locked_predictions("choice", {"answer": t("learn.your_prediction")}, options)
+    if kept is None:
         return
     st.markdown(t("learn.locked", answer=options[kept["answer"]]))
     measured = model_choice.load()
@@ -220,13 +216,9 @@ def model_choice_ui() -> None:
     if verdict == CLOSE:
         st.markdown(t("learn.measured_close", seeds=len({p["seed"] for p in points})))
     else:
-        st.markdown(t("learn.measured", answer=options[verdict]))
-        right = verdict == kept["answer"]
-        (st.success if right else st.info)(t("learn.right" if right else "learn.wrong"))
+        judged(kept["answer"], verdict, t("learn.measured", answer=options[verdict]))
     st.caption(t(f"learn.choice_explain_{verdict}", r=r if r is not None else float("nan"), date=measured["measured"]))
-    if st.button(t("learn.again"), key="again_choice"):
-        kept.pop("answer", None)
-        st.rerun()
+    predict_again("choice")
 
 
 BATCHNORM_FIX = """\
@@ -366,9 +358,10 @@ def uses_extra(lesson: Lesson) -> None:
     st.page_link(lesson_link("features"), label=t("learn.text_in_the_lab"), icon=":material/translate:")
     st.page_link(lesson_link("crossmodal"), label=t("learn.sound_in_the_lab"), icon=":material/graphic_eq:")
     multitask_ui()
+    negative_transfer_ui()
 
 
-MULTITASK_OPTIONS = ("helps", "hurts", "close")
+MEASURED_OPTIONS = ("helps", "hurts", CLOSE)  # what a second task or a source did: the multi-task and negative labs
 
 
 def multitask_ui() -> None:
@@ -378,15 +371,9 @@ def multitask_ui() -> None:
 
     st.subheader(t("learn.multitask_title"))
     st.markdown(t("learn.multitask_intro"))
-    kept = st.session_state.setdefault("multitask_prediction", {})
-    options = labels("learn.multitask_options", MULTITASK_OPTIONS)
-    if not {"related", "conflicting"} <= set(kept):
-        picks = {kind: st.radio(t(f"learn.multitask_{kind}"), MULTITASK_OPTIONS, format_func=options.get, index=None,
-                                horizontal=True, key=f"multitask_{kind}")
-                 for kind in ("related", "conflicting")}  # fmt: skip
-        if st.button(t("learn.lock_in"), key="lock_multitask", disabled=None in picks.values()):
-            kept.update(picks)
-            st.rerun()
+    options = labels("learn.multitask_options", MEASURED_OPTIONS)
+    questions = {kind: t(f"learn.multitask_{kind}") for kind in ("related", "conflicting")}
+    if (kept := locked_predictions("multitask", questions, options)) is None:
         return
     measured = multitask.load()
     if measured is None:
@@ -396,17 +383,46 @@ def multitask_ui() -> None:
     rows = [{t("learn.multitask_col_second"): t(f"learn.multitask_kind_{kind}"), t("learn.col_seed"): seed,
              t("learn.col_val"): acc} for kind, seeds in accuracy.items() for seed, acc in seeds.items()]  # fmt: skip
     st.dataframe(pd.DataFrame(rows), hide_index=True)
-    for kind in ("related", "conflicting"):
+    for kind in questions:
         difference, half = multitask.effect(accuracy, kind)
         verdict = multitask.verdict(accuracy, kind)
         said = t("learn.multitask_verdict", kind=t(f"learn.multitask_kind_{kind}"), answer=options[verdict],
                  difference=difference, half=half, seeds=len(accuracy[kind]))  # fmt: skip
-        right = kept[kind] == verdict
-        (st.success if right else st.info)(said + " " + (t("learn.right") if right else t("learn.wrong")))
+        judged(kept[kind], verdict, said)
     st.caption(t("learn.multitask_explain", date=measured["measured"]))
-    if st.button(t("learn.again"), key="again_multitask"):
-        kept.clear()
-        st.rerun()
+    predict_again("multitask")
+
+
+def negative_transfer_ui() -> None:
+    """Transfer that hurts: predict what a source trained on random labels does to the target, probed and
+    fine-tuned, against random weights; then see what the lab measured, seed for seed."""
+    from transfer_core.lessons import negative_transfer as negative
+
+    st.subheader(t("learn.negative_title"))
+    st.markdown(t("learn.negative_intro"))
+    options = labels("learn.negative_options", MEASURED_OPTIONS)
+    questions = {mode: t(f"learn.negative_{mode}") for mode in ("probe", "fine_tune")}
+    if (kept := locked_predictions("negative", questions, options)) is None:
+        return
+    measured = negative.load()
+    if measured is None:
+        st.caption(t("learn.negative_missing"))
+        return
+    accuracy, seconds = measured["accuracy"], measured["seconds"]
+    rows = [{t("learn.negative_col_source"): t(f"learn.negative_source_{run.split()[0]}"),
+             t("learn.negative_col_how"): t(f"learn.negative_how_{run.split()[1].replace('-', '_')}"),
+             t("learn.col_seed"): seed, t("learn.col_val"): acc, t("learn.col_seconds"): round(seconds[run], 1)}
+            for run, seeds in accuracy.items() for seed, acc in seeds.items()]  # fmt: skip
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    for mode, run_mode in (("probe", "probe"), ("fine_tune", "fine-tune")):
+        difference, half = negative.effect(accuracy, "noise", run_mode)
+        verdict = negative.verdict(accuracy, "noise", run_mode)
+        said = t("learn.negative_verdict", how=t(f"learn.negative_{mode}"), answer=options[verdict],
+                 difference=difference, half=half, seeds=len(accuracy[f"noise {run_mode}"]))  # fmt: skip
+        judged(kept[mode], verdict, said)
+    true_probe, true_half = negative.effect(accuracy, "true", "probe")
+    st.caption(t("learn.negative_explain", date=measured["measured"], gain=true_probe, half=true_half))
+    predict_again("negative")
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
