@@ -16,6 +16,7 @@ from transfer_core.resolve import data_for_backbone
 from ui.config_state import current_config, update_config
 from ui.i18n import literal, localize_frame, t, word
 from ui.own_weights import download_weights_ui, own_weights_ui
+from ui.sentences import sentence_neighbours_ui
 from ui.teacher import locked
 
 BACKBONE_KEY = "backbone_choice"
@@ -101,7 +102,11 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader(t("backbone.stages", title=spec.title, stages=spec.num_stages))
     st.dataframe(localize_frame(pd.DataFrame(stage_table(name, config.image_size))), hide_index=True, width="stretch")
-    shapes = {"words": t("backbone.word_shapes"), "sound": t("backbone.sound_shapes")}
+    shapes = {
+        "words": t("backbone.word_shapes"),
+        "sound": t("backbone.sound_shapes"),
+        "text": t("backbone.text_shapes"),
+    }
     st.caption(shapes.get(spec.reads) or t("backbone.shapes", size=config.image_size))
 with right:
     st.subheader(t("backbone.weights"))
@@ -122,6 +127,10 @@ if spec.reads == "words":
     st.info(t("backbone.reads_words"))
 elif spec.reads == "sound":  # it names no ImageNet class: it hears, and its own head was left behind
     st.info(t("backbone.reads_sound"))
+elif spec.reads == "text" and available:  # no classes of its own: it places sentences by meaning
+    sentence_neighbours_ui()
+elif spec.reads == "text":
+    st.info(t("backbone.reads_text"))
 elif not available:
     st.info(t("backbone.needs_weights"))
 else:

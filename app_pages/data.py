@@ -17,6 +17,7 @@ from transfer_core.runners.memory_budget import check_budget
 from transfer_core.sound.clips import wav_bytes
 from transfer_core.sound.spectrogram import spectrogram_images
 from transfer_core.sound.speech import SPEECH_SETS
+from transfer_core.text import minilm
 from transfer_core.words.word_lists import decode
 from ui.config_state import current_config, update_config
 from ui.describe import dataset_rows, dataset_words
@@ -57,14 +58,16 @@ def _is_sound(config) -> bool:
 @st.cache_data(max_entries=8, show_spinner=False)
 def prepared_shared(dataset: str, train_per_class: int, val_per_class: int, image_size: int, seed: int, classes):
     raw = load_shared(dataset)
-    return arrays(prepare_data(raw, train_per_class, val_per_class, image_size, seed, classes, hears=True))
+    return arrays(prepare_data(raw, train_per_class, val_per_class, image_size, seed, classes, hears=True), raw.kind)
 
 
-def arrays(data) -> tuple:
-    """Images as (N, H, W, 3) arrays, a word dataset's words as strings, or a sound dataset's
-    spectrograms; and for sound the clips themselves (else None)."""
+def arrays(data, kind: str = "images") -> tuple:
+    """Images as (N, H, W, 3) arrays, a word dataset's words or a text dataset's sentences as strings, or a
+    sound dataset's spectrograms; and for sound the clips themselves (else None)."""
     clips = None
-    if data.train_x.dtype == torch.int64:
+    if kind == "text":
+        samples = np.array(minilm.decode(data.train_x))
+    elif data.train_x.dtype == torch.int64:
         samples = np.array([decode(tokens) for tokens in data.train_x.numpy()])
     elif data.train_x.dtype == torch.int16:  # clips: shown as the pictures an image backbone sees
         clips = data.train_x.numpy()
@@ -158,7 +161,9 @@ def samples_ui(samples: np.ndarray, labels: np.ndarray, classes: list[str]) -> N
         members = np.flatnonzero(labels == label)[:SAMPLES_PER_CLASS]
         name_column, samples_column = st.columns([1, 5], vertical_alignment="center")
         name_column.markdown(f"**{literal(name)}**")
-        if samples.dtype.kind == "U":  # words
+        if samples.dtype.kind == "U" and any(" " in samples[i] for i in members):  # sentences: one a line
+            samples_column.markdown("\n".join(f"- {literal(samples[i])}" for i in members))
+        elif samples.dtype.kind == "U":  # words
             samples_column.markdown(literal(" · ".join(samples[i] for i in members)))
         else:
             samples_column.image([samples[i] for i in members], width=64)

@@ -213,6 +213,8 @@ if record is not None:
     reads = get_spec(record.config.backbone).reads
     if reads == "words":
         views = {"reading": reading_ui, "embedding": embedding_ui, "drift": drift_ui}
+    elif reads == "text":  # sentences: where they lie before and after, how each layer moved
+        views = {"embedding": embedding_ui, "drift": drift_ui, "cka": cka_ui}
     elif reads == "sound":  # no single picture to feed in: the clips' spectrograms carry the Grad-CAM
         views = {"embedding": embedding_ui, "cam": cam_ui, "confusion": confusion_ui, "drift": drift_ui, "cka": cka_ui}
     else:

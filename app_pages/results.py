@@ -9,28 +9,32 @@ from transfer_core.analysis.validation import ValidationReport, load_trained_mod
 from transfer_core.data.uploads import FileRefused
 from transfer_core.errors import TransferLabError
 from transfer_core.metrics import metrics_rows
+from transfer_core.models.backbones import get_spec
 from transfer_core.sound.clips import wav_bytes
 from transfer_core.sound.listening import class_probabilities
 from transfer_core.sound.upload import read_wav
 from transfer_core.store.runs import RunRecord
+from transfer_core.text.neighbours import sentence_probabilities
 from ui.downloads import code_downloads
 from ui.figures import confusion_heatmap, per_class_bars
 from ui.i18n import MISSING, class_names, literal, localize_figure, localize_frame, t, t_plain, word
 from ui.run_picker import finished_run_ui, run_report
+from ui.sentences import MOST_LETTERS
 from ui.session import get_runner
 
 GRID_IMAGES = 24
 WRONG_CLIPS = 8
 
 
-def wrong_words_ui(report: ValidationReport) -> None:
-    """A word run's validation words that it got wrong, the most confident mistakes first."""
+def wrong_words_ui(report: ValidationReport, sentences: bool = False) -> None:
+    """A word (or sentence) run's validation words it got wrong, the most confident mistakes first."""
     wrong = np.flatnonzero(report.y_true != report.y_pred)
     wrong = wrong[np.argsort(-report.confidence[wrong])][:GRID_IMAGES]
     classes = class_names(report.classes)
-    rows = [{"word": report.images[i], "guess": classes[report.y_pred[i]], "confidence": report.confidence[i],
-             "true language": classes[report.y_true[i]]} for i in wrong]  # fmt: skip
-    frame = pd.DataFrame(rows, columns=["word", "guess", "confidence", "true language"])
+    what, truth = ("definition", "true kind") if sentences else ("word", "true language")
+    rows = [{what: report.images[i], "guess": classes[report.y_pred[i]], "confidence": report.confidence[i],
+             truth: classes[report.y_true[i]]} for i in wrong]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=[what, "guess", "confidence", truth])
     confidence = st.column_config.NumberColumn(format="%.2f")
     st.dataframe(localize_frame(frame), hide_index=True, column_config={word("confidence"): confidence})
 
@@ -73,6 +77,22 @@ def listen_ui(record: RunRecord) -> None:
                                         record.config.image_size, clip)  # fmt: skip
     best = int(probabilities.argmax())
     st.markdown(t("results.heard", guess=literal(class_names(record.classes)[best]), p=float(probabilities[best])))
+    frame = pd.DataFrame({"class": class_names(record.classes), "probability": probabilities})
+    st.bar_chart(localize_frame(frame), x=word("class"), y=word("probability"), horizontal=True)
+
+
+def classify_sentence_ui(record: RunRecord) -> None:
+    """Type a sentence: the finished run names its kind."""
+    st.subheader(t("results.classify_sentence"))
+    sentence = st.text_input(t("sentences.type"), max_chars=MOST_LETTERS, key=f"sentence_{record.run_id}")
+    if not sentence.strip():
+        st.caption(t("results.sentence_hint", classes=", ".join(literal(c) for c in class_names(record.classes))))
+        return
+    probabilities = sentence_probabilities(trained_model(record.run_id), sentence).numpy()
+    best = int(probabilities.argmax())
+    st.markdown(
+        t("results.sentence_guess", guess=literal(class_names(record.classes)[best]), p=float(probabilities[best]))
+    )
     frame = pd.DataFrame({"class": class_names(record.classes), "probability": probabilities})
     st.bar_chart(localize_frame(frame), x=word("class"), y=word("probability"), horizontal=True)
 
@@ -137,7 +157,11 @@ if record is not None:
             st.subheader(t("results.per_class"))
             per_class = report.per_class().assign(**{"class": lambda frame: class_names(frame["class"])})
             st.plotly_chart(localize_figure(per_class_bars(per_class)), width="stretch")
-        if report.images.dtype.kind == "U":  # a word run
+        if report.images.dtype.kind == "U" and get_spec(record.config.backbone).reads == "text":
+            st.subheader(t("results.wrong_sentences"))
+            wrong_words_ui(report, sentences=True)
+            classify_sentence_ui(record)
+        elif report.images.dtype.kind == "U":  # a word run
             st.subheader(t("results.wrong_words"))
             wrong_words_ui(report)
         elif report.clips is not None:  # a sound run

@@ -11,6 +11,8 @@ debian_packages=(dataset-fashion-mnist python3-venv)
 debian_packages+=(wamerican wngerman wfrench wspanish witalian wdutch wportuguese wcatalan wswedish wdanish wpolish)
 # Spoken words for the sound datasets, synthesised offline: see transfer_core/sound/speech.py.
 debian_packages+=(espeak-ng)
+# WordNet's noun definitions by kind of thing, the sentence dataset: see transfer_core/text/definitions.py.
+debian_packages+=(wordnet-base)
 requirements=requirements.txt
 if [[ "${1:-}" == "--dev" ]]; then
   requirements=requirements-dev.txt

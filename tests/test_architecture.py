@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 CORE = ROOT / "transfer_core"
-PACKAGES = {"analysis", "data", "lessons", "models", "runners", "sound", "store", "words"}
+PACKAGES = {"analysis", "data", "lessons", "models", "runners", "sound", "store", "text", "words"}
 TOP_LEVEL = {
     "__init__",
     "__main__",

@@ -56,7 +56,9 @@ def test_stages_compose_to_the_original_network(name):
     raw = spec.build_raw().eval()
     staged = spec.to_staged(raw).eval()
     assert staged.stage_names == list(spec.stage_names)
-    inputs = {"words": torch.randint(0, VOCABULARY, (2, MAX_LETTERS)), "sound": torch.randn(2, 16000) * 0.1}
+    sentences = torch.randint(1, 30522, (2, 64)) * (torch.arange(64) < 20)  # 20 tokens, then padding
+    inputs = {"words": torch.randint(0, VOCABULARY, (2, MAX_LETTERS)), "sound": torch.randn(2, 16000) * 0.1,
+              "text": sentences}  # fmt: skip
     x = inputs.get(spec.reads, torch.randn(2, 3, 64, 64))
     with torch.no_grad():
         features = staged.forward_features(x)

@@ -37,11 +37,12 @@ from transfer_core.runners.runner import Runner
 from transfer_core.sound.upload import CLIPS
 from transfer_core.train import BatchProgress, Done, Failed, Started, train
 
-READS = {"images": "images (and sound, drawn as spectrograms)", "words": "words", "sound": "sound"}
+READS = {"images": "images (and sound, drawn as spectrograms)", "words": "words", "sound": "sound", "text": "text"}
 INPUT = {
     "images": lambda size: f"{size} px",
     "words": lambda size: f"{size} letters",
     "sound": lambda size: f"{size:,} samples (one second at 16 kHz)",
+    "text": lambda size: f"{size} WordPiece tokens",
 }
 
 

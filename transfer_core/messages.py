@@ -55,6 +55,7 @@ KINDS = {
     "images": say("kind.images", "images"),
     "words": say("kind.words", "words"),
     "sound": say("kind.sound", "sound"),
+    "text": say("kind.text", "sentences"),
 }
 
 

@@ -49,8 +49,10 @@ class ResolvedRun:
     fingerprint: dict
 
 
-DEFAULT_BACKBONE = {"words": "word_gru", "sound": "speech_cnn", "images": TrainConfig.backbone}  # for data of a kind
-DEFAULT_DATASET = {"words": "words_near", "sound": "speech_digits", "images": TrainConfig.dataset}  # for a backbone
+DEFAULT_BACKBONE = {"words": "word_gru", "sound": "speech_cnn", "text": "minilm_l6",
+                    "images": TrainConfig.backbone}  # for data of a kind  # fmt: skip
+DEFAULT_DATASET = {"words": "words_near", "sound": "speech_digits", "text": "definitions",
+                   "images": TrainConfig.dataset}  # for a backbone  # fmt: skip
 
 # --- registry checks (no data, no weights) ------------------------------------------------------
 

@@ -12,6 +12,7 @@ from transfer_core.config import TrainConfig
 from transfer_core.data.preparation import PreparedData
 from transfer_core.model_inputs import Inputs, evaluate
 from transfer_core.models.strategies import TransferModel, build_model
+from transfer_core.text import minilm
 from transfer_core.words.word_lists import decode
 
 
@@ -79,8 +80,10 @@ def validation_report(
 
 
 def samples_as_shown(x: torch.Tensor) -> np.ndarray:
-    """Images as uint8 (N, H, W, 3) arrays; a word dataset's tokens as the words they spell; clips as
-    their spectrogram pictures."""
+    """Images as uint8 (N, H, W, 3) arrays; a word dataset's tokens as the words they spell, a text dataset's
+    as its sentences (MiniLM's 64 WordPiece tokens, not a word's 16 letters); clips as spectrogram pictures."""
+    if x.dtype == torch.int64 and x.shape[-1] == minilm.TOKENS:
+        return np.array(minilm.decode(x))
     if x.dtype == torch.int64:
         return np.array([decode(tokens) for tokens in x.numpy()])
     if x.dtype == torch.int16:

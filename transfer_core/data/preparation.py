@@ -158,7 +158,7 @@ def prepare_data(
         labels = relabel[raw.labels]
         classes = [raw.classes[i] for i in class_subset]
     train_idx, val_idx = split_indices(labels, train_per_class, val_per_class, seed)
-    if raw.kind == "words":  # tokens, as they are: no size, no channels
+    if raw.kind in ("words", "text"):  # tokens, as they are: no size, no channels
         tokens = torch.from_numpy(raw.images)
         y = torch.from_numpy(labels)
         return PreparedData(tokens[train_idx], y[train_idx], tokens[val_idx], y[val_idx], classes)

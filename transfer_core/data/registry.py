@@ -20,6 +20,7 @@ from transfer_core.messages import join_said, say
 from transfer_core.models.weights import downloads_allowed
 from transfer_core.sound import speech
 from transfer_core.sound.clips import WAV_SUFFIXES, read_clip_file
+from transfer_core.text import definitions, minilm
 from transfer_core.words import word_lists
 
 __all__ = ["FOLDER_PREFIX", "MINE_PREFIX"]  # a session's own (mine:) datasets are resolve's to find
@@ -35,6 +36,7 @@ class RawDataset:
     labels: np.ndarray  # int64 (N,)
     classes: list[str]
     kind: str = "images"  # or "words": `images` then holds int64 (N, MAX_LETTERS) tokens (see word_lists.py),
+    # or "text": int64 (N, minilm.TOKENS) WordPiece tokens of sentences (see text/),
     # or "sound": int16 (N, CLIP_SAMPLES) one-second clips at 16 kHz (see sound/clips.py)
 
 
@@ -253,6 +255,31 @@ def _word_dataset(name: str, title: str) -> DatasetInfo:
                        lambda: _words_available(languages), len(languages), word_lists.CANDIDATES)  # fmt: skip
 
 
+# --- sentences: WordNet's definitions by kind of thing (see text/definitions.py) ------------------------
+
+
+def _definitions_available() -> tuple[bool, str]:
+    if not definitions.available():
+        sentence = (
+            "WordNet's definitions are not on this machine: install Debian's package {package} "
+            "(`apt install {package}`)."
+        )
+        return False, say("data.wordnet_missing", sentence, package=definitions.PACKAGE)
+    tokens_ok, why = minilm.weights_present()  # the definitions are read with MiniLM's own tokenizer
+    if not tokens_ok:
+        return False, why
+    return True, say("data.wordnet", "Debian package {package} ({path})", package=definitions.PACKAGE,
+                     path=str(definitions.WORDNET))  # fmt: skip
+
+
+def _load_definitions(_allow_download: bool) -> RawDataset:
+    ok, why = _definitions_available()
+    if not ok:
+        raise DatasetUnavailable(why)
+    texts, labels, kinds = definitions.texts_and_labels()
+    return RawDataset(minilm.tokenize(texts).numpy(), labels, kinds, kind="text")
+
+
 # --- spoken words (synthesised by espeak-ng, see sound/speech.py) -----------------------------------
 
 
@@ -292,6 +319,15 @@ DATASETS: dict[str, DatasetInfo] = {
     "words_far": _word_dataset("words_far", "Words: Polish beside 2 near languages"),
     "words_all": _word_dataset("words_all", "Words: all 11 languages"),
     **{name: _speech_dataset(spec) for name, spec in speech.SPEECH_SETS.items()},
+    "definitions": DatasetInfo(
+        "definitions",
+        "Sentences: WordNet definitions, 8 kinds of thing",
+        f"Debian {definitions.PACKAGE}",
+        _load_definitions,
+        _definitions_available,
+        len(definitions.KINDS),
+        definitions.SMALLEST_KIND,
+    ),  # fmt: skip
 }
 
 
@@ -300,6 +336,8 @@ def reads(dataset: str) -> str:
     are asked of their files: see resolve.dataset_reads)."""
     if dataset in WORD_SETS:
         return "words"
+    if dataset == "definitions":
+        return "text"
     return "sound" if dataset in speech.SPEECH_SETS else "images"
 
 

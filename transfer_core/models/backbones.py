@@ -34,6 +34,9 @@ from transfer_core.models.sound_encoders import (
     speech_stages,
 )
 from transfer_core.sound.clips import CLIP_SAMPLES
+from transfer_core.text import minilm
+from transfer_core.text.scratch import WIDTHS as TEXT_CNN_WIDTHS
+from transfer_core.text.scratch import text_cnn_stages
 from transfer_core.words.word_lists import MAX_LETTERS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -93,7 +96,7 @@ class BackboneSpec:
     build_raw: Callable[[], nn.Module]
     to_staged: Callable[[nn.Module], StagedBackbone]
     has_pretrained: bool = True
-    reads: str = "images"  # or "words": token sequences (see words/), or "sound": waveforms (see sound/)
+    reads: str = "images"  # or "words": letter tokens (see words/), "sound": waveforms (see sound/), "text": sentences
 
     @property
     def weights_source(self) -> str:
@@ -212,6 +215,26 @@ SOUND_BACKBONES = (
                  SPEECH_WIDTHS[-1], SOUND_INPUT, _speech_cnn, lambda staged: staged, reads="sound"),
 )  # fmt: skip
 
+# --- networks that read sentences (see text/) ------------------------------------------------------
+
+TEXT_INPUT = Preprocessing((0.0,) * 3, (1.0,) * 3, minilm.TOKENS)  # WordPiece token ids, not normalised
+
+
+def _minilm_to_staged(raw: nn.Module) -> StagedBackbone:
+    return StagedBackbone(minilm.minilm_stages(raw), minilm.HIDDEN, pool=minilm.mean_of_real_tokens, reads="text")
+
+
+def _text_cnn() -> StagedBackbone:
+    return StagedBackbone(text_cnn_stages(), TEXT_CNN_WIDTHS[-1], pool=max_over_letters, reads="text")
+
+
+TEXT_BACKBONES = (
+    BackboneSpec("minilm_l6", "MiniLM-L6 (sentence transformer, pretrained by others)", minilm.STAGE_NAMES,
+                 minilm.HIDDEN, TEXT_INPUT, lambda: minilm.bert(pretrained=False), _minilm_to_staged, reads="text"),
+    BackboneSpec("text_cnn", "Text CNN (small, no pretraining)", tuple(text_cnn_stages()), TEXT_CNN_WIDTHS[-1],
+                 TEXT_INPUT, _text_cnn, lambda staged: staged, has_pretrained=False, reads="text"),
+)  # fmt: skip
+
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
@@ -257,6 +280,7 @@ BACKBONES: dict[str, BackboneSpec] = {
         ),
         *WORD_BACKBONES,
         *SOUND_BACKBONES,
+        *TEXT_BACKBONES,
     )
 }
 

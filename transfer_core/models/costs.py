@@ -9,6 +9,7 @@ from transfer_core.config import TrainConfig
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.sound_encoders import silence
 from transfer_core.models.strategies import build_model
+from transfer_core.text.minilm import TOKENS
 from transfer_core.words.word_lists import MAX_LETTERS
 
 
@@ -17,14 +18,19 @@ def stage_table(backbone: str, image_size: int) -> tuple[dict, ...]:
     """Per stage: its output shape for one image of `image_size` (or one word) and its parameter count."""
     spec = get_spec(backbone)
     staged = spec.to_staged(spec.build_raw()).eval()
-    inputs = {"words": torch.zeros(1, MAX_LETTERS, dtype=torch.int64), "sound": silence(1)}
+    inputs = {"words": torch.zeros(1, MAX_LETTERS, dtype=torch.int64), "sound": silence(1),
+              "text": torch.ones(1, TOKENS, dtype=torch.int64)}  # fmt: skip
     x = inputs.get(spec.reads, torch.zeros(1, 3, image_size, image_size))
-    column = "output (letters x units)" if spec.reads == "words" else "output (C x H x W)"
+    columns = {"words": "output (letters x units)", "text": "output (tokens x units)"}
+    column = columns.get(spec.reads, "output (C x H x W)")
     rows = []
     with torch.no_grad():
         for name, stage in staged.stages.items():
             x = stage(x)
-            shape = " x ".join(str(d) for d in x.shape[1:])
+            shape = list(x.shape[1:])
+            if spec.reads == "text" and spec.name == "minilm_l6":  # the last channel is the padding mask
+                shape[-1] -= 1
+            shape = " x ".join(str(d) for d in shape)
             rows.append({"stage": name, column: shape, "parameters": _count(stage)})
     return tuple(rows)
 

@@ -11,6 +11,7 @@ from transfer_core.config import TrainConfig
 from transfer_core.models.backbones import StagedBackbone, build_backbone, small_cnn
 from transfer_core.models.sequence_encoders import WordBranch
 from transfer_core.models.sound_encoders import SoundBranch
+from transfer_core.text.scratch import TextBranch
 
 FUSION_BRANCH_WIDTHS = (16, 32, 64)
 FUSION_HIDDEN = 128
@@ -22,7 +23,8 @@ class FusionHead(nn.Module):
     def __init__(self, source_dim: int, num_classes: int, mode: str, reads: str = "images"):
         super().__init__()
         self.mode = mode
-        self.branch = {"words": WordBranch, "sound": SoundBranch}.get(reads, lambda: small_cnn(FUSION_BRANCH_WIDTHS))()
+        branches = {"words": WordBranch, "sound": SoundBranch, "text": TextBranch}
+        self.branch = branches.get(reads, lambda: small_cnn(FUSION_BRANCH_WIDTHS))()
         target_dim = self.branch.feature_dim
         if mode == "concat":
             self.classifier = nn.Linear(source_dim + target_dim, num_classes)

