@@ -94,6 +94,7 @@ def test_the_probe_on_minilm_beats_tfidf_from_scratch_at_ten_definitions_per_kin
         assert probe > tfidf + 0.1, (seed, probe, tfidf)
 
 
+@pytest.mark.slow  # encodes 1,200 definitions and trains: about a minute
 def test_the_pages_show_sentences_what_minilm_sees_and_a_run_that_names_a_typed_sentences_kind(fresh_runner):
     from tests.apptest import finish_active_run, open_app
 
