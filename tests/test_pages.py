@@ -691,3 +691,14 @@ def test_every_chart_a_newcomer_reads_says_what_its_axes_are():
     points = pd.DataFrame({"x": [0.0, 1.0], "y": [1.0, 0.0], "class": ["a", "b"], "model": ["before", "after"]})
     assert titles(embedding_scatter(points, ["a", "b"], "pca")) == ["principal component 1", "principal component 2"]
     assert titles(embedding_scatter(points, ["a", "b"], "tsne")) == ["t-SNE dimension 1", "t-SNE dimension 2"]
+
+
+@pytest.mark.parametrize(
+    "dataset, backbone", [("words_near", "word_gru"), ("definitions", "minilm_l6"), ("digits", "small_cnn")]
+)
+def test_compare_offers_image_shifts_only_for_images(dataset, backbone):
+    """A newcomer was offered rotated and blurred copies of a word task."""
+    at = open_app("app_pages/compare.py", config=TrainConfig(backbone=backbone, dataset=dataset, train_per_class=10,
+                                                              val_per_class=10))  # fmt: skip
+    offered = [r for r in at.radio if r.label == "Shifted validation copy"]
+    assert bool(offered) is (dataset == "digits")
