@@ -34,7 +34,8 @@ def strategy_ui() -> None:
 
 def weight_choices(backbone: str, has_pretrained: bool) -> dict[str, str]:
     """ImageNet's weights when the backbone has them, random ones, and any this session brought for it."""
-    sources = {"words": "transfer.weights_word_source", "sound": "transfer.weights_speech_source"}
+    sources = {"words": "transfer.weights_word_source", "sound": "transfer.weights_speech_source",
+               "text": "transfer.weights_sentence_source"}  # fmt: skip
     source = "transfer.weights_crepe" if backbone == "crepe_tiny" else sources.get(get_spec(backbone).reads)
     source = source or "transfer.weights_imagenet"
     choices = {"imagenet": t(source)} if has_pretrained else {}

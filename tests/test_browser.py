@@ -844,3 +844,48 @@ def test_spoken_digits_and_lesson_10_show_spectrograms_to_play(server, page):
     settle(page)
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
     shoot(page, "65-sound-grad-cam")
+
+
+def test_sentences_show_what_minilm_sees_then_train_and_name_a_typed_definition(server, page):
+    sentences = TrainConfig(backbone="minilm_l6", dataset="definitions", train_per_class=10, val_per_class=20,
+                            epochs=20, lr=1e-2)  # fmt: skip
+    page.goto(f"{server}/data?{sentences.to_query()}")
+    expect(page.get_by_text("substance").first).to_be_visible(timeout=60_000)
+    settle(page)
+    shoot(page, "70-sentences-data")
+    page.goto(f"{server}/backbone?{sentences.to_query()}")
+    expect(page.get_by_text("sentences per second on this machine")).to_be_visible(timeout=180_000)
+    settle(page)
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+    shoot(page, "71-sentences-nearest")
+    launch(page, server, sentences)
+    expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=180_000)
+    nav_link(page, "Results").click()
+    typed = page.get_by_label("A sentence (English)")
+    expect(typed).to_be_visible(timeout=60_000)
+    typed.fill("a sweet dessert of baked dough and fruit")
+    typed.press("Enter")
+    expect(page.get_by_text("The run says")).to_be_visible(timeout=30_000)
+    settle(page)
+    shoot(page, "72-sentences-results")
+
+
+def test_lesson_seven_asks_about_transfer_that_hurts_before_it_answers(server, page):
+    page.goto(f"{server}/learn_uses")
+    heading = page.get_by_role("heading", name="Transfer that hurts: a source that learned nothing true")
+    expect(heading).to_be_visible(timeout=60_000)
+    settle(page)
+    expect(page.get_by_text("carried as")).to_have_count(0)  # the measurement waits for the prediction
+    for question, answer in (("probe", "It hurts"), ("fine_tune", "Neither")):
+        page.locator(f".st-key-negative_{question}").get_by_text(answer).click()
+        settle(page)
+    page.locator(".st-key-lock_negative button").click()
+    expect(page.get_by_text("You were right.")).to_have_count(2, timeout=30_000)  # "neither" was measured too
+    expect(page.get_by_text("against random weights, 95 % interval over 5 paired seeds").first).to_be_visible(
+        timeout=30_000
+    )
+    settle(page)
+    page.get_by_role(
+        "heading", name="Transfer that hurts: a source that learned nothing true"
+    ).scroll_into_view_if_needed()
+    shoot(page, "73-lesson-7-transfer-that-hurts")

@@ -122,3 +122,13 @@ def test_the_pages_show_sentences_what_minilm_sees_and_a_run_that_names_a_typed_
     at.switch_page("app_pages/features.py").run()
     assert not at.exception, at.exception
     assert [tab.label for tab in at.tabs] == ["Embedding map", "Weight drift", "Similarity (CKA)"]
+
+
+def test_a_sentence_run_is_described_in_its_own_words():
+    """A run label read "MiniLM-L6 with ImageNet weights -> setup.dataset_definitions ... as 64 px"."""
+    from ui.describe import describe_config
+
+    said = describe_config(PROBE)
+    assert "its pretrained weights (a billion English sentence pairs)" in said
+    assert "Sentences: WordNet definitions" in said and "10 sentences per class" in said
+    assert not any(word in said for word in ("ImageNet", "setup.", " px"))

@@ -47,6 +47,8 @@ def starting_weights_words(config: TrainConfig, say: Say = english) -> str:
     reads = get_spec(config.backbone).reads
     if reads == "words":
         return say("source")
+    if reads == "text":
+        return say("sentence_source")
     if reads == "sound":  # CREPE's weights come from real recordings, the speech CNN's from its source task
         return say("crepe_source") if config.backbone == "crepe_tiny" else say("speech_source")
     return say("imagenet")
@@ -105,6 +107,8 @@ def task_sizes(config: TrainConfig, say: Say = english) -> str:
     reads = get_spec(config.backbone).reads
     if reads == "words":  # words have no size in pixels
         return say("word_sizes", **values)
+    if reads == "text":
+        return say("sentence_sizes", **values)
     if reads == "sound":  # one-second clips, as they are
         return say("clip_sizes", **values)
     if config.dataset in SPEECH_SETS:  # sound, drawn as pictures for an image network

@@ -17,6 +17,7 @@ import hashlib
 import importlib.metadata
 import os
 import shutil
+import threading
 import zipfile
 from pathlib import Path
 
@@ -136,14 +137,25 @@ def decode(tokens: torch.Tensor) -> list[str]:
 
 def bert(pretrained: bool) -> nn.Module:
     """The BertModel, with the published weights or with the same shape's random start."""
-    from transformers import BertConfig, BertModel
-
+    BertConfig, BertModel = bert_classes()
     config = BertConfig(hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=12,
                         intermediate_size=4 * HIDDEN, vocab_size=VOCABULARY)  # fmt: skip
     model = BertModel(config, add_pooling_layer=False)
     if pretrained:
         model.load_state_dict(pretrained_state(), strict=True)
     return model
+
+
+_IMPORTING = threading.Lock()
+
+
+def bert_classes() -> tuple[type, type]:
+    """transformers' BERT classes, imported from their own modules under a lock: the package's lazy top-level
+    names can fail ("cannot import name") when two page threads ask for them at once."""
+    with _IMPORTING:
+        from transformers.models.bert.configuration_bert import BertConfig
+        from transformers.models.bert.modeling_bert import BertModel
+    return BertConfig, BertModel
 
 
 def pretrained_state() -> dict[str, torch.Tensor]:

@@ -3,7 +3,6 @@ predict first, lock in, then see the measured seeds and the verdict, then predic
 
 import streamlit as st
 
-from transfer_core.lessons.questions import CLOSE
 from ui.i18n import t
 
 
@@ -25,10 +24,8 @@ def locked_predictions(name: str, questions: dict[str, str], options: dict[str, 
 
 
 def judged(predicted: str, measured: str, said: str) -> None:
-    """The measured answer's sentence, marked right or not; a close call is neither."""
-    if measured == CLOSE:
-        st.info(said)
-        return
+    """The measured answer's sentence, marked right or not (where "too close" is one of the options, a learner
+    who chose it and saw it measured was right)."""
     right = predicted == measured
     (st.success if right else st.info)(said + " " + t("learn.right" if right else "learn.wrong"))
 
