@@ -6,6 +6,7 @@ sentences a second MiniLM encodes on this machine. Prints figures, passes or fai
 
     .venv/bin/python -m bench.text                       # every size, three seeds
     .venv/bin/python -m bench.text --sizes 10 --seeds 1  # one cell
+    .venv/bin/python -m bench.text --sizes 50 --skip "MiniLM full fine-tune"
 """
 
 import argparse
@@ -43,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5, 10, 50])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--skip", nargs="*", default=[], help="leave out runs by name, e.g. 'MiniLM full fine-tune'")
     args = parser.parse_args()
     around = neighbours.neighbourhood()
     print(f"MiniLM encodes {around.sentences_per_second:.0f} sentences/s ({len(around.texts)} definitions)")
@@ -52,7 +54,7 @@ def main() -> None:
             base = TASK.replace(train_per_class=size, seed=seed)
             tfidf = baseline_for(base)
             table.setdefault("TF-IDF from scratch", []).append((tfidf.val_acc, tfidf.seconds))
-            for name, config in RUNS.items():
+            for name, config in ((n, c) for n, c in RUNS.items() if n not in args.skip):
                 table.setdefault(name, []).append(run(config.replace(train_per_class=size, seed=seed)))
             print(f"{size}/kind seed {seed}: " + ", ".join(f"{n} {r[-1][0]:.3f}" for n, r in table.items()), flush=True)
         for name, results in table.items():

@@ -72,8 +72,8 @@ def final_accuracy(config: TrainConfig) -> float:
     "config",
     [
         PROBE.replace(epochs=3),
-        PROBE.replace(frozen_stages=4, lr=1e-4, epochs=1),  # the top two layers fine-tuned
-        PROBE.replace(strategy="fusion", epochs=2),
+        pytest.param(PROBE.replace(frozen_stages=4, lr=1e-4, epochs=1), marks=pytest.mark.slow),  # top two layers
+        pytest.param(PROBE.replace(strategy="fusion", epochs=2), marks=pytest.mark.slow),
         PROBE.replace(backbone="text_cnn", weights="random", strategy="scratch", frozen_stages=0, epochs=2),
     ],
     ids=["probe", "top-two-layers", "fusion", "scratch"],
