@@ -132,3 +132,14 @@ def test_a_sentence_run_is_described_in_its_own_words():
     assert "its pretrained weights (a billion English sentence pairs)" in said
     assert "Sentences: WordNet definitions" in said and "10 sentences per class" in said
     assert not any(word in said for word in ("ImageNet", "setup.", " px"))
+
+
+def test_encoding_without_the_padding_past_the_longest_sentence_changes_nothing():
+    """The Backbone page's neighbourhood encodes each batch only as long as its longest definition (faster)."""
+    from transfer_core.text import neighbours
+
+    encoder = neighbours.build_backbone_once()
+    texts = ["a domestic cat", "a hand tool with a heavy rigid head and a handle, used to deliver an impulsive force"]
+    with torch.no_grad():
+        padded = encoder.forward_features(minilm.tokenize(texts))
+    torch.testing.assert_close(neighbours.encode(encoder, texts), padded, atol=1e-6, rtol=1e-5)

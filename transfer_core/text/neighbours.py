@@ -20,7 +20,9 @@ def encode(encoder: StagedBackbone, texts: list[str], batch: int = 64, progress=
     encoder.eval()
     chunks = []
     for start in range(0, len(texts), batch):
-        chunks.append(encoder.forward_features(minilm.tokenize(texts[start : start + batch])))
+        tokens = minilm.tokenize(texts[start : start + batch])
+        longest = max(1, int((tokens != 0).sum(dim=1).max()))  # padding past the longest sentence changes nothing
+        chunks.append(encoder.forward_features(tokens[:, :longest]))
         if progress:
             progress(min(start + batch, len(texts)), len(texts))
     return torch.cat(chunks) if chunks else torch.zeros(0, minilm.HIDDEN)
