@@ -36,6 +36,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 SAME_EVERYWHERE = {"nav.layers"}
 SAME_EVERYWHERE |= {"lessons.challenges.preset_lite0", "lessons.challenges.preset_lite1"}
 SAME_EVERYWHERE |= {"setup.dataset_fashion_mnist", "setup.dataset_cifar10", "transfer.devices.cpu"}
+SAME_EVERYWHERE |= {"setup.strategy_lpft", "sentences.example"}  # a name; English on purpose: MiniLM reads English
 
 
 ENGINE = "engine."  # the engine's sentences: English in the code, other languages in [engine] (test_messages.py)
