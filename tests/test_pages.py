@@ -702,3 +702,11 @@ def test_compare_offers_image_shifts_only_for_images(dataset, backbone):
                                                               val_per_class=10))  # fmt: skip
     offered = [r for r in at.radio if r.label == "Shifted validation copy"]
     assert bool(offered) is (dataset == "digits")
+
+
+def test_compare_reports_what_research_found_about_lp_ft_without_promising_it():
+    """Its text said LP-FT "tends to do well on both" while LP-FT kept the least on a rotated copy here."""
+    at = open_app("app_pages/compare.py", config=TINY)
+    said = " ".join(element.value for element in [*at.markdown, *at.caption, *at.info])
+    assert "did well on both in their experiments; it need not in yours" in said
+    assert "tends to do well on both" not in said
