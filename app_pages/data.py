@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from transfer_core.analysis.validation import samples_as_shown
 from transfer_core.config import RANGES
 from transfer_core.data import user_data
 from transfer_core.data.downloads import dataset_files
@@ -17,8 +18,6 @@ from transfer_core.runners.memory_budget import check_budget
 from transfer_core.sound.clips import wav_bytes
 from transfer_core.sound.spectrogram import spectrogram_images
 from transfer_core.sound.speech import SPEECH_SETS
-from transfer_core.text import minilm
-from transfer_core.words.word_lists import decode
 from ui.config_state import current_config, update_config
 from ui.describe import dataset_rows, dataset_words
 from ui.downloads import download_button_ui
@@ -58,22 +57,18 @@ def _is_sound(config) -> bool:
 @st.cache_data(max_entries=8, show_spinner=False)
 def prepared_shared(dataset: str, train_per_class: int, val_per_class: int, image_size: int, seed: int, classes):
     raw = load_shared(dataset)
-    return arrays(prepare_data(raw, train_per_class, val_per_class, image_size, seed, classes, hears=True), raw.kind)
+    return arrays(prepare_data(raw, train_per_class, val_per_class, image_size, seed, classes, hears=True))
 
 
-def arrays(data, kind: str = "images") -> tuple:
+def arrays(data) -> tuple:
     """Images as (N, H, W, 3) arrays, a word dataset's words or a text dataset's sentences as strings, or a
     sound dataset's spectrograms; and for sound the clips themselves (else None)."""
     clips = None
-    if kind == "text":
-        samples = np.array(minilm.decode(data.train_x))
-    elif data.train_x.dtype == torch.int64:
-        samples = np.array([decode(tokens) for tokens in data.train_x.numpy()])
-    elif data.train_x.dtype == torch.int16:  # clips: shown as the pictures an image backbone sees
+    if data.train_x.dtype == torch.int16:  # clips: shown as the pictures an image backbone sees
         clips = data.train_x.numpy()
         samples = spectrogram_images(data.train_x).numpy()
-    else:
-        samples = data.train_x.permute(0, 2, 3, 1).numpy()
+    else:  # as Results shows them
+        samples = samples_as_shown(data.train_x)
     return samples, data.train_y.numpy(), data.val_y.numpy(), data.classes, clips
 
 

@@ -21,7 +21,7 @@ from torch import nn
 
 from transfer_core.data.preparation import normalize, prepare_data
 from transfer_core.data.registry import load_shared
-from transfer_core.lessons.questions import paired_interval
+from transfer_core.lessons.questions import direction, paired_interval
 from transfer_core.lessons.reference import load_measured
 from transfer_core.models.backbones import build_backbone, get_spec
 from transfer_core.settings import ASSETS
@@ -96,11 +96,16 @@ def train_multitask(kind: str, seed: int, setup: MultiTaskSetup = MultiTaskSetup
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+    return MultiTaskResult(main_accuracy(model, data.val_x, data.val_y), time.perf_counter() - started)
+
+
+def main_accuracy(model: TwoHeads, x: torch.Tensor, y: torch.Tensor) -> float:
+    """The main head's accuracy on these images, in eval mode."""
+    prep = get_spec(TRUNK).preprocessing
     model.eval()
     with torch.no_grad():
-        predicted = torch.cat([model(normalize(x, prep))[0].argmax(1) for x in data.val_x.split(256)])
-    accuracy = float((predicted == data.val_y).float().mean())
-    return MultiTaskResult(accuracy, time.perf_counter() - started)
+        predicted = torch.cat([model(normalize(chunk, prep))[0].argmax(1) for chunk in x.split(256)])
+    return float((predicted == y).float().mean())
 
 
 def effect(accuracy: dict[str, dict[int, float]], kind: str) -> tuple[float, float]:
@@ -111,8 +116,7 @@ def effect(accuracy: dict[str, dict[int, float]], kind: str) -> tuple[float, flo
 
 def verdict(accuracy: dict[str, dict[int, float]], kind: str) -> str:
     """ "helps", "hurts" or "close": what the second task did to the main task, beyond the noise."""
-    mean, half_width = effect(accuracy, kind)
-    return "helps" if mean - half_width > 0 else "hurts" if mean + half_width < 0 else "close"
+    return direction(accuracy[kind], accuracy["alone"])
 
 
 def load(path: Path = MEASURED) -> dict | None:

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 
 from transfer_core.data.preparation import normalize, prepare_data
 from transfer_core.data.registry import load_shared
-from transfer_core.lessons.multitask import TRUNK, TwoHeads
-from transfer_core.lessons.questions import CLOSE, paired_interval
+from transfer_core.lessons.multitask import TRUNK, TwoHeads, main_accuracy
+from transfer_core.lessons.questions import direction, paired_interval
 from transfer_core.lessons.reference import load_measured
 from transfer_core.models.backbones import get_spec
 from transfer_core.settings import ASSETS
@@ -55,14 +55,6 @@ def fit(model: TwoHeads, x: torch.Tensor, y: torch.Tensor, epochs: int, seed: in
             optimizer.step()
 
 
-def score(model: TwoHeads, x: torch.Tensor, y: torch.Tensor) -> float:
-    prep = get_spec(TRUNK).preprocessing
-    model.eval()
-    with torch.no_grad():
-        predicted = torch.cat([model(normalize(chunk, prep))[0].argmax(1) for chunk in x.split(256)])
-    return float((predicted == y).float().mean())
-
-
 def source_trunks(raw, seed: int, setup: SourceSetup) -> dict[str, dict]:
     """The trunk's weights after training on the source images' random labels ("noise") and true ones ("true")."""
     source = prepare_data(raw, setup.source_per_class, 1, setup.image_size, 100 + seed)
@@ -93,7 +85,7 @@ def one_seed(seed: int, setup: SourceSetup = SourceSetup()) -> tuple[dict[str, f
                 model.trunk.load_state_dict(trunks[name])
             params = model.main.parameters() if mode == "probe" else None
             fit(model, target.train_x, target.train_y, setup.target_epochs, seed, 0, setup, params)
-            accuracy[f"{name} {mode}"] = score(model, target.val_x, target.val_y)
+            accuracy[f"{name} {mode}"] = main_accuracy(model, target.val_x, target.val_y)
             seconds[f"{name} {mode}"] = time.perf_counter() - started + (source_seconds if name in trunks else 0)
     return accuracy, seconds
 
@@ -106,8 +98,7 @@ def effect(accuracy: dict[str, dict[int, float]], source: str, mode: str) -> tup
 
 def verdict(accuracy: dict[str, dict[int, float]], source: str, mode: str) -> str:
     """ "helps", "hurts" or CLOSE: the source against random weights, beyond the noise between seeds."""
-    mean, half_width = effect(accuracy, source, mode)
-    return "helps" if mean - half_width > 0 else "hurts" if mean + half_width < 0 else CLOSE
+    return direction(accuracy[f"{source} {mode}"], accuracy[f"scratch {mode}"])
 
 
 def load(path: Path = MEASURED) -> dict | None:

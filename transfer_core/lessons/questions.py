@@ -177,6 +177,13 @@ def gain_verdict(new: dict[int, float], base: dict[int, float], margin: float = 
     return "no_gain" if mean + half_width < margin else CLOSE
 
 
+def direction(new: dict[int, float], base: dict[int, float]) -> str:
+    """ "helps" when the paired 95 % interval of new - base lies above zero, "hurts" when below, CLOSE otherwise:
+    what a second task or a source did, beyond the noise between seeds."""
+    mean, half_width, _ = paired_interval(new, base)
+    return "helps" if mean - half_width > 0 else "hurts" if mean + half_width < 0 else CLOSE
+
+
 def above_chance(r: RunResult) -> bool:
     """Whether a run learned something: a clean accuracy at least ten points above guessing. A run at
     chance scores chance on any copy too, so it would seem to keep everything while having nothing to keep."""

@@ -20,9 +20,11 @@ BRANCH_WIDTH = 48  # the small trainable word encoder beside a frozen source, in
 
 
 class Embed(nn.Module):
-    def __init__(self, dim: int = EMBED):
+    """Token ids to vectors; `vocabulary`: letters for words, WordPiece pieces for sentences (padding 0 in both)."""
+
+    def __init__(self, dim: int = EMBED, vocabulary: int = VOCABULARY):
         super().__init__()
-        self.embedding = nn.Embedding(VOCABULARY, dim, padding_idx=PAD)
+        self.embedding = nn.Embedding(vocabulary, dim, padding_idx=PAD)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.embedding(tokens)  # (B, L) -> (B, L, dim)
@@ -68,8 +70,10 @@ def gru_stages() -> dict[str, nn.Module]:
     return stages
 
 
-def conv_stages(widths: tuple[int, ...] = CONV_WIDTHS, embed: int = EMBED) -> dict[str, nn.Module]:
-    stages: dict[str, nn.Module] = {"embed": Embed(embed)}
+def conv_stages(
+    widths: tuple[int, ...] = CONV_WIDTHS, embed: int = EMBED, vocabulary: int = VOCABULARY
+) -> dict[str, nn.Module]:
+    stages: dict[str, nn.Module] = {"embed": Embed(embed, vocabulary)}
     inputs = embed
     for i, width in enumerate(widths, start=1):
         stages[f"conv{i}"] = ConvLayer(inputs, width)
@@ -78,12 +82,13 @@ def conv_stages(widths: tuple[int, ...] = CONV_WIDTHS, embed: int = EMBED) -> di
 
 
 class WordBranch(nn.Module):
-    """Feature fusion's small trainable word encoder: the same idea as the image branch, on letters."""
+    """Feature fusion's small trainable word encoder: the same idea as the image branch, on letters (or, with
+    a sentence tokenizer's vocabulary, on word pieces)."""
 
-    def __init__(self):
+    def __init__(self, width: int = BRANCH_WIDTH, embed: int = 16, vocabulary: int = VOCABULARY):
         super().__init__()
-        self.stages = nn.Sequential(*conv_stages((BRANCH_WIDTH,), embed=16).values())
-        self.feature_dim = BRANCH_WIDTH
+        self.stages = nn.Sequential(*conv_stages((width,), embed, vocabulary).values())
+        self.feature_dim = width
 
     def forward_features(self, tokens: torch.Tensor) -> torch.Tensor:
         return max_over_letters(self.stages(tokens))

@@ -1,6 +1,7 @@
 """What a sentence encoder sees: sentences close in meaning lie close together. A typed sentence's nearest
 WordNet definitions, by the cosine of their MiniLM embeddings, and the encoder's speed on this machine."""
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -63,7 +64,6 @@ def sentence_probabilities(model: torch.nn.Module, sentence: str) -> torch.Tenso
     return torch.softmax(model(minilm.tokenize([sentence])), dim=1)[0]
 
 
-_ENCODER: list[StagedBackbone] = []
 _SHARED: list[Neighbourhood] = []
 _SHARING = threading.Lock()
 
@@ -77,8 +77,7 @@ def shared_neighbourhood(progress=None) -> Neighbourhood:
         return _SHARED[0]
 
 
+@functools.cache
 def build_backbone_once() -> StagedBackbone:
     """One pretrained encoder per process for single sentences (building one takes seconds)."""
-    if not _ENCODER:
-        _ENCODER.append(build_backbone("minilm_l6", pretrained=True).eval())
-    return _ENCODER[0]
+    return build_backbone("minilm_l6", pretrained=True).eval()

@@ -1,6 +1,8 @@
 """Questions the lab answers from a shipped measurement (model choice, the multi-task lab, negative transfer):
 predict first, lock in, then see the measured seeds and the verdict, then predict again if you like."""
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from ui.i18n import t
@@ -21,6 +23,19 @@ def locked_predictions(name: str, questions: dict[str, str], options: dict[str, 
         kept.update(picks)
         st.rerun()
     return None
+
+
+def predicted_then_measured(
+    name: str, questions: dict[str, str], options: dict[str, str], load: Callable[[], dict | None], missing: str
+) -> tuple[dict[str, str], dict] | None:
+    """The locked answers and the shipped measurement, once the learner has locked in and the file is here;
+    else None (the measurement stays hidden, or the page says how to make it: the text under `missing`)."""
+    if (kept := locked_predictions(name, questions, options)) is None:
+        return None
+    if (measured := load()) is None:
+        st.caption(t(missing))
+        return None
+    return kept, measured
 
 
 def judged(predicted: str, measured: str, said: str) -> None:

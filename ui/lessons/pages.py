@@ -27,7 +27,7 @@ from ..downloads import code_downloads
 from ..figures import hidden_state_heatmap, model_choice_figure, spread_curves, stage_diagram, word_reading_chart
 from ..i18n import labels, literal, localize_figure, setup_words, t, t_plain
 from .frame import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button, when_finished
-from .measured import judged, locked_predictions, predict_again
+from .measured import judged, locked_predictions, predict_again, predicted_then_measured
 from .prepare import prepare_ui
 
 MAPPING_FORMULA = r"f(x) = f_{c}^{1} \circ \ldots \circ f_{c}^{n}(x)"
@@ -373,12 +373,10 @@ def multitask_ui() -> None:
     st.markdown(t("learn.multitask_intro"))
     options = labels("learn.multitask_options", MEASURED_OPTIONS)
     questions = {kind: t(f"learn.multitask_{kind}") for kind in ("related", "conflicting")}
-    if (kept := locked_predictions("multitask", questions, options)) is None:
+    if (answered := predicted_then_measured("multitask", questions, options, multitask.load,
+                                            "learn.multitask_missing")) is None:  # fmt: skip
         return
-    measured = multitask.load()
-    if measured is None:
-        st.caption(t("learn.multitask_missing"))
-        return
+    kept, measured = answered
     accuracy = measured["accuracy"]
     rows = [{t("learn.multitask_col_second"): t(f"learn.multitask_kind_{kind}"), t("learn.col_seed"): seed,
              t("learn.col_val"): acc} for kind, seeds in accuracy.items() for seed, acc in seeds.items()]  # fmt: skip
@@ -402,12 +400,10 @@ def negative_transfer_ui() -> None:
     st.markdown(t("learn.negative_intro"))
     options = labels("learn.negative_options", MEASURED_OPTIONS)
     questions = {mode: t(f"learn.negative_{mode}") for mode in ("probe", "fine_tune")}
-    if (kept := locked_predictions("negative", questions, options)) is None:
+    if (answered := predicted_then_measured("negative", questions, options, negative.load,
+                                            "learn.negative_missing")) is None:  # fmt: skip
         return
-    measured = negative.load()
-    if measured is None:
-        st.caption(t("learn.negative_missing"))
-        return
+    kept, measured = answered
     accuracy, seconds = measured["accuracy"], measured["seconds"]
     rows = [{t("learn.negative_col_source"): t(f"learn.negative_source_{run.split()[0]}"),
              t("learn.negative_col_how"): t(f"learn.negative_how_{run.split()[1].replace('-', '_')}"),
