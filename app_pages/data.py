@@ -48,10 +48,14 @@ def prepared(config) -> tuple:
 
 
 def _is_sound(config) -> bool:
+    return _reads(config) == "sound"
+
+
+def _reads(config) -> str:
     try:
-        return dataset_reads(config.dataset, owner()) == "sound"
+        return dataset_reads(config.dataset, owner())
     except TransferLabError:
-        return False  # the page says why the dataset cannot be read
+        return "images"  # the page says why the dataset cannot be read
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -67,8 +71,8 @@ def arrays(data) -> tuple:
     if data.train_x.dtype == torch.int16:  # clips: shown as the pictures an image backbone sees
         clips = data.train_x.numpy()
         samples = spectrogram_images(data.train_x).numpy()
-    else:  # as Results shows them
-        samples = samples_as_shown(data.train_x)
+    else:  # as Results shows them; sentences as written
+        samples = np.array(data.train_texts) if data.train_texts else samples_as_shown(data.train_x)
     return samples, data.train_y.numpy(), data.val_y.numpy(), data.classes, clips
 
 
@@ -118,12 +122,12 @@ def download_ui(dataset: str) -> None:
     download_button_ui(t("data.download", name=DATASETS[dataset].title), lambda: dataset_files(dataset))
 
 
-def size_ui() -> None:
+def size_ui(unit: str) -> None:
     left, right = st.columns(2)
     with left:
         bind(
             st.number_input,
-            t("data.train_per_class"),
+            t("data.train_per_class", unit=unit),
             "train_per_class",
             *RANGES["train_per_class"].on_page,
             step=10,
@@ -132,7 +136,7 @@ def size_ui() -> None:
     with right:
         bind(
             st.number_input,
-            t("data.val_per_class"),
+            t("data.val_per_class", unit=unit),
             "val_per_class",
             *RANGES["val_per_class"].on_page,
             step=10,
@@ -175,7 +179,8 @@ if not available_now:
     st.info(t("data.way_out"))
 else:
     st.caption(t("data.source", why=why))
-    size_ui()
+    unit = t(f"data.unit.{_reads(current_config())}")  # images, words, clips or sentences
+    size_ui(unit)
     config = current_config()
     try:
         with st.spinner(t("data.loading")):
@@ -187,7 +192,7 @@ else:
             {"class": class_names(classes), "train": np.bincount(train_y, minlength=len(classes)),
              "validation": np.bincount(val_y, minlength=len(classes))}
         )  # fmt: skip
-        st.subheader(t("data.summary", classes=len(classes), train=len(train_y), val=len(val_y)))
+        st.subheader(t("data.summary", classes=len(classes), train=len(train_y), val=len(val_y), unit=unit))
         st.plotly_chart(localize_figure(class_counts_bars(counts)), width="stretch")
         st.subheader(t("data.samples"))
         if config.dataset in SPEECH_SETS:  # what synthetic speech can and cannot teach

@@ -38,7 +38,8 @@ DEFAULT_SEEDS = 3  # the fewest that can decide: one seed cannot measure the noi
 
 def settings_ui() -> LabSettings:
     left, middle, right, far = st.columns(4)
-    per_class = left.number_input(t("data.train_per_class"), 20, 2000, LabSettings.train_per_class, step=20)
+    per_class_label = t("data.train_per_class", unit=t("data.unit.images"))
+    per_class = left.number_input(per_class_label, 20, 2000, LabSettings.train_per_class, step=20)
     epochs = middle.number_input(t("layers.epochs"), 1, 20, LabSettings.epochs)
     seed = right.number_input(t("layers.first_seed"), 0, 2**31 - 1, 0)
     seeds = far.number_input(t("layers.seeds"), 1, MOST_SEEDS, DEFAULT_SEEDS, help=t("layers.seeds_help"))

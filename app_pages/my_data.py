@@ -1,6 +1,6 @@
 """My data: bring your own images — a zip of class folders, image files per class, or webcam shots —,
-words, or sound (recorded from the microphone or WAV files), and keep them as datasets every strategy
-can train on."""
+words, sentences (a CSV of text,label rows), or sound (recorded from the microphone or WAV files), and keep
+them as datasets every strategy can train on."""
 
 import pandas as pd
 import streamlit as st
@@ -16,6 +16,7 @@ from transfer_core.data.uploads import (
     read_image,
 )  # fmt: skip
 from transfer_core.errors import TransferLabError
+from transfer_core.text.upload import MAX_CHARACTERS, MAX_LABELS, MAX_ROWS, import_csv
 from transfer_core.words.upload import import_word_lists
 from transfer_core.words.word_lists import MAX_LETTERS
 from ui.i18n import literal, localize_frame, t
@@ -82,6 +83,21 @@ def words_ui(limits) -> None:
         return
     import_result_ui(result)
     keep_ui(result.dataset, t("my_data.default_words"), "words", limits)
+
+
+def sentences_ui(limits) -> None:
+    """A text dataset: one CSV of text,label rows (reviews by mood, questions by topic...)."""
+    st.write(t("my_data.sentences_intro", rows=MAX_ROWS, labels=MAX_LABELS, characters=MAX_CHARACTERS))
+    upload = st.file_uploader(t("my_data.sentences_csv"), type=["csv"], key="sentences_upload",
+                              max_upload_size=limits.upload_mb)  # fmt: skip
+    if upload is None:
+        return
+    result = checked_once("csv_import", upload.file_id, lambda: import_csv(upload.name, upload.getvalue(), limits))
+    if isinstance(result, TransferLabError):
+        st.error(t("my_data.zip_refused", name=upload.name, error=result))
+        return
+    import_result_ui(result)
+    keep_ui(result.dataset, default_name(upload.name), "sentences", limits)
 
 
 def webcam_ui(limits) -> None:
@@ -226,8 +242,8 @@ kept_notice()
 for key, show in (("saved_to", st.success), ("save_problem", st.error)):
     if message := st.session_state.pop(key, None):
         show(message)
-tab_zip, tab_files, tab_words, tab_webcam, tab_sound, tab_mine = st.tabs(
-    [t(f"my_data.tabs.{n}") for n in ("zip", "files", "words", "webcam", "sound", "mine")]
+tab_zip, tab_files, tab_words, tab_sentences, tab_webcam, tab_sound, tab_mine = st.tabs(
+    [t(f"my_data.tabs.{n}") for n in ("zip", "files", "words", "sentences", "webcam", "sound", "mine")]
 )
 with tab_zip:
     zip_ui(limits)
@@ -235,6 +251,8 @@ with tab_files:
     files_ui(limits)
 with tab_words:
     words_ui(limits)
+with tab_sentences:
+    sentences_ui(limits)
 with tab_webcam:
     webcam_ui(limits)
 with tab_sound:

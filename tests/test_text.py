@@ -97,11 +97,15 @@ def test_the_probe_on_minilm_beats_tfidf_from_scratch_at_ten_definitions_per_kin
 @pytest.mark.slow  # encodes 1,200 definitions and trains: about a minute
 def test_the_pages_show_sentences_what_minilm_sees_and_a_run_that_names_a_typed_sentences_kind(fresh_runner):
     from tests.apptest import finish_active_run, open_app
+    from tests.shown import shown
 
     config = PROBE.replace(train_per_class=5, val_per_class=10, epochs=5)
     at = open_app("app_pages/data.py", config=config)
-    shown = " ".join(m.value for m in at.markdown)
-    assert "- a " in shown or "- the " in shown, "definitions, one a line"
+    listed = [line.removeprefix("- ") for m in at.markdown for line in shown(m.value).splitlines() if line[:2] == "- "]
+    written = {text for texts in definitions.definitions_by_kind().values() for text in texts}
+    assert len(listed) == 8 * 5 and set(listed) <= written, "definitions one a line, as WordNet writes them"
+    assert any(h.value == "8 classes, 40 training and 80 validation sentences" for h in at.subheader)
+    assert at.number_input[0].label == "Training sentences per class"
 
     at.switch_page("app_pages/backbone.py").run()
     table = at.dataframe[0].value

@@ -19,7 +19,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from transfer_core import settings
-from transfer_core.config import TrainConfig
+from transfer_core.config import CSV_PREFIX, TrainConfig
 from transfer_core.data.registry import DATASETS, FOLDER_PREFIX, dataset_available
 from transfer_core.data.uploads import IMAGES, import_zip, zip_holds_sound
 from transfer_core.data.user_data import check_name, write_folder
@@ -35,6 +35,7 @@ from transfer_core.resolve import check
 from transfer_core.runners.choose import stores_for
 from transfer_core.runners.runner import Runner
 from transfer_core.sound.upload import CLIPS
+from transfer_core.text.upload import read_csv_file
 from transfer_core.train import BatchProgress, Done, Failed, Started, train
 
 READS = {"images": "images (and sound, drawn as spectrograms)", "words": "words", "sound": "sound", "text": "text"}
@@ -65,6 +66,7 @@ def cmd_datasets(args) -> int:
         available, why = dataset_available(info.name)
         print(f"{info.name}  ({info.title}): {'available' if available else 'not available'} - {why}")
     print("folder:PATH  any folder with one sub-folder of images (or of WAV files) per class")
+    print("csv:PATH  a CSV file of text,label rows (sentences, read by a text backbone)")
     return 0
 
 
@@ -97,8 +99,18 @@ SOURCES = {"computed": "computed and stored", "stored": "read from the feature s
            "repaired": "a damaged stored copy computed again", "memory": "computed"}  # fmt: skip
 
 
+def report_csv(config: TrainConfig) -> None:
+    """A CSV dataset's rows left out, and why, before training on the rest."""
+    if config.dataset.startswith(CSV_PREFIX):
+        result = read_csv_file(config.dataset.removeprefix(CSV_PREFIX), settings.current().uploads)
+        for refusal in result.refused:
+            print(f"left out  {refusal.name}: {refusal.reason}", file=sys.stderr)
+        print(result.summary(), file=sys.stderr)
+
+
 def cmd_train(args) -> int:
     config = check(config_from(args))
+    report_csv(config)
     final = None
     store, features = stores_for(settings.current())  # init_from names a run there; features computed once
     for event in train(config, store=store, features=features):

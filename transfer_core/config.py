@@ -163,6 +163,7 @@ def _parse(name: str, raw: Any, kind: type) -> Any:
 NAME = re.compile(r"[a-z][a-z0-9_]*")  # a registry key: the registries themselves are resolve's to read
 MINE_PREFIX = "mine:"  # a session's own dataset or weights, by the name the session gave them
 FOLDER_PREFIX = "folder:"  # a folder of class sub-folders on the server
+CSV_PREFIX = "csv:"  # a CSV file of text,label rows, named on the command line
 
 
 def _check_choices(config: TrainConfig) -> None:
@@ -185,13 +186,13 @@ def _check_choices(config: TrainConfig) -> None:
         raise ConfigError("weights", say("config.not_weights", "{value} is not one of {allowed} or mine:NAME.",
                                           value=repr(config.weights), allowed=", ".join(WEIGHTS)))  # fmt: skip
     if not NAME.fullmatch(config.dataset) and not any(
-        _prefixed(config.dataset, p) for p in (FOLDER_PREFIX, MINE_PREFIX)
+        _prefixed(config.dataset, p) for p in (FOLDER_PREFIX, MINE_PREFIX, CSV_PREFIX)
     ):
         raise ConfigError(
             "dataset",
             say(
                 "config.not_dataset",
-                "{value} is not a dataset name, folder:PATH or mine:NAME.",
+                "{value} is not a dataset name, folder:PATH, csv:PATH or mine:NAME.",
                 value=repr(config.dataset),
             ),
         )

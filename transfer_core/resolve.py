@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from transfer_core.config import ALL_STAGES, FOLDER_PREFIX, MINE_PREFIX, TrainConfig
+from transfer_core import settings
+from transfer_core.config import ALL_STAGES, CSV_PREFIX, FOLDER_PREFIX, MINE_PREFIX, TrainConfig
 from transfer_core.data import user_data
 from transfer_core.data.preparation import PreparedData, fitting_sizes, prepare_data
 from transfer_core.data.registry import (
     DATASETS,
+    ON_COMMAND_LINE,
     RawDataset,
     check_dataset_name,
     dataset_available,
@@ -36,6 +38,7 @@ from transfer_core.models.backbones import BACKBONES
 from transfer_core.models.strategies import TransferModel, initial_model
 from transfer_core.runners.memory_budget import check_budget
 from transfer_core.store.runs import RunRecord, RunStore
+from transfer_core.text.upload import read_csv_file
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,8 @@ def raw_dataset(name: str, owner: str | None) -> RawDataset:
         return user_data.load_dataset(owner, name.removeprefix(MINE_PREFIX))
     if name.startswith(FOLDER_PREFIX) and owner is not None:
         return read_shared_folder(name.removeprefix(FOLDER_PREFIX))
+    if name.startswith(CSV_PREFIX) and owner is None:
+        return read_csv_file(name.removeprefix(CSV_PREFIX), settings.current().uploads).dataset
     return load_shared(name)
 
 
@@ -227,6 +232,11 @@ def available(name: str, owner: str | None) -> tuple[bool, str]:
         return found, say("resolve.own_dataset", "your own dataset") if found else say(
             "resolve.no_own_dataset", "this session has no dataset {name}", name=repr(name)
         )
+    if name.startswith(CSV_PREFIX):
+        if owner is not None:
+            return False, ON_COMMAND_LINE
+        found = Path(name.removeprefix(CSV_PREFIX)).is_file()
+        return found, name.removeprefix(CSV_PREFIX) if found else say("resolve.no_file", "no such file")
     if name.startswith(FOLDER_PREFIX) and owner is not None:
         try:
             folder = check_shared(name.removeprefix(FOLDER_PREFIX))

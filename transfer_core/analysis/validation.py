@@ -74,9 +74,14 @@ def validation_report(
         y_true=data.val_y.numpy(),
         y_pred=predicted.numpy(),
         confidence=confidence.numpy(),
-        images=samples_as_shown(data.val_x if data.val_clips is None else data.val_clips),
+        images=np.array(data.val_texts) if data.val_texts else samples_as_shown(samples_of(data)),
         clips=None if data.val_clips is None else data.val_clips.numpy(),
     )
+
+
+def samples_of(data: PreparedData) -> torch.Tensor:
+    """What the validation samples are shown from: the clips of sound, else what the model reads."""
+    return data.val_x if data.val_clips is None else data.val_clips
 
 
 def samples_as_shown(x: torch.Tensor) -> np.ndarray:

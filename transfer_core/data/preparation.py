@@ -135,6 +135,8 @@ class PreparedData:
     val_y: torch.Tensor
     classes: list[str]
     val_clips: torch.Tensor | None = None  # sound: the validation clips, int16 (N, S), to play back
+    train_texts: tuple[str, ...] | None = None  # sentences: as written (the tokens are lower-cased and cut)
+    val_texts: tuple[str, ...] | None = None
 
 
 def prepare_data(
@@ -161,7 +163,8 @@ def prepare_data(
     if raw.kind in ("words", "text"):  # tokens, as they are: no size, no channels
         tokens = torch.from_numpy(raw.images)
         y = torch.from_numpy(labels)
-        return PreparedData(tokens[train_idx], y[train_idx], tokens[val_idx], y[val_idx], classes)
+        return PreparedData(tokens[train_idx], y[train_idx], tokens[val_idx], y[val_idx], classes,
+                            train_texts=_texts(raw, train_idx), val_texts=_texts(raw, val_idx))  # fmt: skip
     if raw.kind == "sound":
         return _prepare_sound(raw.images, labels, train_idx, val_idx, classes, image_size, hears)
     return PreparedData(
@@ -171,6 +174,10 @@ def prepare_data(
         val_y=torch.from_numpy(labels[val_idx]),
         classes=classes,
     )
+
+
+def _texts(raw: RawDataset, idx: np.ndarray) -> tuple[str, ...] | None:
+    return None if raw.texts is None else tuple(raw.texts[i] for i in idx)
 
 
 def _prepare_sound(clips: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,

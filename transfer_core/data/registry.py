@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from transfer_core import settings
-from transfer_core.config import FOLDER_PREFIX, MINE_PREFIX
+from transfer_core.config import CSV_PREFIX, FOLDER_PREFIX, MINE_PREFIX
 from transfer_core.errors import ConfigError, DatasetUnavailable
 from transfer_core.messages import join_said, say
 from transfer_core.models.weights import downloads_allowed
@@ -38,6 +38,7 @@ class RawDataset:
     kind: str = "images"  # or "words": `images` then holds int64 (N, MAX_LETTERS) tokens (see word_lists.py),
     # or "text": int64 (N, minilm.TOKENS) WordPiece tokens of sentences (see text/),
     # or "sound": int16 (N, CLIP_SAMPLES) one-second clips at 16 kHz (see sound/clips.py)
+    texts: tuple[str, ...] | None = None  # "text": the sentences as written (the tokens are lower-cased and cut)
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,7 @@ def _load_definitions(_allow_download: bool) -> RawDataset:
     if not ok:
         raise DatasetUnavailable(why)
     texts, labels, kinds = definitions.texts_and_labels()
-    return RawDataset(minilm.tokenize(texts).numpy(), labels, kinds, kind="text")
+    return RawDataset(minilm.tokenize(texts).numpy(), labels, kinds, kind="text", texts=tuple(texts))
 
 
 # --- spoken words (synthesised by espeak-ng, see sound/speech.py) -----------------------------------
@@ -336,16 +337,17 @@ def reads(dataset: str) -> str:
     are asked of their files: see resolve.dataset_reads)."""
     if dataset in WORD_SETS:
         return "words"
-    if dataset == "definitions":
+    if dataset == "definitions" or dataset.startswith(CSV_PREFIX):
         return "text"
     return "sound" if dataset in speech.SPEECH_SETS else "images"
 
 
 def check_dataset_name(name: str) -> None:
     """A registry name, folder:PATH or mine:NAME (whose owner resolve checks)."""
-    if name in DATASETS or any(name.startswith(p) and len(name) > len(p) for p in (FOLDER_PREFIX, MINE_PREFIX)):
+    prefixes = (FOLDER_PREFIX, MINE_PREFIX, CSV_PREFIX)
+    if name in DATASETS or any(name.startswith(p) and len(name) > len(p) for p in prefixes):
         return
-    sentence = "unknown dataset {name}; choose one of {names}, folder:PATH or mine:NAME."
+    sentence = "unknown dataset {name}; choose one of {names}, folder:PATH, csv:PATH or mine:NAME."
     raise ConfigError("dataset", say("data.unknown", sentence, name=repr(name), names=", ".join(DATASETS)))
 
 
@@ -358,6 +360,10 @@ def dataset_available(name: str) -> tuple[bool, str]:
     return DATASETS[name].available()
 
 
+ON_COMMAND_LINE = say("csv.command_line", "csv:PATH reads a file on the server, which only the command line "
+                      "may; upload the CSV on the My data page.")  # fmt: skip
+
+
 def load_shared(name: str, allow_download: bool | None = None) -> RawDataset:
     """A registry dataset or a folder, whole, in memory; DatasetUnavailable says how to get it."""
     check_dataset_name(name)
@@ -365,6 +371,8 @@ def load_shared(name: str, allow_download: bool | None = None) -> RawDataset:
         raise DatasetUnavailable(
             say("user.other_session", "{name} belongs to a session; open it from the session that made it.", name=name)
         )
+    if name.startswith(CSV_PREFIX):
+        raise DatasetUnavailable(ON_COMMAND_LINE)
     if name.startswith(FOLDER_PREFIX):  # read afresh: its files may change between runs
         return load_folder(Path(name.removeprefix(FOLDER_PREFIX)))
     return _load_registry(name, allow_download)

@@ -56,14 +56,14 @@ class ImportResult:
     dataset: RawDataset
     counts: dict[str, int]  # images (or words) kept per class
     refused: list[Refusal] = field(default_factory=list)
-    unit: str = "image"  # what a class is made of: "image", "clip", or "word" for a word dataset
+    unit: str = "image"  # what a class is made of: "image", "clip", "word" or "sentence"
 
     def summary(self) -> str:
         accepted = count(sum(self.counts.values()), self.unit)
         if not self.refused:
             return say("upload.accepted", "{accepted} in {classes} classes accepted.", accepted=accepted,
                        classes=len(self.counts))  # fmt: skip
-        refused = count(len(self.refused), "line or file" if self.unit == "word" else "file")
+        refused = count(len(self.refused), {"word": "line or file", "sentence": "row"}.get(self.unit, "file"))
         return say("upload.accepted_refused", "{accepted} in {classes} classes accepted; {refused} refused.",
                    accepted=accepted, classes=len(self.counts), refused=refused)  # fmt: skip
 
@@ -72,6 +72,8 @@ NOUNS = {  # what an upload is counted in: (one, many)
     "image": (say("noun.image", "image"), say("noun.images", "images")),
     "clip": (say("noun.clip", "clip"), say("noun.clips", "clips")),
     "word": (say("noun.word", "word"), say("noun.words", "words")),
+    "sentence": (say("noun.sentence", "sentence"), say("noun.sentences", "sentences")),
+    "row": (say("noun.row", "row"), say("noun.rows", "rows")),
     "file": (say("noun.file", "file"), say("noun.files", "files")),
     "line or file": (say("noun.line_or_file", "line or file"), say("noun.lines_or_files", "lines or files")),
 }

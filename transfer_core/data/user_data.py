@@ -26,6 +26,7 @@ from transfer_core.data.session_memory import MEMORY, StorageFull, dataset_bytes
 from transfer_core.errors import DatasetUnavailable, TransferLabError, WeightsUnavailable
 from transfer_core.messages import say
 from transfer_core.settings import UploadLimits
+from transfer_core.text import upload as text_upload
 from transfer_core.words.word_lists import decode, encode
 
 NAME_PATTERN = re.compile(r"\w[\w .-]{0,39}")  # \w includes letters of every script, so 中文 names work
@@ -101,6 +102,8 @@ def write_folder(dataset: RawDataset, target: Path, check=lambda: None) -> Path:
     try:
         if dataset.kind == "words":
             _write_words(dataset, staging / WORDS_FOLDER)
+        elif dataset.kind == "text":
+            text_upload.write_saved(dataset, staging)
         elif dataset.kind == "sound":
             _write_clips(dataset, staging)
         else:
@@ -154,6 +157,8 @@ def dataset_kind(owner: str | None, name: str) -> str:
     held, folder = _find_dataset(owner, name)
     if held is not None:
         return held.kind
+    if (folder / text_upload.SAVED_FILE).is_file():
+        return "text"
     return "words" if (folder / WORDS_FOLDER).is_dir() else folder_reads(folder)
 
 
@@ -179,6 +184,8 @@ def load_dataset(owner: str | None, name: str) -> RawDataset:
     held, folder = _find_dataset(owner, name)
     if held is not None:
         return held
+    if (folder / text_upload.SAVED_FILE).is_file():
+        return text_upload.read_saved(folder)
     return _read_words(folder / WORDS_FOLDER) if (folder / WORDS_FOLDER).is_dir() else load_folder(folder)
 
 
@@ -187,6 +194,8 @@ def dataset_classes(owner: str | None, name: str) -> list[str]:
     held, folder = _find_dataset(owner, name)
     if held is not None:
         return held.classes
+    if (folder / text_upload.SAVED_FILE).is_file():
+        return text_upload.saved_classes(folder)
     words = folder / WORDS_FOLDER
     return sorted(file.stem for file in words.glob("*.txt")) if words.is_dir() else folder_classes(folder)
 
