@@ -29,6 +29,7 @@ from ui.figures import race_curves
 from ui.i18n import MISSING, literal, localize_figure, localize_frame, setup_words, t, t_plain, with_seed, word
 from ui.polling import poll_runs
 from ui.run_status import at_chance, current_run, run_status_line
+from ui.sentences import tfidf_line
 from ui.session import get_runner, owner, tab_snapshots
 from ui.widgets import bind, kept_answer
 
@@ -179,9 +180,11 @@ def verdict_ui(snapshots: dict[str, RunSnapshot]) -> None:
         leader = max(done, key=done.get)
         st.markdown(t("compare.verdict_close", predicted=strategy_name(predicted), seeds=seeds,
                       leader=strategy_name(split_label(leader)[0]), acc=done[leader]))  # fmt: skip
+        tfidf_line([snapshots[label].config for label in done], owner())
         return
     key = "compare.verdict_right" if predicted == winner else "compare.verdict_wrong"
     st.markdown(t(key, predicted=strategy_name(predicted), winner=strategy_name(winner), seeds=seeds))
+    tfidf_line([snapshots[label].config for label in done], owner())
 
 
 RACE_SETUP = "race_setup"  # {"config": the JSON of the setup the race on screen ran}, kept with the tab

@@ -19,7 +19,7 @@ from ui.downloads import code_downloads
 from ui.figures import confusion_heatmap, per_class_bars
 from ui.i18n import MISSING, class_names, literal, localize_figure, localize_frame, t, t_plain, word
 from ui.run_picker import finished_run_ui, run_report
-from ui.sentences import MOST_LETTERS
+from ui.sentences import MOST_LETTERS, tfidf_beside
 from ui.session import get_runner
 
 GRID_IMAGES = 24
@@ -147,7 +147,14 @@ if record is not None:
         st.error(t("results.eval_failed", error=err))
         report = None
     if report is not None:
-        st.metric(t("train.val_acc"), f"{report.accuracy:.3f}")
+        run_column, baseline_column = st.columns(2)
+        run_column.metric(t("train.val_acc"), f"{report.accuracy:.3f}")
+        if get_spec(record.config.backbone).reads == "text":  # the baseline a pretrained encoder must beat
+            with st.spinner(t("sentences.tfidf_fitting")):
+                baseline = tfidf_beside(record.config, record.owner)
+            if baseline is not None:
+                baseline_column.metric(t("sentences.tfidf_metric"), f"{baseline.val_acc:.3f}",
+                                       help=t("sentences.tfidf_help"))  # fmt: skip
         left, right = st.columns([3, 2])
         with left:
             st.subheader(t("results.confusion"))

@@ -33,6 +33,7 @@ from transfer_core.lessons.questions import (
     part_changes,
     run_result,
     split_label,
+    with_companions,
 )  # fmt: skip
 from transfer_core.metrics import EpochMetrics
 from transfer_core.resolve import resolve
@@ -70,8 +71,11 @@ def measure(lesson: Lesson, seeds: tuple[int, ...] = SEEDS, known: dict | None =
     not trained again: the same config and seed give the same numbers."""
     with_change = lesson.experiment.measure == "part"
     known = known or {}
-    return {name: known[name] if name in known else run(config, with_change)
-            for name, config in lesson.experiment.seeded_runs(seeds).items()}  # fmt: skip
+    results = {name: known[name] if name in known else run(config, with_change)
+               for name, config in lesson.experiment.seeded_runs(seeds).items()}  # fmt: skip
+    beside = {name: r for name, r in known.items()  # what is measured beside the runs, shipped with them
+              if split_label(name)[0] in lesson.experiment.companions and split_label(name)[1] in seeds}  # fmt: skip
+    return with_companions(lesson, results | beside)
 
 
 def report(lesson: Lesson, results: dict[str, RunResult], heading: str) -> None:

@@ -121,6 +121,10 @@ def test_the_pages_show_sentences_what_minilm_sees_and_a_run_that_names_a_typed_
     at.switch_page("app_pages/results.py").run()
     assert not at.exception, at.exception
     assert any(h.value == "Definitions it got wrong" for h in at.subheader)
+    from transfer_core.text.baseline import baseline_for
+
+    tfidf = next(m for m in at.metric if m.label == "TF-IDF from scratch, same sentences")
+    assert float(tfidf.value) == pytest.approx(baseline_for(config).val_acc), "fitted on the run's own split"
     at.text_input(key=f"sentence_{at.session_state['active_run']}").set_value("a sweet dessert of baked dough").run()
     assert any(m.value.startswith("The run says **") for m in at.markdown)
     at.switch_page("app_pages/features.py").run()
@@ -147,3 +151,21 @@ def test_encoding_without_the_padding_past_the_longest_sentence_changes_nothing(
     with torch.no_grad():
         padded = encoder.forward_features(minilm.tokenize(texts))
     torch.testing.assert_close(neighbours.encode(encoder, texts), padded, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.slow  # six short MiniLM runs on 40 definitions each
+def test_a_sentence_race_prints_the_tfidf_baseline_beside_its_verdict(fresh_runner):
+    from tests.apptest import open_app
+    from tests.waiting import wait_until_all_finished
+    from transfer_core.text.baseline import baseline_for
+    from ui.session import get_runner
+
+    race = PROBE.replace(train_per_class=5, val_per_class=5, epochs=1)
+    at = open_app("app_pages/compare.py", config=race)
+    at.radio(key="race_pick").set_value("linear probe").run()
+    next(b for b in at.button if b.label.startswith("Start the race")).click().run()
+    wait_until_all_finished(get_runner(), at.session_state["race"].values(), timeout=600)
+    at.run()
+    assert not at.exception, at.exception
+    expected = f"TF-IDF from scratch on the same sentences scores **{baseline_for(race).val_acc:.3f}** (mean over 1"
+    assert any(expected in c.value for c in at.caption), [c.value for c in at.caption]

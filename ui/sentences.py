@@ -1,10 +1,16 @@
-"""Sentences on the pages: what MiniLM sees (a typed sentence's nearest WordNet definitions)."""
+"""Sentences on the pages: what MiniLM sees (a typed sentence's nearest WordNet definitions), and the
+TF-IDF baseline beside a text run's accuracy and the race's verdict."""
+
+import threading
 
 import pandas as pd
 import streamlit as st
 
+from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
+from transfer_core.resolve import dataset_reads, prepared_data
 from transfer_core.text import neighbours
+from transfer_core.text.baseline import BaselineResult, baseline_on
 from ui.i18n import class_names, literal, t, t_plain
 
 MOST_LETTERS = 300  # a sentence typed into the page: a definition's length, with room to spare
@@ -35,3 +41,37 @@ def sentence_neighbours_ui() -> None:
              t("sentences.col_cosine"): round(score, 3)} for text, kind, score in found]  # fmt: skip
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption(t("sentences.caption", speed=around.sentences_per_second, count=len(around.texts)))
+
+
+_BASELINES: dict[tuple, BaselineResult | None] = {}  # a fit is seconds: once per split and owner
+_BASELINES_LOCK = threading.Lock()
+KEPT_BASELINES = 64
+
+
+def tfidf_beside(config: TrainConfig, owner: str | None) -> BaselineResult | None:
+    """TF-IDF from scratch on exactly the sentences a text run trains and validates on; None for other data."""
+    key = (config.dataset, config.train_per_class, config.val_per_class, config.seed, config.class_subset, owner)
+    with _BASELINES_LOCK:
+        if key in _BASELINES:
+            return _BASELINES[key]
+    try:
+        fitted = baseline_on(prepared_data(config, owner)) if dataset_reads(config.dataset, owner) == "text" else None
+    except TransferLabError:
+        fitted = None  # the page already says why the run's data cannot be read
+    with _BASELINES_LOCK:
+        if len(_BASELINES) >= KEPT_BASELINES:
+            _BASELINES.pop(next(iter(_BASELINES)))
+        _BASELINES[key] = fitted
+    return fitted
+
+
+def tfidf_line(configs: list[TrainConfig], owner: str | None) -> None:
+    """The baseline a text verdict is read against: TF-IDF from scratch on the same seeds' sentences."""
+    if not configs or dataset_reads(configs[0].dataset, owner) != "text":
+        return
+    seeds = {config.seed: config for config in configs}
+    with st.spinner(t("sentences.tfidf_fitting")):
+        fitted = [result for config in seeds.values() if (result := tfidf_beside(config, owner)) is not None]
+    if fitted:
+        mean = sum(result.val_acc for result in fitted) / len(fitted)
+        st.caption(t("sentences.tfidf_line", acc=mean, seeds=len(fitted)))

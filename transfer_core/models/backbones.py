@@ -229,7 +229,7 @@ def _text_cnn() -> StagedBackbone:
 
 
 TEXT_BACKBONES = (
-    BackboneSpec("minilm_l6", "MiniLM-L6 (sentence transformer, pretrained by others)", minilm.STAGE_NAMES,
+    BackboneSpec("minilm_l6", "MiniLM-L6 (sentence transformer)", minilm.STAGE_NAMES,
                  minilm.HIDDEN, TEXT_INPUT, lambda: minilm.bert(pretrained=False), _minilm_to_staged, reads="text"),
     BackboneSpec("text_cnn", "Text CNN (small, no pretraining)", tuple(text_cnn_stages()), TEXT_CNN_WIDTHS[-1],
                  TEXT_INPUT, _text_cnn, lambda staged: staged, has_pretrained=False, reads="text"),

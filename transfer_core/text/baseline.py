@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline, make_union
 
 from transfer_core.config import TrainConfig
-from transfer_core.data.preparation import split_indices
+from transfer_core.data.preparation import PreparedData, split_indices
 from transfer_core.text.definitions import texts_and_labels
 
 STRENGTHS = (0.1, 1.0, 10.0, 100.0)  # C, the inverse regularisation strength, tried by cross-validation
@@ -52,3 +52,11 @@ def split_texts(config: TrainConfig) -> tuple[list[str], np.ndarray, list[str], 
 def baseline_for(config: TrainConfig) -> BaselineResult:
     """TF-IDF on exactly the definitions `config`'s run sees."""
     return tfidf_baseline(*split_texts(config))
+
+
+def baseline_on(data: PreparedData) -> BaselineResult | None:
+    """TF-IDF on a run's own sentences (the built-in definitions or a learner's CSV), split as the run splits
+    them; None for data that is not sentences."""
+    if data.train_texts is None or data.val_texts is None:
+        return None
+    return tfidf_baseline(list(data.train_texts), data.train_y.numpy(), list(data.val_texts), data.val_y.numpy())

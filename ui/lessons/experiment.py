@@ -29,6 +29,7 @@ from transfer_core.lessons.questions import (
     retention,
     run_result,
     split_label,
+    with_companions,
 )  # fmt: skip
 from transfer_core.runners.run_state import RunSnapshot
 
@@ -62,9 +63,10 @@ def shipped() -> reference.Reference | None:
 
 
 def shipped_results(lesson: Lesson) -> dict[str, RunResult]:
-    """The reference results for the lesson's current experiment (none if its runs changed since)."""
+    """The reference results for the lesson's current experiment (none if its runs changed since), with what
+    is measured beside its runs (shipped with them; measured here only if the file lacks it)."""
     found = shipped()
-    return found.of(lesson) if found else {}
+    return with_companions(lesson, found.of(lesson)) if found else {}
 
 
 def experiment_ui(lesson: Lesson, predicted: str) -> None:
@@ -133,6 +135,8 @@ def follow(lesson: Lesson, predicted: str, current: dict[str, RunSnapshot]) -> N
     if failed:
         st.error(t("learn.failed", error=failed[0].message or failed[0].status))
     finished = {label: own_result(lesson, s) for label, s in current.items() if s.status == "done"}
+    with st.spinner(t("learn.companions")):  # lesson 11's TF-IDF on each finished seed's split: seconds, once
+        finished = with_companions(lesson, finished)
     st.session_state.setdefault(OWN_RESULTS, {})[lesson.key] = finished
     live = [s for s in current.values() if not s.finished]
     if live:

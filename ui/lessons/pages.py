@@ -29,6 +29,7 @@ from ..i18n import labels, literal, localize_figure, setup_words, t, t_plain
 from .frame import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button, when_finished
 from .measured import judged, locked_predictions, predict_again, predicted_then_measured
 from .prepare import prepare_ui
+from .sentences import crossing_ui, examples_ui
 
 MAPPING_FORMULA = r"f(x) = f_{c}^{1} \circ \ldots \circ f_{c}^{n}(x)"
 RNN_FORMULA = r"h_{t} = \sigma(W_{hh} h_{t-1} + W_{xh} x_{t} + b_{h})"
@@ -277,11 +278,13 @@ def draw_own_seeds(chart, lesson: Lesson, series: set[str]) -> None:
 def answer_figures_ui(lesson: Lesson) -> None:
     """The measured figures that hold a lesson's answer: drawn only once the learner has committed."""
     names = ANSWER_FIGURES.get(lesson.key, ())
-    if not names:
+    if not names and lesson.key not in ANSWER_VIEWS:
         return
     if not committed(lesson):
         st.caption(t("learn.figures_after_prediction"))
         return
+    if lesson.key in ANSWER_VIEWS:
+        ANSWER_VIEWS[lesson.key](lesson)
     for name in names:
         st.subheader(t(f"learn.figure_title_{name}"))
         key_result_ui(name, lesson)
@@ -458,6 +461,7 @@ EXTRAS = {
     "finetune": finetune_extra,
     "challenges": challenges_extra,
     "crossmodal": crossmodal_extra,
+    "sentences": examples_ui,
 }
 
 
@@ -469,6 +473,9 @@ ANSWER_FIGURES = {
     "finetune": ("images_per_class", "frozen_stages"),
     "qa": ("images_per_class",),
 }
+
+# Lesson 11 draws its own: where TF-IDF from scratch meets the probe on MiniLM as labelled definitions grow.
+ANSWER_VIEWS = {"sentences": crossing_ui}
 
 LOCAL_ANSWERS = {
     "project": project_answer,

@@ -1,0 +1,103 @@
+"""Lesson 11: predict whether a probe on a transformer others pretrained beats TF-IDF from scratch at ten
+definitions per kind; the shipped answer at once, TF-IDF measured beside every seed of the probe, the
+learner's own seeds streaming in, where the lines cross as data grows; in English and in Chinese."""
+
+import json
+
+import pytest
+
+from tests.apptest import open_app, open_lesson
+from tests.test_chinese_pages import english_runs, shown_texts
+from tests.test_lessons import lesson_app, lock_in
+from tests.waiting import wait_until_all_finished
+from transfer_core.lessons import figures
+from transfer_core.lessons.questions import SEED_MARK, RunResult, decide, get_lesson, with_companions
+
+pytestmark = pytest.mark.usefixtures("fresh_runner")
+LESSON = get_lesson("sentences")
+
+
+def test_tfidf_is_measured_beside_each_seed_of_the_probe_on_the_same_split_and_decides_with_it():
+    probe = {f"probe{SEED_MARK}{seed}": RunResult(acc, None, {}) for seed, acc in ((0, 0.81), (1, 0.83), (2, 0.82))}
+    measured = with_companions(LESSON, probe)
+    assert set(measured) == set(probe) | {f"tfidf{SEED_MARK}{seed}" for seed in (0, 1, 2)}
+    tfidf = [measured[f"tfidf{SEED_MARK}{seed}"].val_acc for seed in (0, 1, 2)]
+    assert all(0.3 < acc < 0.7 for acc in tfidf), tfidf  # bench/text.py: 0.521 0.568 0.510 on these splits
+    assert decide(LESSON, measured) == "probe"
+    kept = {name: RunResult(0.9, None, {}) for name in measured if name.startswith("tfidf")}
+    assert with_companions(LESSON, probe | kept) == probe | kept, "a result already measured is not measured again"
+    planted_loss = {name: RunResult(0.2, None, {}) for name in probe}
+    assert decide(LESSON, planted_loss | {name: r for name, r in measured.items() if "tfidf" in name}) == "tfidf"
+
+
+def test_the_shipped_answer_shows_probe_and_tfidf_per_seed_at_once_and_the_crossing_after_the_prediction():
+    at = lesson_app("sentences")
+    assert not at.exception, at.exception
+    assert any("**animal**:" in m.value for m in at.markdown), "the definitions, seen before predicting"
+    assert not at.get("plotly_chart"), "no measured picture before the prediction"
+    lock_in(at, "sentences", "tfidf")
+    assert not at.exception, at.exception
+    table = at.dataframe[-1].value
+    assert list(table["seed"]) == [0, 0, 1, 1, 2, 2]
+    assert list(table["run"][:2]) == ["The linear probe on MiniLM", "TF-IDF from scratch"]
+    assert any("Measured: **The linear probe on MiniLM**" in m.value for m in at.markdown)
+    assert any("Not this time" in i.value for i in at.info)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {"The linear probe on MiniLM", "TF-IDF from scratch"} <= {trace.get("name") for trace in chart["data"]}
+    assert chart["layout"]["xaxis"]["title"]["text"] == "labelled definitions per kind"
+    measured = figures.load_sentences()["definitions_per_kind"]
+    crossing = figures.crossover(measured, "probe", "tfidf")
+    said = "reaches the probe's at" if crossing else "stays below the probe's across the whole range"
+    assert any(said in m.value for m in at.markdown)
+
+
+@pytest.mark.slow  # three probes of MiniLM, each encoding 880 definitions: about two minutes
+def test_the_learners_own_seeds_stream_in_with_tfidf_beside_each():
+    from ui.session import get_runner
+
+    at = lock_in(lesson_app("sentences"), "sentences", "probe")
+    next(b for b in at.button if b.key == "run_sentences").click().run()
+    runs = at.session_state["lesson_runs"]["sentences"]
+    assert list(runs) == [f"probe{SEED_MARK}{seed}" for seed in (3, 4, 5)]
+    wait_until_all_finished(get_runner(), runs.values(), timeout=600)
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[-1].value
+    assert list(table["seed"]) == [seed for seed in range(6) for _ in range(2)]
+    mine = table[table["measured"] == "now, by you"]
+    assert sorted(mine["run"]) == ["TF-IDF from scratch"] * 3 + ["The linear probe on MiniLM"] * 3
+    assert (mine.groupby("seed")["val acc"].count() == 2).all()
+
+
+def test_the_chinese_sentence_pages_say_the_encoder_reads_english_and_nothing_else_in_english():
+    from transfer_core.config import TrainConfig
+    from transfer_core.text.definitions import definitions_by_kind
+
+    written = sorted({text for texts in definitions_by_kind().values() for text in texts}, key=len, reverse=True)
+
+    at = open_app(config=TrainConfig(backbone="minilm_l6", dataset="definitions", train_per_class=5, val_per_class=5))
+    at.sidebar.selectbox[0].set_value("zh").run()
+    open_lesson(at, "sentences").run()
+    assert not at.exception, at.exception
+    texts = " ".join(shown_texts(at))
+    assert "这个编码器读的是英语" in texts
+    found = {}
+    pages = [("lesson", None), ("data", "app_pages/data.py"), ("backbone", "app_pages/backbone.py"),
+             ("my_data", "app_pages/my_data.py")]  # fmt: skip
+    for name, page in pages:
+        if page:
+            at.switch_page(page).run()
+        assert not at.exception, (name, at.exception)
+        runs = [run for text in shown_texts(at) for run in english_runs(strip_data(text, written))]
+        if runs:
+            found[name] = runs
+    assert found == {}, f"English on the Chinese pages: {found}"
+
+
+def strip_data(text: str, written: list[str]) -> str:
+    """The text without the definitions it shows (English on purpose: the encoder reads English)."""
+    text = text.replace("\\", "")
+    for definition in written:
+        if definition in text:
+            text = text.replace(definition, " ")
+    return text

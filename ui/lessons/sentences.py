@@ -1,0 +1,60 @@
+"""Lesson 11's own parts: what the definitions look like before the question, and after it the measured
+picture of where TF-IDF from scratch meets the probe on MiniLM as labelled definitions grow."""
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from transfer_core.lessons import figures as lesson_figures
+from transfer_core.lessons.questions import Lesson, split_label
+
+from ..figures import spread_curves
+from ..i18n import literal, localize_figure, t, t_plain
+
+EXAMPLES_PER_KIND = 2
+FIGURE = "definitions_per_kind"
+SERIES = ("probe", "tfidf")
+
+
+def examples_ui(lesson: Lesson) -> None:
+    """Two definitions of each kind, as WordNet writes them: the task, seen before predicting."""
+    from transfer_core.text import definitions
+
+    try:
+        kinds = definitions.definitions_by_kind()
+    except OSError:
+        st.info(t("lessons.sentences.no_wordnet"))
+        return
+    st.markdown(t("lessons.sentences.examples"))
+    lines = [f"- **{kind}**: {literal(text)}" for kind, texts in kinds.items() for text in texts[:EXAMPLES_PER_KIND]]
+    st.markdown("\n".join(lines))
+
+
+def crossing_ui(lesson: Lesson) -> None:
+    """Both lines over the labelled definitions per kind, the learner's own seeds as stars at the lesson's
+    size, and where (if anywhere) TF-IDF's mean reaches the probe's."""
+    st.subheader(t("lessons.sentences.figure_title"))
+    measured = lesson_figures.load_sentences()
+    if measured is None:
+        st.caption(t("lessons.sentences.figure_missing"))
+        return
+    points = measured[FIGURE].copy()
+    points["series"] = points["series"].map(lambda series: t_plain(f"lessons.sentences.options.{series}"))
+    chart = spread_curves(points, t_plain("lessons.sentences.figure_x"), log_x=True)
+    own_seeds(chart, lesson)
+    st.plotly_chart(localize_figure(chart), key=f"figure_{FIGURE}", width="stretch")
+    setup = measured["setup"]
+    st.caption(t("lessons.sentences.figure_caption", epochs=setup["epochs"], val=setup["val_per_class"]))
+    at = lesson_figures.crossover(measured[FIGURE], "probe", "tfidf")
+    st.markdown(t("lessons.sentences.crossing", at=at) if at else t("lessons.sentences.no_crossing"))
+
+
+def own_seeds(chart: go.Figure, lesson: Lesson) -> None:
+    """The learner's finished seeds (the probe and its TF-IDF) as stars at the lesson's definitions per kind."""
+    own = st.session_state.get("lesson_results", {}).get(lesson.key, {})
+    x = lesson.preset.train_per_class
+    for series in SERIES:
+        accuracies = [r.val_acc for name, r in own.items() if split_label(name)[0] == series]
+        if accuracies:
+            name = t_plain("learn.your_seeds", series=t_plain(f"lessons.sentences.options.{series}"))
+            star = {"symbol": "star", "size": 14, "color": "#222", "line": {"width": 1, "color": "white"}}
+            chart.add_trace(go.Scatter(x=[x] * len(accuracies), y=accuracies, mode="markers", name=name, marker=star))
