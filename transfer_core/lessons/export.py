@@ -11,7 +11,7 @@ import re
 
 from transfer_core.config import TrainConfig
 from transfer_core.errors import TransferLabError
-from transfer_core.lessons import export_sound
+from transfer_core.lessons import export_sound, export_text
 from transfer_core.messages import say, say_kind
 from transfer_core.models import efficientnet_lite
 from transfer_core.models.backbones import get_spec
@@ -23,7 +23,7 @@ class NotExportable(TransferLabError):
     """A configuration that cannot be written as a stand-alone script (it reads the server's own files)."""
 
 
-DATASETS = ("fashion_mnist", "digits", "cifar10", *SPEECH_SETS)
+DATASETS = ("fashion_mnist", "digits", "cifar10", *SPEECH_SETS, "definitions")
 EXPORTED_IMAGE_BACKBONES = (*LITE_PACKAGES, *TORCHVISION_WEIGHTS, "small_cnn")
 
 
@@ -39,7 +39,11 @@ def check_exportable(config: TrainConfig) -> None:
     if reads == "sound" and config.strategy == "fusion":
         sentence = "feature fusion beside a network that hears does not export yet; copy, LP-FT or from scratch do."
         raise NotExportable(say("export.sound_fusion", sentence))
-    if reads not in ("images", "sound") or reads == "images" and config.backbone not in EXPORTED_IMAGE_BACKBONES:
+    if reads == "text" and (config.backbone != "minilm_l6" or config.strategy == "fusion"):
+        sentence = "for sentences, exported code covers MiniLM without fusion for now: copy, fine-tune or LP-FT."
+        raise NotExportable(say("export.text", sentence))
+    unexported_images = reads == "images" and config.backbone not in EXPORTED_IMAGE_BACKBONES
+    if reads not in ("images", "sound", "text") or unexported_images:
         sentence = "exported code covers images for now, and {backbone} reads {reads}."
         raise NotExportable(say("export.reads", sentence, backbone=config.backbone, reads=say_kind(reads)))
     if config.dataset not in DATASETS:
@@ -117,11 +121,12 @@ def describe(config: TrainConfig) -> str:
 
 
 def header(config: TrainConfig) -> str:
-    packages = ["torch", "torchvision", "numpy"]
+    packages = ["torch", "numpy"] if reads_text(config) else ["torch", "torchvision", "numpy"]
     if config.backbone in LITE_PACKAGES:
         packages.append(LITE_PACKAGES[config.backbone][0].replace("_", "-"))
     packages += ["scikit-learn"] if config.dataset == "digits" else []
     packages += export_sound.PACKAGES if config.dataset in SPEECH_SETS else []
+    packages += export_text.PACKAGES if reads_text(config) else []
     return f'''"""Transfer Lab's run as plain PyTorch: {describe(config)}.
 
 Run it with `python {file_stem(config)}.py`; it needs {", ".join(packages)}.
@@ -138,6 +143,8 @@ def imports(config: TrainConfig) -> str:
         lines += ["import gzip", "from pathlib import Path"]
     if config.dataset in SPEECH_SETS:
         lines += export_sound.IMPORTS
+    if reads_text(config):
+        lines += export_text.IMPORTS
     lines = sorted(set(lines), key=lambda line: (line.startswith("from"), line))  # each once, plain imports first
     lines += ["", "import numpy as np", "import torch", "import torch.nn.functional as F", "from torch import nn"]
     if config.backbone in TORCHVISION_WEIGHTS:
@@ -149,23 +156,37 @@ def imports(config: TrainConfig) -> str:
     if config.backbone in LITE_PACKAGES:
         package, model_file = LITE_PACKAGES[config.backbone]
         lines += [f"from {package} import {model_file}"]
+    if reads_text(config):
+        lines += export_text.LIBRARY_IMPORTS
     return "# %% Imports\n" + "\n".join(lines)
 
 
 def settings(config: TrainConfig) -> str:
-    prep = get_spec(config.backbone).preprocessing
-    mean, std = tuple(prep.mean), tuple(prep.std)
     return f"""# %% The settings of the run
 SEED = {config.seed}
 TRAIN_PER_CLASS, VAL_PER_CLASS = {config.train_per_class}, {config.val_per_class}
 CLASS_SUBSET = {list(config.class_indices)}  # empty: every class
-IMAGE_SIZE = {config.image_size}  # pixels; the ImageNet weights saw {prep.input_size} px, smaller keeps a CPU run short
-MEAN, STD = {mean}, {std}  # the normalisation the pretrained weights expect
+{input_lines(config)}
 EPOCHS, BATCH_SIZE = {config.epochs}, {config.batch_size}
 LR, WEIGHT_DECAY = {config.lr!r}, {config.weight_decay!r}
 STAGE_LR_DECAY = {config.stage_lr_decay!r}  # each stage further from the head trains at this times the next one's rate
 FROZEN_STAGES = {frozen_count(config)}  # the first stages keep their pretrained weights
 {device_line(config.device)}"""
+
+
+def input_lines(config: TrainConfig) -> str:
+    """What the network reads, and how the pretrained weights expect it."""
+    if reads_text(config):
+        return "# Sentences are read as WordPiece token ids, TOKENS of them (set with the data below)."
+    prep = get_spec(config.backbone).preprocessing
+    mean, std = tuple(prep.mean), tuple(prep.std)
+    seen = f"the ImageNet weights saw {prep.input_size} px, smaller keeps a CPU run short"
+    return f"""IMAGE_SIZE = {config.image_size}  # pixels; {seen}
+MEAN, STD = {mean}, {std}  # the normalisation the pretrained weights expect"""
+
+
+def reads_text(config: TrainConfig) -> bool:
+    return get_spec(config.backbone).reads == "text"
 
 
 def device_line(device: str) -> str:
@@ -178,6 +199,8 @@ def device_line(device: str) -> str:
 def data_section(config: TrainConfig) -> str:
     if config.dataset in SPEECH_SETS:
         return export_sound.data_section(config.dataset, hears(config))
+    if reads_text(config):
+        return export_text.data_section()
     if config.dataset == "fashion_mnist":
         return """# %% The data: Fashion-MNIST's training images
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist package
@@ -215,7 +238,8 @@ def hears(config: TrainConfig) -> bool:
 
 
 def split_section(config: TrainConfig) -> str:
-    return SPLIT + (export_sound.HEARD if hears(config) else IMAGE_TENSORS) + ON_DEVICE
+    tensors = export_text.TOKEN_TENSORS if reads_text(config) else IMAGE_TENSORS
+    return SPLIT + (export_sound.HEARD if hears(config) else tensors) + ON_DEVICE
 
 
 IMAGE_TENSORS = """
@@ -287,6 +311,7 @@ def augment(batch):
 def architecture_section(config: TrainConfig) -> str:
     """What torchvision does not define: EfficientNet-Lite (as the lab writes it) and the small CNN."""
     parts = [export_sound.architecture_section(config.backbone)] if hears(config) else []
+    parts += [export_text.architecture_section()] if reads_text(config) else []
     if config.backbone in LITE_PACKAGES:
         source = inspect.getsource(efficientnet_lite)
         body = source[source.index("BN_EPS") :]  # the module without its docstring and imports
@@ -315,7 +340,8 @@ def small_cnn(widths):
 
 def backbone_section(config: TrainConfig) -> str:
     pretrained = config.starts_pretrained
-    where = "its ImageNet weights" if pretrained else "random weights"
+    source = "its pretrained weights" if reads_text(config) else "its ImageNet weights"
+    where = source if pretrained else "random weights"
     lines = [f"# %% The backbone, with {where}, as a list of stages", "torch.manual_seed(SEED)"]
     if config.backbone in LITE_PACKAGES:
         lines += [f'raw = EfficientNetLite(LITE_SPECS["{config.backbone}"])']
@@ -339,9 +365,11 @@ def backbone_section(config: TrainConfig) -> str:
         lines += [TORCHVISION_STAGES[config.backbone]]
     elif hears(config):
         lines += export_sound.backbone_lines(config.backbone)
+    elif reads_text(config):
+        lines += export_text.backbone_lines(pretrained)
     else:
         lines += ["stages, FEATURE_DIM = small_cnn((32, 64, 128, 256)), 256"]
-    if config.backbone != "crepe_tiny":  # CREPE pools its windows its own way
+    if config.backbone not in ("crepe_tiny", "minilm_l6"):  # CREPE pools its windows its own way, MiniLM its tokens
         lines += [
             "",
             "",
