@@ -7,14 +7,19 @@ sentences a second MiniLM encodes on this machine. Prints figures, passes or fai
     .venv/bin/python -m bench.text                       # every size, three seeds
     .venv/bin/python -m bench.text --sizes 10 --seeds 1  # one cell
     .venv/bin/python -m bench.text --sizes 50 --skip "MiniLM full fine-tune"
+    .venv/bin/python -m bench.text --cached              # a probe's first result, cold and from stored features
 """
 
 import argparse
 import statistics
+import tempfile
 import time
 
 from transfer_core.config import TrainConfig
+from transfer_core.lessons.questions import SENTENCE_PROBE
 from transfer_core.metrics import EpochMetrics
+from transfer_core.model_inputs import FeaturesReady
+from transfer_core.store.features import FeatureStore
 from transfer_core.text import neighbours
 from transfer_core.text.baseline import baseline_for
 from transfer_core.train import Failed, train
@@ -40,12 +45,39 @@ def run(config: TrainConfig) -> tuple[float, float]:
     return last.val_acc, time.perf_counter() - started
 
 
+def first_result(config: TrainConfig, features: FeatureStore) -> tuple[float, float]:
+    """Seconds from the start to the end of the feature pass, and to the first epoch's accuracy."""
+    started, ready = time.perf_counter(), None
+    for event in train(config, record=False, features=features):
+        if isinstance(event, Failed):
+            raise RuntimeError(event.message)
+        if isinstance(event, FeaturesReady):
+            ready = time.perf_counter() - started
+        if isinstance(event, EpochMetrics):
+            return ready or 0.0, time.perf_counter() - started
+    raise RuntimeError("the run ended before its first epoch")
+
+
+def cached_probe() -> None:
+    """Lesson 11's probe twice on one feature store: cold (its 880 definitions encoded), then as the next
+    learner of a class gets it, from the stored features."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = FeatureStore(folder, max_bytes=2**30)
+        for when in ("cold", "features cached"):
+            encoded, first = first_result(SENTENCE_PROBE, store)
+            print(f"lesson 11's probe, {when}: feature pass {encoded:.1f} s, first accuracy after {first:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5, 10, 50])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--skip", nargs="*", default=[], help="leave out runs by name, e.g. 'MiniLM full fine-tune'")
+    parser.add_argument("--cached", action="store_true", help="only time a probe's first result, cold and cached")
     args = parser.parse_args()
+    if args.cached:
+        cached_probe()
+        return
     around = neighbours.neighbourhood()
     print(f"MiniLM encodes {around.sentences_per_second:.0f} sentences/s ({len(around.texts)} definitions)")
     for size in args.sizes:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.apptest import open_app, open_lesson
+from tests.apptest import finish_active_run, open_app, open_lesson
 from tests.test_chinese_pages import english_runs, shown_texts
 from tests.test_lessons import lesson_app, lock_in
 from tests.waiting import wait_until_all_finished
@@ -75,7 +75,8 @@ def test_the_chinese_sentence_pages_say_the_encoder_reads_english_and_nothing_el
 
     written = sorted({text for texts in definitions_by_kind().values() for text in texts}, key=len, reverse=True)
 
-    at = open_app(config=TrainConfig(backbone="minilm_l6", dataset="definitions", train_per_class=5, val_per_class=5))
+    config = TrainConfig(backbone="minilm_l6", dataset="definitions", train_per_class=5, val_per_class=5, epochs=2)
+    at = open_app(config=config)
     at.sidebar.selectbox[0].set_value("zh").run()
     open_lesson(at, "sentences").run()
     assert not at.exception, at.exception
@@ -83,15 +84,21 @@ def test_the_chinese_sentence_pages_say_the_encoder_reads_english_and_nothing_el
     assert "这个编码器读的是英语" in texts
     found = {}
     pages = [("lesson", None), ("data", "app_pages/data.py"), ("backbone", "app_pages/backbone.py"),
-             ("my_data", "app_pages/my_data.py")]  # fmt: skip
+             ("my_data", "app_pages/my_data.py"), ("train", "app_pages/train.py"), ("results", "app_pages/results.py"),
+             ("features", "app_pages/features.py")]  # fmt: skip
     for name, page in pages:
         if page:
             at.switch_page(page).run()
+        if name == "train":  # a sentence run, so that Results and Features have one to show
+            next(b for b in at.button if b.label == "启动").click().run()
+            finish_active_run(at, 300)
         assert not at.exception, (name, at.exception)
         runs = [run for text in shown_texts(at) for run in english_runs(strip_data(text, written))]
         if runs:
             found[name] = runs
     assert found == {}, f"English on the Chinese pages: {found}"
+    at.switch_page("app_pages/results.py").run()
+    assert [m.label for m in at.metric] == ["验证准确率", "从零开始的 TF-IDF，同样的句子"]
 
 
 def strip_data(text: str, written: list[str]) -> str:
