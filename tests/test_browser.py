@@ -889,3 +889,25 @@ def test_lesson_seven_asks_about_transfer_that_hurts_before_it_answers(server, p
         "heading", name="Transfer that hurts: a source that learned nothing true"
     ).scroll_into_view_if_needed()
     shoot(page, "73-lesson-7-transfer-that-hurts")
+
+
+def test_lesson_eleven_asks_probe_or_tfidf_then_answers_with_both_per_seed_and_the_crossing(server, page):
+    page.goto(f"{server}/learn_sentences")
+    expect(page.get_by_role("heading", name="11. Sentences: a language model others pretrained")).to_be_visible(
+        timeout=60_000
+    )
+    expect(page.get_by_text("Two definitions of each kind")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("More labelled data: does TF-IDF catch up?")).to_have_count(0)  # after the prediction
+    settle(page)
+    shoot(page, "74-lesson-11-the-question")
+    page.locator(".st-key-predict_sentences").get_by_text("TF-IDF from scratch").click()
+    settle(page)
+    page.locator(".st-key-lock_sentences button").click()
+    expect(page.get_by_text("Not this time.")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("More labelled data: does TF-IDF catch up?")).to_be_visible(timeout=30_000)
+    settle(page)
+    page.get_by_text("Reference results, shown at once").first.scroll_into_view_if_needed()
+    shoot(page, "75-lesson-11-measured-answer")
+    page.get_by_text("More labelled data: does TF-IDF catch up?").scroll_into_view_if_needed()
+    settle(page)
+    shoot(page, "76-lesson-11-where-the-lines-meet")

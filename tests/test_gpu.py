@@ -71,3 +71,17 @@ def test_on_cuda_the_optimizer_is_fused_and_a_worker_warms_the_gpu_before_any_ru
     assert make_optimizer(config, build_model(config, 10)).defaults.get("fused") in (None, False), "CPU unchanged"
     warm_up()
     assert torch.cuda.is_initialized()
+
+
+SENTENCE_PROBE = TrainConfig(backbone="minilm_l6", dataset="definitions", train_per_class=10, val_per_class=100,
+                             batch_size=16, epochs=30, lr=1e-2)  # fmt: skip
+
+
+def test_a_sentence_probe_on_minilm_on_cuda_ends_where_it_ends_on_the_cpu(tmp_path):
+    """The transformer's six stages, its padding mask and mean pooling under bf16 autocast, and the script."""
+    on_gpu = accuracy_on(SENTENCE_PROBE, "cuda")
+    assert on_gpu >= 0.75, "lesson 11's probe: 0.82 on the CPU"
+    assert on_gpu == pytest.approx(accuracy_on(SENTENCE_PROBE, "cpu"), abs=PROBE_TOLERANCE)
+    script = script_trace(SENTENCE_PROBE.replace(device="auto"), tmp_path)
+    assert script.device.startswith("cuda")
+    assert script.accuracy == pytest.approx(accuracy_on(SENTENCE_PROBE, "cpu"), abs=PROBE_TOLERANCE)
