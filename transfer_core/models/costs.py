@@ -28,8 +28,7 @@ def stage_table(backbone: str, image_size: int) -> tuple[dict, ...]:
         for name, stage in staged.stages.items():
             x = stage(x)
             shape = list(x.shape[1:])
-            if spec.reads == "text" and spec.name == "minilm_l6":  # the last channel is the padding mask
-                shape[-1] -= 1
+            shape[-1] -= getattr(stage, "carried_channels", 0)  # channels a stage passes along that are no units
             shape = " x ".join(str(d) for d in shape)
             rows.append({"stage": name, column: shape, "parameters": _count(stage)})
     return tuple(rows)

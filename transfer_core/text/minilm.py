@@ -174,6 +174,8 @@ def with_mask(hidden: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 class FirstLayer(nn.Module):
     """Token ids -> embeddings (word, position, segment) -> the first transformer layer."""
 
+    carried_channels = 1  # the padding mask: passed along, not one of the layer's units
+
     def __init__(self, embeddings: nn.Module, layer: nn.Module):
         super().__init__()
         self.embeddings, self.layer = embeddings, layer
@@ -186,6 +188,8 @@ class FirstLayer(nn.Module):
 
 class Layer(nn.Module):
     """One transformer layer; the mask rides along as the last channel."""
+
+    carried_channels = 1
 
     def __init__(self, layer: nn.Module):
         super().__init__()
