@@ -51,13 +51,17 @@ def test_the_shipped_answer_shows_probe_and_tfidf_per_seed_at_once_and_the_cross
     assert list(table["run"][:2]) == ["The linear probe on MiniLM", "TF-IDF from scratch"]
     assert any("Measured: **The linear probe on MiniLM**" in m.value for m in at.markdown)
     assert any("Not this time" in i.value for i in at.info)
+    assert not at.get("plotly_chart"), "the crossing is a second prediction: no picture before it"
+    at.radio(key="crossing_at").set_value("by_50").run()
+    next(b for b in at.button if b.key == "lock_crossing").click().run()
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert {"The linear probe on MiniLM", "TF-IDF from scratch"} <= {trace.get("name") for trace in chart["data"]}
     assert chart["layout"]["xaxis"]["title"]["text"] == "labelled definitions per kind"
     measured = figures.load_sentences()["definitions_per_kind"]
     crossing = figures.crossover(measured, "probe", "tfidf")
     said = "reaches the probe's at" if crossing else "stays below the probe's across the whole range"
-    assert any(said in m.value for m in at.markdown)
+    judged = [alert.value for alert in [*at.success, *at.info] if said in alert.value]
+    assert judged and judged[0].endswith("You were right." if crossing and crossing <= 50 else "for.")
 
 
 @pytest.mark.slow  # three probes of MiniLM, each encoding 880 definitions: about two minutes
