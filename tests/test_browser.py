@@ -631,6 +631,16 @@ def pick(page: Page, label: str, option: str) -> None:
     expect(group.get_by_role("radio", name=option, exact=True)).to_be_checked()
 
 
+def type_and_see(page: Page, label: str, text: str, answer: str) -> None:
+    """Type `text` into the box labelled `label`, press Enter, and wait for the page's `answer` to show."""
+    typed = page.get_by_label(label)
+    expect(typed).to_be_visible(timeout=60_000)
+    typed.fill(text)
+    typed.press("Enter")
+    expect(page.get_by_text(answer)).to_be_visible(timeout=30_000)
+    settle(page)
+
+
 def type_number(page: Page, label: str, value: int, scope=None) -> None:
     field = (scope or page).get_by_label(label, exact=True)
     field.fill(str(value))
@@ -743,12 +753,7 @@ def test_a_word_transfer_trains_and_features_reads_a_typed_word(server, page):
     settle(page)
     shoot(page, "52-words-results")
     nav_link(page, "Features").click()
-    typed = page.get_by_label("Type a word (letters only, up to 16)")
-    expect(typed).to_be_visible(timeout=60_000)
-    typed.fill("smørrebrød")
-    typed.press("Enter")
-    expect(page.get_by_text("After reading “smørrebrød”")).to_be_visible(timeout=30_000)
-    settle(page)
+    type_and_see(page, "Type a word (letters only, up to 16)", "smørrebrød", "After reading “smørrebrød”")
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
     shoot(page, "53-words-reading")
 
@@ -861,12 +866,7 @@ def test_sentences_show_what_minilm_sees_then_train_and_name_a_typed_definition(
     launch(page, server, sentences)
     expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=180_000)
     nav_link(page, "Results").click()
-    typed = page.get_by_label("A sentence (English)")
-    expect(typed).to_be_visible(timeout=60_000)
-    typed.fill("a sweet dessert of baked dough and fruit")
-    typed.press("Enter")
-    expect(page.get_by_text("The run says")).to_be_visible(timeout=30_000)
-    settle(page)
+    type_and_see(page, "A sentence (English)", "a sweet dessert of baked dough and fruit", "The run says")
     shoot(page, "72-sentences-results")
 
 
