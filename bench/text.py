@@ -29,7 +29,7 @@ RUNS = {
     "small CNN from scratch": TASK.replace(
         backbone="text_cnn", weights="random", strategy="scratch", frozen_stages=0, lr=1e-3, epochs=20
     ),  # fmt: skip
-    "MiniLM probe": TASK.replace(lr=1e-2, epochs=30),
+    "MiniLM probe": SENTENCE_PROBE,  # lesson 11's
     "MiniLM top 2 layers": TASK.replace(frozen_stages=4, lr=1e-4, epochs=8),
     "MiniLM full fine-tune": TASK.replace(frozen_stages=0, lr=5e-5, epochs=8),
 }

@@ -12,6 +12,7 @@ import torch
 from tests.test_export import lab_trace, script_trace
 from tests.waiting import wait_until_finished
 from transfer_core.config import TrainConfig
+from transfer_core.lessons.questions import SENTENCE_PROBE
 from transfer_core.runners.processes import ProcessRunner
 from transfer_core.store.features import FeatureStore
 from transfer_core.store.runs import RunStore
@@ -71,10 +72,6 @@ def test_on_cuda_the_optimizer_is_fused_and_a_worker_warms_the_gpu_before_any_ru
     assert make_optimizer(config, build_model(config, 10)).defaults.get("fused") in (None, False), "CPU unchanged"
     warm_up()
     assert torch.cuda.is_initialized()
-
-
-SENTENCE_PROBE = TrainConfig(backbone="minilm_l6", dataset="definitions", train_per_class=10, val_per_class=100,
-                             batch_size=16, epochs=30, lr=1e-2)  # fmt: skip
 
 
 def test_a_sentence_probe_on_minilm_on_cuda_ends_where_it_ends_on_the_cpu(tmp_path):

@@ -6,13 +6,13 @@ import torch
 
 from transfer_core.config import TrainConfig
 from transfer_core.errors import WeightsUnavailable
+from transfer_core.lessons.questions import SENTENCE_PROBE
 from transfer_core.metrics import EpochMetrics
 from transfer_core.models.backbones import build_backbone, get_spec
 from transfer_core.text import definitions, minilm
 from transfer_core.train import Failed, train
 
-PROBE = TrainConfig(backbone="minilm_l6", dataset="definitions", train_per_class=10, val_per_class=100,
-                    epochs=30, lr=1e-2, batch_size=16)  # fmt: skip
+PROBE = SENTENCE_PROBE  # lesson 11's probe: ten definitions per kind, 100 more to validate
 
 
 def test_a_corrupted_copy_of_the_weights_is_refused_with_what_to_do(tmp_path, monkeypatch):
