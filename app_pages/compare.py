@@ -180,11 +180,10 @@ def verdict_ui(snapshots: dict[str, RunSnapshot]) -> None:
         leader = max(done, key=done.get)
         st.markdown(t("compare.verdict_close", predicted=strategy_name(predicted), seeds=seeds,
                       leader=strategy_name(split_label(leader)[0]), acc=done[leader]))  # fmt: skip
-        tfidf_line([snapshots[label].config for label in done], owner())
-        return
-    key = "compare.verdict_right" if predicted == winner else "compare.verdict_wrong"
-    st.markdown(t(key, predicted=strategy_name(predicted), winner=strategy_name(winner), seeds=seeds))
-    tfidf_line([snapshots[label].config for label in done], owner())
+    else:
+        key = "compare.verdict_right" if predicted == winner else "compare.verdict_wrong"
+        st.markdown(t(key, predicted=strategy_name(predicted), winner=strategy_name(winner), seeds=seeds))
+    tfidf_line([snapshots[label].config for label in done], owner())  # a text race: the baseline beside either
 
 
 RACE_SETUP = "race_setup"  # {"config": the JSON of the setup the race on screen ran}, kept with the tab

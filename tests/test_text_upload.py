@@ -112,15 +112,18 @@ def test_own_sentences_are_kept_saved_read_back_and_trained_by_minilm():
         user_data.load_dataset("bob", "objects")
 
 
-def test_the_command_line_trains_on_a_csv_and_says_which_rows_it_left_out(tmp_path, capsys):
+def test_the_command_line_trains_on_a_csv_and_says_which_rows_it_left_out(tmp_path, capsys, monkeypatch):
     path = tmp_path / "objects.csv"
     path.write_bytes(csv_bytes(GOOD + [("", "tool")]))
+    reads = []
+    monkeypatch.setattr(upload, "import_csv", lambda *args: reads.append(args) or import_csv(*args))
     args = ["train", "--dataset", f"csv:{path}", "--backbone", "minilm_l6", "--train-per-class", "4"]
     assert main([*args, "--val-per-class", "2", "--epochs", "2", "--lr", "0.01", "--json"]) == 0
     captured = capsys.readouterr()
     assert "left out  objects.csv, line 14: the text is empty" in captured.err
     assert "12 sentences in 2 classes accepted; 1 row refused." in captured.err
     assert json.loads(captured.out)["config"]["dataset"] == f"csv:{path}"
+    assert len(reads) == 1, "its rows left out, its classes and its data: one read and tokenization"
     assert main(["train", "--dataset", f"csv:{tmp_path / 'none.csv'}", "--backbone", "minilm_l6"]) == 2
     assert "cannot read" in capsys.readouterr().err
 

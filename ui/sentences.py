@@ -1,8 +1,6 @@
 """Sentences on the pages: what MiniLM sees (a typed sentence's nearest WordNet definitions), and the
 TF-IDF baseline beside a text run's accuracy and the race's verdict."""
 
-import threading
-
 import pandas as pd
 import streamlit as st
 
@@ -43,26 +41,12 @@ def sentence_neighbours_ui() -> None:
     st.caption(t("sentences.caption", speed=around.sentences_per_second, count=len(around.texts)))
 
 
-_BASELINES: dict[tuple, BaselineResult | None] = {}  # a fit is seconds: once per split and owner
-_BASELINES_LOCK = threading.Lock()
-KEPT_BASELINES = 64
-
-
 def tfidf_beside(config: TrainConfig, owner: str | None) -> BaselineResult | None:
     """TF-IDF from scratch on exactly the sentences a text run trains and validates on; None for other data."""
-    key = (config.dataset, config.train_per_class, config.val_per_class, config.seed, config.class_subset, owner)
-    with _BASELINES_LOCK:
-        if key in _BASELINES:
-            return _BASELINES[key]
     try:
-        fitted = baseline_on(prepared_data(config, owner)) if dataset_reads(config.dataset, owner) == "text" else None
+        return baseline_on(prepared_data(config, owner)) if dataset_reads(config.dataset, owner) == "text" else None
     except TransferLabError:
-        fitted = None  # the page already says why the run's data cannot be read
-    with _BASELINES_LOCK:
-        if len(_BASELINES) >= KEPT_BASELINES:
-            _BASELINES.pop(next(iter(_BASELINES)))
-        _BASELINES[key] = fitted
-    return fitted
+        return None  # the page already says why the run's data cannot be read
 
 
 def tfidf_line(configs: list[TrainConfig], owner: str | None) -> None:

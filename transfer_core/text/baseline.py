@@ -4,6 +4,7 @@ Nothing here was pretrained: it learns from the run's own few labelled sentences
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -56,7 +57,15 @@ def baseline_for(config: TrainConfig) -> BaselineResult:
 
 def baseline_on(data: PreparedData) -> BaselineResult | None:
     """TF-IDF on a run's own sentences (the built-in definitions or a learner's CSV), split as the run splits
-    them; None for data that is not sentences."""
+    them; None for data that is not sentences. Fitted once per set of sentences and labels: a page asks again
+    on every redraw, and a dataset kept again under the same name with other rows is fitted afresh."""
     if data.train_texts is None or data.val_texts is None:
         return None
-    return tfidf_baseline(list(data.train_texts), data.train_y.numpy(), list(data.val_texts), data.val_y.numpy())
+    labels = tuple(data.train_y.tolist()), tuple(data.val_y.tolist())
+    return _fitted_once(data.train_texts, labels[0], data.val_texts, labels[1])
+
+
+@lru_cache(maxsize=64)
+def _fitted_once(train: tuple[str, ...], train_y: tuple[int, ...], val: tuple[str, ...],
+                 val_y: tuple[int, ...]) -> BaselineResult:  # fmt: skip
+    return tfidf_baseline(list(train), np.array(train_y), list(val), np.array(val_y))

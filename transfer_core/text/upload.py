@@ -10,7 +10,9 @@ tokens the encoder reads.
 
 import csv
 import io
+import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -61,13 +63,20 @@ def import_csv(file_name: str, data: bytes, limits: UploadLimits) -> ImportResul
 
 def read_csv_file(path: str, limits: UploadLimits) -> ImportResult:
     """A CSV on this machine, as the command line names it (`--dataset csv:PATH`); DatasetUnavailable says
-    why it cannot be used."""
+    why it cannot be used. One command-line run asks three times (the rows it left out, the classes, the
+    data): the file is read and tokenized once while it stays as it was."""
     try:
-        with open(path, "rb") as file:  # one byte past the limit is enough to refuse it: read no more
-            data = file.read(limits.upload_bytes + 1)
+        found = os.stat(path)
+        return _read_once(path, found.st_mtime_ns, found.st_size, limits)
     except OSError as err:
         raise DatasetUnavailable(say("csv.unreadable", "cannot read {path} ({why}).", path=path,
                                      why=err.strerror)) from None  # fmt: skip
+
+
+@lru_cache(maxsize=4)
+def _read_once(path: str, _modified_ns: int, _size: int, limits: UploadLimits) -> ImportResult:
+    with open(path, "rb") as file:  # one byte past the limit is enough to refuse it: read no more
+        data = file.read(limits.upload_bytes + 1)
     try:
         return import_csv(Path(path).name, data, limits)
     except UploadRejected as err:
