@@ -75,6 +75,13 @@ def test_the_learners_own_seed_streams_in_with_tfidf_fitted_beside_it_on_the_sam
     assert sorted(mine.index) == ["TF-IDF from scratch", "The linear probe on MiniLM"]
     assert mine["TF-IDF from scratch"] == pytest.approx(baseline_for(LESSON.preset.replace(seed=3)).val_acc)
     assert mine["The linear probe on MiniLM"] > mine["TF-IDF from scratch"]
+    at.radio(key="crossing_at").set_value("not_by_200").run()
+    next(b for b in at.button if b.key == "lock_crossing").click().run()
+    chart = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    stars = {trace["name"]: trace for trace in chart["data"] if trace.get("name", "").endswith("your seeds")}
+    assert set(stars) == {"The linear probe on MiniLM: your seeds", "TF-IDF from scratch: your seeds"}
+    assert all(trace["x"] == [10] for trace in stars.values()), "TF-IDF at the probe's definitions per kind"
+    assert stars["TF-IDF from scratch: your seeds"]["y"] == [mine["TF-IDF from scratch"]]
 
 
 @pytest.mark.slow  # a sentence run, and the Backbone page's neighbourhood encoded

@@ -5,7 +5,6 @@ string tables; this module holds only what computes.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from transfer_core.config import TrainConfig
 from transfer_core.metrics import EpochMetrics, summarize
@@ -265,9 +264,9 @@ def with_companions(lesson: "Lesson", results: dict[str, RunResult]) -> dict[str
     return measured
 
 
-@lru_cache(maxsize=64)  # the same seeded split gives the same fit: a page asks again on every redraw
 def tfidf_result(config: TrainConfig) -> RunResult:
-    """TF-IDF from scratch on exactly the definitions `config`'s run trains and validates on."""
+    """TF-IDF from scratch on exactly the definitions `config`'s run trains and validates on (fitted once per
+    split: a page asks again on every redraw)."""
     from transfer_core.text.baseline import baseline_for  # scikit-learn's text tools: only where asked for
     from transfer_core.text.definitions import KINDS
 

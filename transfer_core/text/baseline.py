@@ -52,7 +52,8 @@ def split_texts(config: TrainConfig) -> tuple[list[str], np.ndarray, list[str], 
 
 def baseline_for(config: TrainConfig) -> BaselineResult:
     """TF-IDF on exactly the definitions `config`'s run sees."""
-    return tfidf_baseline(*split_texts(config))
+    train, train_y, val, val_y = split_texts(config)
+    return _fitted_once(tuple(train), tuple(train_y.tolist()), tuple(val), tuple(val_y.tolist()))
 
 
 def baseline_on(data: PreparedData) -> BaselineResult | None:

@@ -12,9 +12,11 @@ class, student i runs seed i and the verdict pools the class's seeds.
 
 import re
 import time
+from collections.abc import Callable
 from functools import cache
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from transfer_core.errors import RunNotFound, TransferLabError
@@ -135,8 +137,9 @@ def follow(lesson: Lesson, predicted: str, current: dict[str, RunSnapshot]) -> N
     if failed:
         st.error(t("learn.failed", error=failed[0].message or failed[0].status))
     finished = {label: own_result(lesson, s) for label, s in current.items() if s.status == "done"}
-    with st.spinner(t("learn.companions")):  # lesson 11's TF-IDF on each finished seed's split: seconds, once
-        finished = with_companions(lesson, finished)
+    if lesson.experiment.companions:
+        with st.spinner(t("learn.companions")):  # lesson 11's TF-IDF on each finished seed's split: seconds, once
+            finished = with_companions(lesson, finished)
     st.session_state.setdefault(OWN_RESULTS, {})[lesson.key] = finished
     live = [s for s in current.values() if not s.finished]
     if live:
@@ -161,6 +164,26 @@ def follow(lesson: Lesson, predicted: str, current: dict[str, RunSnapshot]) -> N
         verdict_ui(lesson, seeds=seeds, provisional=bool(live))
     if not live:
         add_seed_button(lesson, measured)
+
+
+def series_words(label: str) -> str:
+    return t_plain(f"learn.series_{label}")
+
+
+def draw_own_seeds(chart: go.Figure, lesson: Lesson, series: set[str],
+                   series_name: Callable[[str], str] = series_words) -> None:  # fmt: skip
+    """This tab's finished seeds as stars on a measured figure, one trace per run of the experiment that is one of
+    its `series`, at that run's images (or definitions) per class; a companion at the run it follows."""
+    own = st.session_state.get(OWN_RESULTS, {}).get(lesson.key, {})
+    runs = lesson.experiment.runs
+    followed = {label: follows for label, (follows, _) in lesson.experiment.companions.items()}
+    for label in series & (set(runs) | set(followed)):
+        accuracies = [r.val_acc for name, r in own.items() if split_label(name)[0] == label]
+        if accuracies:
+            name = t_plain("learn.your_seeds", series=series_name(label))
+            star = {"symbol": "star", "size": 14, "color": "#222", "line": {"width": 1, "color": "white"}}
+            x = [runs[followed.get(label, label)].train_per_class] * len(accuracies)
+            chart.add_trace(go.Scatter(x=x, y=accuracies, mode="markers", name=name, marker=star))
 
 
 def own_result(lesson: Lesson, snapshot: RunSnapshot) -> RunResult:

@@ -15,7 +15,7 @@ from transfer_core.errors import TransferLabError
 from transfer_core.lessons import export, worked_project
 from transfer_core.lessons import figures as lesson_figures
 from transfer_core.lessons.pitfalls import PitfallResult, batchnorm_pitfall
-from transfer_core.lessons.questions import CLOSE, LESSONS, SCRATCH, Lesson, get_lesson, split_label
+from transfer_core.lessons.questions import CLOSE, LESSONS, SCRATCH, Lesson, get_lesson
 from transfer_core.models.backbones import get_spec
 from transfer_core.models.costs import parameter_budget
 from transfer_core.models.imagenet import sample_photos
@@ -26,6 +26,7 @@ from ..describe import dataset_words
 from ..downloads import code_downloads
 from ..figures import hidden_state_heatmap, model_choice_figure, spread_curves, stage_diagram, word_reading_chart
 from ..i18n import labels, literal, localize_figure, setup_words, t, t_plain
+from .experiment import draw_own_seeds
 from .frame import lesson_text, predict_then_run, side_by_side_ui, start_runs, try_it_button, when_finished
 from .measured import judged, locked_predictions, predict_again, predicted_then_measured
 from .prepare import prepare_ui
@@ -260,19 +261,6 @@ def key_result_ui(name: str, lesson: Lesson | None = None) -> None:
             at = lesson_figures.crossover(raw, first, second)
             words = {"first": t_plain(f"learn.series_{first}"), "second": t_plain(f"learn.series_{second}")}
             st.markdown(t("learn.crossover", at=at, **words) if at else t("learn.no_crossover", **words))
-
-
-def draw_own_seeds(chart, lesson: Lesson, series: set[str]) -> None:
-    """The learner's finished runs as stars at their images per class, one trace per answer."""
-    own = st.session_state.get("lesson_results", {}).get(lesson.key, {})
-    for label in series & set(lesson.experiment.runs):
-        config = lesson.experiment.runs[label]
-        accuracies = [r.val_acc for name, r in own.items() if split_label(name)[0] == label]
-        if accuracies:
-            name = t_plain("learn.your_seeds", series=t_plain(f"learn.series_{label}"))
-            star = {"symbol": "star", "size": 14, "color": "#222", "line": {"width": 1, "color": "white"}}
-            x = [config.train_per_class] * len(accuracies)
-            chart.add_trace(go.Scatter(x=x, y=accuracies, mode="markers", name=name, marker=star))
 
 
 def answer_figures_ui(lesson: Lesson) -> None:

@@ -3,14 +3,14 @@ picture of where TF-IDF from scratch meets the probe on MiniLM as labelled defin
 
 import random
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from transfer_core.lessons import figures as lesson_figures
-from transfer_core.lessons.questions import Lesson, split_label
+from transfer_core.lessons.questions import Lesson
 
 from ..figures import spread_curves
 from ..i18n import labels, literal, localize_figure, t, t_plain
+from .experiment import draw_own_seeds
 from .measured import judged, predict_again, predicted_then_measured
 
 EXAMPLES_PER_KIND = 2
@@ -49,21 +49,16 @@ def crossing_ui(lesson: Lesson) -> None:
     the learner's own seeds as stars at the lesson's size, and where (if anywhere) the means meet."""
     st.subheader(t("lessons.sentences.figure_title"))
     options = labels("lessons.sentences.crossings", CROSSINGS)
-    if (
-        answered := predicted_then_measured(
-            "crossing",
-            {"at": t("lessons.sentences.crossing_question")},
-            options,
-            lesson_figures.load_sentences,
-            "lessons.sentences.figure_missing",
-        )
-    ) is None:
-        return  # fmt: skip
+    question = {"at": t("lessons.sentences.crossing_question")}
+    answered = predicted_then_measured("crossing", question, options, lesson_figures.load_sentences,
+                                       "lessons.sentences.figure_missing")  # fmt: skip
+    if answered is None:
+        return
     kept, measured = answered
     points = measured[FIGURE].copy()
     points["series"] = points["series"].map(lambda series: t_plain(f"lessons.sentences.options.{series}"))
     chart = spread_curves(points, t_plain("lessons.sentences.figure_x"), log_x=True)
-    own_seeds(chart, lesson)
+    draw_own_seeds(chart, lesson, set(SERIES), lambda label: t_plain(f"lessons.sentences.options.{label}"))
     st.plotly_chart(localize_figure(chart), key=f"figure_{FIGURE}", width="stretch")
     setup = measured["setup"]
     st.caption(t("lessons.sentences.figure_caption", epochs=setup["epochs"], val=setup["val_per_class"]))
@@ -71,15 +66,3 @@ def crossing_ui(lesson: Lesson) -> None:
     said = t("lessons.sentences.crossing", at=at) if at else t("lessons.sentences.no_crossing")
     judged(kept["at"], crossed(at), said)
     predict_again("crossing")
-
-
-def own_seeds(chart: go.Figure, lesson: Lesson) -> None:
-    """The learner's finished seeds (the probe and its TF-IDF) as stars at the lesson's definitions per kind."""
-    own = st.session_state.get("lesson_results", {}).get(lesson.key, {})
-    x = lesson.preset.train_per_class
-    for series in SERIES:
-        accuracies = [r.val_acc for name, r in own.items() if split_label(name)[0] == series]
-        if accuracies:
-            name = t_plain("learn.your_seeds", series=t_plain(f"lessons.sentences.options.{series}"))
-            star = {"symbol": "star", "size": 14, "color": "#222", "line": {"width": 1, "color": "white"}}
-            chart.add_trace(go.Scatter(x=[x] * len(accuracies), y=accuracies, mode="markers", name=name, marker=star))
