@@ -90,6 +90,22 @@ def test_a_session_dataset_held_in_the_servers_memory_trains_in_the_worker(runne
     assert refused.status == "failed" and "no dataset named 'colours'" in refused.message
 
 
+def test_own_sentences_held_in_the_servers_memory_train_in_the_worker(runner):
+    from tests.test_text_upload import GOOD, csv_bytes
+    from transfer_core.data import user_data
+    from transfer_core.settings import UploadLimits
+    from transfer_core.text.upload import import_csv
+
+    sentences = import_csv("objects.csv", csv_bytes(GOOD), UploadLimits()).dataset
+    user_data.keep_dataset("carol", "objects", sentences, UploadLimits())
+    config = TrainConfig(backbone="minilm_l6", dataset="mine:objects", train_per_class=4, val_per_class=2, epochs=2)
+    snapshot = wait_until_finished(runner, runner.submit(config, "carol"), timeout=180)
+    assert snapshot.status == "done" and snapshot.classes == ["animal", "tool"], snapshot.message
+    refused = wait_until_finished(runner, runner.submit(config, "mallory"))
+    assert refused.status == "failed" and "no dataset named 'objects'" in refused.message
+    then_a_run_trains(runner)
+
+
 SERVER = """
 import sys, time
 from transfer_core.config import TrainConfig
